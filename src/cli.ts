@@ -1,0 +1,145 @@
+import { createRequire } from 'node:module'
+import { Command, Option } from 'commander'
+import type { Ctx } from './context.js'
+import { ExitError, UserError, EXIT } from './errors.js'
+import { inquirerPrompter } from './io/prompt.js'
+import { createUi, type Ui } from './ui/ui.js'
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
+
+export interface MainOptions {
+  argv?: string[]
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+}
+
+function makeCtx(ui: Ui, o: MainOptions): Ctx {
+  const env = o.env ?? process.env
+  return {
+    cwd: o.cwd ?? process.cwd(),
+    env,
+    ui,
+    prompt: inquirerPrompter,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true && !env.CI,
+    version: VERSION,
+    ...(env.MSVC_TEMPLATES_DIR ? { templatesDir: env.MSVC_TEMPLATES_DIR } : {}),
+  }
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`
+
+/** Flags a service takes in both `create-service` and `msvc add`. */
+function withServiceFlags(cmd: Command): Command {
+  return cmd
+    .option('--description <text>', 'one line on the bounded context')
+    .option('--http', 'REST resource over HTTP (fastify)')
+    .option('--grpc', 'gRPC server with a .proto')
+    .option('--events', 'publish/subscribe over NATS JetStream')
+    .option('--capabilities <list>', 'the same as a list, e.g. http,grpc')
+    .option('--resource <plural>', 'REST resource name (default: the plural of the service name)')
+    .option('--publishes <types>', 'event types it publishes, comma-separated (order.created,...)')
+    .option('--subscribes <types>', 'event types it handles, comma-separated')
+    .option('--calls <services>', 'services it calls, comma-separated')
+    .option('--port <n>', 'HTTP port (default: the next free one from 3001)')
+    .option('--grpc-port <n>', 'gRPC port (default: the next free one from 50051)')
+    .option('-y, --yes', 'ask nothing; take defaults for what the flags leave out')
+    .option('--force', 'write into an existing folder, overwriting generated files')
+    .option('--dry-run', 'print the files that would be written, write nothing')
+}
+
+/** The `msvc` program. Command modules are imported when their command runs. */
+export function buildMsvcProgram(ctx: () => Ctx): Command {
+  const program = new Command('msvc')
+    .description('Scaffold, run, break and load a microservices system from one model (msvc.yaml)')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) })
+
+  withServiceFlags(program.command('add').argument('[name]', 'service name (a DNS-1123 label)'))
+    .description('add a service (bounded context) to the workspace and record it in msvc.yaml')
+    .addHelpText(
+      'after',
+      examples([
+        'msvc add payment --http --grpc --events --publishes payment.processed',
+        'msvc add order --http --calls payment,inventory --subscribes payment.processed',
+        'msvc add search --http --port 3010 --dry-run',
+      ]),
+    )
+    .action(async (name: string | undefined, opts) => {
+      const { runAdd } = await import('./commands/add.js')
+      await runAdd(name, opts, ctx())
+    })
+
+  program
+    .command('ls')
+    .description('list the services with their ports and capabilities')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', examples(['msvc ls', 'msvc ls --json | jq ".services[].name"']))
+    .action(async (opts) => {
+      const { runLs } = await import('./commands/ls.js')
+      await runLs(opts, ctx())
+    })
+
+  return program
+}
+
+/** The `create-service` program (`npx create-service shop`). */
+export function buildCreateProgram(ctx: () => Ctx): Command {
+  const program = withServiceFlags(
+    new Command('create-service')
+      .description('create an msvc workspace with its first service')
+      .argument('[directory]', 'folder to create; its name is the workspace name')
+      .option('--service <name>', 'first service name (default: asked, or "core" with --yes)')
+      .option('--name <workspace>', 'workspace name (default: the folder name)'),
+  )
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      examples([
+        'npx create-service shop',
+        'npx create-service shop --yes --service order --http --events --publishes order.created',
+      ]),
+    )
+    .action(async (dir: string | undefined, opts) => {
+      const { runCreate } = await import('./commands/create.js')
+      await runCreate(dir, opts, ctx())
+    })
+  program.addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)').hideHelp())
+  return program
+}
+
+/** Runs a program and turns every failure into an exit code: the only place that decides one. */
+export async function main(which: 'msvc' | 'create-service', o: MainOptions = {}): Promise<number> {
+  const env = o.env ?? process.env
+  const argv = o.argv ?? process.argv
+  if (argv.includes('--no-color')) env.NO_COLOR = '1'
+  const ui = createUi({ stdout: process.stdout, stderr: process.stderr, env })
+  const ctx = () => makeCtx(ui, { ...o, env })
+  const program = which === 'msvc' ? buildMsvcProgram(ctx) : buildCreateProgram(ctx)
+  program.exitOverride()
+  try {
+    await program.parseAsync(argv)
+    return EXIT.ok
+  } catch (err) {
+    return exitCodeFor(err, ui)
+  }
+}
+
+export function exitCodeFor(err: unknown, ui: Ui): number {
+  const e = err as { name?: string; code?: string; exitCode?: number }
+  if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') {
+    ui.error('cancelled; nothing was written')
+    return EXIT.cancelled
+  }
+  if (err instanceof ExitError) return err.code
+  if (err instanceof UserError) {
+    ui.error(err.message, err.hint)
+    return EXIT.failed
+  }
+  // commander has already printed its own message (unknown option, --help, --version)
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? EXIT.failed
+  ui.error('Unexpected error. Please report it with the output below.')
+  console.error(err)
+  return EXIT.failed
+}

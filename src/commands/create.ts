@@ -1,0 +1,68 @@
+import { basename, relative, resolve } from 'node:path'
+import type { Ctx } from '../context.js'
+import { planAddService, renderNewWorkspaceYaml, withService } from '../core/workspace/edit.js'
+import { checkServiceName } from '../core/workspace/names.js'
+import { parseWorkspace } from '../core/workspace/parse.js'
+import { planCreateWorkspace } from '../core/scaffold/plan.js'
+import { UserError } from '../errors.js'
+import { applyPlan, isNonEmptyDir } from '../io/fs.js'
+import { loadTemplateSet } from '../io/templates.js'
+import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
+import { printPlan } from '../ui/plan.js'
+import { resolveServiceInput, type ServiceCliOptions } from './service-input.js'
+
+export interface CreateCliOptions extends ServiceCliOptions {
+  service?: string
+  name?: string
+  force?: boolean
+  dryRun?: boolean
+}
+
+/** `create-service [dir]`: a new workspace with its first service. */
+export async function runCreate(dirArg: string | undefined, opts: CreateCliOptions, ctx: Ctx): Promise<void> {
+  const ask = ctx.interactive && !opts.yes
+  let dir = dirArg
+  if (dir === undefined) {
+    if (!ask) throw new UserError('missing workspace folder', 'for example: npx create-service shop --yes')
+    dir = await ctx.prompt.input({
+      message: 'Workspace folder:',
+      default: 'shop',
+      validate: (v) => (v.trim() ? true : 'required'),
+    })
+  }
+  const root = resolve(ctx.cwd, dir)
+  const wsName = opts.name ?? basename(root)
+  const nameProblem = checkServiceName(wsName)
+  if (nameProblem && !nameProblem.includes('reserved'))
+    throw new UserError(
+      `invalid workspace name: ${nameProblem}`,
+      'the folder name is the workspace name; or pass --name <dns-label>',
+    )
+  if ((await isNonEmptyDir(root)) && !opts.force)
+    throw new UserError(
+      `${relative(ctx.cwd, root) || root} already exists and is not empty`,
+      'pick another folder, or pass --force to write into it',
+    )
+  const outer = await findWorkspaceRoot(resolve(root, '..'))
+  if (outer) ctx.ui.warn(`creating a workspace inside another one (${outer})`)
+
+  const input = await resolveServiceInput(opts.service, opts, ctx.prompt, ctx.interactive, 'core')
+  const empty = { name: wsName, services: {}, events: {} }
+  const { spec, newEvents } = planAddService(empty, input)
+  const yaml = renderNewWorkspaceYaml(wsName, input.name, spec, newEvents)
+  const parsed = parseWorkspace(yaml)
+  if (!parsed.ok) throw toWorkspaceError('msvc.yaml', parsed.problems)
+  const ws = withService(empty, input.name, spec, newEvents)
+
+  const templates = await loadTemplateSet(ctx.templatesDir)
+  const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
+  if (opts.dryRun) return printPlan(ctx.ui, plan)
+  await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
+    applyPlan(root, plan, { force: opts.force === true }),
+  )
+  const rel = relative(ctx.cwd, root) || '.'
+  const c = ctx.ui.color
+  ctx.ui.info(
+    `\nNext steps:\n  ${c.cyan(`cd ${rel}`)}\n  ${c.cyan('npm install && npm run build && npm test')}\n  ${c.cyan('msvc add <name> --http')}   one more bounded context\n  ${c.cyan('msvc ls')}                  the services and their ports`,
+  )
+}

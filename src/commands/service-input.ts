@@ -1,0 +1,133 @@
+import type { Capability } from '../core/workspace/model.js'
+import type { AddServiceOptions } from '../core/workspace/edit.js'
+import { CAPABILITIES } from '../core/workspace/model.js'
+import { checkEventType, checkServiceName, toPlural } from '../core/workspace/names.js'
+import { UserError } from '../errors.js'
+import type { Prompter } from '../io/prompt.js'
+
+/** Raw service flags shared by `create-service` and `msvc add`. */
+export interface ServiceCliOptions {
+  description?: string
+  http?: boolean
+  grpc?: boolean
+  events?: boolean
+  capabilities?: string
+  resource?: string
+  publishes?: string
+  subscribes?: string
+  calls?: string
+  port?: string
+  grpcPort?: string
+  yes?: boolean
+}
+
+export const splitList = (v: string | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+
+function parsePort(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n < 1024 || n > 65535)
+    throw new UserError(`${flag} must be a port from 1024 to 65535, got "${v}"`, `for example ${flag} 3005`)
+  return n
+}
+
+function capabilitiesFromFlags(opts: ServiceCliOptions): Capability[] | undefined {
+  const picked = new Set<Capability>()
+  for (const c of splitList(opts.capabilities) ?? []) {
+    if (!(CAPABILITIES as readonly string[]).includes(c))
+      throw new UserError(`unknown capability "${c}"`, `choose from ${CAPABILITIES.join(', ')}`)
+    picked.add(c as Capability)
+  }
+  if (opts.http) picked.add('http')
+  if (opts.grpc) picked.add('grpc')
+  if (opts.events) picked.add('events')
+  return picked.size > 0 ? CAPABILITIES.filter((c) => picked.has(c)) : undefined
+}
+
+/**
+ * Flags first; on an interactive terminal, asks only for what the flags left out.
+ * Without a terminal (or with --yes) the defaults stand: the http capability only.
+ */
+export async function resolveServiceInput(
+  name: string | undefined,
+  opts: ServiceCliOptions,
+  prompt: Prompter,
+  interactive: boolean,
+  defaultName?: string,
+): Promise<AddServiceOptions> {
+  const ask = interactive && !opts.yes
+  if (name === undefined) {
+    if (!ask) {
+      if (defaultName === undefined)
+        throw new UserError('missing service name', 'for example: msvc add payment --http')
+      name = defaultName
+    } else {
+      name = await prompt.input({
+        message: 'Service name (a bounded context, e.g. payment):',
+        ...(defaultName ? { default: defaultName } : {}),
+        validate: (v) => checkServiceName(v) ?? true,
+      })
+    }
+  }
+  let description = opts.description
+  if (description === undefined && ask)
+    description = await prompt.input({ message: `What does ${name} do? (one line)`, default: '' })
+  let capabilities = capabilitiesFromFlags(opts)
+  if (capabilities === undefined) {
+    capabilities = ask
+      ? await prompt.checkbox<Capability>({
+          message: 'Capabilities:',
+          choices: [
+            { value: 'http', name: 'http   REST resource (fastify)', checked: true },
+            { value: 'grpc', name: 'grpc   gRPC server and proto' },
+            { value: 'events', name: 'events publish/subscribe over NATS JetStream' },
+          ],
+        })
+      : ['http']
+  }
+  let resource = opts.resource
+  if (resource === undefined && ask && capabilities.includes('http'))
+    resource = await prompt.input({ message: 'REST resource (plural):', default: toPlural(name) })
+  let publishes = splitList(opts.publishes)
+  let subscribes = splitList(opts.subscribes)
+  const eventsQuestion = (message: string) =>
+    prompt
+      .input({
+        message,
+        default: '',
+        validate: (v) => {
+          for (const t of splitList(v) ?? []) {
+            const why = checkEventType(t)
+            if (why) return why
+          }
+          return true
+        },
+      })
+      .then(splitList)
+  if (ask && capabilities.includes('events')) {
+    if (publishes === undefined)
+      publishes = await eventsQuestion('Events it publishes (comma-separated, e.g. order.created):')
+    if (subscribes === undefined)
+      subscribes = await eventsQuestion('Events it subscribes to (comma-separated):')
+  }
+  const httpPort = parsePort('--port', opts.port)
+  const grpcPort = parsePort('--grpc-port', opts.grpcPort)
+  const calls = splitList(opts.calls)
+  return {
+    name,
+    capabilities,
+    ...(description ? { description } : {}),
+    ...(resource ? { resource } : {}),
+    ...(publishes ? { publishes } : {}),
+    ...(subscribes ? { subscribes } : {}),
+    ...(calls ? { calls } : {}),
+    ...(httpPort !== undefined ? { httpPort } : {}),
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
+  }
+}

@@ -1,0 +1,108 @@
+import type { ServiceSpec, Workspace } from '../workspace/model.js'
+import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
+import {
+  type FilePlan,
+  type PlannedFile,
+  type TemplateFile,
+  type TemplateManifest,
+  renderTemplate,
+} from './render.js'
+
+export interface LoadedTemplate {
+  manifest: TemplateManifest
+  files: TemplateFile[]
+}
+
+/** The two templates scaffolding uses: the workspace root (with packages/kit) and a service. */
+export interface TemplateSet {
+  workspace: LoadedTemplate
+  service: LoadedTemplate
+}
+
+/** Variables a service template sees (documented in docs/templates.md). */
+export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: string) {
+  const spec = ws.services[serviceName]
+  if (!spec) throw new Error(`no service ${serviceName} in the workspace`)
+  const entity = toSingular(spec.resource)
+  const eventVars = (type: string) => ({
+    type,
+    pascal: toPascalCase(type),
+    camel: toCamelCase(type),
+    constant: toConstantCase(type),
+  })
+  return {
+    msvcVersion,
+    workspace: {
+      name: ws.name,
+      kitPackage: `@${ws.name}/kit`,
+      clientsPackage: `@${ws.name}/clients`,
+    },
+    service: {
+      ...nameVars(serviceName),
+      description: spec.description || `The ${serviceName} service`,
+      http: spec.capabilities.includes('http'),
+      grpc: spec.capabilities.includes('grpc'),
+      events: spec.capabilities.includes('events'),
+      resource: spec.resource,
+      entity: toPascalCase(entity),
+      entityCamel: toCamelCase(entity),
+      entityKebab: toKebabCase(entity),
+      ports: { http: spec.ports.http, grpc: spec.ports.grpc ?? 0 },
+      calls: spec.calls.map((callee) => {
+        const c = ws.services[callee] as ServiceSpec
+        return { ...nameVars(callee), ports: { http: c.ports.http, grpc: c.ports.grpc ?? 0 } }
+      }),
+      publishes: spec.publishes.map(eventVars),
+      subscribes: spec.subscribes.map(eventVars),
+    },
+  }
+}
+
+const nameVars = (name: string) => ({
+  name,
+  pascal: toPascalCase(name),
+  camel: toCamelCase(name),
+  constant: toConstantCase(name),
+})
+
+/** The files of one service, under services/<name>/. */
+export function planServiceFiles(
+  ws: Workspace,
+  name: string,
+  t: TemplateSet,
+  msvcVersion: string,
+): PlannedFile[] {
+  const vars = toTemplateVars(ws, name, msvcVersion)
+  return renderTemplate(t.service.manifest, t.service.files, vars, `services/${name}`)
+}
+
+/** A new workspace: root files, the kit, msvc.yaml and its first service. */
+export function planCreateWorkspace(
+  ws: Workspace,
+  firstService: string,
+  msvcYaml: string,
+  t: TemplateSet,
+  msvcVersion: string,
+): FilePlan {
+  const vars = toTemplateVars(ws, firstService, msvcVersion)
+  const files = [
+    { path: 'msvc.yaml', contents: msvcYaml },
+    ...renderTemplate(t.workspace.manifest, t.workspace.files, vars),
+    ...planServiceFiles(ws, firstService, t, msvcVersion),
+  ]
+  return { files }
+}
+
+/** One more service in an existing workspace: its files, and msvc.yaml replaced. */
+export function planAddServiceFiles(
+  ws: Workspace,
+  name: string,
+  msvcYaml: string,
+  t: TemplateSet,
+  msvcVersion: string,
+): FilePlan {
+  return {
+    files: [...planServiceFiles(ws, name, t, msvcVersion), { path: 'msvc.yaml', contents: msvcYaml }],
+    replaces: ['msvc.yaml'],
+  }
+}

@@ -1,0 +1,187 @@
+import { isMap, parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml'
+import {
+  type Capability,
+  type ServiceSpec,
+  type Workspace,
+  CAPABILITIES,
+  allocatePort,
+  listUsedPorts,
+  PORT_BASE,
+  RESERVED_PORTS,
+} from './model.js'
+import { checkEventType, checkServiceName, toPlural } from './names.js'
+import { hintKnown } from './parse.js'
+import { UserError } from '../../errors.js'
+
+/** What a user asks for when adding a service (flags or prompt answers). */
+export interface AddServiceOptions {
+  name: string
+  description?: string
+  capabilities: Capability[]
+  resource?: string
+  publishes?: string[]
+  subscribes?: string[]
+  calls?: string[]
+  httpPort?: number
+  grpcPort?: number
+}
+
+/** The default schema given to an event type that a service names before anyone declares it. */
+export const DEFAULT_EVENT_SCHEMA = { id: 'string' } as const
+
+/**
+ * Decides the new service's spec: checks the name, allocates ports without clashes,
+ * checks calls, and lists the event types to declare. Throws UserError on bad input.
+ */
+export function planAddService(
+  ws: Workspace,
+  opts: AddServiceOptions,
+): { spec: ServiceSpec; newEvents: string[] } {
+  const nameProblem = checkServiceName(opts.name)
+  if (nameProblem)
+    throw new UserError(
+      `invalid service name: ${nameProblem}`,
+      'service names are DNS-1123 labels, e.g. payment or order-history',
+    )
+  if (ws.services[opts.name])
+    throw new UserError(
+      `service "${opts.name}" already exists in msvc.yaml`,
+      'pick another name, or edit its entry in msvc.yaml',
+    )
+  for (const c of opts.capabilities)
+    if (!CAPABILITIES.includes(c))
+      throw new UserError(`unknown capability "${c}"`, `choose from ${CAPABILITIES.join(', ')}`)
+  const resource = opts.resource ?? toPlural(opts.name)
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(resource))
+    throw new UserError(
+      `invalid resource "${resource}"`,
+      'a resource is a plural kebab-case noun, e.g. payments',
+    )
+
+  const used = listUsedPorts(ws)
+  const checkPort = (port: number, kind: string) => {
+    if (!Number.isInteger(port) || port < 1024 || port > 65535)
+      throw new UserError(`--${kind}-port ${port} is out of range`, 'use a port from 1024 to 65535')
+    const owner = used.get(port) ?? RESERVED_PORTS.get(port)
+    if (owner)
+      throw new UserError(
+        `port ${port} is already used by ${owner}`,
+        'omit the port to get a free one assigned',
+      )
+  }
+  if (opts.httpPort !== undefined) checkPort(opts.httpPort, 'http')
+  const http = opts.httpPort ?? allocatePort(PORT_BASE.http, used)
+  used.set(http, `${opts.name} (http)`)
+  let grpc: number | undefined
+  if (opts.capabilities.includes('grpc')) {
+    if (opts.grpcPort !== undefined) checkPort(opts.grpcPort, 'grpc')
+    grpc = opts.grpcPort ?? allocatePort(PORT_BASE.grpc, used)
+  } else if (opts.grpcPort !== undefined) {
+    throw new UserError('--grpc-port given without --grpc', 'add --grpc, or drop --grpc-port')
+  }
+
+  const calls = unique(opts.calls ?? [])
+  for (const callee of calls) {
+    if (callee === opts.name)
+      throw new UserError(`service ${opts.name} cannot call itself`, 'remove it from --calls')
+    if (!ws.services[callee])
+      throw new UserError(`--calls names unknown service "${callee}"`, hintKnown(Object.keys(ws.services)))
+  }
+  const publishes = unique(opts.publishes ?? [])
+  const subscribes = unique(opts.subscribes ?? [])
+  const newEvents: string[] = []
+  for (const type of [...publishes, ...subscribes]) {
+    const why = checkEventType(type)
+    if (why) throw new UserError(why, 'event types are lowercase and dotted: <aggregate>.<past-tense verb>')
+    if (!ws.events[type] && !newEvents.includes(type)) newEvents.push(type)
+  }
+  if ((publishes.length > 0 || subscribes.length > 0) && !opts.capabilities.includes('events'))
+    throw new UserError('--publishes/--subscribes need the events capability', 'add --events')
+
+  const ordered = CAPABILITIES.filter((c) => opts.capabilities.includes(c))
+  return {
+    spec: {
+      description: opts.description ?? '',
+      capabilities: ordered,
+      resource,
+      ports: grpc === undefined ? { http } : { http, grpc },
+      calls,
+      publishes,
+      subscribes,
+      replicas: 1,
+      env: {},
+    },
+    newEvents,
+  }
+}
+
+const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))]
+
+/** The workspace with the new service (and declared events) added; for validation before writing. */
+export function withService(ws: Workspace, name: string, spec: ServiceSpec, newEvents: string[]): Workspace {
+  const events = { ...ws.events }
+  for (const type of newEvents) events[type] = { schema: { ...DEFAULT_EVENT_SCHEMA } }
+  return { ...ws, services: { ...ws.services, [name]: spec }, events }
+}
+
+/** The YAML text of a fresh msvc.yaml with its first service. */
+export function renderNewWorkspaceYaml(
+  wsName: string,
+  serviceName: string,
+  spec: ServiceSpec,
+  newEvents: string[],
+): string {
+  const header =
+    '# msvc.yaml: the one model of this system. Every msvc command reads it;\n' +
+    '# docker-compose.yml and generated clients are derived from it.\n'
+  const doc = parseDocument(`${header}name: ${wsName}\nservices: {}\n`)
+  return addServiceToYaml(doc.toString(), serviceName, spec, newEvents)
+}
+
+/** msvc.yaml text with one more service (and its new events), keeping comments and order. */
+export function addServiceToYaml(text: string, name: string, spec: ServiceSpec, newEvents: string[]): string {
+  const doc = parseDocument(text)
+  const services = ensureMap(doc, 'services')
+  services.flow = false
+  services.set(name, toServiceNode(doc, spec))
+  if (newEvents.length > 0) {
+    const events = ensureMap(doc, 'events')
+    events.flow = false
+    for (const type of newEvents) {
+      const node = doc.createNode({ schema: { ...DEFAULT_EVENT_SCHEMA } }) as YAMLMap
+      ;(node.get('schema') as YAMLMap).flow = true
+      events.set(type, node)
+    }
+  }
+  return doc.toString({ lineWidth: 0 })
+}
+
+function ensureMap(doc: Document, key: string): YAMLMap {
+  const existing = doc.get(key)
+  if (isMap(existing)) return existing
+  const map = new YAMLMap()
+  doc.set(key, map)
+  return map
+}
+
+function toServiceNode(doc: Document, spec: ServiceSpec): YAMLMap {
+  const plain: Record<string, unknown> = {}
+  if (spec.description) plain.description = spec.description
+  plain.capabilities = spec.capabilities
+  plain.resource = spec.resource
+  plain.ports = spec.ports
+  if (spec.calls.length) plain.calls = spec.calls
+  if (spec.publishes.length) plain.publishes = spec.publishes
+  if (spec.subscribes.length) plain.subscribes = spec.subscribes
+  plain.replicas = spec.replicas
+  if (Object.keys(spec.env).length) plain.env = spec.env
+  const node = doc.createNode(plain) as YAMLMap
+  for (const item of node.items) {
+    if (
+      item.value instanceof YAMLSeq ||
+      (item.value instanceof YAMLMap && (item.key as { value: string }).value === 'ports')
+    )
+      item.value.flow = true
+  }
+  return node
+}

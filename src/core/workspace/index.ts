@@ -1,0 +1,4 @@
+export * from './model.js'
+export * from './names.js'
+export * from './parse.js'
+export * from './edit.js'

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest'
+import { parseWorkspace, type Problem } from './parse.js'
+import { addServiceToYaml, planAddService, renderNewWorkspaceYaml, withService } from './edit.js'
+import type { Workspace } from './model.js'
+
+const GOOD = `name: shop
+services:
+  order:
+    description: Takes orders
+    capabilities: [http, grpc, events]
+    ports: { http: 3001, grpc: 50051 }
+    calls: [payment]
+    publishes: [order.created]
+  payment:
+    capabilities: [http]
+    ports: { http: 3002 }
+    subscribes: [order.created]
+events:
+  order.created:
+    schema: { orderId: string, total: number }
+`
+
+function problemsOf(text: string): Problem[] {
+  const r = parseWorkspace(text)
+  if (r.ok) throw new Error('expected problems')
+  return r.problems
+}
+
+describe('parseWorkspace', () => {
+  it('fills defaults', () => {
+    const r = parseWorkspace(GOOD)
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.workspace.services.payment).toEqual({
+      description: '',
+      capabilities: ['http'],
+      resource: 'payments',
+      ports: { http: 3002 },
+      calls: [],
+      publishes: [],
+      subscribes: ['order.created'],
+      replicas: 1,
+      env: {},
+    })
+  })
+
+  it.each([
+    ['not YAML', 'name: shop\nservices:\n  a: [\n', 4, /not valid YAML/],
+    ['unknown top field', 'name: shop\nservices: {}\nservicez: {}\n', 3, /unknown field "servicez"/],
+    [
+      'bad port type',
+      GOOD.replace('http: 3002', 'http: "x"'),
+      11,
+      /services\.payment\.ports\.http must be an integer/,
+    ],
+    ['port out of range', GOOD.replace('http: 3002', 'http: 70000'), 11, /<= 65535/],
+    ['bad capability', GOOD.replace('capabilities: [http]', 'capabilities: [http, soap]'), 10, /"soap".*/],
+    [
+      'bad service name',
+      GOOD.replace('  payment:', '  Payment:').replace('calls: [payment]', 'calls: []'),
+      9,
+      /not a valid name/,
+    ],
+    ['missing ports', 'name: shop\nservices:\n  a:\n    capabilities: []\n', 3, /missing "ports"/],
+    ['duplicate port', GOOD.replace('http: 3002', 'http: 3001'), 11, /already used by order \(http\)/],
+    ['reserved port', GOOD.replace('http: 3002', 'http: 4222'), 11, /reserved for NATS/],
+    ['unknown callee', GOOD.replace('calls: [payment]', 'calls: [billing]'), 7, /unknown service "billing"/],
+    [
+      'unknown event',
+      GOOD.replace('subscribes: [order.created]', 'subscribes: [order.shipped]'),
+      12,
+      /not in the events catalogue/,
+    ],
+    ['bad event type', GOOD.replace('  order.created:\n', '  OrderCreated:\n'), 14, /lowercase\.dotted/],
+    ['grpc without port', GOOD.replace('{ http: 3001, grpc: 50051 }', '{ http: 3001 }'), 6, /no ports\.grpc/],
+    [
+      'reserved name',
+      GOOD.replace('  payment:', '  nats:').replace('calls: [payment]', 'calls: []'),
+      9,
+      /reserved/,
+    ],
+    ['duplicate key', GOOD + 'name: other\n', 16, /not valid YAML/],
+  ])('$0: reports line $1', (_label, text, line, message) => {
+    const problems = problemsOf(text)
+    expect(problems).toContainEqual(
+      expect.objectContaining({ line, message: expect.stringMatching(message) }),
+    )
+  })
+
+  it('rejects a cycle in calls', () => {
+    const text = GOOD.replace('    capabilities: [http]\n', '    capabilities: [http]\n    calls: [order]\n')
+    expect(problemsOf(text)[0]!.message).toMatch(/cycle: order -> payment -> order/)
+  })
+})
+
+describe('planAddService', () => {
+  const ws = (parseWorkspace(GOOD) as { workspace: Workspace }).workspace
+
+  it('allocates the next free ports', () => {
+    const { spec } = planAddService(ws, { name: 'inventory', capabilities: ['grpc', 'http'] })
+    expect(spec.ports).toEqual({ http: 3003, grpc: 50052 })
+    expect(spec.capabilities).toEqual(['http', 'grpc'])
+    expect(spec.resource).toBe('inventories')
+  })
+
+  it('declares unknown event types', () => {
+    const { newEvents } = planAddService(ws, {
+      name: 'ship',
+      capabilities: ['events'],
+      subscribes: ['order.created', 'payment.done'],
+    })
+    expect(newEvents).toEqual(['payment.done'])
+  })
+
+  it.each([
+    [{ name: 'order' }, /already exists/],
+    [{ name: 'Bad_Name' }, /invalid service name/],
+    [{ name: 'x', httpPort: 3001 }, /3001 is already used by order \(http\)/],
+    [{ name: 'x', httpPort: 8222 }, /NATS monitoring/],
+    [{ name: 'x', calls: ['nobody'] }, /unknown service "nobody".*|--calls/],
+    [{ name: 'x', calls: ['x'] }, /cannot call itself/],
+    [{ name: 'x', publishes: ['Bad'], capabilities: ['events' as const] }, /lowercase\.dotted/],
+    [{ name: 'x', publishes: ['a.b'] }, /need the events capability/],
+    [{ name: 'x', grpcPort: 50060 }, /without --grpc/],
+  ])('rejects %j', (opts, message) => {
+    expect(() => planAddService(ws, { capabilities: ['http'], ...opts })).toThrow(message)
+  })
+})
+
+describe('msvc.yaml text', () => {
+  it('writes a new workspace that parses back to the same model', () => {
+    const empty: Workspace = { name: 'shop', services: {}, events: {} }
+    const { spec, newEvents } = planAddService(empty, {
+      name: 'order',
+      description: 'Takes orders',
+      capabilities: ['http', 'grpc', 'events'],
+      publishes: ['order.created'],
+    })
+    const text = renderNewWorkspaceYaml('shop', 'order', spec, newEvents)
+    expect(text).toMatchInlineSnapshot(`
+      "# msvc.yaml: the one model of this system. Every msvc command reads it;
+      # docker-compose.yml and generated clients are derived from it.
+      name: shop
+      services:
+        order:
+          description: Takes orders
+          capabilities: [ http, grpc, events ]
+          resource: orders
+          ports: { http: 3001, grpc: 50051 }
+          publishes: [ order.created ]
+          replicas: 1
+      events:
+        order.created:
+          schema: { id: string }
+      "
+    `)
+    const back = parseWorkspace(text)
+    expect(back.ok && back.workspace).toEqual(withService(empty, 'order', spec, newEvents))
+  })
+
+  it('adds a service keeping comments', () => {
+    const text = '# my notes\n' + GOOD
+    const ws = (parseWorkspace(text) as { workspace: Workspace }).workspace
+    const { spec, newEvents } = planAddService(ws, { name: 'ship', capabilities: ['http'] })
+    const out = addServiceToYaml(text, 'ship', spec, newEvents)
+    expect(out.startsWith('# my notes\n')).toBe(true)
+    expect(out).toContain(
+      '  ship:\n    capabilities: [ http ]\n    resource: ships\n    ports: { http: 3003 }\n',
+    )
+    expect(parseWorkspace(out).ok).toBe(true)
+  })
+})

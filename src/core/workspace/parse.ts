@@ -1,0 +1,312 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import type { Document} from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { type EventSpec, type ServiceSpec, type Workspace, RESERVED_PORTS } from './model.js'
+import { WORKSPACE_SCHEMA } from './schema.js'
+import { checkEventType, checkServiceName, toPlural } from './names.js'
+
+/** One thing wrong with msvc.yaml, located in the file. */
+export interface Problem {
+  line: number
+  col: number
+  /** dotted path of the offending field, e.g. services.payment.ports.http */
+  field: string
+  message: string
+  hint?: string
+}
+
+export type ParseResult = { ok: true; workspace: Workspace } | { ok: false; problems: Problem[] }
+
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true })
+const validateShape = ajv.compile(WORKSPACE_SCHEMA)
+
+/** Parses and validates msvc.yaml text; problems carry line and column (1-based). */
+export function parseWorkspace(text: string): ParseResult {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const locate = (offset: number) => lineCounter.linePos(offset)
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const { line, col } = locate(e.pos[0])
+        return {
+          line,
+          col,
+          field: '',
+          message: `not valid YAML: ${firstLine(e.message)}`,
+          hint: 'check indentation and quoting near that line',
+        }
+      }),
+    }
+  }
+  const data: unknown = doc.toJS()
+  const at = (path: (string | number)[], key = false): { line: number; col: number } => {
+    const node = findNode(doc, path, key)
+    const offset = node?.range?.[0] ?? 0
+    return locate(offset)
+  }
+
+  if (!validateShape(data)) {
+    const problems = dedupe((validateShape.errors ?? []).map((e) => toProblem(e, at)))
+    return { ok: false, problems }
+  }
+  const raw = data as RawWorkspace
+  const workspace = normalize(raw)
+  const problems = checkReferences(workspace, at)
+  if (problems.length > 0) return { ok: false, problems }
+  return { ok: true, workspace }
+}
+
+interface RawWorkspace {
+  name: string
+  services: Record<string, Partial<ServiceSpec> & Pick<ServiceSpec, 'ports' | 'capabilities'>>
+  events?: Record<string, Partial<EventSpec>>
+}
+
+function normalize(raw: RawWorkspace): Workspace {
+  const services: Record<string, ServiceSpec> = {}
+  for (const [name, s] of Object.entries(raw.services ?? {})) {
+    services[name] = {
+      description: s.description ?? '',
+      capabilities: s.capabilities,
+      resource: s.resource ?? toPlural(name),
+      ports: { ...s.ports },
+      calls: s.calls ?? [],
+      publishes: s.publishes ?? [],
+      subscribes: s.subscribes ?? [],
+      replicas: s.replicas ?? 1,
+      env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
+    }
+  }
+  const events: Record<string, EventSpec> = {}
+  for (const [type, e] of Object.entries(raw.events ?? {})) {
+    events[type] = { ...(e.description ? { description: e.description } : {}), schema: e.schema ?? {} }
+  }
+  return { name: raw.name, services, events }
+}
+
+type Locate = (path: (string | number)[], key?: boolean) => { line: number; col: number }
+
+/** Cross-field rules: names, ports, calls, event catalogue. */
+function checkReferences(ws: Workspace, at: Locate): Problem[] {
+  const problems: Problem[] = []
+  const add = (path: (string | number)[], message: string, hint?: string, key = false) =>
+    problems.push({ ...at(path, key), field: path.join('.'), message, ...(hint ? { hint } : {}) })
+  const names = Object.keys(ws.services)
+  const portOwner = new Map<number, string>()
+  for (const [name, svc] of Object.entries(ws.services)) {
+    const why = checkServiceName(name)
+    if (why) add(['services', name], why, 'rename the service', true)
+    const caps = new Set(svc.capabilities)
+    if (caps.has('grpc') && svc.ports.grpc === undefined)
+      add(
+        ['services', name, 'ports'],
+        `service ${name} has the grpc capability but no ports.grpc`,
+        'add ports: { grpc: 50051 } (any free port)',
+      )
+    if (!caps.has('grpc') && svc.ports.grpc !== undefined)
+      add(
+        ['services', name, 'ports', 'grpc'],
+        `service ${name} sets ports.grpc but has no grpc capability`,
+        'add grpc to capabilities or remove ports.grpc',
+      )
+    for (const [kind, port] of Object.entries(svc.ports) as [string, number | undefined][]) {
+      if (port === undefined) continue
+      const path = ['services', name, 'ports', kind]
+      const reserved = RESERVED_PORTS.get(port)
+      if (reserved) add(path, `port ${port} of ${name} is reserved for ${reserved}`, 'pick another port')
+      const owner = portOwner.get(port)
+      if (owner)
+        add(
+          path,
+          `port ${port} of ${name} (${kind}) is already used by ${owner}`,
+          'every port in msvc.yaml must be unique',
+        )
+      else portOwner.set(port, `${name} (${kind})`)
+    }
+    svc.calls.forEach((callee, i) => {
+      if (callee === name)
+        add(['services', name, 'calls', i], `service ${name} calls itself`, 'remove it from calls')
+      else if (!ws.services[callee])
+        add(
+          ['services', name, 'calls', i],
+          `service ${name} calls unknown service "${callee}"`,
+          hintKnown(names),
+        )
+    })
+    for (const list of ['publishes', 'subscribes'] as const) {
+      svc[list].forEach((type, i) => {
+        const why = checkEventType(type)
+        if (why) add(['services', name, list, i], why)
+        else if (!ws.events[type])
+          add(
+            ['services', name, list, i],
+            `event type "${type}" is not in the events catalogue`,
+            `declare it under events: (${type}: { schema: { id: string } })`,
+          )
+      })
+    }
+  }
+  for (const type of Object.keys(ws.events)) {
+    const why = checkEventType(type)
+    if (why) add(['events', type], why, undefined, true)
+  }
+  const cycle = findCallCycle(ws)
+  if (cycle)
+    add(
+      ['services', cycle[0]!, 'calls'],
+      `calls form a cycle: ${cycle.join(' -> ')}`,
+      'a service cannot wait for itself to start; break the cycle with an event',
+    )
+  return problems
+}
+
+/** A cycle in the calls graph as [a, b, ..., a], or undefined. */
+export function findCallCycle(ws: Workspace): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>()
+  const stack: string[] = []
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined
+    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name]
+    state.set(name, 'visiting')
+    stack.push(name)
+    for (const callee of ws.services[name]?.calls ?? []) {
+      if (!ws.services[callee] || callee === name) continue
+      const found = visit(callee)
+      if (found) return found
+    }
+    stack.pop()
+    state.set(name, 'done')
+    return undefined
+  }
+  for (const name of Object.keys(ws.services).sort()) {
+    const found = visit(name)
+    if (found) return found
+  }
+  return undefined
+}
+
+export const hintKnown = (names: string[]): string =>
+  names.length ? `known services: ${[...names].sort().join(', ')}` : 'the workspace has no services yet'
+
+function toProblem(e: ErrorObject, at: Locate): Problem {
+  const path = e.instancePath.split('/').slice(1).map(unescapePointer)
+  const field = path.join('.')
+  const where = field || 'msvc.yaml'
+  if (e.propertyName !== undefined) {
+    // a key that breaks propertyNames: point at the key itself
+    const keyPath = [...path, e.propertyName]
+    return {
+      ...at(keyPath, true),
+      field: keyPath.join('.'),
+      message: `"${e.propertyName}" in ${where} is not a valid name`,
+      hint:
+        path[0] === 'services'
+          ? 'service names are DNS-1123 labels: lowercase letters, digits and inner hyphens'
+          : 'environment names are letters, digits and underscores',
+    }
+  }
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String(e.params.additionalProperty)
+      return {
+        ...at([...path, extra], true),
+        field: [...path, extra].join('.'),
+        message: `unknown field "${extra}" in ${where}`,
+        hint: `allowed: ${allowedKeys(path).join(', ')}`,
+      }
+    }
+    case 'required':
+      return {
+        ...at(path, true),
+        field,
+        message: `${where} is missing "${String(e.params.missingProperty)}"`,
+      }
+    case 'enum':
+      return {
+        ...at(path),
+        field,
+        message: `${where} is "${String(valueAt(e))}"`,
+        hint: `allowed: ${(e.params.allowedValues as unknown[]).join(', ')}`,
+      }
+    case 'type':
+      return { ...at(path), field, message: `${where} must be ${article(String(e.params.type))}` }
+    case 'pattern':
+      return {
+        ...at(path),
+        field,
+        message: `${where} "${String(valueAt(e))}" is not a DNS-1123 label`,
+        hint: 'lowercase letters, digits and inner hyphens, starting with a letter',
+      }
+    case 'propertyNames':
+      return {
+        ...at([...path, String(e.params.propertyName)], true),
+        field,
+        message: `"${String(e.params.propertyName)}" in ${where} is not a valid name`,
+        hint:
+          path[0] === 'services'
+            ? 'service names are DNS-1123 labels: lowercase letters, digits and inner hyphens'
+            : 'environment names are letters, digits and underscores',
+      }
+    case 'minimum':
+    case 'maximum':
+      return {
+        ...at(path),
+        field,
+        message: `${where} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(e.params.limit)}`,
+      }
+    case 'uniqueItems':
+      return { ...at(path), field, message: `${where} lists the same entry twice` }
+    default:
+      return { ...at(path), field, message: `${where} ${e.message ?? 'is invalid'}` }
+  }
+}
+
+function valueAt(e: ErrorObject): unknown {
+  return e.data
+}
+
+function allowedKeys(path: string[]): string[] {
+  if (path.length === 0) return Object.keys(WORKSPACE_SCHEMA.properties)
+  if (path[0] === 'services' && path.length === 2)
+    return Object.keys(WORKSPACE_SCHEMA.properties.services.additionalProperties.properties)
+  if (path[0] === 'services' && path[2] === 'ports') return ['http', 'grpc']
+  if (path[0] === 'events' && path.length === 2) return ['description', 'schema']
+  return []
+}
+
+const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`)
+const unescapePointer = (s: string) => s.replaceAll('~1', '/').replaceAll('~0', '~')
+const firstLine = (s: string) => s.split('\n')[0] ?? s
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>()
+  return problems.filter((p) => {
+    const k = `${p.line}:${p.col}:${p.message}`
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+/** The YAML node at `path` (or its key when `key`), for locating problems. */
+function findNode(doc: Document, path: (string | number)[], key: boolean): Node | undefined {
+  let node: unknown = doc.contents
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === seg)
+      if (!pair) return node as Node
+      if (key && i === path.length - 1) return pair.key as Node
+      node = pair.value ?? pair.key
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg] ?? node
+    } else if (isSeq(node) && typeof seg === 'string' && /^\d+$/.test(seg)) {
+      node = node.items[Number(seg)] ?? node
+    } else {
+      return node as Node | undefined
+    }
+  }
+  return node as Node | undefined
+}

@@ -1,0 +1,70 @@
+import { CAPABILITIES } from './model.js'
+
+/**
+ * JSON Schema of msvc.yaml (draft-07). Shape only; cross-references (calls,
+ * events, ports) are checked in validate.ts where the message can name both sides.
+ * Also published as schema/msvc.schema.json for editors.
+ */
+export const WORKSPACE_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'msvc workspace (msvc.yaml)',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'services'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+    services: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['capabilities', 'ports'],
+        properties: {
+          description: { type: 'string' },
+          capabilities: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', enum: [...CAPABILITIES] },
+          },
+          resource: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' },
+          ports: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['http'],
+            properties: {
+              http: { type: 'integer', minimum: 1024, maximum: 65535 },
+              grpc: { type: 'integer', minimum: 1024, maximum: 65535 },
+            },
+          },
+          calls: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+          publishes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+          subscribes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+          replicas: { type: 'integer', minimum: 0, maximum: 50 },
+          env: {
+            type: 'object',
+            propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            additionalProperties: { type: ['string', 'number', 'boolean'] },
+          },
+        },
+      },
+    },
+    events: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          description: { type: 'string' },
+          schema: {
+            type: 'object',
+            additionalProperties: {
+              type: 'string',
+              enum: ['string', 'number', 'integer', 'boolean', 'string?', 'number?', 'integer?', 'boolean?'],
+            },
+          },
+        },
+      },
+    },
+  },
+} as const

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve } from 'node:path'
+import type { FilePlan } from '../core/scaffold/render.js'
+import { UserError } from '../errors.js'
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function isNonEmptyDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory() && (await readdir(path)).length > 0
+  } catch {
+    return false
+  }
+}
+
+export interface ApplyOptions {
+  /** overwrite files that already exist */
+  force?: boolean
+}
+
+/**
+ * Writes a plan all or nothing: every file is first written to a staging folder beside
+ * the target (same filesystem), then renamed into place. When `root` does not exist yet
+ * the staging folder itself is renamed to `root`, one atomic step. If a move fails, the
+ * files already moved are removed and replaced files are put back.
+ */
+export async function applyPlan(root: string, plan: FilePlan, opts: ApplyOptions = {}): Promise<void> {
+  root = resolve(root)
+  const replaces = new Set(plan.replaces ?? [])
+  if (!opts.force) {
+    const clashes: string[] = []
+    for (const f of plan.files)
+      if (!replaces.has(f.path) && (await exists(join(root, f.path)))) clashes.push(f.path)
+    if (clashes.length > 0)
+      throw new UserError(
+        `${clashes.length} file(s) already exist, e.g. ${relative(process.cwd(), join(root, clashes[0]!)) || clashes[0]}`,
+        'nothing was written; pass --force to overwrite them',
+      )
+  }
+  const rootExists = await exists(root)
+  const parent = rootExists ? root : dirname(root)
+  await mkdir(parent, { recursive: true })
+  const staging = join(parent, `.${basename(root)}.msvc-${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    for (const f of plan.files) {
+      const target = join(staging, f.path)
+      await mkdir(dirname(target), { recursive: true })
+      await writeFile(target, f.contents, { mode: f.mode ?? 0o644 })
+    }
+    if (!rootExists) {
+      await rename(staging, root)
+      return
+    }
+    await moveInto(staging, root, plan)
+  } finally {
+    await rm(staging, { recursive: true, force: true })
+  }
+}
+
+async function moveInto(staging: string, root: string, plan: FilePlan): Promise<void> {
+  const moved: string[] = []
+  const backups: [backup: string, original: string][] = []
+  const createdDirs: string[] = []
+  try {
+    for (const f of plan.files) {
+      const target = join(root, f.path)
+      const dir = dirname(target)
+      if (!(await exists(dir))) {
+        const first = await mkdir(dir, { recursive: true })
+        if (first) createdDirs.push(first)
+      }
+      if (await exists(target)) {
+        const backup = join(staging, '.backup', f.path)
+        await mkdir(dirname(backup), { recursive: true })
+        await rename(target, backup)
+        backups.push([backup, target])
+      }
+      await rename(join(staging, f.path), target)
+      moved.push(target)
+    }
+  } catch (e) {
+    for (const path of moved.reverse()) await rm(path, { force: true })
+    for (const [backup, original] of backups.reverse()) await rename(backup, original).catch(() => {})
+    for (const dir of createdDirs.reverse()) await rm(dir, { recursive: true, force: true })
+    throw e
+  }
+}

@@ -1,0 +1,36 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { join, relative, sep } from 'node:path'
+import { parse } from 'yaml'
+import type { LoadedTemplate, TemplateSet } from '../core/scaffold/plan.js'
+import type { TemplateFile, TemplateManifest } from '../core/scaffold/render.js'
+
+/** templates/ ships beside dist/ in the package (`"files"` in package.json). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+
+/** Reads templates/<name>/template.yaml and every file under templates/<name>/files/. */
+export async function loadTemplate(name: string, dir = TEMPLATES_DIR): Promise<LoadedTemplate> {
+  const root = join(dir, name)
+  const manifest = (parse(await readFile(join(root, 'template.yaml'), 'utf8')) ?? {}) as TemplateManifest
+  const filesRoot = join(root, 'files')
+  const entries = await readdir(filesRoot, { recursive: true, withFileTypes: true })
+  const files: TemplateFile[] = []
+  for (const entry of entries) {
+    if (!entry.isFile()) continue
+    const full = join(entry.parentPath, entry.name)
+    // Tests of the kit run in this repository and in the workspace alike; test scratch is not shipped.
+    const path = relative(filesRoot, full).split(sep).join('/')
+    if (path.includes('node_modules/') || path.startsWith('dist/') || path.includes('/dist/')) continue
+    const [contents, st] = await Promise.all([readFile(full), stat(full)])
+    files.push({ path, contents, mode: st.mode & 0o111 ? 0o755 : 0o644 })
+  }
+  return { manifest, files }
+}
+
+export async function loadTemplateSet(dir = TEMPLATES_DIR): Promise<TemplateSet> {
+  const [workspace, service] = await Promise.all([
+    loadTemplate('workspace', dir),
+    loadTemplate('service', dir),
+  ])
+  return { workspace, service }
+}
