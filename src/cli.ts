@@ -35,7 +35,7 @@ function withServiceFlags(cmd: Command): Command {
     .option('--http', 'REST resource over HTTP (fastify)')
     .option('--grpc', 'gRPC server with a .proto')
     .option('--events', 'publish/subscribe over NATS JetStream')
-    .option('--capabilities <list>', 'the same as a list, e.g. http,grpc')
+    .option('--capabilities <list>', 'the same as a list, e.g. http,grpc (none: health and metrics only)')
     .option('--resource <plural>', 'REST resource name (default: the plural of the service name)')
     .option('--publishes <types>', 'event types it publishes, comma-separated (order.created,...)')
     .option('--subscribes <types>', 'event types it handles, comma-separated')

@@ -40,6 +40,7 @@ function parsePort(flag: string, v: string | undefined): number | undefined {
 function capabilitiesFromFlags(opts: ServiceCliOptions): Capability[] | undefined {
   const picked = new Set<Capability>()
   for (const c of splitList(opts.capabilities) ?? []) {
+    if (c === 'none') continue
     if (!(CAPABILITIES as readonly string[]).includes(c))
       throw new UserError(`unknown capability "${c}"`, `choose from ${CAPABILITIES.join(', ')}`)
     picked.add(c as Capability)
@@ -47,7 +48,9 @@ function capabilitiesFromFlags(opts: ServiceCliOptions): Capability[] | undefine
   if (opts.http) picked.add('http')
   if (opts.grpc) picked.add('grpc')
   if (opts.events) picked.add('events')
-  return picked.size > 0 ? CAPABILITIES.filter((c) => picked.has(c)) : undefined
+  // `--capabilities none` (or an empty list) asks for a service with health and metrics only
+  const explicit = picked.size > 0 || opts.capabilities !== undefined
+  return explicit ? CAPABILITIES.filter((c) => picked.has(c)) : undefined
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv'
-import type { Document} from 'yaml';
+import type { Document } from 'yaml'
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { type EventSpec, type ServiceSpec, type Workspace, RESERVED_PORTS } from './model.js'
 import { WORKSPACE_SCHEMA } from './schema.js'

@@ -1,0 +1,35 @@
+import { execa } from 'execa'
+import { mkdtemp, realpath, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { CREATE_BIN, MSVC_BIN } from '../helpers/cli.js'
+import { E2E_SERVICES } from './workspace-spec.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    workspaceDir: string
+  }
+}
+
+/**
+ * One generated workspace shared by every end-to-end test (npm install once):
+ * created with the built bins, one service per combination of capabilities.
+ */
+export default async function setup(project: TestProject) {
+  const parent = await realpath(await mkdtemp(join(tmpdir(), 'msvc-e2e-')))
+  const dir = join(parent, 'shop')
+  const env = { ...process.env, NO_COLOR: '1', CI: '1' }
+  const run = async (cmd: string, args: string[], cwd: string) => {
+    const r = await execa(cmd, args, { cwd, env, reject: false, all: true, stdin: 'ignore' })
+    if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${r.all}`)
+  }
+  const [first, ...rest] = E2E_SERVICES
+  await run('node', [CREATE_BIN, 'shop', '--yes', '--service', first!.name, ...first!.flags], parent)
+  for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
+  project.provide('workspaceDir', dir)
+  return async () => {
+    if (!process.env.MSVC_E2E_KEEP) await rm(parent, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,28 @@
+/** The shared e2e workspace: every combination of capabilities, plus calls and events. */
+export const E2E_SERVICES: { name: string; flags: string[] }[] = [
+  {
+    name: 'order',
+    flags: [
+      '--http',
+      '--grpc',
+      '--events',
+      '--publishes',
+      'order.created',
+      '--subscribes',
+      'payment.processed',
+      '--description',
+      'Takes and tracks customer orders',
+    ],
+  },
+  {
+    name: 'payment',
+    flags: ['--http', '--events', '--publishes', 'payment.processed', '--subscribes', 'order.created'],
+  },
+  { name: 'inventory', flags: ['--http', '--grpc'] },
+  { name: 'catalog', flags: ['--http'] },
+  { name: 'ledger', flags: ['--grpc'] },
+  { name: 'notifier', flags: ['--events', '--subscribes', 'order.created'] },
+  { name: 'audit', flags: ['--grpc', '--events', '--subscribes', 'payment.processed'] },
+  { name: 'beacon', flags: ['--capabilities', 'none'] },
+  { name: 'checkout', flags: ['--http', '--calls', 'order,payment', '--resource', 'carts'] },
+]

@@ -1,0 +1,68 @@
+import { readdir } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { rm } from 'node:fs/promises'
+import { createService, msvc } from '../helpers/cli.js'
+import { makeTempDir } from '../helpers/temp-dir.js'
+
+// The built bins (npm test builds first), with the fixture templates so this stays fast.
+const env = { MSVC_TEMPLATES_DIR: fileURLToPath(new URL('../fixtures/templates/', import.meta.url)) }
+
+describe('the bins', () => {
+  let tmp: string
+  beforeEach(async () => {
+    tmp = await makeTempDir()
+  })
+  afterEach(async () => {
+    await rm(tmp, { recursive: true, force: true })
+  })
+
+  it('prints help with examples and a version', async () => {
+    const help = await msvc(['add', '--help'])
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toContain('Examples:')
+    expect(help.stdout).toContain('--dry-run')
+    const version = await msvc(['--version'])
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    expect((await createService(['--help'])).stdout).toContain('npx create-service shop')
+  })
+
+  it('has no colour when output is not a terminal', async () => {
+    const r = await msvc(['ls'], { cwd: tmp, env: { NO_COLOR: '' } })
+    expect(r.stderr).not.toMatch(/\u001b\[/)
+  })
+
+  it('creates, adds and lists through the bins with exit 0', async () => {
+    expect(
+      (await createService(['shop', '--yes', '--service', 'order', '--http'], { cwd: tmp, env })).exitCode,
+    ).toBe(0)
+    const add = await msvc(['add', 'payment', '--grpc'], { cwd: `${tmp}/shop`, env })
+    expect(add.exitCode, add.stderr).toBe(0)
+    const ls = await msvc(['ls'], { cwd: `${tmp}/shop`, env })
+    expect(ls.stdout).toMatch(/payment\s+grpc\s+3002\s+50051/)
+  })
+
+  it.each([
+    [['ls'], /^✖ no msvc\.yaml found in .*\n {2}hint: run this inside a workspace/],
+    [['add', 'Payment'], /^✖ no msvc\.yaml found/],
+    [['add', '--bogus'], /unknown option '--bogus'/],
+  ])('fails %j with exit 1 and a one-line error', async (args, message) => {
+    const r = await msvc(args, { cwd: tmp, env })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack
+  })
+
+  it('rejects a bad name with exit 1 and writes nothing', async () => {
+    const r = await createService(['shop', '--yes', '--service', 'Bad_Name'], { cwd: tmp, env })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/✖ invalid service name: "Bad_Name" has uppercase letters.*\n {2}hint: /)
+    expect(await readdir(tmp)).toEqual([])
+  })
+
+  it('rejects a missing folder without a terminal', async () => {
+    const r = await createService(['--yes'], { cwd: tmp, env })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('missing workspace folder')
+  })
+})
