@@ -80,6 +80,81 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       await runLs(opts, ctx())
     })
 
+  program
+    .command('compose')
+    .description('write docker-compose.yml from msvc.yaml')
+    .option('--stdout', 'print it instead of writing the file')
+    .addHelpText('after', examples(['msvc compose', 'msvc compose --stdout | docker-compose -f - config']))
+    .action(async (opts) => {
+      const { runCompose } = await import('./commands/stack.js')
+      await runCompose(opts, ctx())
+    })
+
+  program
+    .command('up')
+    .argument('[services...]', 'services to start (with what they depend on); default: all')
+    .description('build what changed, start the stack, wait until every service is healthy')
+    .option('--no-wait', 'return once the containers are started')
+    .option('--timeout <duration>', 'how long to wait for health', '90s')
+    .option('--json', 'print URLs and timings as JSON on stdout')
+    .addHelpText('after', examples(['msvc up', 'msvc up payment', 'msvc up --no-wait --json']))
+    .action(async (services: string[], opts) => {
+      const { runUp } = await import('./commands/stack.js')
+      await runUp(services, opts, ctx())
+    })
+
+  program
+    .command('down')
+    .description("stop and remove this workspace's containers")
+    .option('--volumes', 'also remove its volumes (NATS data)')
+    .addHelpText('after', examples(['msvc down', 'msvc down --volumes']))
+    .action(async (opts) => {
+      const { runDown } = await import('./commands/stack.js')
+      await runDown(opts, ctx())
+    })
+
+  program
+    .command('ps')
+    .description('state, health, restarts, ports and uptime of each container')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', examples(['msvc ps', 'msvc ps --json']))
+    .action(async (opts) => {
+      const { runPs } = await import('./commands/stack.js')
+      await runPs(opts, ctx())
+    })
+
+  program
+    .command('logs')
+    .argument('[services...]', 'services to show; default: all')
+    .description('merged logs, prefixed and coloured by service')
+    .option('-f, --follow', 'keep streaming until Ctrl-C')
+    .option('--since <when>', 'only lines since a duration ago (10m) or a time')
+    .option('--tail <n>', 'only the last n lines of each container')
+    .addHelpText('after', examples(['msvc logs', 'msvc logs order payment -f', 'msvc logs --since 5m']))
+    .action(async (services: string[], opts) => {
+      const { runLogs } = await import('./commands/stack.js')
+      await runLogs(services, opts, ctx())
+    })
+
+  program
+    .command('restart')
+    .argument('<service>', 'service to restart')
+    .description('restart a service and wait until it is healthy')
+    .option('--timeout <duration>', 'how long to wait for health', '60s')
+    .action(async (service: string, opts) => {
+      const { runRestart } = await import('./commands/stack.js')
+      await runRestart(service, opts, ctx())
+    })
+
+  program
+    .command('doctor')
+    .description('check Docker, compose, base images, ports and Node; print a fix for each problem')
+    .option('--json', 'print the checks as JSON on stdout')
+    .action(async (opts) => {
+      const { runDoctor } = await import('./commands/doctor.js')
+      await runDoctor(opts, ctx())
+    })
+
   return program
 }
 

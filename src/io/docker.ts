@@ -29,7 +29,9 @@ export function toEngineError(e: unknown): UserError {
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES')
     return new UserError(
       `cannot reach the Docker engine at ${where} (${code})`,
-      code === 'EACCES' ? 'add your user to the docker group, or run as root' : 'start Docker (here: sudo bash ../shared/ci/docker-env.sh), then run `msvc doctor`',
+      code === 'EACCES'
+        ? 'add your user to the docker group, or run as root'
+        : 'start Docker (here: sudo bash ../shared/ci/docker-env.sh), then run `msvc doctor`',
     )
   return new UserError(`the Docker engine failed: ${(e as Error).message}`, 'run `msvc doctor`')
 }

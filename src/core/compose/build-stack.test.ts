@@ -30,11 +30,15 @@ events:
 
 describe('buildComposeStack', () => {
   it('derives the stack from the model', async () => {
-    await expect(renderComposeYaml(buildComposeStack(SHOP))).toMatchFileSnapshot('__snapshots__/shop.compose.yml')
+    await expect(renderComposeYaml(buildComposeStack(SHOP))).toMatchFileSnapshot(
+      '__snapshots__/shop.compose.yml',
+    )
   })
 
   it('leaves NATS out when no service has events', () => {
-    const s = buildComposeStack(ws('name: x\nservices:\n  a:\n    capabilities: [http]\n    ports: { http: 3001 }\n'))
+    const s = buildComposeStack(
+      ws('name: x\nservices:\n  a:\n    capabilities: [http]\n    ports: { http: 3001 }\n'),
+    )
     expect(Object.keys(s.services)).toEqual(['a'])
     expect(s.volumes).toBeUndefined()
     expect(s.services.a!.depends_on).toBeUndefined()
@@ -55,7 +59,10 @@ describe('selectWithDependencies', () => {
   it.each([
     [['order'], ['nats', 'order', 'payment']],
     [['payment'], ['payment']],
-    [['search', 'payment'], ['payment', 'search']],
+    [
+      ['search', 'payment'],
+      ['payment', 'search'],
+    ],
   ])('%j -> %j', (names, expected) => {
     expect(selectWithDependencies(SHOP, names)).toEqual(expected)
   })

@@ -21,7 +21,7 @@ export const COMPOSE_HEADER =
 export const imageTag = (ws: string, service: string) => `${ws}-${service}:dev`
 
 /** Health probe timings: 1 s checks make `msvc up` see health within about a second. */
-export const HEALTHCHECK = { interval: '1s', timeout: '3s', retries: 3, start_period: '30s' } as const
+export const HEALTHCHECK = { interval: '1s', timeout: '3s', retries: 3, start_period: '10s' } as const
 
 export interface ComposeService {
   image: string
@@ -45,7 +45,8 @@ export interface ComposeFile {
 }
 
 /** True when any service has the events capability, so the stack carries NATS. */
-export const needsNats = (ws: Workspace) => Object.values(ws.services).some((s) => s.capabilities.includes('events'))
+export const needsNats = (ws: Workspace) =>
+  Object.values(ws.services).some((s) => s.capabilities.includes('events'))
 
 /** Node one-liner health probe: the image has no curl, and busybox wget is not in every base. */
 export const httpProbe = (port: number, path = '/health/ready') =>
@@ -68,11 +69,13 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       PORT: String(s.ports.http),
     }
     if (s.ports.grpc !== undefined) environment.GRPC_PORT = String(s.ports.grpc)
-    if (s.capabilities.includes('events')) environment.NATS_URL = `nats://${NATS_SERVICE}:${NATS_PORTS.client}`
+    if (s.capabilities.includes('events'))
+      environment.NATS_URL = `nats://${NATS_SERVICE}:${NATS_PORTS.client}`
     for (const callee of [...s.calls].sort()) {
       const c = ws.services[callee]!
       environment[`${toConstantCase(callee)}_URL`] = `http://${callee}:${c.ports.http}`
-      if (c.ports.grpc !== undefined) environment[`${toConstantCase(callee)}_GRPC_ADDR`] = `${callee}:${c.ports.grpc}`
+      if (c.ports.grpc !== undefined)
+        environment[`${toConstantCase(callee)}_GRPC_ADDR`] = `${callee}:${c.ports.grpc}`
     }
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}
@@ -80,7 +83,9 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
     for (const callee of [...s.calls].sort()) depends[callee] = { condition: 'service_healthy' }
     const ports =
       s.replicas === 1
-        ? [s.ports.http, ...(s.ports.grpc !== undefined ? [s.ports.grpc] : [])].map((p) => `127.0.0.1:${p}:${p}`)
+        ? [s.ports.http, ...(s.ports.grpc !== undefined ? [s.ports.grpc] : [])].map(
+            (p) => `127.0.0.1:${p}:${p}`,
+          )
         : []
     services[name] = {
       image: imageTag(ws.name, name),
@@ -101,7 +106,10 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       image: NATS_IMAGE,
       command: ['-js', '-sd', '/data', '-m', String(NATS_PORTS.monitor)],
       labels: { ...wsLabel, [LABEL.service]: NATS_SERVICE },
-      ports: [`127.0.0.1:${NATS_PORTS.client}:${NATS_PORTS.client}`, `127.0.0.1:${NATS_PORTS.monitor}:${NATS_PORTS.monitor}`],
+      ports: [
+        `127.0.0.1:${NATS_PORTS.client}:${NATS_PORTS.client}`,
+        `127.0.0.1:${NATS_PORTS.monitor}:${NATS_PORTS.monitor}`,
+      ],
       // busybox wget: present in nats:2.10-alpine and in the local stand-in image
       healthcheck: {
         test: ['CMD-SHELL', `wget -q -O /dev/null http://127.0.0.1:${NATS_PORTS.monitor}/healthz || exit 1`],

@@ -5,10 +5,26 @@ const inv = { file: '/w/docker-compose.yml', project: 'shop' }
 
 describe('composeCommand', () => {
   it.each([
-    ['v2', { kind: 'up', services: ['order'] }, 'docker compose -p shop -f /w/docker-compose.yml up -d --no-build --remove-orphans order'],
-    ['v1', { kind: 'up', services: [] }, 'docker-compose -p shop -f /w/docker-compose.yml up -d --no-build --remove-orphans'],
-    ['v2', { kind: 'down', volumes: true }, 'docker compose -p shop -f /w/docker-compose.yml down --remove-orphans --volumes'],
-    ['v1', { kind: 'down', volumes: false }, 'docker-compose -p shop -f /w/docker-compose.yml down --remove-orphans'],
+    [
+      'v2',
+      { kind: 'up', services: ['order'] },
+      'docker compose -p shop -f /w/docker-compose.yml up -d --no-build --remove-orphans order',
+    ],
+    [
+      'v1',
+      { kind: 'up', services: [] },
+      'docker-compose -p shop -f /w/docker-compose.yml up -d --no-build --remove-orphans',
+    ],
+    [
+      'v2',
+      { kind: 'down', volumes: true },
+      'docker compose -p shop -f /w/docker-compose.yml down --remove-orphans --volumes',
+    ],
+    [
+      'v1',
+      { kind: 'down', volumes: false },
+      'docker-compose -p shop -f /w/docker-compose.yml down --remove-orphans',
+    ],
     ['v1', { kind: 'config' }, 'docker-compose -p shop -f /w/docker-compose.yml config -q'],
   ] as const)('%s %j', (flavour, action, expected) => {
     const { command, args } = composeCommand(flavour, inv, action)

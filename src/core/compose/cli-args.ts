@@ -7,9 +7,7 @@ export interface ComposeInvocation {
 }
 
 export type ComposeAction =
-  | { kind: 'up'; services: readonly string[] }
-  | { kind: 'down'; volumes: boolean }
-  | { kind: 'config' }
+  { kind: 'up'; services: readonly string[] } | { kind: 'down'; volumes: boolean } | { kind: 'config' }
 
 /** The command and arguments for a compose action; v1 and v2 differ only in the executable. */
 export function composeCommand(
@@ -23,9 +21,15 @@ export function composeCommand(
     case 'up':
       // msvc builds images itself (host bundle + engine API) and waits for health itself:
       // compose only creates and starts containers. --no-build so compose never tries to pull or build.
-      return { command, args: [...prefix, ...base, 'up', '-d', '--no-build', '--remove-orphans', ...action.services] }
+      return {
+        command,
+        args: [...prefix, ...base, 'up', '-d', '--no-build', '--remove-orphans', ...action.services],
+      }
     case 'down':
-      return { command, args: [...prefix, ...base, 'down', '--remove-orphans', ...(action.volumes ? ['--volumes'] : [])] }
+      return {
+        command,
+        args: [...prefix, ...base, 'down', '--remove-orphans', ...(action.volumes ? ['--volumes'] : [])],
+      }
     case 'config':
       return { command, args: [...prefix, ...base, 'config', '-q'] }
   }

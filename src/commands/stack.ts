@@ -1,0 +1,233 @@
+import {
+  buildComposeStack,
+  NATS_PORTS,
+  NATS_SERVICE,
+  renderComposeYaml,
+  selectWithDependencies,
+} from '../core/compose/build-stack.js'
+import type { Workspace } from '../core/workspace/model.js'
+import { hintKnown } from '../core/workspace/parse.js'
+import type { Ctx } from '../context.js'
+import { UserError } from '../errors.js'
+import { loadWorkspace } from '../io/workspace.js'
+import { COMPOSE_FILE, DockerRuntime, writeComposeFile } from '../runtime/docker-runtime.js'
+import { TaskList } from '../ui/tasks.js'
+
+function checkServiceArgs(ws: Workspace, names: string[], allowNats = false): void {
+  for (const n of names)
+    if (!ws.services[n] && !(allowNats && n === NATS_SERVICE))
+      throw new UserError(`unknown service "${n}"`, hintKnown(Object.keys(ws.services)))
+}
+
+export interface ComposeCliOptions {
+  stdout?: boolean
+}
+
+/** `msvc compose`: writes docker-compose.yml from msvc.yaml (or prints it). */
+export async function runCompose(opts: ComposeCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  if (opts.stdout) return ctx.ui.data(renderComposeYaml(buildComposeStack(workspace)))
+  await writeComposeFile(root, workspace)
+  ctx.ui.success(
+    `wrote ${COMPOSE_FILE} (${Object.keys(buildComposeStack(workspace).services).length} services) in ${root}`,
+  )
+}
+
+export interface UpCliOptions {
+  wait?: boolean
+  json?: boolean
+  timeout?: string
+}
+
+/** `msvc up [service...]`: build what changed, start, wait until healthy, print the URLs. */
+export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Promise<void> {
+  const t0 = performance.now()
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  checkServiceArgs(workspace, names)
+  const all = names.length === 0
+  const selected = all
+    ? selectWithDependencies(workspace, Object.keys(workspace.services))
+    : selectWithDependencies(workspace, names)
+  const apps = selected.filter((s) => s !== NATS_SERVICE)
+  const timeoutMs = parseSeconds(opts.timeout ?? '90s', '--timeout') * 1000
+  const runtime = await DockerRuntime.connect(root, workspace)
+  const tasks = new TaskList(process.stderr, ctx.ui.color, ctx.ui.interactive && !opts.json, selected)
+  const timings = { build: 0, image: 0, start: 0, healthy: 0, total: 0 }
+
+  const outcomes = await runtime.build(apps, (e) => tasks.update(e))
+  for (const o of outcomes) {
+    timings.build += o.ms.bundle
+    timings.image += o.ms.image
+  }
+  const t1 = performance.now()
+  await runtime.up(all ? [] : selected)
+  for (const s of selected) tasks.update({ service: s, phase: 'starting' })
+  const t2 = performance.now()
+  timings.start = t2 - t1
+  if (opts.wait !== false) await runtime.waitHealthy(selected, { timeoutMs, onEvent: (e) => tasks.update(e) })
+  timings.healthy = performance.now() - t2
+  timings.total = performance.now() - t0
+  const urls = serviceUrls(workspace, selected)
+  if (opts.json) {
+    ctx.ui.json({
+      workspace: workspace.name,
+      services: urls,
+      built: outcomes.filter((o) => o.bundled || o.imageBuilt).map((o) => o.service),
+      timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
+    })
+    return
+  }
+  ctx.ui.table(
+    urls.map((u) => [u.service, u.http ?? u.nats ?? '-', u.grpc ?? '-', u.metrics ?? u.monitoring ?? '-']),
+    ['SERVICE', 'HTTP', 'GRPC', 'METRICS'],
+  )
+  ctx.ui.info(
+    ctx.ui.color.dim(
+      `${opts.wait === false ? 'started' : 'healthy'} in ${(timings.total / 1000).toFixed(1)} s (build ${fmt(timings.build)}, image ${fmt(timings.image)}, start ${fmt(timings.start)}, healthy ${fmt(timings.healthy)})`,
+    ),
+  )
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+export interface ServiceUrls {
+  service: string
+  http?: string
+  grpc?: string
+  metrics?: string
+  nats?: string
+  monitoring?: string
+  note?: string
+}
+
+export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
+  return selected.map((service): ServiceUrls => {
+    if (service === NATS_SERVICE)
+      return {
+        service,
+        nats: `nats://127.0.0.1:${NATS_PORTS.client}`,
+        monitoring: `http://127.0.0.1:${NATS_PORTS.monitor}`,
+      }
+    const s = ws.services[service]!
+    const published = s.replicas === 1
+    const http = published ? `http://127.0.0.1:${s.ports.http}` : undefined
+    return {
+      service,
+      ...(http ? { http, metrics: `${http}/metrics` } : {}),
+      ...(published && s.ports.grpc !== undefined ? { grpc: `127.0.0.1:${s.ports.grpc}` } : {}),
+      ...(published
+        ? {}
+        : {
+            note: `${s.replicas} replicas: reach them as ${service}:${s.ports.http} on the compose network`,
+          }),
+    }
+  })
+}
+
+export function parseSeconds(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim())
+  if (!m) throw new UserError(`${flag} "${v}" is not a duration`, `for example ${flag} 90s`)
+  const n = Number(m[1])
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n
+}
+
+export interface DownCliOptions {
+  volumes?: boolean
+}
+
+/** `msvc down`: stops and removes this workspace's containers (and volumes with --volumes). */
+export async function runDown(opts: DownCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const runtime = await DockerRuntime.connect(root, workspace)
+  const { removed } = await ctx.ui.step(`Stopping ${workspace.name}`, () =>
+    runtime.down({ volumes: opts.volumes === true }),
+  )
+  ctx.ui.info(
+    removed.length
+      ? `removed ${removed.length} container(s)${opts.volumes ? ' and volumes' : ''}`
+      : 'nothing was running',
+  )
+}
+
+export interface PsCliOptions {
+  json?: boolean
+}
+
+/** `msvc ps`: state, health, restarts, ports and uptime per container. */
+export async function runPs(opts: PsCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const runtime = await DockerRuntime.connect(root, workspace)
+  const rows = await runtime.ps()
+  if (opts.json) return ctx.ui.json(rows)
+  if (rows.length === 0) return ctx.ui.info(`no containers of ${workspace.name}; start them with msvc up`)
+  const c = ctx.ui.color
+  ctx.ui.table(
+    rows.map((r) => [
+      r.service,
+      r.name,
+      r.state,
+      r.health === 'healthy' ? c.green(r.health) : r.health === 'unhealthy' ? c.red(r.health) : r.health,
+      String(r.restarts),
+      r.ports.join(', ') || '-',
+      r.uptimeSeconds !== undefined ? formatUptime(r.uptimeSeconds) : '-',
+    ]),
+    ['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PORTS', 'UPTIME'],
+  )
+}
+
+export function formatUptime(s: number): string {
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+}
+
+export interface LogsCliOptions {
+  follow?: boolean
+  since?: string
+  tail?: string
+}
+
+const PALETTE = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const
+
+/** `msvc logs [service...]`: merged logs, prefixed and coloured by service. */
+export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  checkServiceArgs(workspace, names, true)
+  const runtime = await DockerRuntime.connect(root, workspace)
+  const width = Math.max(4, ...[...Object.keys(workspace.services), NATS_SERVICE].map((s) => s.length))
+  const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE]
+  const ac = new AbortController()
+  const stop = () => ac.abort()
+  process.once('SIGINT', stop)
+  try {
+    await runtime.logs(
+      names,
+      {
+        follow: opts.follow === true,
+        ...(opts.since ? { since: opts.since } : {}),
+        ...(opts.tail ? { tail: Number(opts.tail) } : {}),
+      },
+      (service, line) => {
+        const paint = ctx.ui.color[PALETTE[Math.max(0, order.indexOf(service)) % PALETTE.length]!]
+        ctx.ui.data(`${paint(service.padEnd(width))} | ${line}`)
+      },
+      ac.signal,
+    )
+  } finally {
+    process.off('SIGINT', stop)
+  }
+}
+
+/** `msvc restart <service>`: restarts its containers and waits until healthy. */
+export async function runRestart(name: string, opts: { timeout?: string }, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  checkServiceArgs(workspace, [name], true)
+  const runtime = await DockerRuntime.connect(root, workspace)
+  await ctx.ui.step(`Restarting ${name}`, async () => {
+    await runtime.restart(name)
+    await runtime.waitHealthy([name], {
+      timeoutMs: parseSeconds(opts.timeout ?? '60s', '--timeout') * 1000,
+      onEvent: () => {},
+    })
+  })
+}

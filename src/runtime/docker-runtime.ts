@@ -1,0 +1,368 @@
+import { createServer } from 'node:net'
+import { rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import type Dockerode from 'dockerode'
+import {
+  LABEL,
+  buildComposeStack,
+  renderComposeYaml,
+  selectWithDependencies,
+} from '../core/compose/build-stack.js'
+import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js'
+import type { Workspace } from '../core/workspace/model.js'
+import { UserError } from '../errors.js'
+import { assertEngine, toEngineError } from '../io/docker.js'
+import { detectComposeFlavour, run } from '../io/exec.js'
+import { buildServiceImage, bundleService } from './build.js'
+import type { BuildOutcome, ContainerStatus, LogOptions, PhaseEvent, Runtime } from './runtime.js'
+
+export const COMPOSE_FILE = 'docker-compose.yml'
+
+/** Writes docker-compose.yml atomically (temp file + rename). */
+export async function writeComposeFile(root: string, ws: Workspace): Promise<string> {
+  const file = join(root, COMPOSE_FILE)
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, renderComposeYaml(buildComposeStack(ws)))
+  await rename(tmp, file)
+  return file
+}
+
+type ContainerInfo = Dockerode.ContainerInfo
+
+/** The Docker runtime: images through the engine API, the stack through compose, state by label. */
+export class DockerRuntime implements Runtime {
+  private constructor(
+    private readonly d: Dockerode,
+    private readonly root: string,
+    private readonly ws: Workspace,
+    private flavour?: ComposeFlavour,
+  ) {}
+
+  static async connect(root: string, ws: Workspace): Promise<DockerRuntime> {
+    return new DockerRuntime(await assertEngine(), root, ws)
+  }
+
+  /** Containers of this workspace only, found by label (never by name). */
+  async containers(service?: string): Promise<ContainerInfo[]> {
+    const label = [`${LABEL.workspace}=${this.ws.name}`]
+    if (service) label.push(`${LABEL.service}=${service}`)
+    try {
+      return await this.d.listContainers({ all: true, filters: { label } })
+    } catch (e) {
+      throw toEngineError(e)
+    }
+  }
+
+  async build(services: string[], onEvent: (e: PhaseEvent) => void): Promise<BuildOutcome[]> {
+    const outcomes: BuildOutcome[] = []
+    for (const service of services) {
+      if (!this.ws.services[service]) continue
+      onEvent({ service, phase: 'building' })
+      try {
+        const t0 = performance.now()
+        const bundled = await bundleService(this.root, service)
+        const t1 = performance.now()
+        const imageBuilt = await buildServiceImage(this.d, this.root, this.ws.name, service)
+        const t2 = performance.now()
+        outcomes.push({ service, bundled, imageBuilt, ms: { bundle: t1 - t0, image: t2 - t1 } })
+        onEvent({ service, phase: bundled || imageBuilt ? 'built' : 'cached' })
+      } catch (e) {
+        onEvent({ service, phase: 'failed', detail: (e as Error).message })
+        throw e
+      }
+    }
+    return outcomes
+  }
+
+  private async compose(): Promise<ComposeFlavour> {
+    this.flavour ??= (await detectComposeFlavour()).flavour
+    return this.flavour
+  }
+
+  async up(services: string[]): Promise<void> {
+    const file = await writeComposeFile(this.root, this.ws)
+    await this.checkPorts(services)
+    const { command, args } = composeCommand(
+      await this.compose(),
+      { file, project: this.ws.name },
+      { kind: 'up', services },
+    )
+    const r = await run(command, args, { cwd: this.root })
+    if (r.exitCode !== 0)
+      throw new UserError(
+        `${command} up failed:\n${r.output.trim()}`,
+        'see the message above; `msvc doctor` checks the setup',
+      )
+  }
+
+  /** A host port another process holds is named with the service that wanted it, before anything starts. */
+  async checkPorts(services: string[]): Promise<void> {
+    const ours = new Set<number>()
+    for (const c of await this.containers())
+      for (const p of c.Ports ?? []) if (p.PublicPort) ours.add(p.PublicPort)
+    const stack = buildComposeStack(this.ws)
+    for (const name of services) {
+      for (const spec of stack.services[name]?.ports ?? []) {
+        const port = Number(spec.split(':')[1])
+        if (ours.has(port)) continue
+        if (!(await isPortFree(port)))
+          throw new UserError(
+            `port ${port} wanted by ${name} is already in use on 127.0.0.1`,
+            `stop what holds it (ss -ltnp 'sport = :${port}'), or change ${name}'s port in msvc.yaml`,
+          )
+      }
+    }
+  }
+
+  async waitHealthy(
+    services: string[],
+    opts: { timeoutMs: number; onEvent: (e: PhaseEvent) => void },
+  ): Promise<void> {
+    const deadline = Date.now() + opts.timeoutMs
+    const pending = new Set(services)
+    const reported = new Map<string, string>()
+    const emit = (e: PhaseEvent) => {
+      if (reported.get(e.service) === e.phase) return
+      reported.set(e.service, e.phase)
+      opts.onEvent(e)
+    }
+    for (;;) {
+      for (const service of [...pending]) {
+        const verdict = await this.healthOf(service)
+        if (verdict.phase === 'healthy') {
+          pending.delete(service)
+          emit({ service, phase: 'healthy' })
+        } else if (verdict.phase === 'failed' || verdict.phase === 'unhealthy') {
+          emit({ service, phase: verdict.phase, ...(verdict.detail ? { detail: verdict.detail } : {}) })
+          throw await this.failure(service, verdict.detail ?? verdict.phase)
+        } else emit({ service, phase: 'starting' })
+      }
+      if (pending.size === 0) return
+      if (Date.now() > deadline) {
+        const [service] = pending
+        throw await this.failure(service!, `not healthy within ${Math.round(opts.timeoutMs / 1000)} s`)
+      }
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+
+  private async healthOf(
+    service: string,
+  ): Promise<{ phase: 'healthy' | 'starting' | 'unhealthy' | 'failed'; detail?: string }> {
+    const infos = await this.containers(service)
+    if (infos.length === 0) return { phase: 'starting' }
+    const expected = service === 'nats' ? 1 : Math.max(1, this.ws.services[service]?.replicas ?? 1)
+    let healthy = 0
+    for (const info of infos) {
+      const c = await this.d.getContainer(info.Id).inspect()
+      const health = c.State.Health?.Status
+      if (c.State.Status === 'exited' || c.State.Status === 'dead' || c.RestartCount >= 2)
+        return {
+          phase: 'failed',
+          detail: `container ${c.State.Status === 'running' ? 'keeps restarting' : c.State.Status} (exit code ${c.State.ExitCode}, ${c.RestartCount} restarts)`,
+        }
+      if (health === 'unhealthy') {
+        const last = c.State.Health?.Log?.at(-1)
+        return {
+          phase: 'unhealthy',
+          detail: `health check failing${last ? `: exit ${last.ExitCode} ${last.Output.trim()}` : ''}`,
+        }
+      }
+      if (c.State.Running && (health === 'healthy' || health === undefined)) healthy++
+    }
+    return healthy >= expected ? { phase: 'healthy' } : { phase: 'starting' }
+  }
+
+  private async failure(service: string, why: string): Promise<UserError> {
+    const logs = await this.tail(service, 20).catch(() => '')
+    const health = await this.lastHealthOutput(service)
+    return new UserError(
+      `${service} did not become healthy: ${why}` +
+        (health ? `\n  last health check: ${health}` : '') +
+        (logs ? `\n  last log lines of ${service}:\n${indent(logs, '    ')}` : ''),
+      `msvc logs ${service} shows more; msvc down stops the stack`,
+    )
+  }
+
+  private async lastHealthOutput(service: string): Promise<string> {
+    for (const info of await this.containers(service)) {
+      const c = await this.d.getContainer(info.Id).inspect()
+      const last = c.State.Health?.Log?.at(-1)
+      if (last) return `exit ${last.ExitCode}${last.Output.trim() ? `: ${last.Output.trim()}` : ''}`
+    }
+    return ''
+  }
+
+  async ps(): Promise<ContainerStatus[]> {
+    const out: ContainerStatus[] = []
+    for (const info of await this.containers()) {
+      const c = await this.d.getContainer(info.Id).inspect()
+      const started = c.State.Running && c.State.StartedAt ? Date.parse(c.State.StartedAt) : undefined
+      out.push({
+        service: info.Labels[LABEL.service] ?? '?',
+        id: info.Id.slice(0, 12),
+        name: (info.Names[0] ?? '').replace(/^\//, ''),
+        state: c.State.Status,
+        health: c.State.Health?.Status ?? 'none',
+        restarts: c.RestartCount,
+        ports: (info.Ports ?? [])
+          .filter((p) => p.PublicPort)
+          .map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`)
+          .sort(),
+        ...(c.State.StartedAt ? { startedAt: c.State.StartedAt } : {}),
+        ...(started !== undefined
+          ? { uptimeSeconds: Math.max(0, Math.round((Date.now() - started) / 1000)) }
+          : {}),
+      })
+    }
+    return out.sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
+  }
+
+  async down(opts: { volumes: boolean }): Promise<{ removed: string[] }> {
+    const before = await this.containers()
+    const file = await writeComposeFile(this.root, this.ws)
+    const { command, args } = composeCommand(
+      await this.compose(),
+      { file, project: this.ws.name },
+      { kind: 'down', volumes: opts.volumes },
+    )
+    const r = await run(command, args, { cwd: this.root })
+    // Whatever compose did not remove but carries our label goes too (an older compose file,
+    // a container started by hand with our labels). Only our label is ever matched.
+    for (const c of await this.containers())
+      await this.d
+        .getContainer(c.Id)
+        .remove({ force: true, v: opts.volumes })
+        .catch(() => {})
+    const left = await this.containers()
+    if (left.length > 0)
+      throw new UserError(
+        `could not remove ${left.length} container(s) of ${this.ws.name}`,
+        r.output.trim().split('\n').at(-1) ?? 'see docker ps',
+      )
+    if (opts.volumes) {
+      const vols = await this.d.listVolumes({ filters: { label: [`${LABEL.workspace}=${this.ws.name}`] } })
+      for (const v of vols.Volumes ?? [])
+        await this.d
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => {})
+    }
+    return { removed: before.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')) }
+  }
+
+  async restart(service: string): Promise<void> {
+    const infos = await this.containers(service)
+    if (infos.length === 0)
+      throw new UserError(`${service} has no container; is the stack up?`, 'run msvc up first')
+    await Promise.all(infos.map((c) => this.d.getContainer(c.Id).restart({ t: 15 })))
+  }
+
+  async tail(service: string, lines: number): Promise<string> {
+    const out: string[] = []
+    for (const info of await this.containers(service)) {
+      const buf = (await this.d
+        .getContainer(info.Id)
+        .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer
+      out.push(demuxBuffer(buf))
+    }
+    return out.join('\n').trimEnd()
+  }
+
+  async logs(
+    services: string[],
+    opts: LogOptions,
+    write: (service: string, line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const wanted = new Set(services)
+    const infos = (await this.containers()).filter(
+      (c) => wanted.size === 0 || wanted.has(c.Labels[LABEL.service] ?? ''),
+    )
+    if (infos.length === 0)
+      throw new UserError('no containers of this workspace are running', 'run msvc up first')
+    const since = opts.since ? toUnixSeconds(opts.since) : undefined
+    await Promise.all(
+      infos.map(async (info) => {
+        const service = info.Labels[LABEL.service] ?? '?'
+        const container = this.d.getContainer(info.Id)
+        const base = {
+          stdout: true,
+          stderr: true,
+          ...(since !== undefined ? { since } : {}),
+          ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+        }
+        if (!opts.follow) {
+          const buf = (await container.logs({ ...base, follow: false })) as unknown as Buffer
+          for (const line of demuxBuffer(buf).split('\n')) if (line) write(service, line)
+          return
+        }
+        const stream = (await container.logs({ ...base, follow: true })) as NodeJS.ReadableStream & {
+          destroy(): void
+        }
+        const sink = new PassThrough()
+        this.d.modem.demuxStream(stream, sink, sink)
+        let rest = ''
+        sink.on('data', (chunk: Buffer) => {
+          const text = rest + chunk.toString()
+          const lines = text.split('\n')
+          rest = lines.pop() ?? ''
+          for (const line of lines) write(service, line)
+        })
+        await new Promise<void>((resolve) => {
+          stream.on('end', resolve)
+          signal?.addEventListener('abort', () => {
+            stream.destroy()
+            resolve()
+          })
+        })
+      }),
+    )
+  }
+}
+
+/** Splits Docker's multiplexed log frames (8-byte headers) into text. */
+export function demuxBuffer(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf)
+  let out = ''
+  let i = 0
+  while (i + 8 <= buf.length) {
+    const type = buf[i]
+    const size = buf.readUInt32BE(i + 4)
+    if (type !== 0 && type !== 1 && type !== 2) return buf.toString() // a TTY container: raw
+    out += buf.subarray(i + 8, i + 8 + size).toString()
+    i += 8 + size
+  }
+  return out
+}
+
+/** `--since 10m`, `--since 30s` or an ISO time, as Unix seconds. */
+export function toUnixSeconds(since: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(since)
+  if (m)
+    return Math.floor(Date.now() / 1000) - Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h']
+  const t = Date.parse(since)
+  if (Number.isNaN(t))
+    throw new UserError(
+      `--since "${since}" is not a duration or a time`,
+      'for example --since 10m or --since 2026-01-01T10:00:00Z',
+    )
+  return Math.floor(t / 1000)
+}
+
+const indent = (text: string, pad: string) =>
+  text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n')
+
+async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
+
+export { selectWithDependencies }
