@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { execa } from 'execa'
 import { mkdtemp, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import { E2E_SERVICES } from './workspace-spec.js'
 declare module 'vitest' {
   export interface ProvidedContext {
     workspaceDir: string
+    workspaceName: string
   }
 }
 
@@ -25,10 +27,13 @@ export default async function setup(project: TestProject) {
     if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${r.all}`)
   }
   const [first, ...rest] = E2E_SERVICES
-  await run('node', [CREATE_BIN, 'shop', '--yes', '--service', first!.name, ...first!.flags], parent)
+  // A unique workspace name: its label and compose project never meet a leftover of another run.
+  const name = `shop-${randomBytes(3).toString('hex')}`
+  await run('node', [CREATE_BIN, 'shop', '--name', name, '--yes', '--service', first!.name, ...first!.flags], parent)
   for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
   project.provide('workspaceDir', dir)
+  project.provide('workspaceName', name)
   return async () => {
     if (!process.env.MSVC_E2E_KEEP) await rm(parent, { recursive: true, force: true })
   }

@@ -1,0 +1,108 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { msvc } from '../helpers/cli.js'
+import { containersWithLabel, docker, dockerAvailable } from '../helpers/docker.js'
+
+const ws = inject('workspaceDir')
+const name = inject('workspaceName')
+const hasDocker = await dockerAvailable()
+
+interface UpJson {
+  services: { service: string; http?: string; monitoring?: string }[]
+  built: string[]
+  timingsMs: Record<string, number>
+}
+
+describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
+  const foreignName = `${name}-order-1` // v2-style name of one of ours; we run compose v1 here
+  const ports = new Map<string, number>()
+
+  beforeAll(async () => {
+    const yaml = parse(await readFile(join(ws, 'msvc.yaml'), 'utf8')) as { services: Record<string, { ports: { http: number } }> }
+    for (const [svc, spec] of Object.entries(yaml.services)) ports.set(svc, spec.ports.http)
+    await docker(['run', '-d', '--name', foreignName, '--label', 'msvc.workspace=someone-else', 'node:20-slim', 'node', '-e', 'setInterval(()=>{},1000)'])
+  })
+
+  afterAll(async () => {
+    await msvc(['down', '--volumes'], { cwd: ws })
+    await docker(['rm', '-f', foreignName]).catch(() => {})
+  })
+
+  it('starts checkout with what it calls, all healthy, each answering on its published port', async () => {
+    const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const up = JSON.parse(r.stdout) as UpJson
+    expect(up.services.map((s) => s.service).sort()).toEqual(['checkout', 'nats', 'order', 'payment'])
+    expect(up.built.sort()).toEqual(['checkout', 'order', 'payment'])
+    for (const s of up.services) {
+      const url = s.http ? `${s.http}/health/ready` : `${s.monitoring}/healthz`
+      expect((await fetch(url)).status, url).toBe(200)
+    }
+    const orders = await fetch(`${up.services.find((s) => s.service === 'order')!.http}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'through docker' }),
+    })
+    expect(orders.status).toBe(201)
+  })
+
+  it('reports every container in ps --json, and nothing it did not start', async () => {
+    const r = await msvc(['ps', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const rows = JSON.parse(r.stdout) as { service: string; state: string; health: string; restarts: number; ports: string[] }[]
+    expect(rows.map((x) => x.service).sort()).toEqual(['checkout', 'nats', 'order', 'payment'])
+    for (const row of rows) {
+      expect(row).toMatchObject({ state: 'running', health: 'healthy', restarts: 0 })
+      if (row.service !== 'nats') expect(row.ports).toContain(`127.0.0.1:${ports.get(row.service)}->${ports.get(row.service)}/tcp`)
+    }
+  })
+
+  it('rebuilds only the service that changed', async () => {
+    await appendFile(join(ws, 'services/payment/src/main.ts'), "\nprocess.env.MSVC_E2E_REVISION = '2'\n")
+    const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as UpJson).built).toEqual(['payment'])
+    const again = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+    expect((JSON.parse(again.stdout) as UpJson).built).toEqual([])
+  })
+
+  it('names a host port that is already taken, before starting anything', async () => {
+    const port = ports.get('catalog')!
+    const blocker: Server = createServer().listen(port, '127.0.0.1')
+    await new Promise((r) => blocker.once('listening', r))
+    try {
+      const r = await msvc(['up', 'catalog'], { cwd: ws })
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toContain(`port ${port} wanted by catalog is already in use`)
+      expect(await containersWithLabel(`msvc.service=catalog`)).toEqual([])
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('names a service that never gets healthy, with its health output and last log lines', async () => {
+    const file = join(ws, 'msvc.yaml')
+    const original = await readFile(file, 'utf8')
+    // catalog listens on another port than the one its health check probes: never healthy
+    await writeFile(file, original.replace(/(  catalog:\n(?:    .*\n)*?    replicas: 1\n)/, '$1    env: { PORT: "4999" }\n'))
+    try {
+      const r = await msvc(['up', 'catalog', '--timeout', '60s'], { cwd: ws })
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toMatch(/catalog did not become healthy/)
+      expect(r.stderr).toMatch(/last health check: exit 1/)
+      expect(r.stderr).toMatch(/last log lines of catalog:/)
+    } finally {
+      await writeFile(file, original)
+    }
+  })
+
+  it('down removes everything of this workspace and nothing else', async () => {
+    const r = await msvc(['down', '--volumes'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await containersWithLabel(`msvc.workspace=${name}`)).toEqual([])
+    expect(await docker(['inspect', '-f', '{{.State.Running}}', foreignName])).toBe('true')
+  })
+})
