@@ -1,0 +1,137 @@
+import { Writable } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConflictError, NotFoundError } from './errors.js'
+import { HealthRegistry } from './health.js'
+import { createLogger } from './logger.js'
+import { Metrics } from './metrics.js'
+import { createHttpServer, type FastifyInstance } from './server.js'
+
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+})
+
+function setup() {
+  const lines: string[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean))
+      cb()
+    },
+  })
+  const health = new HealthRegistry()
+  const metrics = new Metrics('test', { processMetrics: false })
+  app = createHttpServer({ service: 'test', logger: createLogger('test', 'info', sink), metrics, health })
+  app.post(
+    '/things',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: { type: 'string', minLength: 1 }, count: { type: 'integer' } },
+        },
+      },
+    },
+    async (req, reply) => reply.code(201).send(req.body),
+  )
+  app.get('/things/:id', async (req) => {
+    const { id } = req.params as { id: string }
+    if (id === 'missing') throw new NotFoundError(`thing ${id} not found`)
+    if (id === 'taken') throw new ConflictError('taken')
+    if (id === 'crash') throw new Error('secret internals')
+    return { id }
+  })
+  return { app, lines, health, metrics }
+}
+
+const post = (app: FastifyInstance, payload: string, headers: Record<string, string> = {}) =>
+  app.inject({
+    method: 'POST',
+    url: '/things',
+    payload,
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+
+describe('createHttpServer', () => {
+  it.each([
+    ['{"name":', 400, 'invalid_json', undefined],
+    ['', 400, 'invalid_json', undefined],
+    ['{"name": 42}', 400, 'validation_failed', '/name'],
+    ['{}', 400, 'validation_failed', '/name'],
+    ['{"name":"x","extra":1}', 400, 'validation_failed', '/extra'],
+    ['{"name":"x","count":"3"}', 400, 'validation_failed', '/count'],
+  ])('answers %j with %i %s naming %s', async (payload, status, error, field) => {
+    const { app } = setup()
+    const r = await post(app, payload)
+    expect(r.statusCode).toBe(status)
+    const body = r.json() as { error: string; details?: { field: string }[] }
+    expect(body.error).toBe(error)
+    if (field) expect(body.details?.[0]?.field).toBe(field)
+  })
+
+  it('answers a wrong content type with 415 and a huge body with 413', async () => {
+    const { app } = setup()
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/things',
+          payload: 'x',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).statusCode,
+    ).toBe(415)
+    expect((await post(app, JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }))).statusCode).toBe(413)
+  })
+
+  it('maps domain errors and hides internals', async () => {
+    const { app } = setup()
+    expect((await app.inject('/things/missing')).statusCode).toBe(404)
+    expect((await app.inject('/things/taken')).statusCode).toBe(409)
+    const crash = await app.inject('/things/crash')
+    expect(crash.statusCode).toBe(500)
+    expect(crash.body).not.toContain('secret')
+    expect((await app.inject('/nowhere')).json()).toMatchObject({ error: 'not_found' })
+  })
+
+  it('takes a valid x-request-id, replaces an invalid one, and logs it', async () => {
+    const { app, lines } = setup()
+    const given = await post(app, '{"name":"a"}', { 'x-request-id': 'abc-123' })
+    expect(given.headers['x-request-id']).toBe('abc-123')
+    const bad = await post(app, '{"name":"a"}', { 'x-request-id': 'bad id with spaces' })
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    await app.close()
+    const line = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.requestId === 'abc-123')
+    expect(line).toMatchObject({ service: 'test', route: '/things', statusCode: 201, msg: 'request' })
+  })
+
+  it('counts requests per route template, not per URL', async () => {
+    const { app } = setup()
+    await app.inject('/things/a')
+    await app.inject('/things/b')
+    const text = (await app.inject('/metrics')).body
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="/things/:id",status_code="200",service="test"} 2',
+    )
+    expect(text).not.toContain('/things/a')
+  })
+
+  it('is ready only when every check passes and not shutting down', async () => {
+    const { app, health } = setup()
+    expect((await app.inject('/health/ready')).statusCode).toBe(200)
+    let up = false
+    health.addReadinessCheck('db', () => up)
+    const r = await app.inject('/health/ready')
+    expect(r.statusCode).toBe(503)
+    expect(r.json()).toMatchObject({ status: 'not_ready', checks: [{ name: 'db', ok: false }] })
+    up = true
+    expect((await app.inject('/health/ready')).statusCode).toBe(200)
+    health.markShuttingDown()
+    expect((await app.inject('/health/ready')).statusCode).toBe(503)
+    expect((await app.inject('/health/live')).statusCode).toBe(200)
+  })
+})

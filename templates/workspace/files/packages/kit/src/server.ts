@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
+import type { Logger } from './logger.js'
+import type { HealthRegistry } from './health.js'
+import type { Metrics } from './metrics.js'
+
+export type { FastifyInstance }
+
+export interface HttpServerOptions {
+  service: string
+  logger: Logger
+  metrics: Metrics
+  health: HealthRegistry
+  /** largest accepted body in bytes (default 1 MiB) */
+  bodyLimit?: number
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/** Routes that are polled (health checks, scrapes): counted in metrics, logged only at debug. */
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
+
+/** One problem in a 400 body: a JSON pointer to the field and what is wrong with it. */
+export interface FieldProblem {
+  field: string
+  message: string
+}
+
+/**
+ * A fastify server with the workspace's conventions: request ids (x-request-id in and out),
+ * strict validation (unknown fields rejected, no type coercion), JSON errors that never leak a
+ * stack, RED metrics per route template, one log line per request, health and metrics routes.
+ */
+export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
+  })
+
+  // JSON only: a text/plain body would otherwise reach the schema as a string (400); it is a 415.
+  app.removeContentTypeParser('text/plain')
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    const seconds = reply.elapsedTime / 1000
+    opts.metrics.observeHttp(request.method, route, reply.statusCode, seconds)
+    const line = {
+      requestId: request.id,
+      method: request.method,
+      route,
+      statusCode: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    }
+    if (QUIET_ROUTES.has(route)) request.log.debug(line, 'request')
+    else request.log.info(line, 'request')
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` })
+  })
+
+  app.get('/health/live', async () => ({ status: 'live' }))
+  app.get('/health/ready', async (_request, reply) => {
+    const report = await opts.health.readiness()
+    return reply
+      .code(report.ready ? 200 : 503)
+      .send({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks })
+  })
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await opts.metrics.exposition()
+    return reply.type(contentType).send(body)
+  })
+  return app
+}
+
+function sendError(error: FastifyError & { field?: string }, request: FastifyRequest, reply: FastifyReply) {
+  if (error.validation) {
+    const details = error.validation.map(toFieldProblem)
+    const first = details[0]
+    return reply.code(400).send({
+      error: 'validation_failed',
+      message: first ? `${first.field || 'body'}: ${first.message}` : error.message,
+      details,
+    })
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return reply
+        .code(400)
+        .send({ error: 'invalid_json', message: `request body is not valid JSON: ${error.message}` })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return reply
+        .code(415)
+        .send({ error: 'unsupported_media_type', message: 'send JSON with content-type: application/json' })
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return reply.code(413).send({ error: 'payload_too_large', message: error.message })
+  }
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return reply
+      .code(400)
+      .send({ error: 'invalid_json', message: `request body is not valid JSON: ${error.message}` })
+  switch (error.name) {
+    case 'NotFoundError':
+      return reply.code(404).send({ error: 'not_found', message: error.message })
+    case 'ConflictError':
+      return reply.code(409).send({ error: 'conflict', message: error.message })
+    case 'InvalidInputError':
+      return reply.code(400).send({
+        error: 'validation_failed',
+        message: error.message,
+        details: [{ field: error.field ?? '', message: error.message }],
+      })
+    case 'UnavailableError':
+      return reply.code(503).send({ error: 'unavailable', message: error.message })
+  }
+  const status = error.statusCode ?? 500
+  if (status < 500) return reply.code(status).send({ error: 'bad_request', message: error.message })
+  request.log.error({ err: error }, 'unhandled error')
+  return reply.code(500).send({ error: 'internal', message: 'internal error', requestId: request.id })
+}
+
+interface AjvError {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** Names the field an Ajv error is about: the missing or unknown property, or the path. */
+export function toFieldProblem(e: AjvError): FieldProblem {
+  if (e.keyword === 'required') {
+    const field = `${e.instancePath}/${String(e.params.missingProperty)}`
+    return { field, message: 'is required' }
+  }
+  if (e.keyword === 'additionalProperties') {
+    const field = `${e.instancePath}/${String(e.params.additionalProperty)}`
+    return { field, message: 'is not an allowed field' }
+  }
+  return { field: e.instancePath || '/', message: e.message ?? 'is invalid' }
+}

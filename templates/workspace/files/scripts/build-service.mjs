@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Bundles the service in the current folder into one ESM file, dist/main.js, which is all its
+// Docker image needs. Run by each service's `npm run build` (after its type check) and by `msvc up`.
+import { build } from 'esbuild'
+import { rm } from 'node:fs/promises'
+
+await rm('dist', { recursive: true, force: true })
+try {
+  await build({
+    entryPoints: ['src/main.ts'],
+    outfile: 'dist/main.js',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies (fastify, pino) still call require() for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  })
+} catch {
+  // esbuild has already printed the errors with file:line:col
+  process.exit(1)
+}
