@@ -28,7 +28,22 @@ function time(fn) {
 
 const rows = {
   'create-service (http,grpc,events)': time((dir) =>
-    execFileSync('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http', '--grpc', '--events', '--publishes', 'order.created'], { cwd: dir, env, stdio: 'ignore' }),
+    execFileSync(
+      'node',
+      [
+        CREATE,
+        'shop',
+        '--yes',
+        '--service',
+        'order',
+        '--http',
+        '--grpc',
+        '--events',
+        '--publishes',
+        'order.created',
+      ],
+      { cwd: dir, env, stdio: 'ignore' },
+    ),
   ),
   'npm init -y': time((dir) => execFileSync('npm', ['init', '-y'], { cwd: dir, env, stdio: 'ignore' })),
   "node -e ''": time(() => execFileSync('node', ['-e', ''], { env, stdio: 'ignore' })),
@@ -36,6 +51,8 @@ const rows = {
 const base = rows['npm init -y'].median
 console.log(`scaffold benchmark, N=${N}, node ${process.version}`)
 for (const [name, r] of Object.entries(rows))
-  console.log(`${name.padEnd(36)} median ${r.median.toFixed(0).padStart(5)} ms  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})  ${(r.median / base).toFixed(2)} x npm init`)
+  console.log(
+    `${name.padEnd(36)} median ${r.median.toFixed(0).padStart(5)} ms  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})  ${(r.median / base).toFixed(2)} x npm init`,
+  )
 const ok = rows['create-service (http,grpc,events)'].median < 300
 console.log(`target < 300 ms: ${ok ? 'met' : 'NOT met'}`)

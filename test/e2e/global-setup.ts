@@ -29,7 +29,11 @@ export default async function setup(project: TestProject) {
   const [first, ...rest] = E2E_SERVICES
   // A unique workspace name: its label and compose project never meet a leftover of another run.
   const name = `shop-${randomBytes(3).toString('hex')}`
-  await run('node', [CREATE_BIN, 'shop', '--name', name, '--yes', '--service', first!.name, ...first!.flags], parent)
+  await run(
+    'node',
+    [CREATE_BIN, 'shop', '--name', name, '--yes', '--service', first!.name, ...first!.flags],
+    parent,
+  )
   for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
   project.provide('workspaceDir', dir)

@@ -21,9 +21,22 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
   const ports = new Map<string, number>()
 
   beforeAll(async () => {
-    const yaml = parse(await readFile(join(ws, 'msvc.yaml'), 'utf8')) as { services: Record<string, { ports: { http: number } }> }
+    const yaml = parse(await readFile(join(ws, 'msvc.yaml'), 'utf8')) as {
+      services: Record<string, { ports: { http: number } }>
+    }
     for (const [svc, spec] of Object.entries(yaml.services)) ports.set(svc, spec.ports.http)
-    await docker(['run', '-d', '--name', foreignName, '--label', 'msvc.workspace=someone-else', 'node:20-slim', 'node', '-e', 'setInterval(()=>{},1000)'])
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      foreignName,
+      '--label',
+      'msvc.workspace=someone-else',
+      'node:20-slim',
+      'node',
+      '-e',
+      'setInterval(()=>{},1000)',
+    ])
   })
 
   afterAll(async () => {
@@ -52,11 +65,18 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
   it('reports every container in ps --json, and nothing it did not start', async () => {
     const r = await msvc(['ps', '--json'], { cwd: ws })
     expect(r.exitCode, r.stderr).toBe(0)
-    const rows = JSON.parse(r.stdout) as { service: string; state: string; health: string; restarts: number; ports: string[] }[]
+    const rows = JSON.parse(r.stdout) as {
+      service: string
+      state: string
+      health: string
+      restarts: number
+      ports: string[]
+    }[]
     expect(rows.map((x) => x.service).sort()).toEqual(['checkout', 'nats', 'order', 'payment'])
     for (const row of rows) {
       expect(row).toMatchObject({ state: 'running', health: 'healthy', restarts: 0 })
-      if (row.service !== 'nats') expect(row.ports).toContain(`127.0.0.1:${ports.get(row.service)}->${ports.get(row.service)}/tcp`)
+      if (row.service !== 'nats')
+        expect(row.ports).toContain(`127.0.0.1:${ports.get(row.service)}->${ports.get(row.service)}/tcp`)
     }
   })
 
@@ -87,7 +107,10 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
     const file = join(ws, 'msvc.yaml')
     const original = await readFile(file, 'utf8')
     // catalog listens on another port than the one its health check probes: never healthy
-    await writeFile(file, original.replace(/(  catalog:\n(?:    .*\n)*?    replicas: 1\n)/, '$1    env: { PORT: "4999" }\n'))
+    await writeFile(
+      file,
+      original.replace(/( {2}catalog:\n(?: {4}.*\n)*? {4}replicas: 1\n)/, '$1    env: { PORT: "4999" }\n'),
+    )
     try {
       const r = await msvc(['up', 'catalog', '--timeout', '60s'], { cwd: ws })
       expect(r.exitCode).toBe(1)
