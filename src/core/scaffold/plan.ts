@@ -47,6 +47,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       entity: toPascalCase(entity),
       entityCamel: toCamelCase(entity),
       entityKebab: toKebabCase(entity),
+      entitySnake: toConstantCase(entity).toLowerCase(),
+      entityConstant: toConstantCase(entity),
       ports: { http: spec.ports.http, grpc: spec.ports.grpc ?? 0 },
       calls: spec.calls.map((callee) => {
         const c = ws.services[callee] as ServiceSpec

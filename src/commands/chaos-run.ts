@@ -1,0 +1,376 @@
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
+import type Dockerode from 'dockerode'
+import {
+  describeFault,
+  expectsNewProcess,
+  recoveryClockStarts,
+  watchesRecovery,
+} from '../core/chaos/faults.js'
+import {
+  methodDurationMs,
+  parseExperiment,
+  type Experiment,
+  type FaultStep,
+  type ProbeStep,
+  type Rollback,
+} from '../core/chaos/experiment.js'
+import { planExampleExperiment } from '../core/chaos/init.js'
+import {
+  judgeExperiment,
+  type FaultRecord,
+  type Journal,
+  type ProbeRecord,
+  type ProbeResult,
+} from '../core/chaos/journal.js'
+import type { LedgerEntry } from '../core/chaos/ledger.js'
+import { describeRecovery } from '../core/chaos/recovery.js'
+import { formatDuration } from '../core/chaos/units.js'
+import type { Workspace } from '../core/workspace/model.js'
+import type { Ctx } from '../context.js'
+import { ExitError, UserError } from '../errors.js'
+import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
+import { runProbe } from '../io/chaos/probes.js'
+import { injectFault, liftFault } from '../io/chaos/runner.js'
+import { listServiceContainers } from '../io/chaos/targets.js'
+import { watchRecovery } from '../io/chaos/watch.js'
+import { assertEngine } from '../io/docker.js'
+import { toWorkspaceError, loadWorkspace } from '../io/workspace.js'
+import type { Ui } from '../ui/ui.js'
+import { trapSignals } from './chaos.js'
+
+export interface RunCliOptions {
+  journal?: string
+  json?: boolean
+  dryRun?: boolean
+}
+
+/** Sleeps until `ms`, or until the signal aborts (false). */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<boolean>((res) => {
+    if (signal.aborted) return res(false)
+    const t = setTimeout(
+      () => {
+        signal.removeEventListener('abort', on)
+        res(true)
+      },
+      Math.max(0, ms),
+    )
+    const on = () => {
+      clearTimeout(t)
+      res(false)
+    }
+    signal.addEventListener('abort', on, { once: true })
+  })
+
+/** `msvc chaos run <file>`: steady state, method, steady state again, rollbacks; journal and verdict. */
+export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const path = resolve(ctx.cwd, file)
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new UserError(`cannot read experiment ${file}`, 'msvc chaos init writes an example')
+  })
+  const parsed = parseExperiment(text, workspace)
+  if (!parsed.ok) {
+    const e = toWorkspaceError(relative(ctx.cwd, path) || file, parsed.problems)
+    throw new UserError(e.message, e.hint?.replace('fix msvc.yaml', 'fix the experiment'))
+  }
+  const exp = parsed.experiment
+  const ui = ctx.ui
+  if (opts.dryRun) return printSchedule(exp, ui)
+  const d = await assertEngine()
+  await restoreLeftoverFaults(root, workspace, ui)
+  if ((await listServiceContainers(d, workspace.name)).every((c) => c.State !== 'running'))
+    throw new UserError(`the stack of ${workspace.name} is not up`, 'start it with msvc up')
+
+  const t0 = Date.now()
+  const journal: Journal = {
+    msvc: ctx.version,
+    experiment: {
+      file: relative(root, path),
+      title: exp.title,
+      ...(exp.description ? { description: exp.description } : {}),
+    },
+    workspace: workspace.name,
+    startedAt: new Date(t0).toISOString(),
+    reasons: [],
+    method: [],
+    rollbacks: [],
+  }
+  const trap = trapSignals()
+  const open = new Map<string, LedgerEntry>()
+  const c = ui.color
+  ui.info(c.bold(`Experiment: ${exp.title}`))
+  try {
+    journal.steadyStateBefore = await checkHypothesis(exp, 'before', d, workspace, ui, trap.signal)
+    if (journal.steadyStateBefore.met && !trap.signal.aborted) {
+      ui.info(c.dim(`method: ${exp.method.length} step(s) over ${formatDuration(methodDurationMs(exp))}`))
+      const start = Date.now()
+      await Promise.all(
+        exp.method.map((step) =>
+          step.type === 'fault'
+            ? runFaultStep(
+                step,
+                start,
+                { d, root, ws: workspace, ui, exp, open, signal: trap.signal, file: journal.experiment.file },
+                journal,
+              )
+            : runProbeStep(step, start, { d, ws: workspace, ui, signal: trap.signal }, journal),
+        ),
+      )
+      await liftAll(d, root, open, ui)
+      if (!trap.signal.aborted)
+        journal.steadyStateAfter = await checkHypothesis(exp, 'after', d, workspace, ui, trap.signal)
+    }
+  } catch (e) {
+    journal.error = e instanceof UserError ? e.message : String((e as Error).stack ?? e)
+  } finally {
+    await liftAll(d, root, open, ui).catch((e: unknown) => {
+      journal.error ??= `could not restore: ${(e as Error).message}`
+    })
+    if (journal.steadyStateBefore?.met)
+      journal.rollbacks = await runRollbacks(exp.rollbacks, d, workspace, ui)
+    trap.release()
+  }
+  const v = judgeExperiment({ ...journal, interrupted: trap.signal.aborted })
+  Object.assign(journal, { ...v, endedAt: new Date().toISOString(), durationMs: Date.now() - t0 })
+  if (opts.journal) {
+    const out = resolve(ctx.cwd, opts.journal)
+    await mkdir(dirname(out), { recursive: true })
+    await writeFile(`${out}.tmp`, JSON.stringify(journal, null, 2) + '\n')
+    await rename(`${out}.tmp`, out)
+  }
+  if (opts.json) ui.json(journal)
+  if (v.verdict === 'held') ui.success(`hypothesis held: ${exp.title}`)
+  else if (v.verdict === 'violated') ui.error(`hypothesis violated: ${exp.title}`, v.reasons.join('\n  '))
+  else if (v.verdict === 'aborted')
+    ui.error(
+      `the system was not in its steady state before the experiment; nothing was injected`,
+      v.reasons.join('\n  '),
+    )
+  else if (v.verdict === 'interrupted')
+    ui.warn(`cancelled (${trap.received()}); faults restored, rollbacks run`)
+  else ui.error(`the experiment could not run: ${v.reasons.join('; ')}`)
+  if (opts.journal) ui.info(c.dim(`journal: ${opts.journal}`))
+  if (v.exitCode !== 0) throw new ExitError(v.exitCode)
+}
+
+async function checkHypothesis(
+  exp: Experiment,
+  when: 'before' | 'after',
+  d: Dockerode,
+  ws: Workspace,
+  ui: Ui,
+  signal: AbortSignal,
+): Promise<{ met: boolean; probes: ProbeResult[] }> {
+  const probes: ProbeResult[] = []
+  for (const p of exp.hypothesis) {
+    if (signal.aborted) break
+    const r = await runProbe(p, { d, ws, signal })
+    probes.push(r)
+    printProbe(ui, `steady state ${when}`, r)
+  }
+  return { met: probes.length === exp.hypothesis.length && probes.every((p) => p.ok), probes }
+}
+
+function printProbe(ui: Ui, phase: string, r: ProbeResult) {
+  const c = ui.color
+  ui.info(`${r.ok ? c.green('✔') : c.red('✖')} ${c.dim(`${phase}:`)} ${r.name} ${c.dim('→')} ${r.detail}`)
+}
+
+interface StepEnv {
+  d: Dockerode
+  root: string
+  ws: Workspace
+  ui: Ui
+  exp: Experiment
+  open: Map<string, LedgerEntry>
+  signal: AbortSignal
+  file: string
+}
+
+async function runFaultStep(step: FaultStep, start: number, env: StepEnv, journal: Journal): Promise<void> {
+  if (!(await sleep(start + step.atMs - Date.now(), env.signal))) return
+  const rec: FaultRecord = {
+    type: 'fault',
+    atMs: step.atMs,
+    service: step.service,
+    fault: describeFault(step.spec),
+    spec: step.spec,
+    targets: [],
+  }
+  journal.method.push(rec)
+  const at = `+${formatDuration(step.atMs)}`
+  try {
+    const injected = await injectFault(env.d, env.root, env.ws, {
+      service: step.service,
+      spec: step.spec,
+      selection: step.selection,
+      experiment: env.file,
+      ...(step.forMs !== undefined ? { durationMs: step.forMs } : {}),
+    })
+    rec.targets = injected.targets.map((t) => t.name)
+    rec.appliedAt = new Date(injected.appliedAt).toISOString()
+    rec.applyMs = injected.appliedAt - injected.startedAt
+    if (injected.notes?.length) rec.notes = injected.notes
+    if (injected.entry) env.open.set(injected.id, injected.entry)
+    env.ui.info(
+      `${env.ui.color.yellow('⚡')} ${env.ui.color.dim(at)} ${rec.fault} on ${step.service} (${rec.targets.join(', ')})${step.forMs ? ` for ${formatDuration(step.forMs)}` : ''}`,
+    )
+    let from: number | undefined =
+      recoveryClockStarts(step.spec.kind) === 'fault' ? injected.appliedAt : undefined
+    if (injected.entry && step.forMs !== undefined) {
+      await sleep(injected.appliedAt + step.forMs - Date.now(), env.signal)
+      const { endedAt, notes } = await liftFault(env.d, env.root, injected.entry)
+      env.open.delete(injected.id)
+      rec.endedAt = new Date(endedAt).toISOString()
+      if (notes.length) rec.notes = [...(rec.notes ?? []), ...notes]
+      env.ui.info(`${env.ui.color.green('↺')} restored ${rec.fault} on ${step.service}`)
+      from = endedAt
+    }
+    if (watchesRecovery(step.spec.kind) && from !== undefined && !env.signal.aborted) {
+      rec.recovery = await watchRecovery(env.d, {
+        from,
+        newProcess: expectsNewProcess(step.spec.kind),
+        targets: injected.targets.map((t) => ({
+          id: t.id,
+          name: t.name,
+          startedAt: t.startedAt,
+          httpPort: env.ws.services[step.service]!.ports.http,
+        })),
+        timeoutMs: env.exp.recoveryTimeoutMs,
+        signal: env.signal,
+      })
+      const line = `${step.service} ${describeRecovery(rec.recovery, env.exp.recoveryTimeoutMs)}`
+      if (rec.recovery.recovered) env.ui.info(`${env.ui.color.green('✔')} ${line}`)
+      else env.ui.warn(line)
+    }
+  } catch (e) {
+    rec.error = (e as Error).message
+    env.ui.warn(`${at} ${rec.fault} on ${step.service} failed: ${rec.error}`)
+  }
+}
+
+async function runProbeStep(
+  step: ProbeStep,
+  start: number,
+  env: { d: Dockerode; ws: Workspace; ui: Ui; signal: AbortSignal },
+  journal: Journal,
+): Promise<void> {
+  if (!(await sleep(start + step.atMs - Date.now(), env.signal))) return
+  const deadline = Date.now() + (step.withinMs ?? 0)
+  let attempts = 0
+  let r: ProbeResult
+  for (;;) {
+    attempts++
+    r = await runProbe(step.probe, env)
+    if (r.ok || Date.now() >= deadline || env.signal.aborted) break
+    await sleep(Math.min(250, deadline - Date.now()), env.signal)
+  }
+  if (step.withinMs !== undefined) r.attempts = attempts
+  const rec: ProbeRecord = { type: 'probe', atMs: step.atMs, result: r }
+  journal.method.push(rec)
+  printProbe(env.ui, `+${formatDuration(step.atMs)}`, r)
+}
+
+async function liftAll(d: Dockerode, root: string, open: Map<string, LedgerEntry>, ui: Ui) {
+  for (const [id, entry] of [...open]) {
+    await liftFault(d, root, entry)
+    open.delete(id)
+    ui.info(`${ui.color.green('↺')} restored ${describeFault(entry.spec)} on ${entry.service}`)
+  }
+}
+
+async function runRollbacks(
+  rollbacks: Rollback[],
+  d: Dockerode,
+  ws: Workspace,
+  ui: Ui,
+): Promise<Journal['rollbacks']> {
+  const out: Journal['rollbacks'] = []
+  for (const rb of rollbacks) {
+    let ok = true
+    let detail = 'done'
+    try {
+      const infos = await listServiceContainers(d, ws.name, rb.service)
+      if (rb.action === 'wait-healthy') {
+        const deadline = Date.now() + rb.timeoutMs
+        for (;;) {
+          const states = await Promise.all(infos.map((i) => d.getContainer(i.Id).inspect()))
+          if (
+            states.length &&
+            states.every((s) => s.State.Running && (s.State.Health?.Status ?? 'healthy') === 'healthy')
+          )
+            break
+          if (Date.now() > deadline) {
+            ok = false
+            detail = `not healthy within ${formatDuration(rb.timeoutMs)}`
+            break
+          }
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      } else
+        for (const i of infos) {
+          const c = d.getContainer(i.Id)
+          const s = (await c.inspect()).State
+          if (rb.action === 'restart') await c.restart({ t: 10 })
+          else if (rb.action === 'start' && !s.Running) await c.start()
+          else if (rb.action === 'unpause' && s.Paused) await c.unpause()
+        }
+    } catch (e) {
+      ok = false
+      detail = (e as Error).message
+    }
+    out.push({ action: rb.action, service: rb.service, ok, detail })
+    ui.info(
+      `${ok ? ui.color.green('✔') : ui.color.red('✖')} ${ui.color.dim('rollback:')} ${rb.action} ${rb.service} ${ui.color.dim('→')} ${detail}`,
+    )
+  }
+  return out
+}
+
+function printSchedule(exp: Experiment, ui: Ui) {
+  ui.data(`${exp.title}: valid`)
+  ui.data(`hypothesis (before and after): ${exp.hypothesis.map((p) => p.name).join('; ')}`)
+  for (const s of exp.method)
+    ui.data(
+      `  +${formatDuration(s.atMs)}  ${
+        s.type === 'fault'
+          ? `${describeFault(s.spec)} on ${s.service}${s.forMs ? ` for ${formatDuration(s.forMs)}` : ''}`
+          : `probe ${s.probe.name}${s.withinMs ? ` (within ${formatDuration(s.withinMs)})` : ''}`
+      }`,
+    )
+  if (exp.rollbacks.length)
+    ui.data(`rollbacks: ${exp.rollbacks.map((r) => `${r.action} ${r.service}`).join('; ')}`)
+}
+
+export interface InitCliOptions {
+  out?: string
+  force?: boolean
+  stdout?: boolean
+}
+
+/** `msvc chaos init`: an example experiment naming this workspace's services. */
+export async function runInit(opts: InitCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  if (Object.keys(workspace.services).length === 0)
+    throw new UserError('the workspace has no services to experiment on', 'add one with msvc add <name>')
+  const text = planExampleExperiment(workspace)
+  if (opts.stdout) return ctx.ui.data(text)
+  const out = join(root, opts.out ?? 'chaos/experiment.yaml')
+  if (
+    !opts.force &&
+    (await readFile(out).then(
+      () => true,
+      () => false,
+    ))
+  )
+    throw new UserError(
+      `${relative(ctx.cwd, out)} already exists`,
+      'pass --force to overwrite it, or --out another file',
+    )
+  await mkdir(dirname(out), { recursive: true })
+  await writeFile(out, text)
+  ctx.ui.success(`wrote ${relative(ctx.cwd, out) || out}`)
+  ctx.ui.info(`run it with: msvc chaos run ${relative(ctx.cwd, out)}`)
+}

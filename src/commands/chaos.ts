@@ -1,0 +1,406 @@
+import type Dockerode from 'dockerode'
+import {
+  MECHANISM,
+  describeFault,
+  expectsNewProcess,
+  isLastingFault,
+  recoveryClockStarts,
+  toFaultSpec,
+  watchesRecovery,
+  type FaultKind,
+  type FaultSpec,
+} from '../core/chaos/faults.js'
+import { netfilterPlan } from '../core/chaos/netfilter.js'
+import { describeRecovery, type RecoveryReport } from '../core/chaos/recovery.js'
+import { formatDuration, parseDuration } from '../core/chaos/units.js'
+import type { Workspace } from '../core/workspace/model.js'
+import { hintKnown } from '../core/workspace/parse.js'
+import type { Ctx } from '../context.js'
+import { EXIT, ExitError, UserError } from '../errors.js'
+import { sweepStrays } from '../io/chaos/apply.js'
+import { isProcessAlive, ledgerPath, readLedger } from '../io/chaos/ledger-store.js'
+import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
+import { injectFault, liftFault, type InjectedFault } from '../io/chaos/runner.js'
+import { resolveTargets } from '../io/chaos/targets.js'
+import { watchRecovery } from '../io/chaos/watch.js'
+import { assertEngine } from '../io/docker.js'
+import { loadWorkspace } from '../io/workspace.js'
+import type { Ui } from '../ui/ui.js'
+
+export { restoreLeftoverFaults }
+
+export interface FaultCliOptions {
+  for?: string
+  signal?: string
+  replica?: string
+  all?: boolean
+  jitter?: string
+  from?: string
+  probe?: string
+  recoveryTimeout?: string
+  /** commander's --no-watch */
+  watch?: boolean
+  json?: boolean
+  dryRun?: boolean
+}
+
+/** Flags -> what to do, checked before anything touches Docker. */
+export function toFaultOptions(
+  kind: FaultKind,
+  value: string | undefined,
+  opts: FaultCliOptions,
+  ws: Workspace,
+  service: string,
+) {
+  if (!ws.services[service])
+    throw new UserError(`unknown service "${service}"`, hintKnown(Object.keys(ws.services)))
+  const spec = toFaultSpec({
+    kind,
+    ...(value !== undefined ? { value } : {}),
+    ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    ...(opts.from !== undefined ? { from: opts.from } : {}),
+  })
+  if (spec.kind === 'partition' && spec.from && !ws.services[spec.from])
+    throw new UserError(`--from names unknown service "${spec.from}"`, hintKnown(Object.keys(ws.services)))
+  let durationMs: number | undefined
+  if (opts.for !== undefined) {
+    if (!isLastingFault(kind))
+      throw new UserError(
+        `${kind} happens once; --for does not apply`,
+        'use stop --for or pause --for to hold a service down',
+      )
+    durationMs = parseDuration(opts.for)
+    if (durationMs === undefined || durationMs <= 0)
+      throw new UserError(`--for "${opts.for}" is not a duration`, 'for example --for 10s or --for 2m')
+  }
+  let replica: number | undefined
+  if (opts.replica !== undefined) {
+    replica = Number(opts.replica)
+    if (opts.all) throw new UserError('--replica and --all cannot be used together')
+  }
+  const recoveryTimeoutMs = parseDuration(opts.recoveryTimeout ?? '60s')
+  if (recoveryTimeoutMs === undefined)
+    throw new UserError(`--recovery-timeout "${opts.recoveryTimeout}" is not a duration`, 'for example 60s')
+  if (opts.probe !== undefined && !/^https?:\/\//.test(opts.probe))
+    throw new UserError(
+      `--probe "${opts.probe}" is not an http(s) URL`,
+      'for example --probe http://127.0.0.1:3004/orders',
+    )
+  return {
+    spec,
+    durationMs,
+    selection: { ...(replica !== undefined ? { replica } : {}), ...(opts.all ? { all: true } : {}) },
+    recoveryTimeoutMs,
+  }
+}
+
+/** Resolves on timeout, or early (false) when the signal aborts; calls onTick every second. */
+function hold(ms: number, signal: AbortSignal, onTick: (leftMs: number) => void): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false) // Ctrl-C while the fault was being applied
+  return new Promise((resolve) => {
+    const end = Date.now() + ms
+    const tick = setInterval(() => onTick(Math.max(0, end - Date.now())), 1000)
+    const done = (v: boolean) => {
+      clearInterval(tick)
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      resolve(v)
+    }
+    const onAbort = () => done(false)
+    const timer = setTimeout(() => done(true), ms)
+    signal.addEventListener('abort', onAbort)
+    onTick(ms)
+  })
+}
+
+/** SIGINT/SIGTERM abort the returned signal instead of killing msvc, until `release`. */
+export function trapSignals(): {
+  signal: AbortSignal
+  release: () => void
+  received: () => string | undefined
+} {
+  const ac = new AbortController()
+  let got: string | undefined
+  const on = (name: string) => () => {
+    got ??= name
+    ac.abort()
+  }
+  const int = on('SIGINT')
+  const term = on('SIGTERM')
+  process.on('SIGINT', int)
+  process.on('SIGTERM', term)
+  return {
+    signal: ac.signal,
+    received: () => got,
+    release: () => {
+      process.off('SIGINT', int)
+      process.off('SIGTERM', term)
+    },
+  }
+}
+
+const clock = (ms: number) => new Date(ms).toLocaleTimeString('en-GB', { hour12: false })
+
+/** A line that rewrites itself on a TTY; nothing otherwise. */
+function statusLine(ui: Ui) {
+  let shown = false
+  return {
+    set(text: string) {
+      if (!ui.interactive) return
+      process.stderr.write(`\r\x1b[2K${text}`)
+      shown = true
+    },
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[2K')
+      shown = false
+    },
+  }
+}
+
+/** `msvc chaos <fault> <service> [value]`: inject, hold for --for, undo, watch recovery. */
+export async function runFault(
+  kind: FaultKind,
+  service: string,
+  value: string | undefined,
+  opts: FaultCliOptions,
+  ctx: Ctx,
+): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const o = toFaultOptions(kind, value, opts, workspace, service)
+  const ui = ctx.ui
+  const c = ui.color
+  const d = await assertEngine()
+  await restoreLeftoverFaults(root, workspace, ui)
+  if (opts.dryRun) return printDryRun(d, workspace, service, o.spec, o.selection, o.durationMs, ui, opts.json)
+
+  const trap = trapSignals()
+  try {
+    const injected = await injectFault(d, root, workspace, {
+      service,
+      spec: o.spec,
+      selection: o.selection,
+      ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+    })
+    const what = describeFault(o.spec)
+    const where = injected.targets.map((t) => t.name).join(', ')
+    const report: Record<string, unknown> = {
+      id: injected.id,
+      kind,
+      service,
+      fault: what,
+      spec: o.spec,
+      mechanism: MECHANISM[kind],
+      targets: injected.targets.map((t) => ({ id: t.id.slice(0, 12), name: t.name, replica: t.replica })),
+      appliedAt: new Date(injected.appliedAt).toISOString(),
+      applyMs: injected.appliedAt - injected.startedAt,
+    }
+    const undo = !isLastingFault(kind)
+      ? ''
+      : o.durationMs !== undefined
+        ? `; undone in ${formatDuration(o.durationMs)} (at ${clock(injected.appliedAt + o.durationMs)})`
+        : '; stays until msvc chaos restore'
+    ui.success(`${what} on ${service} (${where})${undo} ${c.dim(`[${report.applyMs as number} ms]`)}`)
+    for (const n of injected.notes ?? []) ui.info(`  ${n}`)
+
+    if (injected.entry && o.durationMs === undefined && trap.signal.aborted) {
+      // Ctrl-C while applying a fault meant to stay: the user wants out, so nothing stays
+      await liftFault(d, root, injected.entry)
+      ui.warn(`cancelled (${trap.received()}); restored ${what} on ${service}`)
+      throw new ExitError(EXIT.cancelled)
+    }
+    let recoveryFrom: number | undefined =
+      recoveryClockStarts(kind) === 'fault' ? injected.appliedAt : undefined
+    if (injected.entry && o.durationMs !== undefined) {
+      const line = statusLine(ui)
+      const lapsed = watchPids(d, injected, ui)
+      const finished = await hold(o.durationMs, trap.signal, (left) =>
+        line.set(
+          `${c.cyan('⏳')} ${what} on ${service}: ${Math.ceil(left / 1000)} s left ${c.dim('(Ctrl-C restores now)')}`,
+        ),
+      )
+      lapsed.stop()
+      line.clear()
+      const { endedAt, notes } = await liftFault(d, root, injected.entry)
+      report.endedAt = new Date(endedAt).toISOString()
+      report.restoreMs = endedAt - (finished ? injected.appliedAt + o.durationMs : endedAt)
+      for (const n of notes) ui.info(`  ${n}`)
+      if (!finished) {
+        ui.warn(`cancelled (${trap.received()}); restored ${what} on ${service}`)
+        if (opts.json) ui.json({ ...report, cancelled: true })
+        throw new ExitError(EXIT.cancelled)
+      }
+      ui.success(`restored ${what} on ${service} after ${formatDuration(endedAt - injected.appliedAt)}`)
+      recoveryFrom = endedAt
+    }
+
+    let recovery: RecoveryReport | undefined
+    if (watchesRecovery(kind) && recoveryFrom !== undefined && opts.watch !== false) {
+      const line = statusLine(ui)
+      line.set(`${c.cyan('…')} watching ${service} recover`)
+      recovery = await watchRecovery(d, {
+        from: recoveryFrom,
+        newProcess: expectsNewProcess(kind),
+        targets: injected.targets.map((t) => ({
+          id: t.id,
+          name: t.name,
+          startedAt: t.startedAt,
+          httpPort: workspace.services[service]!.ports.http,
+        })),
+        timeoutMs: o.recoveryTimeoutMs!,
+        ...(opts.probe ? { probe: opts.probe } : {}),
+        signal: trap.signal,
+      })
+      line.clear()
+      report.recovery = recovery
+      if (trap.signal.aborted) {
+        ui.warn(`cancelled (${trap.received()}) while watching ${service} recover`)
+        if (opts.json) ui.json({ ...report, cancelled: true })
+        throw new ExitError(EXIT.cancelled)
+      }
+      const text = `${service} ${describeRecovery(recovery, o.recoveryTimeoutMs!)}`
+      if (recovery.recovered) ui.success(text)
+      else ui.warn(text, `msvc ps and msvc logs ${service} show why`)
+    }
+    if (opts.json) ui.json(report)
+    if (recovery && !recovery.recovered) throw new ExitError(EXIT.breached)
+  } finally {
+    trap.release()
+  }
+}
+
+/** While a network fault is held, warn when a target restarts: its new namespace has no rules. */
+function watchPids(d: Dockerode, injected: InjectedFault, ui: Ui): { stop: () => void } {
+  if (MECHANISM[injected.request.spec.kind] === 'engine') return { stop: () => {} }
+  const warned = new Set<string>()
+  const timer = setInterval(() => {
+    for (const t of injected.targets)
+      void d
+        .getContainer(t.id)
+        .inspect()
+        .then((c) => {
+          if (c.State.Pid !== t.pid && !warned.has(t.id)) {
+            warned.add(t.id)
+            ui.warn(
+              `${t.name} restarted: its new network namespace does not have the fault (it ends for that replica)`,
+            )
+          }
+        })
+        .catch(() => {})
+  }, 1000)
+  return { stop: () => clearInterval(timer) }
+}
+
+async function printDryRun(
+  d: Dockerode,
+  ws: Workspace,
+  service: string,
+  spec: FaultSpec,
+  selection: { replica?: number; all?: boolean },
+  durationMs: number | undefined,
+  ui: Ui,
+  json?: boolean,
+) {
+  const targets = await resolveTargets(d, ws, service, selection)
+  const p = ws.services[service]!.ports
+  const ports = [p.http, ...(p.grpc !== undefined ? [p.grpc] : [])]
+  const plan = netfilterPlan(spec, {
+    faultId: '00000000',
+    ports,
+    peers: spec.kind === 'partition' && spec.from ? [`<addresses of ${spec.from}>`] : [],
+    proxyPorts: Object.fromEntries(ports.map((x, i) => [x, 61000 + i])),
+  })
+  const out = {
+    fault: describeFault(spec),
+    mechanism: MECHANISM[spec.kind],
+    targets: targets.map((t) => ({ name: t.name, pid: t.pid })),
+    ...(durationMs !== undefined ? { forMs: durationMs } : {}),
+    ...(plan.apply.length ? { netns: { apply: plan.apply, undo: plan.undo } } : {}),
+  }
+  if (json) return ui.json(out)
+  ui.info(`would apply ${out.fault} to ${targets.map((t) => t.name).join(', ')} (${out.mechanism})`)
+  if (spec.kind === 'latency' || spec.kind === 'bandwidth')
+    ui.info(`  start a fault proxy container (node:20-slim, --network container:<target>)`)
+  for (const argv of plan.apply) ui.data(`nsenter -t <pid> -n ${argv.map(shellQuote).join(' ')}`)
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)
+
+export interface ChaosListOptions {
+  json?: boolean
+}
+
+/** `msvc chaos status`: the faults in effect, from the ledger, checked against the containers. */
+export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  await restoreLeftoverFaults(root, workspace, ctx.ui)
+  const ledger = await readLedger(root)
+  const d = ledger.faults.length ? await assertEngine() : undefined
+  const rows = []
+  for (const f of ledger.faults) {
+    const lapsed: string[] = []
+    for (const t of f.targets) {
+      const c = await d!
+        .getContainer(t.containerId)
+        .inspect()
+        .catch(() => undefined)
+      if (!c) lapsed.push(`${t.name} removed`)
+      else if (MECHANISM[f.spec.kind] !== 'engine' && c.State.Pid !== t.pid)
+        lapsed.push(`${t.name} restarted`)
+    }
+    rows.push({
+      id: f.id,
+      service: f.service,
+      fault: describeFault(f.spec),
+      kind: f.spec.kind,
+      mechanism: MECHANISM[f.spec.kind],
+      targets: f.targets.map((t) => t.name),
+      since: f.appliedAt,
+      until: f.until ?? null,
+      heldBy: f.owner !== undefined && isProcessAlive(f.owner) ? f.owner : null,
+      ...(f.experiment ? { experiment: f.experiment } : {}),
+      ...(lapsed.length ? { lapsed } : {}),
+    })
+  }
+  if (opts.json) return ctx.ui.json({ workspace: workspace.name, ledger: ledgerPath(root), faults: rows })
+  if (rows.length === 0) return ctx.ui.info(`no active faults in ${workspace.name}`)
+  ctx.ui.table(
+    rows.map((r) => [
+      r.service,
+      r.fault,
+      r.targets.join(', '),
+      clock(Date.parse(r.since)),
+      r.until ? `${clock(Date.parse(r.until))} (pid ${r.heldBy ?? '?'})` : 'msvc chaos restore',
+      r.lapsed ? r.lapsed.join(', ') : '',
+    ]),
+    ['SERVICE', 'FAULT', 'CONTAINERS', 'SINCE', 'UNTIL', 'NOTE'],
+  )
+}
+
+/** `msvc chaos restore`: undoes every fault in the ledger and removes strays msvc left. */
+export async function runRestore(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const restored = await restoreLeftoverFaults(root, workspace, ctx.ui, { all: true })
+  const d = await assertEngine()
+  const left = await readLedger(root)
+  const notes = await sweepStrays(d, workspace, new Set(left.faults.map((f) => f.id)))
+  for (const n of notes) ctx.ui.info(n)
+  const failed = restored.filter((r) => r.error)
+  if (opts.json)
+    ctx.ui.json({
+      restored: restored
+        .filter((r) => !r.error)
+        .map((r) => ({
+          id: r.entry.id,
+          service: r.entry.service,
+          fault: describeFault(r.entry.spec),
+          notes: r.notes,
+        })),
+      failed: failed.map((r) => ({ id: r.entry.id, service: r.entry.service, error: r.error })),
+      swept: notes,
+    })
+  else if (restored.length === 0 && notes.length === 0)
+    ctx.ui.info(`no faults to restore in ${workspace.name}`)
+  else if (failed.length === 0) ctx.ui.success(`restored ${restored.length} fault(s) in ${workspace.name}`)
+  if (failed.length) throw new ExitError(EXIT.failed)
+}

@@ -1,0 +1,501 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { UserError } from '../../errors.js'
+import type { Workspace } from '../workspace/model.js'
+import { hintKnown, type Problem } from '../workspace/parse.js'
+import { FAULT_KINDS, isLastingFault, toFaultSpec, type FaultSpec, type ReplicaSelection } from './faults.js'
+import { parseThreshold, type Threshold } from './load-probe.js'
+import { parseComparison, parseSeriesSelector, type Comparison, type SeriesSelector } from './metrics.js'
+import { parseDuration } from './units.js'
+
+export type ProbeSpec =
+  | {
+      type: 'http'
+      name: string
+      service?: string
+      url?: string
+      path: string
+      method: 'GET' | 'HEAD' | 'POST'
+      expect: number[]
+      maxLatencyMs?: number
+      timeoutMs: number
+    }
+  | {
+      type: 'metric'
+      name: string
+      service: string
+      path: string
+      series: SeriesSelector
+      expect: Comparison
+    }
+  | {
+      type: 'load'
+      name: string
+      service: string
+      path: string
+      rate: number
+      durationMs: number
+      thresholds: Threshold[]
+    }
+
+export interface FaultStep {
+  type: 'fault'
+  atMs: number
+  service: string
+  spec: FaultSpec
+  forMs?: number
+  selection: ReplicaSelection
+}
+
+export interface ProbeStep {
+  type: 'probe'
+  atMs: number
+  probe: ProbeSpec
+  /** retry until it passes, for up to this long */
+  withinMs?: number
+}
+
+export type MethodStep = FaultStep | ProbeStep
+
+export const ROLLBACK_ACTIONS = ['restart', 'start', 'unpause', 'wait-healthy'] as const
+export interface Rollback {
+  action: (typeof ROLLBACK_ACTIONS)[number]
+  service: string
+  timeoutMs: number
+}
+
+export interface Experiment {
+  title: string
+  description?: string
+  hypothesis: ProbeSpec[]
+  method: MethodStep[]
+  rollbacks: Rollback[]
+  recoveryTimeoutMs: number
+}
+
+const str = { type: 'string' }
+const durOrStr = { type: ['string', 'number'] }
+const PROBE = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: str,
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        service: str,
+        url: str,
+        path: str,
+        method: { type: 'string', enum: ['GET', 'HEAD', 'POST'] },
+        expect: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }] },
+        maxLatency: str,
+        timeout: str,
+      },
+    },
+    metric: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['service', 'series', 'expect'],
+      properties: { service: str, path: str, series: str, expect: durOrStr },
+    },
+    load: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['service', 'rate', 'duration'],
+      properties: {
+        service: str,
+        path: str,
+        rate: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+        duration: str,
+        thresholds: { type: 'array', items: str },
+      },
+    },
+  },
+} as const
+
+/** JSON Schema of an experiment file (shape only; meaning is checked in code, with both sides named). */
+export const EXPERIMENT_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'msvc chaos experiment',
+  type: 'object',
+  additionalProperties: false,
+  required: ['hypothesis', 'method'],
+  properties: {
+    title: str,
+    description: str,
+    hypothesis: { type: 'array', minItems: 1, items: PROBE },
+    method: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['at'],
+        properties: {
+          at: durOrStr,
+          fault: { type: 'string', enum: [...FAULT_KINDS] },
+          service: str,
+          for: str,
+          signal: str,
+          delay: str,
+          jitter: str,
+          percent: str,
+          rate: str,
+          from: str,
+          replica: { type: 'integer', minimum: 1 },
+          all: { type: 'boolean' },
+          probe: PROBE,
+          within: str,
+        },
+      },
+    },
+    rollbacks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['action', 'service'],
+        properties: { action: { type: 'string', enum: [...ROLLBACK_ACTIONS] }, service: str, timeout: str },
+      },
+    },
+    settings: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { recoveryTimeout: str },
+    },
+  },
+} as const
+
+const ajv = new Ajv({ allErrors: true, strict: false })
+const validateShape = ajv.compile(EXPERIMENT_SCHEMA)
+
+/** Fields of a method step that belong to one fault only. */
+const FAULT_FIELDS: Record<string, string[]> = {
+  signal: ['kill'],
+  delay: ['latency'],
+  jitter: ['latency'],
+  percent: ['loss'],
+  rate: ['bandwidth'],
+  from: ['partition'],
+}
+
+export type ExperimentResult = { ok: true; experiment: Experiment } | { ok: false; problems: Problem[] }
+
+type Path = (string | number)[]
+
+/** Parses and validates an experiment against the workspace; problems carry line and column. */
+export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0)
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        ...lineCounter.linePos(e.pos[0]),
+        field: '',
+        message: `not valid YAML: ${e.message.split('\n')[0]}`,
+        hint: 'check indentation and quoting near that line',
+      })),
+    }
+  const at = (path: Path, key = false) => lineCounter.linePos(locate(doc, path, key)?.range?.[0] ?? 0)
+  const data: unknown = doc.toJS()
+  if (!validateShape(data)) {
+    const seen = new Set<string>()
+    const problems = (validateShape.errors ?? [])
+      .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
+      .map((e) => toProblem(e, at))
+      .filter((p) => !seen.has(p.message) && !!seen.add(p.message))
+    return { ok: false, problems }
+  }
+  const problems: Problem[] = []
+  const add = (path: Path, message: string, hint?: string, key = false) =>
+    problems.push({ ...at(path, key), field: path.join('.'), message, ...(hint ? { hint } : {}) })
+  const raw = data as RawExperiment
+  const known = Object.keys(ws.services)
+  const service = (path: Path, name: string | undefined): string => {
+    if (name !== undefined && !ws.services[name]) add(path, `unknown service "${name}"`, hintKnown(known))
+    return name ?? ''
+  }
+  const duration = (path: Path, v: string | number | undefined, fallback?: number): number => {
+    if (v === undefined) return fallback ?? 0
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v)
+    if (ms === undefined) {
+      add(path, `"${v}" is not a duration`, 'for example 500ms, 10s or 2m')
+      return 0
+    }
+    return ms
+  }
+  const probe = (path: Path, p: RawProbe): ProbeSpec => {
+    const kinds = (['http', 'metric', 'load'] as const).filter((k) => p[k] !== undefined)
+    if (kinds.length !== 1) {
+      add(
+        path,
+        kinds.length
+          ? `a probe has one of http, metric or load, not ${kinds.join(' and ')}`
+          : 'a probe needs http, metric or load',
+        'see docs/chaos.md#probes',
+      )
+      return { type: 'http', name: '?', path: '/', method: 'GET', expect: [200], timeoutMs: 0 }
+    }
+    if (p.http) {
+      const h = p.http
+      const hp = [...path, 'http']
+      if (!h.url && !h.service) add(hp, 'an http probe needs a service (and path) or a url')
+      if (h.url && !/^https?:\/\//.test(h.url)) add([...hp, 'url'], `url "${h.url}" is not an http(s) URL`)
+      const expect = h.expect === undefined ? [200] : Array.isArray(h.expect) ? h.expect : [h.expect]
+      const maxLatencyMs =
+        h.maxLatency !== undefined ? duration([...hp, 'maxLatency'], h.maxLatency) : undefined
+      const target = h.url ?? `${service([...hp, 'service'], h.service)} ${h.path ?? '/health/ready'}`
+      return {
+        type: 'http',
+        name: p.name ?? `${h.method ?? 'GET'} ${target}`,
+        ...(h.service ? { service: h.service } : {}),
+        ...(h.url ? { url: h.url } : {}),
+        path: h.path ?? '/health/ready',
+        method: h.method ?? 'GET',
+        expect,
+        ...(maxLatencyMs !== undefined ? { maxLatencyMs } : {}),
+        timeoutMs: duration([...hp, 'timeout'], h.timeout, 5000),
+      }
+    }
+    if (p.metric) {
+      const m = p.metric
+      const mp = [...path, 'metric']
+      const series = parseSeriesSelector(m.series)
+      if (!series)
+        add(
+          [...mp, 'series'],
+          `"${m.series}" is not a series`,
+          'for example circuit_breaker_state{target="payment"}',
+        )
+      const expect = parseComparison(m.expect)
+      if (!expect)
+        add([...mp, 'expect'], `"${m.expect}" is not a comparison`, "for example '== 1' or '< 0.5'")
+      return {
+        type: 'metric',
+        name:
+          p.name ?? `${m.service} ${m.series} ${typeof m.expect === 'number' ? `== ${m.expect}` : m.expect}`,
+        service: service([...mp, 'service'], m.service),
+        path: m.path ?? '/metrics',
+        series: series ?? { name: '', labels: {} },
+        expect: expect ?? { op: '==', value: 0 },
+      }
+    }
+    const l = p.load!
+    const lp = [...path, 'load']
+    const thresholds = (l.thresholds ?? []).map((t, i) => {
+      const th = parseThreshold(t)
+      if (!th)
+        add([...lp, 'thresholds', i], `"${t}" is not a threshold`, 'for example p99<300ms or errors<1%')
+      return th!
+    })
+    return {
+      type: 'load',
+      name: p.name ?? `load ${l.service} ${l.rate}/s for ${l.duration}`,
+      service: service([...lp, 'service'], l.service),
+      path: l.path ?? '/health/ready',
+      rate: l.rate,
+      durationMs: duration([...lp, 'duration'], l.duration),
+      thresholds: thresholds.filter(Boolean),
+    }
+  }
+  const hypothesis = raw.hypothesis.map((p, i) => probe(['hypothesis', i], p))
+  const method: MethodStep[] = raw.method.map((s, i): MethodStep => {
+    const path = ['method', i]
+    const atMs = duration([...path, 'at'], s.at)
+    if (s.fault && s.probe) add(path, 'a step is a fault or a probe, not both')
+    if (s.probe) {
+      for (const k of Object.keys(s).filter((k) => !['at', 'probe', 'within'].includes(k)))
+        add(
+          [...path, k],
+          `"${k}" does not apply to a probe step`,
+          'a probe step has at, probe and within',
+          true,
+        )
+      return {
+        type: 'probe',
+        atMs,
+        probe: probe([...path, 'probe'], s.probe),
+        ...(s.within !== undefined ? { withinMs: duration([...path, 'within'], s.within) } : {}),
+      }
+    }
+    if (!s.fault) {
+      add(path, 'a step needs a fault (kill, latency, ...) or a probe')
+      return { type: 'probe', atMs, probe: hypothesis[0]! }
+    }
+    const kind = s.fault
+    if (!s.service) add(path, `the ${kind} step needs a service`, hintKnown(known))
+    const name = service([...path, 'service'], s.service)
+    for (const [field, kinds] of Object.entries(FAULT_FIELDS))
+      if ((s as Record<string, unknown>)[field] !== undefined && !kinds.includes(kind))
+        add(
+          [...path, field],
+          `"${field}" does not apply to ${kind}`,
+          `it belongs to ${kinds.join(', ')}`,
+          true,
+        )
+    if (s.within !== undefined)
+      add([...path, 'within'], '"within" applies to probe steps only', undefined, true)
+    if (s.for !== undefined && !isLastingFault(kind))
+      add(
+        [...path, 'for'],
+        `${kind} happens once; "for" does not apply`,
+        'use stop or pause to hold a service down',
+      )
+    if (s.from !== undefined) service([...path, 'from'], s.from)
+    let spec: FaultSpec = { kind: 'stop' }
+    try {
+      const value =
+        kind === 'latency' ? s.delay : kind === 'loss' ? s.percent : kind === 'bandwidth' ? s.rate : undefined
+      spec = toFaultSpec({
+        kind,
+        ...(value !== undefined ? { value } : {}),
+        ...(s.jitter !== undefined ? { jitter: s.jitter } : {}),
+        ...(s.signal !== undefined ? { signal: s.signal } : {}),
+        ...(s.from !== undefined ? { from: s.from } : {}),
+      })
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e
+      const field = { latency: 'delay', loss: 'percent', bandwidth: 'rate' }[kind as string]
+      add(
+        field && (s as Record<string, unknown>)[field] !== undefined ? [...path, field] : path,
+        e.message.replace(/^(latency|loss|bandwidth) needs/, `${kind} needs`),
+        field ? `set ${field}: (see docs/chaos.md)` : e.hint,
+      )
+    }
+    return {
+      type: 'fault',
+      atMs,
+      service: name,
+      spec,
+      ...(s.for !== undefined ? { forMs: duration([...path, 'for'], s.for) } : {}),
+      selection: {
+        ...(s.replica !== undefined ? { replica: s.replica } : {}),
+        ...(s.all ? { all: true } : {}),
+      },
+    }
+  })
+  const rollbacks = (raw.rollbacks ?? []).map((r, i) => ({
+    action: r.action,
+    service: service(['rollbacks', i, 'service'], r.service),
+    timeoutMs: duration(['rollbacks', i, 'timeout'], r.timeout, 60_000),
+  }))
+  const recoveryTimeoutMs = duration(['settings', 'recoveryTimeout'], raw.settings?.recoveryTimeout, 60_000)
+  if (problems.length) return { ok: false, problems }
+  return {
+    ok: true,
+    experiment: {
+      title: raw.title ?? 'untitled experiment',
+      ...(raw.description ? { description: raw.description } : {}),
+      hypothesis,
+      method: method.sort((a, b) => a.atMs - b.atMs),
+      rollbacks,
+      recoveryTimeoutMs,
+    },
+  }
+}
+
+/** When the method ends: the last step's start plus its duration. */
+export function methodDurationMs(e: Experiment): number {
+  return Math.max(
+    0,
+    ...e.method.map((s) =>
+      s.type === 'fault'
+        ? s.atMs + (s.forMs ?? 0)
+        : s.atMs + (s.withinMs ?? 0) + (s.probe.type === 'load' ? s.probe.durationMs : 0),
+    ),
+  )
+}
+
+interface RawProbe {
+  name?: string
+  http?: {
+    service?: string
+    url?: string
+    path?: string
+    method?: 'GET' | 'HEAD' | 'POST'
+    expect?: number | number[]
+    maxLatency?: string
+    timeout?: string
+  }
+  metric?: { service: string; path?: string; series: string; expect: string | number }
+  load?: { service: string; path?: string; rate: number; duration: string; thresholds?: string[] }
+}
+interface RawExperiment {
+  title?: string
+  description?: string
+  hypothesis: RawProbe[]
+  method: {
+    at: string | number
+    fault?: (typeof FAULT_KINDS)[number]
+    service?: string
+    for?: string
+    signal?: string
+    delay?: string
+    jitter?: string
+    percent?: string
+    rate?: string
+    from?: string
+    replica?: number
+    all?: boolean
+    probe?: RawProbe
+    within?: string
+  }[]
+  rollbacks?: { action: Rollback['action']; service: string; timeout?: string }[]
+  settings?: { recoveryTimeout?: string }
+}
+
+function toProblem(e: ErrorObject, at: (p: Path, key?: boolean) => { line: number; col: number }): Problem {
+  const path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')))
+  const field = path.join('.') || 'the experiment'
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String(e.params.additionalProperty)
+      return {
+        ...at([...path, extra], true),
+        field: [...path, extra].join('.'),
+        message: `unknown field "${extra}" in ${field}`,
+      }
+    }
+    case 'required':
+      return {
+        ...at(path, true),
+        field,
+        message: `${field} is missing "${String(e.params.missingProperty)}"`,
+      }
+    case 'enum':
+      return {
+        ...at(path),
+        field,
+        message: `${field} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`,
+      }
+    case 'minItems':
+      return {
+        ...at(path, true),
+        field,
+        message: `${field} needs at least ${String(e.params.limit)} entr${e.params.limit === 1 ? 'y' : 'ies'}`,
+      }
+    default:
+      return { ...at(path), field, message: `${field} ${e.message ?? 'is invalid'}` }
+  }
+}
+
+/** The YAML node at `path` (or its key), for locating a problem. */
+function locate(doc: Document, path: Path, key: boolean): Node | undefined {
+  let node: unknown = doc.contents
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === seg)
+      if (!pair) return node as Node
+      if (key && i === path.length - 1) return pair.key as Node
+      node = pair.value ?? pair.key
+    } else if (isSeq(node) && typeof seg === 'number') node = node.items[seg] ?? node
+    else return node as Node | undefined
+  }
+  return node as Node | undefined
+}

@@ -1,0 +1,62 @@
+import { execa } from 'execa'
+import { UserError } from '../../errors.js'
+
+export interface NetnsResult {
+  exitCode: number
+  output: string
+}
+
+/** Runs a command in a process's network namespace from the host (`nsenter -t <pid> -n`). */
+export async function inNetns(pid: number, argv: string[]): Promise<NetnsResult> {
+  try {
+    const r = await execa('nsenter', ['-t', String(pid), '-n', ...argv], {
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      timeout: 10_000,
+    })
+    return { exitCode: r.exitCode ?? 1, output: String(r.all ?? '') }
+  } catch (e) {
+    return { exitCode: 127, output: (e as Error).message }
+  }
+}
+
+/** Network faults change a container's namespace from the host: that needs root, nsenter and iptables. */
+export async function assertNetnsTools(): Promise<void> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    throw new UserError(
+      'network faults need root: msvc enters the container’s network namespace (nsenter) to add iptables rules',
+      'run it with sudo (or as root)',
+    )
+  const r = await inNetns(process.pid, ['iptables', '--version'])
+  if (r.exitCode !== 0)
+    throw new UserError(
+      `iptables is not usable on this host: ${r.output.trim().split('\n')[0] ?? ''}`,
+      'install it (Debian/Ubuntu: apt-get install -y iptables iproute2)',
+    )
+}
+
+/** Runs commands in order; the first failure stops and is returned. */
+export async function runAll(
+  pid: number,
+  commands: string[][],
+): Promise<{ failed?: { argv: string[]; output: string } }> {
+  for (const argv of commands) {
+    const r = await inNetns(pid, argv)
+    // `ss -K` prints "RTNETLINK answers: Invalid argument" for families it cannot kill in, yet works
+    if (r.exitCode !== 0 && argv[0] !== 'ss') return { failed: { argv, output: r.output.trim() } }
+  }
+  return {}
+}
+
+/** Runs undo commands, all of them, ignoring "no such chain/rule" (never applied, or undone already). */
+export async function runUndo(pid: number, commands: string[][]): Promise<string[]> {
+  const errors: string[] = []
+  for (const argv of commands) {
+    const r = await inNetns(pid, argv)
+    if (r.exitCode === 0 || argv[0] === 'ss') continue
+    if (/No chain|does not exist|Bad rule|No such file/i.test(r.output)) continue
+    errors.push(`${argv.join(' ')}: ${r.output.trim()}`)
+  }
+  return errors
+}
