@@ -1,4 +1,3 @@
-/* global fetch, performance, AbortSignal, setTimeout */
 // Chaos timing, measured from outside msvc (not a test): how long from `msvc chaos <fault>` to the
 // fault being in effect, from the end of `--for` to it being undone, and how close the reported
 // recovery time is to what an independent observer sees. Needs root, Docker and a build (npm run
@@ -13,7 +12,7 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 const ROUNDS = Number(process.argv[2] ?? 5)
-const BIN = fileURLToPath(new URL('../test/helpers/chaos-bin.mjs', import.meta.url))
+const BIN = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
 const SERVER = `require('http').createServer((q,s)=>s.end('ok')).listen(Number(process.env.PORT),'0.0.0.0')`
 const HEALTH = `fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
+import { registerChaos } from './cli-chaos.js'
 import type { Ctx } from './context.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
@@ -155,6 +156,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       await runDoctor(opts, ctx())
     })
 
+  registerChaos(program, ctx)
   return program
 }
 

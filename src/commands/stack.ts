@@ -9,9 +9,22 @@ import type { Workspace } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { UserError } from '../errors.js'
+import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { loadWorkspace } from '../io/workspace.js'
 import { COMPOSE_FILE, DockerRuntime, writeComposeFile } from '../runtime/docker-runtime.js'
 import { TaskList } from '../ui/tasks.js'
+
+/**
+ * Loads the workspace and undoes chaos faults nobody will undo (their msvc died): every stack
+ * command is "the next msvc command" of issue #6, so a crash never leaves a fault in place. `down`
+ * undoes every fault, held ones included, before it removes the containers. Cheap when the ledger
+ * is empty (one failed read).
+ */
+async function openWorkspace(ctx: Ctx, restoreAll = false) {
+  const loaded = await loadWorkspace(ctx.cwd)
+  await restoreLeftoverFaults(loaded.root, loaded.workspace, ctx.ui, { all: restoreAll })
+  return loaded
+}
 
 function checkServiceArgs(ws: Workspace, names: string[], allowNats = false): void {
   for (const n of names)
@@ -42,7 +55,7 @@ export interface UpCliOptions {
 /** `msvc up [service...]`: build what changed, start, wait until healthy, print the URLs. */
 export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Promise<void> {
   const t0 = performance.now()
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const { root, workspace } = await openWorkspace(ctx)
   checkServiceArgs(workspace, names)
   const all = names.length === 0
   const selected = all
@@ -137,7 +150,7 @@ export interface DownCliOptions {
 
 /** `msvc down`: stops and removes this workspace's containers (and volumes with --volumes). */
 export async function runDown(opts: DownCliOptions, ctx: Ctx): Promise<void> {
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const { root, workspace } = await openWorkspace(ctx, true)
   const runtime = await DockerRuntime.connect(root, workspace)
   const { removed } = await ctx.ui.step(`Stopping ${workspace.name}`, () =>
     runtime.down({ volumes: opts.volumes === true }),
@@ -155,7 +168,7 @@ export interface PsCliOptions {
 
 /** `msvc ps`: state, health, restarts, ports and uptime per container. */
 export async function runPs(opts: PsCliOptions, ctx: Ctx): Promise<void> {
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const { root, workspace } = await openWorkspace(ctx)
   const runtime = await DockerRuntime.connect(root, workspace)
   const rows = await runtime.ps()
   if (opts.json) return ctx.ui.json(rows)
@@ -191,7 +204,7 @@ const PALETTE = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const
 
 /** `msvc logs [service...]`: merged logs, prefixed and coloured by service. */
 export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): Promise<void> {
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const { root, workspace } = await openWorkspace(ctx)
   checkServiceArgs(workspace, names, true)
   const runtime = await DockerRuntime.connect(root, workspace)
   const width = Math.max(4, ...[...Object.keys(workspace.services), NATS_SERVICE].map((s) => s.length))
@@ -220,7 +233,7 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
 
 /** `msvc restart <service>`: restarts its containers and waits until healthy. */
 export async function runRestart(name: string, opts: { timeout?: string }, ctx: Ctx): Promise<void> {
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
+  const { root, workspace } = await openWorkspace(ctx)
   checkServiceArgs(workspace, [name], true)
   const runtime = await DockerRuntime.connect(root, workspace)
   await ctx.ui.step(`Restarting ${name}`, async () => {

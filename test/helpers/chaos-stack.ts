@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { execa, type Options } from 'execa'
 import { stripVTControlCharacters } from 'node:util'
+import { MSVC_BIN } from './cli.js'
 import { containersWithLabel, docker } from './docker.js'
 import { freePort, waitForHttp } from './net.js'
 import { makeTempDir } from './temp-dir.js'
-
-export const CHAOS_BIN = fileURLToPath(new URL('./chaos-bin.mjs', import.meta.url))
 
 /**
  * A tiny HTTP service: /health/ready and /health/live answer 200, /metrics a gauge set by
@@ -69,7 +67,7 @@ export async function startChaosStack(names: string[]): Promise<ChaosStack> {
     network,
     services,
     msvc(args, opts = {}) {
-      const child = execa('node', [CHAOS_BIN, ...args], {
+      const child = execa('node', [MSVC_BIN, ...args], {
         cwd: root,
         reject: false,
         stdin: 'ignore',

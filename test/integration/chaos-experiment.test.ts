@@ -69,8 +69,8 @@ settings: { recoveryTimeout: 30s }
 hypothesis:
   - http: { service: web, path: /x, maxLatency: 150ms }
 method:
-  - { at: 0s, fault: latency, service: web, delay: 300ms, for: 1500ms }
-  - { at: 500ms, probe: { http: { service: web, path: /x, maxLatency: 150ms } } }
+  - { at: 0s, fault: latency, service: web, delay: 300ms, for: 3s }
+  - { at: 1500ms, probe: { http: { service: web, path: /x, maxLatency: 150ms } } }
 `,
     )
     const r = await s.msvc(['chaos', 'run', file, '--json'])
