@@ -67,3 +67,15 @@ describe('ResponseParser', () => {
     expect(parseAll([ok.slice(0, -2)]).p.end()).toBe(false)
   })
 })
+
+describe('ResponseParser framing headers', () => {
+  it('reads names in any case, with spaces before the colon, and rejects a bad length', () => {
+    const { got } = parseAll(['HTTP/1.1 200 OK\r\nCONTENT-LENGTH : 3\r\nConnection: Close\r\n\r\nabc'])
+    expect(got).toEqual([{ status: 200, close: true }])
+    expect(parseAll(['HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nabc']).p.error).toBe('bad content-length')
+    // a header that merely starts like one of them is not it
+    expect(
+      parseAll(['HTTP/1.1 200 OK\r\ncontent-lengthy: 9\r\ncontent-length: 1\r\n\r\na']).got,
+    ).toHaveLength(1)
+  })
+})

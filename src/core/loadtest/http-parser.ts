@@ -146,21 +146,26 @@ export class ResponseParser {
       const eol = indexOfCrlf(buf, line)
       const stop = eol < 0 || eol > end ? end : eol
       const c = buf[line]! | 0x20
-      if (c === 0x63 || c === 0x74) {
-        // content-length, connection, transfer-encoding: decode only these lines
-        const text = latin1(buf, line, stop)
-        const colon = text.indexOf(':')
-        if (colon > 0) {
-          const name = text.slice(0, colon).trim().toLowerCase()
-          const value = text
-            .slice(colon + 1)
-            .trim()
-            .toLowerCase()
-          if (name === 'content-length') contentLength = Number(value)
-          else if (name === 'transfer-encoding') chunked = value.includes('chunked')
-          else if (name === 'connection')
-            close = value.includes('close') ? true : value.includes('keep-alive') ? false : close
+      // only content-length, transfer-encoding and connection matter; compared as bytes, no strings
+      if (c === 0x63) {
+        let v = matchName(buf, line, stop, CONTENT_LENGTH)
+        if (v >= 0) {
+          contentLength = 0
+          for (; v < stop; v++) {
+            const d = buf[v]!
+            if (d >= 48 && d <= 57) contentLength = contentLength * 10 + d - 48
+            else if (d !== 32 && d !== 9) {
+              contentLength = NaN
+              break
+            }
+          }
+        } else if ((v = matchName(buf, line, stop, CONNECTION)) >= 0) {
+          if (includesLower(buf, v, stop, CLOSE)) close = true
+          else if (includesLower(buf, v, stop, KEEP_ALIVE)) close = false
         }
+      } else if (c === 0x74) {
+        const v = matchName(buf, line, stop, TRANSFER_ENCODING)
+        if (v >= 0) chunked = includesLower(buf, v, stop, CHUNKED)
       }
       line = stop + 2
     }
@@ -172,7 +177,7 @@ export class ResponseParser {
     }
     if (!this.expectsBody() || status === 204 || status === 304) return this.complete()
     if (chunked) this.state = State.ChunkSize
-    else if (contentLength >= 0) {
+    else if (contentLength !== -1) {
       if (!Number.isSafeInteger(contentLength)) {
         this.error = 'bad content-length'
         return
@@ -211,8 +216,28 @@ function hexDigit(b: number): number {
   return -1
 }
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let s = ''
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!)
-  return s
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+const CONTENT_LENGTH = bytes('content-length')
+const CONNECTION = bytes('connection')
+const TRANSFER_ENCODING = bytes('transfer-encoding')
+const CLOSE = bytes('close')
+const KEEP_ALIVE = bytes('keep-alive')
+const CHUNKED = bytes('chunked')
+
+/** When the header line at `start` has this (lowercase) name, the index just past its colon; else -1. */
+function matchName(buf: Uint8Array, start: number, stop: number, name: Uint8Array): number {
+  if (stop - start <= name.length) return -1
+  for (let i = 0; i < name.length; i++) if ((buf[start + i]! | 0x20) !== name[i]) return -1
+  let i = start + name.length
+  while (i < stop && (buf[i] === 32 || buf[i] === 9)) i++
+  return buf[i] === 58 ? i + 1 : -1
+}
+
+/** Whether bytes [start, stop) hold `word` (lowercase), ignoring case. */
+function includesLower(buf: Uint8Array, start: number, stop: number, word: Uint8Array): boolean {
+  outer: for (let i = start; i + word.length <= stop; i++) {
+    for (let j = 0; j < word.length; j++) if ((buf[i + j]! | 0x20) !== word[j]) continue outer
+    return true
+  }
+  return false
 }
