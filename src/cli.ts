@@ -190,6 +190,11 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     )
     .option('--html <file>', 'also write a self-contained HTML report')
     .option(
+      '--chaos <fault>',
+      'a fault inside the run: "kill payment@10s", "latency inventory 200ms@5s for 20s" (repeatable)',
+      (v: string, a: string[] = []) => [...a, v],
+    )
+    .option(
       '--chaos-journal <file>',
       'mark the faults of a chaos journal or restore ledger on the report timelines',
     )

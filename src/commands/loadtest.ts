@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { parseDuration } from '../core/chaos/units.js'
 import { parseLedger } from '../core/chaos/ledger.js'
 import type { Journal } from '../core/chaos/journal.js'
+import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
 import { compileRequest, parseExpect, type RequestSpec } from '../core/loadtest/request.js'
 import { chaosWindows, type LoadReport } from '../core/loadtest/report.js'
 import { parseScenario, type Scenario } from '../core/loadtest/scenario.js'
@@ -18,7 +19,9 @@ import { judgeThresholds, parseThreshold, type Threshold } from '../core/loadtes
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
+import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad, type LoadModel } from '../io/loadtest/engine.js'
+import { assertEngine } from '../io/docker.js'
 import { loadWorkspace } from '../io/workspace.js'
 import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
 import { renderHtmlReport } from '../ui/loadtest-html.js'
@@ -41,6 +44,7 @@ export interface LoadtestCliOptions {
   quiet?: boolean
   html?: string
   chaosJournal?: string
+  chaos?: string[]
 }
 
 /** Where and what to send, and how: the command line, the scenario file and the workspace, resolved. */
@@ -216,8 +220,28 @@ export async function runLoadtest(
       )
     scenario = parsed.scenario
   }
+  const faults = (o.chaos ?? []).map((text) => {
+    try {
+      return parseScheduledFault(text)
+    } catch (e) {
+      if (e instanceof UserError) throw e
+      throw new UserError(
+        `--chaos: ${(e as Error).message}`,
+        'for example --chaos "kill payment@10s" or --chaos "latency inventory 200ms@5s for 20s"',
+      )
+    }
+  })
+  if (faults.length && o.chaosJournal)
+    throw new UserError('--chaos and --chaos-journal exclude each other', '--chaos marks its own faults')
   const target = targetArg ?? scenario?.target
-  const ws = target && !isUrlTarget(target) ? (await loadWorkspace(ctx.cwd)).workspace : undefined
+  const loaded = (target && !isUrlTarget(target)) || faults.length ? await loadWorkspace(ctx.cwd) : undefined
+  const ws = loaded?.workspace
+  for (const f of faults)
+    if (!ws?.services[f.service])
+      throw new UserError(
+        `--chaos: unknown service "${f.service}"`,
+        hintKnown(Object.keys(ws?.services ?? {})),
+      )
   const plan = toLoadtestPlan(
     targetArg,
     o,
@@ -265,10 +289,14 @@ export async function runLoadtest(
       }`,
     )
 
+  const chaos = faults.length
+    ? scheduleFaults(await assertEngine(), loaded!.root, ws!, faults, (line) => ui.info(line))
+    : undefined
   const abort = new AbortController()
   const onSigint = () => abort.abort()
   process.once('SIGINT', onSigint)
   let result
+  let chaosResult: Awaited<ReturnType<FaultScheduler['finish']>> | undefined
   try {
     result = await runLoad({
       host: plan.url.hostname,
@@ -277,6 +305,7 @@ export async function runLoadtest(
       model: plan.model,
       timeoutMs: plan.timeoutMs,
       signal: abort.signal,
+      ...(chaos ? { onStart: (startMs: number) => chaos.start(startMs) } : {}),
       ...(live
         ? {
             onSecond: (p, totals) => process.stderr.write(`\r\u001b[2K${formatLiveLine(p, totals, totalMs)}`),
@@ -286,7 +315,10 @@ export async function runLoadtest(
   } finally {
     process.removeListener('SIGINT', onSigint)
     if (live) process.stderr.write('\r\u001b[2K')
+    // every fault the run applied is undone before anything is reported
+    chaosResult = await chaos?.finish()
   }
+  for (const p of chaosResult?.problems ?? []) ui.warn(`chaos: ${p}`)
 
   const seconds = result.durationMs / 1000
   const thresholds = judgeThresholds(result, plan.thresholds)
@@ -317,7 +349,11 @@ export async function runLoadtest(
     timeline: result.timeline,
     thresholds,
     passed: thresholds.every((t) => t.ok),
-    chaos: chaosSource ? chaosWindows(chaosSource, result.startMs, result.startMs + result.durationMs) : [],
+    chaos: chaosResult
+      ? chaosResult.windows
+      : chaosSource
+        ? chaosWindows(chaosSource, result.startMs, result.startMs + result.durationMs)
+        : [],
   }
 
   if (o.html) {

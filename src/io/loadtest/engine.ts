@@ -38,6 +38,8 @@ export interface EngineOptions {
     totals: { requests: number; errors: number; elapsedMs: number; inFlight: number },
   ) => void
   random?: () => number
+  /** the clock started (epoch ms): the schedule's t = 0 */
+  onStart?: (startMs: number) => void
 }
 
 export interface EngineResult {
@@ -311,6 +313,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
     const startClock = () => {
       startMs = Date.now()
       t0 = performance.now()
+      o.onStart?.(startMs)
       ticker = setInterval(() => {
         closeSecond(false)
         sweepTimeouts()
