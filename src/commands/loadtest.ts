@@ -333,7 +333,8 @@ export async function runLoadtest(
     // open model: what left on schedule, over the schedule (or longer, when sends fell behind it)
     achievedRate:
       plan.model.kind === 'open'
-        ? result.sent / (Math.max(totalMs, result.sendingMs) / 1000)
+        ? result.sent /
+          ((result.interrupted ? result.durationMs : Math.max(totalMs, result.sendingMs)) / 1000)
         : seconds > 0
           ? result.requests / seconds
           : 0,

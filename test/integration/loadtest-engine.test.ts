@@ -161,3 +161,18 @@ describe('a server that is not there', () => {
     expect(performance.now() - t).toBeLessThan(3000)
   })
 })
+
+describe('the chaos load probe seam', () => {
+  it('engineLoadRunner summarises a run as the probe expects', async () => {
+    const { engineLoadRunner } = await import('../../src/io/loadtest/probe-runner.js')
+    const server = await startLoadServer({ delayMs: 20 })
+    try {
+      const s = await engineLoadRunner({ url: `${server.url}/fail`, rate: 50, durationMs: 1000 })
+      expect(s).toMatchObject({ requests: 50, errors: 50 })
+      expect(s.p50).toBeGreaterThanOrEqual(20)
+      expect(s.max).toBeLessThan(1000)
+    } finally {
+      await server.stop()
+    }
+  })
+})
