@@ -1,5 +1,5 @@
 // A local HTTP server for the loadtest tests, in its own process so that it is a real peer.
-// argv[2] is JSON: { stallEveryMs, stallMs, delayMs }. Prints {"port","t0"} once listening.
+// argv[2] is JSON: { stallEveryMs, stallMs, firstStallInMs, delayMs, maxRequestsPerSocket }. Prints {"port","t0"} once listening.
 //   - stalls: a request arriving while (now - t0) mod stallEveryMs < stallMs is held until the stall ends
 //   - GET /fail answers 500; GET /orders a list; POST /orders 201 when the body is { name, description? }, else 400
 import { Buffer } from 'node:buffer'
@@ -55,6 +55,7 @@ const server = http.createServer((req, res) => {
   })
 })
 server.keepAliveTimeout = 60_000
+if (o.maxRequestsPerSocket) server.maxRequestsPerSocket = o.maxRequestsPerSocket
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port, t0 }) + '\n')
 })

@@ -13,7 +13,13 @@ export interface LoadServer {
 
 /** Starts test/helpers/load-server.mjs in a child process on a free port of 127.0.0.1. */
 export async function startLoadServer(
-  o: { stallEveryMs?: number; stallMs?: number; delayMs?: number; firstStallInMs?: number } = {},
+  o: {
+    stallEveryMs?: number
+    stallMs?: number
+    delayMs?: number
+    firstStallInMs?: number
+    maxRequestsPerSocket?: number
+  } = {},
 ): Promise<LoadServer> {
   const child: ResultPromise = execa('node', [SCRIPT, JSON.stringify(o)], { reject: false, stdin: 'ignore' })
   const first = await new Promise<string>((resolve, reject) => {

@@ -176,3 +176,33 @@ describe('the chaos load probe seam', () => {
     }
   })
 })
+
+describe('a server that closes each connection after 100 requests', () => {
+  it('pipelined requests behind its last answer are sent again on a new connection, not counted as errors', async () => {
+    const server = await startLoadServer({ maxRequestsPerSocket: 100 })
+    try {
+      const requests = [compileRequest(get('/'), 'x')]
+      const closed = await runLoad({
+        host: '127.0.0.1',
+        port: server.port,
+        requests,
+        model: { kind: 'closed', connections: 4, pipelining: 8, durationMs: 1000 },
+        timeoutMs: 5000,
+      })
+      expect(closed.requests).toBeGreaterThan(1000)
+      expect(closed.errors).toBe(0)
+      expect(closed.connectionsOpened).toBeGreaterThan(closed.requests / 100)
+      const open = await runLoad({
+        host: '127.0.0.1',
+        port: server.port,
+        requests,
+        model: { kind: 'open', profile: constantProfile(1000, 1000), maxConnections: 100 },
+        timeoutMs: 5000,
+      })
+      expect(open.requests).toBe(1000)
+      expect(open.errors).toBe(0)
+    } finally {
+      await server.stop()
+    }
+  })
+})

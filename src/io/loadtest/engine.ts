@@ -183,7 +183,13 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       const i = idle.indexOf(c)
       if (i >= 0) idle.splice(i, 1)
       const now = performance.now()
-      for (const j of c.inflight) finish(j, 0, now)
+      if (graceful) {
+        // the server announced the close: what was pipelined behind that answer was never
+        // processed. The closed model sends others on the next connection; the open model
+        // sends these again, their clocks still running from their intended times.
+        if (closed) inFlight -= c.inflight.length
+        else for (const j of c.inflight) backlog.push(j)
+      } else for (const j of c.inflight) finish(j, 0, now)
       for (const j of c.queued) finish(j, 0, now)
       c.inflight.length = 0
       c.queued.length = 0
