@@ -4,7 +4,7 @@
 // generators, nginx (apt-get install -y nginx-light); without nginx a Node server stands in and
 // every generator hits its limit instead (TOOLCHAIN.md "Measuring load generators fairly").
 // Target pinned to core 1, generators to core 0 (taskset). On a shared machine, read the ratios.
-//   node bench/loadtest.mjs [seconds per run, default 5] [memory run seconds, default 30]
+//   [ROUNDS=3] node bench/loadtest.mjs [seconds per run, default 5] [memory run seconds, default 30]
 import { execa } from 'execa'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const SECONDS = Number(process.argv[2] ?? 5)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const MEMORY_SECONDS = Number(process.argv[3] ?? 30)
 const CONNECTIONS = 50
 const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
@@ -59,43 +60,61 @@ for (let i = 0; i < 50; i++) {
   await sleep(100)
 }
 
-const results = []
 try {
-  // closed model, same connections, same duration, one after the other
-  const closed = []
-  const msvc = await pin(0, process.execPath, [
-    MSVC,
-    'loadtest',
-    url,
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    `${SECONDS}s`,
-    '--json',
-  ])
-  closed.push(['msvc loadtest -c', JSON.parse(msvc.stdout).achievedRate])
-  const ac = await pin(0, process.execPath, [
-    AUTOCANNON,
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    String(SECONDS),
-    '-j',
-    url,
-  ])
-  const acr = JSON.parse(ac.stdout)
-  closed.push(['autocannon 9', acr.requests.total / (acr.duration || SECONDS)])
-  if (await has('wrk')) {
-    const wrk = await pin(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
-    closed.push(['wrk -t1', Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1])])
-  } else closed.push(['wrk -t1 (missing: apt-get install -y wrk)', NaN])
+  // closed model, same connections, same duration; the three alternate over ROUNDS rounds so that
+  // a change in the machine's load hits each of them alike; the median round is reported
+  const runs = { msvc: [], autocannon: [], wrk: [] }
+  const wrkMissing = !(await has('wrk'))
+  for (let round = 0; round < ROUNDS; round++) {
+    const m = await pin(0, process.execPath, [
+      MSVC,
+      'loadtest',
+      url,
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      `${SECONDS}s`,
+      '--json',
+    ])
+    runs.msvc.push(JSON.parse(m.stdout).achievedRate)
+    const ac = await pin(0, process.execPath, [
+      AUTOCANNON,
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      String(SECONDS),
+      '-j',
+      url,
+    ])
+    const acr = JSON.parse(ac.stdout)
+    runs.autocannon.push(acr.requests.total / (acr.duration || SECONDS))
+    if (!wrkMissing) {
+      const wrk = await pin(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
+      runs.wrk.push(Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1]))
+    }
+  }
+  const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
+  const closed = [
+    ['msvc loadtest -c', median(runs.msvc), runs.msvc],
+    ['autocannon 9', median(runs.autocannon), runs.autocannon],
+    [wrkMissing ? 'wrk -t1 (missing: apt-get install -y wrk)' : 'wrk -t1', median(runs.wrk), runs.wrk],
+  ]
   const base = closed[0][1]
-  console.log(`target: ${targetName}; generators on core 0, target on core 1; ${SECONDS} s per run`)
-  console.log(`\nclosed model, ${CONNECTIONS} connections:`)
-  for (const [name, rps] of closed)
+  console.log(
+    `target: ${targetName}; generators on core 0, target on core 1; ${SECONDS} s per run, ${ROUNDS} rounds`,
+  )
+  console.log(
+    `\nclosed model, ${CONNECTIONS} connections (median of ${ROUNDS} alternating rounds; all rounds in brackets):`,
+  )
+  for (const [name, rps, all] of closed)
     console.log(
-      `  ${name.padEnd(22)} ${Math.round(rps).toString().padStart(8)} req/s   msvc/this ${(base / rps).toFixed(2)}x`,
+      `  ${name.padEnd(22)} ${Math.round(rps).toString().padStart(8)} req/s   msvc/this ${(base / rps).toFixed(2)}x   [${all.map((x) => Math.round(x)).join(', ')}]`,
     )
+  // the same ratios round by round (each round's runs are seconds apart)
+  const ratio = (other) => runs.msvc.map((m, i) => (m / other[i]).toFixed(2)).join(', ')
+  console.log(
+    `  per round: msvc/autocannon ${ratio(runs.autocannon)}${wrkMissing ? '' : `; msvc/wrk ${ratio(runs.wrk)}`}`,
+  )
 
   // open model at 20,000 req/s
   const RATE = 20_000
@@ -120,7 +139,6 @@ try {
       `${open.sendLag.late} sends > ${open.sendLag.lateAfterMs} ms late; latency p99 ${open.latency.p99} ms, ` +
       `connections ${open.connections}`,
   )
-  results.push({ closed, open })
 
   // memory over a longer open run: RSS and heap each second, in a child pinned to core 0
   const memScript = `
