@@ -130,6 +130,8 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
     /** connections opening now: a burst of sends opens at most this many at once, not one per send */
     let connecting = 0
     const MAX_CONNECTING = 8
+    /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
+    let dispatchDue: ((now: number) => void) | undefined
     let secondIndex = 0
 
     const bytesFor = (ep: number): Uint8Array => {
@@ -231,9 +233,12 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         (r: ParsedResponse) => {
           const job = c.inflight.shift()
           if (!job) return failConn(c)
-          finish(job, r.status, performance.now())
+          const now = performance.now()
+          finish(job, r.status, now)
           if (r.close) return failConn(c, true)
           onFree(c)
+          // sends that fell due while a batch of answers is read leave now, not after the batch
+          dispatchDue?.(now)
           maybeDone()
         },
         () => eps[c.inflight[0]?.ep ?? 0]!.r.spec.method !== 'HEAD',
@@ -407,21 +412,25 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
     // a job that finds none free waits in the backlog with its clock running.
     const sched = createArrivalSchedule(open!.profile)
     let next = sched.next()
-    const tick = () => {
-      if (!sending) return
-      const now = performance.now() - t0
+    const due = (nowAbs: number) => {
+      const now = nowAbs - t0
       while (next !== undefined && next <= now) {
         dispatch({ ep: pick(), start: t0 + next })
         next = sched.next()
       }
+    }
+    const tick = () => {
+      if (!sending) return
+      due(performance.now())
       if (next === undefined) return stopSending()
       const wait = next - (performance.now() - t0)
       if (wait > 2) setTimeout(tick, wait - 1)
       else setImmediate(tick)
     }
-    // a few connections are open before the clock starts (up to 1 s), so the first sends do not
-    // pay for connecting; more open on demand
-    const warm = Math.min(open!.maxConnections, MAX_CONNECTING)
+    // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
+    // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
+    const peak = Math.max(open!.profile.startRate, ...open!.profile.stages.map((st) => st.rate))
+    const warm = Math.min(open!.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200)))
     let waiting = warm
     let started = false
     const begin = () => {
@@ -429,6 +438,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       if (started || finished) return
       started = true
       startClock()
+      dispatchDue = (now) => sending && due(now)
       tick()
     }
     for (let i = 0; i < warm; i++) openConn(undefined, () => --waiting === 0 && begin())
