@@ -55,6 +55,7 @@ export interface LoadReport {
   targetRate?: number
   /** open: requests sent per second of the schedule (longer when sends fell behind); closed: answers per second */
   achievedRate: number
+  /** closed: the connections kept open; open: how many were opened during the run */
   connections: number
   pipelining?: number
   requests: number
