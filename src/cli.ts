@@ -157,6 +157,66 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     })
 
   registerChaos(program, ctx)
+  program
+    .command('loadtest')
+    .argument('[target]', 'a service of the workspace or a URL (http://127.0.0.1:3001/orders)')
+    .description(
+      'load a service or URL: open model (honest latency) or closed; percentiles, thresholds, reports',
+    )
+    .option('-r, --rate <n>', 'open model: requests per second on a fixed schedule (default 100)')
+    .option('-d, --duration <duration>', 'how long to send (default 10s)')
+    .option('--stages <list>', 'open model, ramping: duration:rate,... e.g. 10s:100,30s:1000')
+    .option('-c, --connections <n>', 'closed model: n connections, each sending when answered')
+    .option('--pipelining <n>', 'closed model: requests in flight per connection')
+    .option('--max-connections <n>', 'open model: connections it may open (default 1000)')
+    .option(
+      '-f, --file <scenario>',
+      'scenario YAML: weighted requests, templates, expected statuses, thresholds',
+    )
+    .option(
+      '--threshold <expr>',
+      'p99<300ms, errors<1%, ... (repeatable); a breach exits 2',
+      (v: string, a: string[] = []) => [...a, v],
+    )
+    .option('--timeout <duration>', 'a request unanswered this long is an error (default 10s)')
+    .option('-m, --method <method>', 'URL target: the method (default GET, POST with --body)')
+    .option(
+      '-H, --header <line>',
+      'URL target: a header "name: value" (repeatable)',
+      (v: string, a: string[] = []) => [...a, v],
+    )
+    .option('--body <text>', 'URL target: the request body')
+    .option(
+      '--expect <statuses>',
+      'URL target: statuses that count as success (default below 400), e.g. 2xx or 200,201',
+    )
+    .option('--html <file>', 'also write a self-contained HTML report')
+    .option(
+      '--chaos <fault>',
+      'a fault inside the run: "kill payment@10s", "latency inventory 200ms@5s for 20s" (repeatable)',
+      (v: string, a: string[] = []) => [...a, v],
+    )
+    .option(
+      '--chaos-journal <file>',
+      'mark the faults of a chaos journal or restore ledger on the report timelines',
+    )
+    .option('--json', 'print the report as JSON on stdout (nothing else)')
+    .option('-q, --quiet', 'print nothing but failures; the exit code tells')
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 ok, 1 msvc failed or nothing answered, 2 a threshold was breached, 130 cancelled.\n` +
+        examples([
+          'msvc loadtest order --rate 500 --duration 30s --threshold "p99<300ms" --threshold "errors<1%"',
+          'msvc loadtest http://127.0.0.1:3001/orders --stages 10s:100,30s:1000 --html load.html',
+          'msvc loadtest order --connections 50 -d 10s',
+          'msvc loadtest -f load/checkout.yaml --json > result.json',
+        ]),
+    )
+    .action(async (target: string | undefined, opts) => {
+      const { runLoadtest } = await import('./commands/loadtest.js')
+      await runLoadtest(target, opts, ctx())
+    })
+
   return program
 }
 

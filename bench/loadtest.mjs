@@ -1,0 +1,160 @@
+// Load generator throughput and honesty, side by side in one run (not a test). Needs a build
+// (npm run build), Debian's wrk (apt-get install -y wrk) and, for a target faster than the
+// generators, nginx (apt-get install -y nginx-light); without nginx a Node server stands in and
+// every generator hits its limit instead (TOOLCHAIN.md "Measuring load generators fairly").
+// Target pinned to core 1, generators to core 0 (taskset). On a shared machine, read the ratios.
+//   [ROUNDS=3] node bench/loadtest.mjs [seconds per run, default 5] [memory run seconds, default 30]
+import { execa } from 'execa'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const SECONDS = Number(process.argv[2] ?? 5)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const MEMORY_SECONDS = Number(process.argv[3] ?? 30)
+const CONNECTIONS = 50
+const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
+const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url))
+const ENGINE = new URL('../dist/io/loadtest/engine.js', import.meta.url).href
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const has = async (cmd) => (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0
+const TASKSET = await has('taskset')
+/** Runs cmd on one core (returns execa's subprocess, not a promise of it). */
+const pin = (core, cmd, args, opts = {}) =>
+  TASKSET ? execa('taskset', ['-c', String(core), cmd, ...args], opts) : execa(cmd, args, opts)
+
+const port = await new Promise((res) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port
+    s.close(() => res(p))
+  })
+})
+const url = `http://127.0.0.1:${port}/`
+const dir = await mkdtemp(join(tmpdir(), 'msvc-loadbench-'))
+
+// the target
+let target
+let targetName
+const nginx = (await has('nginx')) ? 'nginx' : (await has('/usr/sbin/nginx')) ? '/usr/sbin/nginx' : undefined
+if (nginx) {
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
+  server { listen 127.0.0.1:${port}; location / { default_type application/json; return 200 '{"ok":true}'; } } }
+`,
+  )
+  target = pin(1, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir], { reject: false })
+  targetName = 'nginx return 200 (keepalive_requests raised), 1 worker'
+} else {
+  const code = `require('http').createServer((q,s)=>{s.setHeader('content-type','application/json');s.end('{"ok":true}')}).listen(${port},'127.0.0.1')`
+  target = pin(1, process.execPath, ['-e', code], { reject: false })
+  targetName = 'Node http server (nginx missing: apt-get install -y nginx-light for a faster target)'
+}
+for (let i = 0; i < 50; i++) {
+  if ((await fetch(url).catch(() => undefined))?.ok) break
+  await sleep(100)
+}
+
+try {
+  // closed model, same connections, same duration; the three alternate over ROUNDS rounds so that
+  // a change in the machine's load hits each of them alike; the median round is reported
+  const runs = { msvc: [], autocannon: [], wrk: [] }
+  const wrkMissing = !(await has('wrk'))
+  for (let round = 0; round < ROUNDS; round++) {
+    const m = await pin(0, process.execPath, [
+      MSVC,
+      'loadtest',
+      url,
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      `${SECONDS}s`,
+      '--json',
+    ])
+    runs.msvc.push(JSON.parse(m.stdout).achievedRate)
+    const ac = await pin(0, process.execPath, [
+      AUTOCANNON,
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      String(SECONDS),
+      '-j',
+      url,
+    ])
+    const acr = JSON.parse(ac.stdout)
+    runs.autocannon.push(acr.requests.total / (acr.duration || SECONDS))
+    if (!wrkMissing) {
+      const wrk = await pin(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
+      runs.wrk.push(Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1]))
+    }
+  }
+  const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
+  const closed = [
+    ['msvc loadtest -c', median(runs.msvc), runs.msvc],
+    ['autocannon 9', median(runs.autocannon), runs.autocannon],
+    [wrkMissing ? 'wrk -t1 (missing: apt-get install -y wrk)' : 'wrk -t1', median(runs.wrk), runs.wrk],
+  ]
+  const base = closed[0][1]
+  console.log(
+    `target: ${targetName}; generators on core 0, target on core 1; ${SECONDS} s per run, ${ROUNDS} rounds`,
+  )
+  console.log(
+    `\nclosed model, ${CONNECTIONS} connections (median of ${ROUNDS} alternating rounds; all rounds in brackets):`,
+  )
+  for (const [name, rps, all] of closed)
+    console.log(
+      `  ${name.padEnd(22)} ${Math.round(rps).toString().padStart(8)} req/s   msvc/this ${(base / rps).toFixed(2)}x   [${all.map((x) => Math.round(x)).join(', ')}]`,
+    )
+  // the same ratios round by round (each round's runs are seconds apart)
+  const ratio = (other) => runs.msvc.map((m, i) => (m / other[i]).toFixed(2)).join(', ')
+  console.log(
+    `  per round: msvc/autocannon ${ratio(runs.autocannon)}${wrkMissing ? '' : `; msvc/wrk ${ratio(runs.wrk)}`}`,
+  )
+
+  // open model at 20,000 req/s: pinned to core 0 like the others, and left to the scheduler. Pinned,
+  // V8's own background threads (JIT compiles in the first seconds, GC) share the core with the
+  // main loop and delay sends; unpinned they run beside it (nginx stays on core 1).
+  const RATE = 20_000
+  for (const pinned of [true, false]) {
+    const args = [MSVC, 'loadtest', url, '--rate', String(RATE), '-d', `${SECONDS * 2}s`, '--json']
+    const out = await (pinned ? pin(0, process.execPath, args) : execa(process.execPath, args))
+    const open = JSON.parse(out.stdout)
+    console.log(
+      `\nopen model at ${RATE} req/s for ${SECONDS * 2} s, ${pinned ? 'pinned to core 0' : 'not pinned'}:`,
+    )
+    console.log(
+      `  achieved ${Math.round(open.achievedRate)} req/s, answered ${open.requests}, errors ${open.errors}, ` +
+        `send lag p50 ${open.sendLag.p50} ms, p99 ${open.sendLag.p99} ms, max ${open.sendLag.max} ms, ` +
+        `${open.sendLag.late} sends > ${open.sendLag.lateAfterMs} ms late; latency p99 ${open.latency.p99} ms, ` +
+        `connections opened ${open.connections}`,
+    )
+  }
+
+  // memory over a longer open run: RSS and heap each second, in a child pinned to core 0
+  const memScript = `
+    import { runLoad } from '${ENGINE}'
+    import { compileRequest } from '${ENGINE.replace('io/loadtest/engine.js', 'core/loadtest/request.js')}'
+    import { constantProfile } from '${ENGINE.replace('io/loadtest/engine.js', 'core/loadtest/schedule.js')}'
+    const samples = []
+    const r = await runLoad({ host: '127.0.0.1', port: ${port}, timeoutMs: 10000,
+      requests: [compileRequest({ name: 'GET /', weight: 1, method: 'GET', path: '/', headers: {}, expect: [[200, 299]] }, '127.0.0.1')],
+      model: { kind: 'open', profile: constantProfile(10000, ${MEMORY_SECONDS * 1000}), maxConnections: 1000 },
+      onSecond: () => { const m = process.memoryUsage(); samples.push([Math.round(m.rss / 1048576), Math.round(m.heapUsed / 1048576)]) } })
+    console.log(JSON.stringify({ samples, requests: r.requests }))`
+  const mem = JSON.parse((await pin(0, process.execPath, ['--input-type=module', '-e', memScript])).stdout)
+  const at = (f) => mem.samples[Math.min(mem.samples.length - 1, Math.floor(f * mem.samples.length))]
+  console.log(
+    `\nmemory, open model at 10,000 req/s for ${MEMORY_SECONDS} s (${mem.requests} requests), RSS / heap MiB:`,
+  )
+  console.log(
+    `  after 1 s ${at(0).join(' / ')}, 25% ${at(0.25).join(' / ')}, 50% ${at(0.5).join(' / ')}, 75% ${at(0.75).join(' / ')}, end ${at(1).join(' / ')}`,
+  )
+} finally {
+  target.kill('SIGTERM')
+  await target
+  await rm(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { parseScenario } from '../core/loadtest/scenario.js'
+import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest.js'
+
+const noWorkspace = () => ({ unknown: ['order'] })
+const plan = (target: string | undefined, o: LoadtestCliOptions) =>
+  toLoadtestPlan(target, o, undefined, noWorkspace)
+
+describe('toLoadtestPlan', () => {
+  it('defaults to the open model at 100/s for 10 s, GET of the URL', () => {
+    const p = plan('http://127.0.0.1:3001/orders?x=1', {})
+    expect(p.model).toEqual({
+      kind: 'open',
+      profile: { startRate: 100, stages: [{ durationMs: 10_000, rate: 100 }] },
+      maxConnections: 1000,
+    })
+    expect(p.requests.map((r) => [r.method, r.path])).toEqual([['GET', '/orders?x=1']])
+    expect(p.timeoutMs).toBe(10_000)
+  })
+
+  it('--connections is the closed model; --stages ramps from --rate or 0', () => {
+    expect(plan('http://h/', { connections: '50', pipelining: '4', duration: '5s' }).model).toEqual({
+      kind: 'closed',
+      connections: 50,
+      pipelining: 4,
+      durationMs: 5000,
+    })
+    expect(plan('http://h/', { stages: '10s:100,30s:1000' }).model).toMatchObject({
+      profile: {
+        startRate: 0,
+        stages: [
+          { durationMs: 10_000, rate: 100 },
+          { durationMs: 30_000, rate: 1000 },
+        ],
+      },
+    })
+  })
+
+  it('shapes a URL request with --method, --header, --body, --expect', () => {
+    const [r] = plan('http://h/x', {
+      header: ['content-type: application/json'],
+      body: '{}',
+      expect: '200,201',
+    }).requests
+    expect(r).toMatchObject({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      expect: [
+        [200, 200],
+        [201, 201],
+      ],
+    })
+  })
+
+  it.each<[string | undefined, LoadtestCliOptions, RegExp]>([
+    [undefined, {}, /no target/],
+    ['order', {}, /unknown service "order"|unknown service/],
+    ['http://h/', { rate: '10', connections: '5' }, /exclude each other/],
+    ['http://h/', { rate: '0' }, /not a positive number/],
+    ['http://h/', { pipelining: '2' }, /--pipelining goes with --connections/],
+    ['http://h/', { stages: '10s:5', duration: '5s' }, /--duration and --stages/],
+    ['http://h/', { threshold: ['p99<1'] }, /is not a threshold/],
+    ['https://h/', {}, /https: is not supported/],
+    ['http://h/', { duration: '10' }, /is not a duration/],
+    ['http://h/', { rate: '1', duration: '100ms' }, /sends no request/],
+  ])('%s %j is refused', (t, o, re) => expect(() => plan(t, o)).toThrow(re))
+
+  it('a scenario gives target, mix, shape and thresholds; flags win and add', () => {
+    const s = parseScenario(`target: http://127.0.0.1:9/
+rate: 20
+duration: 2s
+thresholds: [errors<1%]
+requests: [{ path: /a, weight: 2 }, { path: /b }]
+`)
+    if (!s.ok) throw new Error(s.problems.join())
+    const p = toLoadtestPlan(undefined, { rate: '50', threshold: ['p99<1s'] }, s.scenario, noWorkspace)
+    expect(p.target).toBe('http://127.0.0.1:9/')
+    expect(p.requests.map((r) => r.path)).toEqual(['/a', '/b'])
+    expect(p.model).toMatchObject({ profile: { startRate: 50, stages: [{ durationMs: 2000, rate: 50 }] } })
+    expect(p.thresholds.map((t) => t.text)).toEqual(['errors<1%', 'p99<1s'])
+  })
+})

@@ -1,0 +1,105 @@
+/** The report of one load run (what --json prints and the HTML report draws), and chaos windows on its timeline. */
+import type { Journal } from '../chaos/journal.js'
+import type { Ledger } from '../chaos/ledger.js'
+import type { LatencyStats } from './histogram.js'
+import type { ThresholdResult } from './thresholds.js'
+
+export interface EndpointReport {
+  name: string
+  method: string
+  path: string
+  requests: number
+  errors: number
+  /** responses by status; `0` counts requests that got none (refused, reset, timed out) */
+  statuses: Record<string, number>
+  latency: LatencyStats
+}
+
+/** One second of the run, by when responses arrived. */
+export interface SecondPoint {
+  /** seconds since the start */
+  t: number
+  /** the schedule's rate in that second (open model) */
+  targetRate?: number
+  requests: number
+  errors: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+export interface SendLag {
+  /** sends that left more than `lateAfterMs` after their intended time */
+  late: number
+  lateAfterMs: number
+  p50: number
+  p99: number
+  max: number
+}
+
+export interface ChaosWindow {
+  label: string
+  /** ms since the run's start */
+  startMs: number
+  endMs: number
+}
+
+export interface LoadReport {
+  target: string
+  model: 'open' | 'closed'
+  startedAt: string
+  durationMs: number
+  /** open: the schedule's average rate; closed: undefined */
+  targetRate?: number
+  /** open: requests sent per second of the schedule (longer when sends fell behind); closed: answers per second */
+  achievedRate: number
+  /** closed: the connections kept open; open: how many were opened during the run */
+  connections: number
+  pipelining?: number
+  requests: number
+  errors: number
+  errorRate: number
+  /** open model: latency from the intended send time; closed: from the actual send */
+  latency: LatencyStats
+  /** open model only: how far actual sends fell behind the schedule */
+  sendLag?: SendLag
+  /** requests scheduled but never sent or answered before the run ended (in flight at the end) */
+  unfinished: number
+  endpoints: EndpointReport[]
+  timeline: SecondPoint[]
+  thresholds: ThresholdResult[]
+  passed: boolean
+  chaos: ChaosWindow[]
+}
+
+const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN)
+
+/**
+ * Fault windows relative to a run that started at `runStartMs` (epoch ms), from a chaos journal
+ * (`msvc chaos run --journal`) or restore ledger: a lasting fault spans from applied to ended; a
+ * one-shot fault (kill, restart) spans until the service recovered, or is a 1-second mark.
+ */
+export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEndMs: number): ChaosWindow[] {
+  const out: ChaosWindow[] = []
+  const push = (label: string, start: number, end: number) => {
+    if (!Number.isFinite(start)) return
+    const e = Number.isFinite(end) && end > start ? end : start + 1000
+    if (e < runStartMs || start > runEndMs) return
+    out.push({ label, startMs: Math.max(0, start - runStartMs), endMs: Math.min(runEndMs, e) - runStartMs })
+  }
+  if ('faults' in source) {
+    for (const f of source.faults)
+      push(`${f.spec.kind} ${f.service}`, ms(f.appliedAt), ms(f.until) || runEndMs)
+    return out
+  }
+  for (const m of source.method) {
+    if (m.type !== 'fault') continue
+    const start = ms(m.appliedAt)
+    const recovered = m.recovery?.recoveredMs !== undefined ? m.recovery.from + m.recovery.recoveredMs : NaN
+    const ends = [ms(m.endedAt), recovered].filter(Number.isFinite)
+    push(`${m.fault} ${m.service}`, start, ends.length ? Math.max(...ends) : NaN)
+  }
+  return out
+}

@@ -1,0 +1,136 @@
+/** Requests of a load run: templated paths, headers and bodies, and their HTTP/1.1 bytes. */
+
+/** What a placeholder may use: the request's sequence number and a random source in [0, 1). */
+export interface TemplateContext {
+  seq: number
+  random: () => number
+  nowMs: number
+}
+
+type Part = string | ((c: TemplateContext) => string)
+
+export interface Template {
+  /** no placeholders: the text is the same for every request */
+  isStatic: boolean
+  render(c: TemplateContext): string
+}
+
+const hex = (c: TemplateContext, n: number) => {
+  let s = ''
+  for (let i = 0; i < n; i++) s += Math.floor(c.random() * 16).toString(16)
+  return s
+}
+
+/** The placeholders a template may hold, by name. */
+const PLACEHOLDERS: Record<string, (args: number[]) => ((c: TemplateContext) => string) | undefined> = {
+  seq: (a) => (a.length ? undefined : (c) => String(c.seq)),
+  now: (a) => (a.length ? undefined : (c) => String(Math.round(c.nowMs))),
+  uuid: (a) =>
+    a.length
+      ? undefined
+      : (c) =>
+          `${hex(c, 8)}-${hex(c, 4)}-4${hex(c, 3)}-${'89ab'[Math.floor(c.random() * 4)]}${hex(c, 3)}-${hex(c, 12)}`,
+  randomInt: (a) => {
+    if (a.length !== 2 || !a.every(Number.isInteger) || a[0]! > a[1]!) return undefined
+    const [lo, hi] = a as [number, number]
+    return (c) => String(lo + Math.floor(c.random() * (hi - lo + 1)))
+  },
+}
+
+export const PLACEHOLDER_HELP = '{{seq}}, {{uuid}}, {{now}}, {{randomInt 1 100}}'
+
+/** `/orders/{{randomInt 1 100}}` as a template; throws an Error naming a bad placeholder. */
+export function compileTemplate(text: string): Template {
+  const parts: Part[] = []
+  let last = 0
+  for (const m of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+    if (m.index > last) parts.push(text.slice(last, m.index))
+    const [name, ...rest] = m[1]!.split(/\s+/)
+    const args = rest.map(Number)
+    const make = name !== undefined ? PLACEHOLDERS[name] : undefined
+    const fn = make && !args.some(Number.isNaN) ? make(args) : undefined
+    if (!fn) throw new Error(`unknown placeholder "${m[0]}" (known: ${PLACEHOLDER_HELP})`)
+    parts.push(fn)
+    last = m.index + m[0].length
+  }
+  if (last < text.length) parts.push(text.slice(last))
+  if (parts.every((p) => typeof p === 'string')) return { isStatic: true, render: () => text }
+  return {
+    isStatic: false,
+    render: (c) => parts.map((p) => (typeof p === 'string' ? p : p(c))).join(''),
+  }
+}
+
+/** Inclusive status ranges; `[200, 299]` is 2xx. */
+export type StatusRange = [number, number]
+
+/** Expected statuses by default: anything below 400 (k6's default for a failed request). */
+export const DEFAULT_EXPECT: StatusRange[] = [[100, 399]]
+
+/** `200`, `'2xx'`, `[200, 201]`, `'200-204'` as ranges; undefined when unreadable. */
+export function parseExpect(v: unknown): StatusRange[] | undefined {
+  const one = (x: unknown): StatusRange | undefined => {
+    if (typeof x === 'number' && Number.isInteger(x) && x >= 100 && x <= 599) return [x, x]
+    if (typeof x !== 'string') return undefined
+    const s = x.trim()
+    if (/^[1-5]xx$/i.test(s)) return [Number(s[0]) * 100, Number(s[0]) * 100 + 99]
+    const r = /^(\d{3})\s*-\s*(\d{3})$/.exec(s)
+    if (r && Number(r[1]) <= Number(r[2])) return [Number(r[1]), Number(r[2])]
+    if (/^\d{3}$/.test(s)) return one(Number(s))
+    return undefined
+  }
+  const list = Array.isArray(v) ? v : [v]
+  const out = list.map(one)
+  return out.length && out.every(Boolean) ? (out as StatusRange[]) : undefined
+}
+
+export const isExpected = (status: number, expect: StatusRange[]): boolean =>
+  expect.some(([lo, hi]) => status >= lo && status <= hi)
+
+/** One kind of request in a run. */
+export interface RequestSpec {
+  name: string
+  weight: number
+  method: string
+  path: string
+  headers: Record<string, string>
+  body?: string
+  expect: StatusRange[]
+}
+
+/** A request spec ready to send: static ones are encoded once, templated ones per request. */
+export interface CompiledRequest {
+  spec: RequestSpec
+  /** the same bytes every time, when nothing in it is templated */
+  bytes?: Uint8Array
+  encode(c: TemplateContext): Uint8Array
+}
+
+const enc = new TextEncoder()
+
+/** Compiles a spec for `host` (the Host header); throws on a bad placeholder. */
+export function compileRequest(spec: RequestSpec, host: string): CompiledRequest {
+  const path = compileTemplate(spec.path)
+  const body = spec.body !== undefined ? compileTemplate(spec.body) : undefined
+  const headers = Object.entries(spec.headers).map(([k, v]) => [k, compileTemplate(v)] as const)
+  const hasHeader = (n: string) => headers.some(([k]) => k.toLowerCase() === n)
+  const encode = (c: TemplateContext): Uint8Array => {
+    const b = body?.render(c)
+    let head = `${spec.method} ${path.render(c)} HTTP/1.1\r\n`
+    if (!hasHeader('host')) head += `host: ${host}\r\n`
+    for (const [k, v] of headers) head += `${k}: ${v.render(c)}\r\n`
+    if (b !== undefined) {
+      const bodyBytes = enc.encode(b)
+      head += `content-length: ${bodyBytes.length}\r\n\r\n`
+      const headBytes = enc.encode(head)
+      const out = new Uint8Array(headBytes.length + bodyBytes.length)
+      out.set(headBytes)
+      out.set(bodyBytes, headBytes.length)
+      return out
+    }
+    return enc.encode(head + '\r\n')
+  }
+  const isStatic = path.isStatic && (body?.isStatic ?? true) && headers.every(([, v]) => v.isStatic)
+  const fixed: TemplateContext = { seq: 0, random: () => 0, nowMs: 0 }
+  return { spec, encode, ...(isStatic ? { bytes: encode(fixed) } : {}) }
+}

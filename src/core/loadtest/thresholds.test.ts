@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import type { LatencyStats } from './histogram.js'
+import { judgeThresholds, parseThreshold } from './thresholds.js'
+
+describe('parseThreshold', () => {
+  it.each([
+    ['p99<300ms', { stat: 'p99', op: '<', value: 300 }],
+    ['p99.9 <= 1.5s', { stat: 'p99.9', op: '<=', value: 1500 }],
+    ['errors<1%', { stat: 'errors', op: '<', value: 0.01 }],
+    ['mean<20ms', { stat: 'mean', op: '<', value: 20 }],
+  ])('%s', (text, want) => expect(parseThreshold(text)).toMatchObject(want))
+
+  it.each(['p99<300', 'errors<1ms', 'p98<1s', 'p99>1s', 'rate<5%', ''])('rejects %j', (t) =>
+    expect(parseThreshold(t)).toBeUndefined(),
+  )
+})
+
+describe('judgeThresholds', () => {
+  const latency: LatencyStats = {
+    count: 1000,
+    p50: 2,
+    p90: 5,
+    p95: 8,
+    p99: 40,
+    p999: 900,
+    max: 1000,
+    mean: 4,
+  }
+  const run = { requests: 1000, errors: 10, latency }
+  const judge = (...ts: string[]) =>
+    judgeThresholds(
+      run,
+      ts.map((t) => parseThreshold(t)!),
+    )
+
+  it('passes and breaches as stated, with the actual value', () => {
+    expect(judge('p99<300ms', 'p99.9<1s', 'errors<2%')).toEqual([
+      { threshold: 'p99<300ms', ok: true, actual: 40 },
+      { threshold: 'p99.9<1s', ok: true, actual: 900 },
+      { threshold: 'errors<2%', ok: true, actual: 0.01 },
+    ])
+    expect(judge('p99<40ms', 'p99<=40ms', 'errors<1%', 'errors<=1%').map((r) => r.ok)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ])
+  })
+
+  it('a run without requests breaks every threshold', () => {
+    expect(judgeThresholds({ requests: 0, errors: 0, latency }, [parseThreshold('p99<1s')!])[0]!.ok).toBe(
+      false,
+    )
+  })
+})

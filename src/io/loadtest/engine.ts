@@ -1,0 +1,447 @@
+/**
+ * The load engine: raw `net.Socket` HTTP/1.1 connections writing prebuilt request bytes and
+ * parsing responses by their framing only. Open model: requests leave on the arrival schedule and
+ * latency runs from each one's intended send time, whether it waited for a connection or not.
+ * Closed model: N connections, each sending its next request when an answer arrives (optionally
+ * several in flight), latency from the actual send, as wrk and autocannon measure it.
+ */
+import { connect, type Socket } from 'node:net'
+import {
+  createHistogram,
+  recordMs,
+  toLatencyStats,
+  type LatencyStats,
+} from '../../core/loadtest/histogram.js'
+import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
+import { createWeightedPicker } from '../../core/loadtest/mix.js'
+import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
+import type { EndpointReport, SecondPoint, SendLag } from '../../core/loadtest/report.js'
+import { createArrivalSchedule, rateAt, type LoadProfile } from '../../core/loadtest/schedule.js'
+
+export type LoadModel =
+  | { kind: 'open'; profile: LoadProfile; maxConnections: number }
+  | { kind: 'closed'; connections: number; pipelining: number; durationMs: number }
+
+export interface EngineOptions {
+  host: string
+  port: number
+  requests: CompiledRequest[]
+  model: LoadModel
+  /** a request unanswered this long is an error (status 0) and its connection is closed */
+  timeoutMs: number
+  /** a send later than this behind its schedule counts as late */
+  lateAfterMs?: number
+  signal?: AbortSignal
+  /** called once a second with that second's figures */
+  onSecond?: (
+    p: SecondPoint,
+    totals: { requests: number; errors: number; elapsedMs: number; inFlight: number },
+  ) => void
+  random?: () => number
+  /** the clock started (epoch ms): the schedule's t = 0 */
+  onStart?: (startMs: number) => void
+}
+
+export interface EngineResult {
+  startedAt: string
+  /** epoch ms of the start */
+  startMs: number
+  durationMs: number
+  requests: number
+  errors: number
+  /** requests written to a socket, and ms from the start until the last one was */
+  sent: number
+  sendingMs: number
+  latency: LatencyStats
+  sendLag?: SendLag
+  unfinished: number
+  endpoints: EndpointReport[]
+  timeline: SecondPoint[]
+  connectionsOpened: number
+  interrupted: boolean
+}
+
+interface Job {
+  ep: number
+  /** performance.now() the latency clock starts at: intended send time (open) or the write (closed) */
+  start: number
+}
+
+interface Conn {
+  socket: Socket
+  ready: boolean
+  inflight: Job[]
+  /** jobs waiting for the connect */
+  queued: Job[]
+  parser: ResponseParser
+  dead: boolean
+  /** called once it is connected, or has failed to */
+  onReady?: (() => void) | undefined
+}
+
+/** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
+export function runLoad(o: EngineOptions): Promise<EngineResult> {
+  return new Promise((resolve) => {
+    const lateAfterMs = o.lateAfterMs ?? 1
+    const open = o.model.kind === 'open' ? o.model : undefined
+    const closed = o.model.kind === 'closed' ? o.model : undefined
+    const pick = createWeightedPicker(o.requests.map((r) => r.spec.weight))
+    const random = o.random ?? Math.random
+    const overall = createHistogram()
+    const second = createHistogram()
+    const lag = open ? createHistogram() : undefined
+    // one endpoint: its histogram is the overall one, filled from the per-second ones
+    const single = o.requests.length === 1
+    const eps = o.requests.map((r) => {
+      const ok = new Uint8Array(600)
+      for (let s = 100; s < 600; s++) ok[s] = isExpected(s, r.spec.expect) ? 1 : 0
+      return {
+        h: single ? undefined : createHistogram(),
+        requests: 0,
+        errors: 0,
+        /** responses by status, 0 for none */
+        statuses: new Uint32Array(600),
+        ok,
+        bytes: r.bytes,
+        r,
+      }
+    })
+    let requests = 0
+    let errors = 0
+    let sent = 0
+    let lastWrite = 0
+    let secondRequests = 0
+    let secondErrors = 0
+    let late = 0
+    let seq = 0
+    let connectionsOpened = 0
+    let unfinished = 0
+    let inFlight = 0
+    let sending = true
+    let finished = false
+    let interrupted = false
+    const conns = new Set<Conn>()
+    const idle: Conn[] = []
+    const backlog: Job[] = []
+    let backlogHead = 0
+    const timeline: SecondPoint[] = []
+    let startMs = Date.now()
+    let t0 = performance.now()
+    /** connections opening now: a burst of sends opens at most this many at once, not one per send */
+    let connecting = 0
+    const MAX_CONNECTING = 8
+    /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
+    let dispatchDue: ((now: number) => void) | undefined
+    let secondIndex = 0
+
+    const bytesFor = (ep: number): Uint8Array => {
+      const e = eps[ep]!
+      return e.bytes ?? e.r.encode({ seq: seq++, random, nowMs: Date.now() })
+    }
+
+    const finish = (job: Job, status: number, now: number) => {
+      inFlight--
+      const e = eps[job.ep]!
+      const latency = now - job.start
+      recordMs(second, latency)
+      if (e.h) recordMs(e.h, latency)
+      e.requests++
+      requests++
+      secondRequests++
+      const st = status > 0 && status < 600 ? status : 0
+      e.statuses[st]!++
+      if (!e.ok[st]) {
+        e.errors++
+        errors++
+        secondErrors++
+      }
+    }
+
+    const write = (c: Conn, job: Job) => {
+      const now = performance.now()
+      if (lag) {
+        const behind = now - job.start
+        recordMs(lag, behind < 0 ? 0 : behind)
+        if (behind > lateAfterMs) late++
+      } else {
+        job.start = now
+        inFlight++
+      }
+      c.inflight.push(job)
+      sent++
+      lastWrite = now
+      c.socket.write(bytesFor(job.ep))
+    }
+
+    /** Ends a connection; what it still owed is answered with status 0 (an error). */
+    const failConn = (c: Conn, graceful = false) => {
+      if (c.dead) return
+      c.dead = true
+      if (!c.ready) {
+        connecting--
+        c.onReady?.()
+      }
+      conns.delete(c)
+      const i = idle.indexOf(c)
+      if (i >= 0) idle.splice(i, 1)
+      const now = performance.now()
+      if (graceful) {
+        // the server announced the close: what was pipelined behind that answer was never
+        // processed. The closed model sends others on the next connection; the open model
+        // sends these again, their clocks still running from their intended times.
+        if (closed) inFlight -= c.inflight.length
+        else for (const j of c.inflight) backlog.push(j)
+      } else for (const j of c.inflight) finish(j, 0, now)
+      for (const j of c.queued) finish(j, 0, now)
+      c.inflight.length = 0
+      c.queued.length = 0
+      c.socket.destroy()
+      // a server that closes after N requests gets a new connection at once; a failing one, after a pause
+      if (closed && sending) setTimeout(() => sending && openConn(), graceful ? 0 : 10)
+      else pump()
+      maybeDone()
+    }
+
+    const onFree = (c: Conn) => {
+      if (closed) {
+        while (sending && c.inflight.length < closed.pipelining) write(c, { ep: pick(), start: 0 })
+        return
+      }
+      if (backlogHead < backlog.length) {
+        const job = backlog[backlogHead++]!
+        if (backlogHead > 1024 && backlogHead * 2 > backlog.length) {
+          backlog.splice(0, backlogHead)
+          backlogHead = 0
+        }
+        write(c, job)
+      } else idle.push(c)
+    }
+
+    const openConn = (first?: Job, onReady?: () => void): Conn => {
+      connectionsOpened++
+      connecting++
+      const socket = connect({ host: o.host, port: o.port, noDelay: true })
+      const c: Conn = {
+        socket,
+        ready: false,
+        inflight: [],
+        queued: first ? [first] : [],
+        dead: false,
+        parser: undefined as unknown as ResponseParser,
+      }
+      c.parser = new ResponseParser(
+        (r: ParsedResponse) => {
+          const job = c.inflight.shift()
+          if (!job) return failConn(c)
+          const now = performance.now()
+          finish(job, r.status, now)
+          if (r.close) return failConn(c, true)
+          onFree(c)
+          // sends that fell due while a batch of answers is read leave now, not after the batch
+          dispatchDue?.(now)
+          maybeDone()
+        },
+        () => eps[c.inflight[0]?.ep ?? 0]!.r.spec.method !== 'HEAD',
+      )
+      conns.add(c)
+      c.onReady = onReady
+      socket.on('connect', () => {
+        c.ready = true
+        connecting--
+        c.onReady?.()
+        const q = c.queued.splice(0)
+        for (const j of q) write(c, j)
+        if (closed) onFree(c)
+        else if (!q.length) onFree(c)
+        pump()
+      })
+      socket.on('data', (chunk: Buffer) => {
+        c.parser.feed(chunk)
+        if (c.parser.error) failConn(c)
+      })
+      socket.on('end', () => {
+        c.parser.end()
+        failConn(c)
+      })
+      socket.on('error', () => failConn(c))
+      socket.on('close', () => failConn(c))
+      return c
+    }
+
+    const dispatch = (job: Job) => {
+      inFlight++
+      const c = idle.pop()
+      if (c) return write(c, job)
+      if (open && conns.size < open.maxConnections && connecting < MAX_CONNECTING) {
+        openConn(job)
+        return
+      }
+      backlog.push(job)
+    }
+
+    /** Hands waiting jobs to new connections after one was lost. */
+    const pump = () => {
+      if (!open) return
+      while (backlogHead < backlog.length && conns.size < open.maxConnections && connecting < MAX_CONNECTING)
+        openConn(backlog[backlogHead++]!)
+    }
+
+    const sweepTimeouts = () => {
+      const now = performance.now()
+      const limit = now - o.timeoutMs
+      for (const c of conns) {
+        const head = c.inflight[0] ?? c.queued[0]
+        if (head && head.start < limit) failConn(c)
+      }
+      while (backlogHead < backlog.length && backlog[backlogHead]!.start < limit)
+        finish(backlog[backlogHead++]!, 0, now)
+    }
+
+    const closeSecond = (partial: boolean) => {
+      if (partial && !secondRequests) return
+      overall.add(second)
+      const s = toLatencyStats(second)
+      const p: SecondPoint = {
+        t: secondIndex,
+        ...(open ? { targetRate: Math.round(rateAt(open.profile, secondIndex * 1000 + 500)) } : {}),
+        requests: secondRequests,
+        errors: secondErrors,
+        p50: s.p50,
+        p90: s.p90,
+        p99: s.p99,
+        p999: s.p999,
+        max: s.max,
+      }
+      timeline.push(p)
+      second.reset()
+      secondRequests = 0
+      secondErrors = 0
+      secondIndex++
+      o.onSecond?.(p, { requests, errors, elapsedMs: performance.now() - t0, inFlight })
+    }
+
+    let ticker: NodeJS.Timeout | undefined
+    const startClock = () => {
+      startMs = Date.now()
+      t0 = performance.now()
+      o.onStart?.(startMs)
+      ticker = setInterval(() => {
+        closeSecond(false)
+        sweepTimeouts()
+        maybeDone()
+      }, 1000)
+    }
+    let drainTimer: NodeJS.Timeout | undefined
+
+    const stopSending = () => {
+      if (!sending) return
+      sending = false
+      // what is still in flight gets up to the timeout to come back
+      drainTimer = setTimeout(() => done(), o.timeoutMs)
+      maybeDone()
+    }
+
+    function maybeDone() {
+      if (!sending && !finished && inFlight <= 0 && backlogHead >= backlog.length) done()
+    }
+
+    function done() {
+      if (finished) return
+      finished = true
+      if (ticker) clearInterval(ticker)
+      if (drainTimer) clearTimeout(drainTimer)
+      o.signal?.removeEventListener('abort', onAbort)
+      const now = performance.now()
+      unfinished = inFlight
+      for (const c of [...conns]) {
+        for (const j of c.inflight) finish(j, 0, now)
+        for (const j of c.queued) finish(j, 0, now)
+        c.inflight.length = 0
+        c.queued.length = 0
+        c.dead = true
+        c.socket.destroy()
+      }
+      while (backlogHead < backlog.length) finish(backlog[backlogHead++]!, 0, now)
+      closeSecond(true)
+      const durationMs = now - t0
+      const lagStats = lag ? toLatencyStats(lag) : undefined
+      resolve({
+        startedAt: new Date(startMs).toISOString(),
+        startMs,
+        durationMs,
+        requests,
+        errors,
+        sent,
+        sendingMs: lastWrite ? lastWrite - t0 : 0,
+        latency: toLatencyStats(overall),
+        ...(lagStats
+          ? { sendLag: { late, lateAfterMs, p50: lagStats.p50, p99: lagStats.p99, max: lagStats.max } }
+          : {}),
+        unfinished,
+        endpoints: eps.map((e) => ({
+          name: e.r.spec.name,
+          method: e.r.spec.method,
+          path: e.r.spec.path,
+          requests: e.requests,
+          errors: e.errors,
+          statuses: Object.fromEntries(
+            [...e.statuses].map((n, s) => [String(s), n] as const).filter(([, n]) => n > 0),
+          ),
+          latency: toLatencyStats(e.h ?? overall),
+        })),
+        timeline,
+        connectionsOpened,
+        interrupted,
+      })
+    }
+
+    const onAbort = () => {
+      interrupted = true
+      sending = false
+      done()
+    }
+    o.signal?.addEventListener('abort', onAbort)
+
+    if (closed) {
+      startClock()
+      for (let i = 0; i < closed.connections; i++) openConn()
+      setTimeout(stopSending, closed.durationMs)
+      return
+    }
+    // open model: the schedule starts at once and connections open on demand, up to maxConnections;
+    // a job that finds none free waits in the backlog with its clock running.
+    const sched = createArrivalSchedule(open!.profile)
+    let next = sched.next()
+    const due = (nowAbs: number) => {
+      const now = nowAbs - t0
+      while (next !== undefined && next <= now) {
+        dispatch({ ep: pick(), start: t0 + next })
+        next = sched.next()
+      }
+    }
+    const tick = () => {
+      if (!sending) return
+      due(performance.now())
+      if (next === undefined) return stopSending()
+      const wait = next - (performance.now() - t0)
+      if (wait > 2) setTimeout(tick, wait - 1)
+      else setImmediate(tick)
+    }
+    // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
+    // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
+    const peak = Math.max(open!.profile.startRate, ...open!.profile.stages.map((st) => st.rate))
+    const warm = Math.min(open!.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200)))
+    let waiting = warm
+    let started = false
+    const begin = () => {
+      clearTimeout(warmTimer)
+      if (started || finished) return
+      started = true
+      startClock()
+      dispatchDue = (now) => sending && due(now)
+      tick()
+    }
+    for (let i = 0; i < warm; i++) openConn(undefined, () => --waiting === 0 && begin())
+    const warmTimer = setTimeout(begin, 1000)
+  })
+}

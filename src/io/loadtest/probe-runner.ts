@@ -1,0 +1,39 @@
+/**
+ * The load engine behind the chaos experiment's load probe seam (`LoadRunner` in
+ * src/io/chaos/probes.ts): a constant-rate open-model run against a URL, summarised as the probe
+ * expects. To use it, pass it as the probe's `load` (it replaces `runInterimLoad`).
+ */
+import type { LoadSummary } from '../../core/chaos/load-probe.js'
+import { compileRequest } from '../../core/loadtest/request.js'
+import { constantProfile } from '../../core/loadtest/schedule.js'
+import { urlRequests } from '../../core/loadtest/targets.js'
+import type { LoadRunner } from '../chaos/probes.js'
+import { runLoad } from './engine.js'
+
+export const engineLoadRunner: LoadRunner = async ({
+  url,
+  rate,
+  durationMs,
+  signal,
+}): Promise<LoadSummary> => {
+  const u = new URL(url)
+  const r = await runLoad({
+    host: u.hostname,
+    port: Number(u.port || 80),
+    requests: urlRequests(u).map((spec) => compileRequest(spec, u.host)),
+    model: { kind: 'open', profile: constantProfile(rate, durationMs), maxConnections: 1000 },
+    timeoutMs: 10_000,
+    ...(signal ? { signal } : {}),
+  })
+  const l = r.latency
+  return {
+    requests: r.requests,
+    errors: r.errors,
+    p50: l.p50,
+    p90: l.p90,
+    p95: l.p95,
+    p99: l.p99,
+    max: l.max,
+    mean: l.mean,
+  }
+}

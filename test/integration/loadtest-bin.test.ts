@@ -1,0 +1,188 @@
+// `msvc loadtest` end to end: the built bin against real local servers (issue 7).
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { LoadReport } from '../../src/core/loadtest/report.js'
+import { msvc } from '../helpers/cli.js'
+import { startLoadServer, type LoadServer } from '../helpers/load-server.js'
+import { freePort } from '../helpers/net.js'
+import { makeTempDir } from '../helpers/temp-dir.js'
+
+describe('msvc loadtest (the built bin)', () => {
+  let fast: LoadServer
+  let slow: LoadServer
+  let tmp: string
+  beforeAll(async () => {
+    ;[fast, slow, tmp] = await Promise.all([
+      startLoadServer(),
+      startLoadServer({ delayMs: 30 }),
+      makeTempDir(),
+    ])
+  })
+  afterAll(async () => {
+    await Promise.all([fast?.stop(), slow?.stop(), tmp && rm(tmp, { recursive: true, force: true })])
+  })
+
+  it('open model at 200/s: JSON on stdout only, the rate within 1 %, thresholds passed, exit 0', async () => {
+    const r = await msvc([
+      'loadtest',
+      `${fast.url}/`,
+      '--rate',
+      '200',
+      '-d',
+      '3s',
+      '--json',
+      '--threshold',
+      'p99<500ms',
+      '--threshold',
+      'errors<1%',
+    ])
+    expect(r.exitCode).toBe(0)
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report).toMatchObject({ model: 'open', requests: 600, errors: 0, passed: true, targetRate: 200 })
+    expect(Math.abs(report.achievedRate - 200) / 200).toBeLessThan(0.01)
+    expect(report.thresholds.map((t) => [t.threshold, t.ok])).toEqual([
+      ['p99<500ms', true],
+      ['errors<1%', true],
+    ])
+    expect(report.timeline.length).toBeGreaterThanOrEqual(3)
+    expect(report.sendLag).toBeDefined()
+  })
+
+  it('a breached latency threshold exits 2 and says which; --quiet prints nothing else', async () => {
+    const args = [
+      'loadtest',
+      `${slow.url}/`,
+      '--rate',
+      '50',
+      '-d',
+      '1s',
+      '--threshold',
+      'p99<10ms',
+      '--threshold',
+      'errors<1%',
+    ]
+    const r = await msvc(args)
+    expect(r.exitCode).toBe(2)
+    expect(r.stdout).toMatch(/✖ p99<10ms \(actual \d+ ms\)/) // the server takes 30 ms
+    expect(r.stdout).toContain('✔ errors<1%')
+    expect(r.stderr).toContain('threshold p99<10ms breached')
+    const q = await msvc([...args, '--quiet'])
+    expect(q.exitCode).toBe(2)
+    expect(q.stdout).toBe('')
+    expect(q.stderr.trim()).toBe('✖ threshold p99<10ms breached')
+    expect(
+      (await msvc(['loadtest', `${slow.url}/`, '--rate', '50', '-d', '1s', '--threshold', 'p99<200ms', '-q']))
+        .exitCode,
+    ).toBe(0)
+  })
+
+  it('500s count as errors: errors<1% breaks (exit 2)', async () => {
+    const r = await msvc([
+      'loadtest',
+      `${fast.url}/fail`,
+      '--rate',
+      '100',
+      '-d',
+      '1s',
+      '--json',
+      '--threshold',
+      'errors<1%',
+    ])
+    expect(r.exitCode).toBe(2)
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.requests).toBe(100)
+    expect(report.errors).toBe(100)
+    expect(report.endpoints[0]!.statuses).toEqual({ 500: 100 })
+  })
+
+  it('a service of the workspace: its port and resource routes, with a body it accepts', async () => {
+    await writeFile(
+      join(tmp, 'msvc.yaml'),
+      `name: shop\nservices:\n  order:\n    capabilities: [http]\n    ports: { http: ${fast.port} }\n`,
+    )
+    const r = await msvc(['loadtest', 'order', '--rate', '100', '-d', '1s', '--json'], { cwd: tmp })
+    expect(r.exitCode).toBe(0)
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.endpoints.map((e) => [e.name, e.requests, e.statuses])).toEqual([
+      ['GET /orders', 80, { 200: 80 }],
+      ['POST /orders', 20, { 201: 20 }],
+    ])
+    const unknown = await msvc(['loadtest', 'payment', '--rate', '1', '-d', '1s'], { cwd: tmp })
+    expect(unknown.exitCode).toBe(1)
+    expect(unknown.stderr).toContain('unknown service "payment"')
+  })
+
+  it('a scenario file: weighted mix, templates, expected statuses, thresholds inside; HTML with chaos windows', async () => {
+    const scenario = join(tmp, 'scenario.yaml')
+    await writeFile(
+      scenario,
+      `target: ${fast.url}
+rate: 100
+duration: 2s
+thresholds: [errors<20%]
+requests:
+  - name: create
+    method: POST
+    path: /orders
+    body: { name: "order {{seq}}" }
+    expect: 201
+    weight: 2
+  - name: bad create
+    method: POST
+    path: /orders
+    body: { nope: "{{uuid}}" }
+    expect: 400
+  - name: failing
+    path: /fail?r={{randomInt 1 9}}
+`,
+    )
+    const start = Date.now()
+    const journal = join(tmp, 'journal.json')
+    await writeFile(
+      journal,
+      JSON.stringify({
+        method: [
+          {
+            type: 'fault',
+            atMs: 0,
+            service: 'payment',
+            fault: 'kill',
+            spec: { kind: 'kill' },
+            targets: [],
+            appliedAt: new Date(start + 500).toISOString(),
+            endedAt: new Date(start + 1500).toISOString(),
+          },
+        ],
+      }),
+    )
+    const html = join(tmp, 'report.html')
+    const r = await msvc(['loadtest', '-f', scenario, '--json', '--html', html, '--chaos-journal', journal])
+    expect(r.exitCode).toBe(2) // 1 request in 4 fails: errors 25%, over the scenario's errors<20%
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.endpoints.map((e) => [e.name, e.requests, e.errors])).toEqual([
+      ['create', 100, 0],
+      ['bad create', 50, 0],
+      ['failing', 50, 50],
+    ])
+    expect(report.chaos).toHaveLength(1)
+    expect(report.chaos[0]!.label).toBe('kill payment')
+    const page = await readFile(html, 'utf8')
+    expect(page).toContain('<svg')
+    expect(page).toContain('class="chaos"')
+    expect(page).toContain('kill payment')
+    expect(page).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)/)
+  })
+
+  it('nothing answering is a failure (exit 1), and bad flags are user errors', async () => {
+    const port = await freePort()
+    const r = await msvc(['loadtest', `http://127.0.0.1:${port}/`, '--rate', '20', '-d', '500ms', '-q'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('answered none of 10 requests')
+    const bad = await msvc(['loadtest', `${fast.url}/`, '--stages', '10s'])
+    expect(bad.exitCode).toBe(1)
+    expect(bad.stderr).toContain('--stages "10s" is not a list of stages')
+    const th = await msvc(['loadtest', `${fast.url}/`, '--threshold', 'p99<300'])
+    expect(th.stderr).toContain('is not a threshold')
+  })
+})

@@ -1,0 +1,52 @@
+// `msvc loadtest --chaos`: a fault applied inside the run against a real container, undone at its
+// end, and marked on the report (issue 7).
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { LoadReport } from '../../src/core/loadtest/report.js'
+import { startChaosStack, type ChaosStack } from '../helpers/chaos-stack.js'
+import { dockerAvailable } from '../helpers/docker.js'
+
+const hasDocker = await dockerAvailable()
+
+describe.skipIf(!hasDocker)('msvc loadtest --chaos against a real container', () => {
+  let stack: ChaosStack
+  beforeAll(async () => {
+    stack = await startChaosStack(['web'])
+  }, 120_000)
+  afterAll(async () => {
+    await stack?.teardown()
+  })
+
+  it('pauses the service 1 s into the run for 2 s: the window is in the report, the stall in the latencies, nothing is left behind', async () => {
+    const url = `http://127.0.0.1:${stack.services.web!.port}/`
+    const r = await stack.msvc([
+      'loadtest',
+      url,
+      '--rate',
+      '50',
+      '-d',
+      '5s',
+      '--chaos',
+      'pause web@1s for 2s',
+      '--json',
+    ])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.chaos).toHaveLength(1)
+    const w = report.chaos[0]!
+    expect(w.label).toBe('pause web')
+    expect(w.startMs).toBeGreaterThanOrEqual(900)
+    expect(w.startMs).toBeLessThan(2000)
+    expect(w.endMs - w.startMs).toBeGreaterThan(1800)
+    expect(w.endMs - w.startMs).toBeLessThan(3500)
+    // requests sent while it was paused waited until it was unpaused: up to ~2 s from their intended time
+    expect(report.latency.max).toBeGreaterThan(1500)
+    expect(report.errors).toBe(0)
+    expect(r.stderr).toContain('chaos: pause web applied')
+    expect(r.stderr).toContain('chaos: pause web undone')
+    const ledger = JSON.parse(await readFile(`${stack.root}/.msvc/chaos-ledger.json`, 'utf8')) as {
+      faults: unknown[]
+    }
+    expect(ledger.faults).toEqual([])
+  }, 60_000)
+})
