@@ -1,0 +1,3 @@
+export * from './envelope.js'
+export * from './seen-ids.js'
+export * from './bus.js'
