@@ -11,6 +11,7 @@ import {
 } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { Counter, Histogram, type Registry } from 'prom-client'
+import { ConfigError } from '../config.js'
 import { UnavailableError } from '../errors.js'
 import type { HealthRegistry } from '../health.js'
 import type { Logger } from '../logger.js'
@@ -46,6 +47,15 @@ export class EventPublishError extends UnavailableError {
   ) {
     super(`event ${type} (${eventId}) was not acknowledged by the broker: ${cause}`)
   }
+}
+
+/** What a route or a domain service needs to publish: the bus, or MemoryEventPublisher in tests. */
+export interface EventPublisher<P extends object> {
+  publish<K extends keyof P & string>(
+    type: K,
+    data: P[K],
+    opts?: { traceparent?: string; id?: string },
+  ): Promise<EventEnvelope<P[K]>>
 }
 
 export type EventHandler<T> = (data: T, event: EventEnvelope<T>) => Promise<void> | void
@@ -107,7 +117,7 @@ const NS = 1_000_000
  * JetStream ack, redelivery with backoff, a dead-letter subject after `maxDeliveries`, and
  * handlers skipped for ids already handled.
  */
-export class EventBus<P extends object = Record<string, unknown>> {
+export class EventBus<P extends object = Record<string, unknown>> implements EventPublisher<P> {
   private nc?: NatsConnection
   private js?: JetStreamClient
   private readonly subs: Subscription[] = []
@@ -120,13 +130,23 @@ export class EventBus<P extends object = Record<string, unknown>> {
   readonly stream: string
 
   constructor(private readonly opts: EventBusOptions<P>) {
-    this.url = parseNatsUrl(opts.url)
+    try {
+      this.url = parseNatsUrl(opts.url)
+    } catch (e) {
+      throw new ConfigError(`NATS_URL: ${(e as Error).message}`)
+    }
     this.stream = subjects.stream(opts.workspace)
     this.seen = opts.seenIds ?? new MemorySeenIds()
-    this.m = createEventMetrics(opts.registry)
-    opts.health?.addReadinessCheck('nats', async () =>
+    this.m = createEventMetrics()
+    if (opts.health || opts.registry) this.instrument(opts.health, opts.registry)
+  }
+
+  /** Makes readiness reflect the broker connection and puts the event metrics in `registry`. */
+  instrument(health?: HealthRegistry, registry?: Registry): void {
+    health?.addReadinessCheck('nats', async () =>
       this.connected ? { ok: true } : { ok: false, detail: this.lastError },
     )
+    if (registry) for (const metric of Object.values(this.m)) registry.registerMetric(metric)
   }
 
   /** True while connected to the broker (readiness). */
@@ -364,12 +384,14 @@ export class EventBus<P extends object = Record<string, unknown>> {
     this.stopping = true
     await Promise.all(this.subs.map((s) => s.messages?.close()))
     await Promise.all(this.subs.map((s) => s.loop))
-    if (this.nc && !this.nc.isClosed()) await this.nc.drain()
+    const nc = this.nc
+    // draining needs the broker; without it, close (unacked events are redelivered later)
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close())
   }
 }
 
-function createEventMetrics(registry?: Registry) {
-  const registers = registry ? [registry] : []
+function createEventMetrics() {
+  const registers: Registry[] = []
   return {
     published: new Counter({
       name: 'events_published_total',
