@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
+import { registerEvents } from './cli-events.js'
 import type { Ctx } from './context.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
@@ -154,6 +155,8 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       const { runDoctor } = await import('./commands/doctor.js')
       await runDoctor(opts, ctx())
     })
+
+  registerEvents(program, ctx)
 
   return program
 }
