@@ -187,7 +187,13 @@ export class EventBus<P extends object = Record<string, unknown>> implements Eve
     this.lastError = ''
     void this.watchStatus(nc)
     this.js = jetstream(nc, { timeout: this.opts.publishTimeoutMs ?? 5000 })
-    await this.ensureStream()
+    try {
+      await this.ensureStream()
+    } catch (e) {
+      throw new Error(
+        `cannot create the stream ${this.stream} on ${this.url} (${(e as Error).message}); is JetStream on (nats-server -js)?`,
+      )
+    }
     log.info({ url: this.url, stream: this.stream }, 'event bus connected')
     for (const sub of this.subs) await this.startConsumer(sub)
   }
@@ -267,7 +273,10 @@ export class EventBus<P extends object = Record<string, unknown>> implements Eve
     if (!this.opts.schemas[type]) throw new Error(`${type} is not an event this service subscribes to`)
     const sub: Subscription = { type, handler: handler as EventHandler<never> }
     this.subs.push(sub)
-    if (this.js) void this.startConsumer(sub)
+    if (this.js)
+      this.startConsumer(sub).catch((e: unknown) =>
+        this.opts.logger.error({ err: e, type }, 'cannot start the consumer'),
+      )
   }
 
   private async startConsumer(sub: Subscription): Promise<void> {
