@@ -1,6 +1,9 @@
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connectBroker, readSubject, type Broker } from '../../src/io/events.js'
+import { EventBus, EventPublishError } from '../../templates/workspace/files/packages/kit/src/events/index.js'
+import { createLogger } from '../../templates/workspace/files/packages/kit/src/logger.js'
+import { HealthRegistry } from '../../templates/workspace/files/packages/kit/src/health.js'
 import {
   bundleEventsWorker,
   readLines,
@@ -197,10 +200,17 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     expect(new Set(got)).toEqual(new Set(sent))
   })
 
-  it('loses no acknowledged event when the broker is killed and restarted mid-publish', async () => {
+  it('loses no acknowledged event when the broker is killed and restarted mid-publish; the consumer carries on', async () => {
     const w = ws()
     const acked = file('acked'),
-      failed = file('failed')
+      failed = file('failed'),
+      effects = file('effects')
+    const consumer = startWorker(
+      bundle,
+      base(w, 'payment', { role: 'consume', effects, seen: file('seen'), ackWaitMs: 2000 }),
+      workers,
+    )
+    await consumer.ready
     const publisher = startWorker(
       bundle,
       base(w, 'order', { role: 'publish', count: 3000, window: 8, acked, failed, publishTimeoutMs: 10_000 }),
@@ -223,5 +233,42 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     const lost = ids(ok).filter((id) => !storedIds.has(id))
     expect(lost).toEqual([])
     expect(stored.length).toBe(storedIds.size) // retried publishes were deduplicated by event id
+    // the consumer reconnected by itself and handled every stored event, each once
+    await waitFor(
+      () => readLines(effects).length >= storedIds.size,
+      30_000,
+      () => `${readLines(effects).length} of ${storedIds.size} handled`,
+    )
+    await new Promise((r) => setTimeout(r, 500))
+    const handled = ids(readLines(effects))
+    expect(handled).toHaveLength(storedIds.size)
+    expect(new Set(handled)).toEqual(storedIds)
+  })
+
+  it('fails a publish within its bound while the broker is down, and readiness says so', async () => {
+    const health = new HealthRegistry()
+    const bus = new EventBus<{ 'order.created': { n: number } }>({
+      workspace: ws(),
+      service: 'order',
+      url: nats.url,
+      schemas: { 'order.created': { n: 'integer' } },
+      logger: createLogger('order', 'silent'),
+      health,
+      publishTimeoutMs: 1000,
+    })
+    try {
+      await bus.start()
+      expect((await health.readiness()).ready).toBe(true)
+      await bus.publish('order.created', { n: 1 })
+      await nats.kill()
+      const t0 = Date.now()
+      await expect(bus.publish('order.created', { n: 2 })).rejects.toBeInstanceOf(EventPublishError)
+      expect(Date.now() - t0).toBeLessThan(2500)
+      expect(await health.readiness()).toMatchObject({ ready: false, checks: [{ name: 'nats', ok: false }] })
+      await expect(bus.publish('order.created', { n: 'x' } as never)).rejects.toThrow(/n must be an integer/)
+    } finally {
+      await nats.restart()
+      await bus.close()
+    }
   })
 })

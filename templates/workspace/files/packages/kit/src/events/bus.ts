@@ -110,6 +110,7 @@ interface Subscription {
 }
 
 const NS = 1_000_000
+const PUBLISH_ATTEMPT_MS = 2000
 
 /**
  * The service's event bus on NATS JetStream: one stream per workspace, a durable consumer per
@@ -256,7 +257,10 @@ export class EventBus<P extends object = Record<string, unknown>> implements Eve
     let cause = ''
     while (Date.now() < deadline) {
       try {
-        await js.publish(subject, body, { msgID: event.id, timeout: Math.max(100, deadline - Date.now()) })
+        // short attempts: a request lost with a dying connection is retried once the client has
+        // reconnected, rather than waiting out the whole bound (the msg id makes retries safe)
+        const timeout = Math.max(100, Math.min(PUBLISH_ATTEMPT_MS, deadline - Date.now()))
+        await js.publish(subject, body, { msgID: event.id, timeout })
         this.m.published.inc({ type })
         return event
       } catch (e) {
