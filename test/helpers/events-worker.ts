@@ -34,6 +34,8 @@ interface WorkerConfig {
   publishTimeoutMs?: number
   /** the n of one published event that carries fail: true */
   poison?: number
+  /** how long the handler works on each event */
+  handlerDelayMs?: number
 }
 
 const cfg = JSON.parse(process.env.WORKER_CONFIG ?? '{}') as WorkerConfig
@@ -57,8 +59,9 @@ process.once('SIGTERM', () => {
 })
 
 if (cfg.role === 'consume') {
-  bus.subscribe(cfg.type, (data, event) => {
+  bus.subscribe(cfg.type, async (data, event) => {
     if (data.fail) throw new Error(`poison event ${data.n}`)
+    if (cfg.handlerDelayMs) await new Promise((r) => setTimeout(r, cfg.handlerDelayMs))
     appendFileSync(cfg.effects!, `${data.n} ${event.id}\n`)
   })
   await bus.start()

@@ -271,4 +271,41 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
       await bus.close()
     }
   })
+
+  it('finishes the in-flight handler on SIGTERM and leaves the rest to the next consumer', async () => {
+    const w = ws()
+    const effects = file('effects'),
+      acked = file('acked')
+    const cfg = base(w, 'payment', { role: 'consume', effects, handlerDelayMs: 300, ackWaitMs: 2000 })
+    const first = startWorker(bundle, cfg, workers)
+    await first.ready
+    const publisher = startWorker(
+      bundle,
+      base(w, 'order', { role: 'publish', count: 20, acked, failed: file('failed') }),
+      workers,
+    )
+    expect(await publisher.exited).toBe(0)
+    await waitFor(
+      () => readLines(effects).length >= 2,
+      10_000,
+      () => `${readLines(effects).length} handled`,
+    )
+    first.proc.kill('SIGTERM')
+    const t0 = Date.now()
+    expect(await first.exited).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(2000) // the one in flight (300 ms), not the 18 queued
+    const afterDrain = readLines(effects).length
+    expect(afterDrain).toBeLessThan(20)
+    const second = startWorker(bundle, { ...cfg, handlerDelayMs: 0 }, workers)
+    await second.ready
+    await waitFor(
+      () => readLines(effects).length >= 20,
+      // queued ones come back at once (nak); one still in transit at stop comes back after ack_wait
+      15_000,
+      () => `${readLines(effects).length} handled`,
+    )
+    const got = ids(readLines(effects))
+    expect(got).toHaveLength(20)
+    expect(new Set(got)).toEqual(new Set(ids(readLines(acked))))
+  })
 })
