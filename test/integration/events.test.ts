@@ -308,4 +308,36 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     expect(got).toHaveLength(20)
     expect(new Set(got)).toEqual(new Set(ids(readLines(acked))))
   })
+
+  it('sets its durable consumer up again when it is deleted on the broker', async () => {
+    const w = ws()
+    const effects = file('effects'),
+      acked = file('acked')
+    const consumer = startWorker(bundle, base(w, 'payment', { role: 'consume', effects }), workers)
+    await consumer.ready
+    const publish = async (name: string) => {
+      const p = startWorker(
+        bundle,
+        base(w, 'order', { role: 'publish', count: 10, acked: file(name), failed: file('failed') }),
+        workers,
+      )
+      expect(await p.exited).toBe(0)
+    }
+    await publish('acked')
+    await waitFor(
+      () => readLines(effects).length >= 10,
+      10_000,
+      () => `${readLines(effects).length} handled`,
+    )
+    await withBroker((b) => b.jsm.consumers.delete(`${w}-events`, 'payment--order_created'))
+    await publish('acked2')
+    await waitFor(
+      () => readLines(effects).length >= 20,
+      20_000,
+      () => `${readLines(effects).length} handled`,
+    )
+    expect(new Set(ids(readLines(effects)))).toEqual(
+      new Set([...ids(readLines(acked)), ...ids(readLines(file('acked2')))]),
+    )
+  })
 })

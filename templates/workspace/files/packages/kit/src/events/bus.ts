@@ -302,11 +302,31 @@ export class EventBus<P extends object = Record<string, unknown>> implements Eve
       })
     }
     const consumer = await this.js!.consumers.get(this.stream, durable)
-    sub.messages = await consumer.consume({ max_messages: Math.min(256, this.opts.maxAckPending ?? 1000) })
+    // a consumer deleted on the broker ends the loop, and resumeConsumer sets it up again
+    sub.messages = await consumer.consume({
+      max_messages: Math.min(256, this.opts.maxAckPending ?? 1000),
+      abort_on_missing_resource: true,
+    })
     const messages = sub.messages
     sub.loop = (async () => {
       for await (const msg of messages) await this.handle(sub, durable, msg)
-    })().catch((e: unknown) => this.opts.logger.error({ err: e, type: sub.type }, 'consumer stopped'))
+    })()
+      .catch((e: unknown) => this.opts.logger.error({ err: e, type: sub.type }, 'consumer stopped'))
+      .then(() => this.resumeConsumer(sub))
+  }
+
+  /** A consumer that ended without close() (deleted on the broker, say) is set up again. */
+  private async resumeConsumer(sub: Subscription): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      this.opts.logger.warn({ type: sub.type, attempt }, 'consumer ended; starting it again')
+      await sleep(Math.min(5000, 500 * attempt))
+      if (this.stopping) return
+      try {
+        return await this.startConsumer(sub)
+      } catch (e) {
+        this.opts.logger.error({ err: e, type: sub.type }, 'cannot start the consumer')
+      }
+    }
   }
 
   private async handle(sub: Subscription, durable: string, msg: JsMsg): Promise<void> {
