@@ -4,6 +4,7 @@ import { connectBroker, readSubject, type Broker } from '../../src/io/events.js'
 import { EventBus, EventPublishError } from '../../templates/workspace/files/packages/kit/src/events/index.js'
 import { createLogger } from '../../templates/workspace/files/packages/kit/src/logger.js'
 import { HealthRegistry } from '../../templates/workspace/files/packages/kit/src/health.js'
+import { Metrics } from '../../templates/workspace/files/packages/kit/src/metrics.js'
 import {
   bundleEventsWorker,
   readLines,
@@ -339,5 +340,58 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     expect(new Set(ids(readLines(effects)))).toEqual(
       new Set([...ids(readLines(acked)), ...ids(readLines(file('acked2')))]),
     )
+  })
+
+  it('counts published, consumed by result, redelivered, dead-lettered and handler time', async () => {
+    type Payloads = { 'order.created': { n: number } }
+    const w = ws()
+    const make = (service: string, metrics: Metrics) =>
+      new EventBus<Payloads>({
+        workspace: w,
+        service,
+        url: nats.url,
+        schemas: { 'order.created': { n: 'integer' } },
+        logger: createLogger(service, 'silent'),
+        registry: metrics.registry,
+        maxDeliveries: 3,
+        backoff: { baseMs: 10, maxMs: 20 },
+      })
+    const pm = new Metrics('order', { processMetrics: false })
+    const cm = new Metrics('payment', { processMetrics: false })
+    const publisher = make('order', pm)
+    const consumer = make('payment', cm)
+    let handled = 0
+    consumer.subscribe('order.created', (data) => {
+      if (data.n === 0) throw new Error('no')
+      handled++
+    })
+    try {
+      await Promise.all([publisher.start(), consumer.start()])
+      for (let n = 0; n < 3; n++) await publisher.publish('order.created', { n })
+      await waitFor(
+        () => handled === 2,
+        10_000,
+        () => `${handled} handled`,
+      )
+      let text = ''
+      for (let i = 0; i < 50 && !text.includes('events_dead_lettered_total{type="order.created"'); i++) {
+        text = (await cm.exposition()).body
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const published = (await pm.exposition()).body
+      expect(published).toContain('events_published_total{type="order.created",service="order"} 3')
+      expect(text).toContain('events_consumed_total{type="order.created",result="ok",service="payment"} 2')
+      expect(text).toContain(
+        'events_consumed_total{type="order.created",result="failed",service="payment"} 3',
+      )
+      expect(text).toContain('events_redelivered_total{type="order.created",service="payment"} 2')
+      expect(text).toContain('events_dead_lettered_total{type="order.created",service="payment"} 1')
+      const okCount = text
+        .split('\n')
+        .find((l) => l.startsWith('event_handler_duration_seconds_count{') && l.includes('result="ok"'))
+      expect(okCount).toMatch(/ 2$/)
+    } finally {
+      await Promise.all([publisher.close(), consumer.close()])
+    }
   })
 })
