@@ -175,6 +175,9 @@ export class EventBus<P extends object = Record<string, unknown>> implements Eve
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
           pingInterval: 5000,
+          // no stack capture per request: it costs more than the publish itself, and our errors
+          // carry their own context (type, event id, cause)
+          noAsyncTraces: true,
         })
         break
       } catch (e) {
