@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -29,10 +29,20 @@ events:
   refund.issued: { schema: { id: string } }
 `
 
+const made: string[] = []
+const tempDir = async () => {
+  const d = await makeTempDir('msvc-events-cli-')
+  made.push(d)
+  return d
+}
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })))
+})
+
 describe('msvc events', () => {
   let dir: string
   beforeAll(async () => {
-    dir = await makeTempDir('msvc-events-cli-')
+    dir = await tempDir()
     await writeFile(join(dir, 'msvc.yaml'), YAML)
   })
 
@@ -61,6 +71,17 @@ describe('msvc events', () => {
     expect(r.stderr).toMatch(message)
   })
 
+  it('rejects a subscription to a type the catalogue does not declare, naming file and line', async () => {
+    const other = await tempDir()
+    await writeFile(
+      join(other, 'msvc.yaml'),
+      `name: bad\nservices:\n  payment: { capabilities: [events], ports: { http: 3001 }, subscribes: [refund.issued] }\n`,
+    )
+    const r = await msvc(['events'], { cwd: other })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/msvc\.yaml:3:\d+ event type "refund\.issued" is not in the events catalogue/)
+  })
+
   it('names an unreachable broker', async () => {
     const port = await freePort()
     const r = await msvc(['events', 'dlq', '--server', `nats://127.0.0.1:${port}`], { cwd: dir })
@@ -78,7 +99,7 @@ describe.skipIf(!hasNatsServer() && process.env.MSVC_E2E_REQUIRE_DOCKER !== '1')
     const workers: Worker[] = []
     beforeAll(async () => {
       nats = await NatsServer.start()
-      dir = await makeTempDir('msvc-events-cli-')
+      dir = await tempDir()
       await writeFile(join(dir, 'msvc.yaml'), YAML)
       bundle = await bundleEventsWorker(dir)
     })

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connectBroker, readSubject, type Broker } from '../../src/io/events.js'
@@ -39,6 +40,7 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
   afterAll(async () => {
     await stopAll(workers)
     await nats?.stop()
+    if (dir) await rm(dir, { recursive: true, force: true })
   })
 
   const file = (name: string) => join(dir, `${seq}-${name}`)
