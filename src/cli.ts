@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
 import { registerChaos } from './cli-chaos.js'
+import { registerEvents } from './cli-events.js'
 import type { Ctx } from './context.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
@@ -216,6 +217,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       const { runLoadtest } = await import('./commands/loadtest.js')
       await runLoadtest(target, opts, ctx())
     })
+  registerEvents(program, ctx)
 
   return program
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort, waitForHttp } from '../helpers/net.js'
 import { msvc } from '../helpers/cli.js'
+import { NatsServer } from '../helpers/nats.js'
 import { E2E_SERVICES } from './workspace-spec.js'
 
 const ws = inject('workspaceDir')
@@ -34,13 +35,16 @@ describe('a generated service, started from its bundle', () => {
   let proc: ResultPromise | undefined
   let base = ''
   let logs = ''
+  // order has the events capability: it is ready only with its broker (issue 4)
+  let nats: NatsServer | undefined
 
   beforeAll(async () => {
+    nats = await NatsServer.start()
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
     proc = execa('node', ['dist/main.js'], {
       cwd: join(ws, 'services/order'),
-      env: { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', NATS_URL: nats.url },
       extendEnv: true,
       reject: false,
       all: true,
@@ -48,8 +52,9 @@ describe('a generated service, started from its bundle', () => {
     proc.all?.on('data', (d: Buffer) => (logs += d.toString()))
     await waitForHttp(`${base}/health/ready`)
   })
-  afterAll(() => {
+  afterAll(async () => {
     proc?.kill('SIGKILL')
+    await nats?.stop()
   })
 
   const json = (path: string, init: RequestInit = {}) =>

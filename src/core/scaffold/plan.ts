@@ -1,5 +1,6 @@
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
+import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 import {
   type FilePlan,
   type PlannedFile,
@@ -24,12 +25,7 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
   const spec = ws.services[serviceName]
   if (!spec) throw new Error(`no service ${serviceName} in the workspace`)
   const entity = toSingular(spec.resource)
-  const eventVars = (type: string) => ({
-    type,
-    pascal: toPascalCase(type),
-    camel: toCamelCase(type),
-    constant: toConstantCase(type),
-  })
+  const eventVars = (type: string) => toEventVars(ws, type)
   return {
     msvcVersion,
     workspace: {
@@ -56,6 +52,9 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       }),
       publishes: spec.publishes.map(eventVars),
       subscribes: spec.subscribes.map(eventVars),
+      /** events: the catalogue entries it uses, and the event its create route publishes (or false) */
+      eventTypes: toServiceEvents(ws, spec),
+      createdEvent: toCreatedEventVars(ws, spec),
     },
   }
 }

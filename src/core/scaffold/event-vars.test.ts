@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import type { ServiceSpec, Workspace } from '../workspace/model.js'
+import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
+
+const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({
+  description: '',
+  capabilities: ['http', 'events'],
+  resource: 'orders',
+  ports: { http: 3001 },
+  calls: [],
+  publishes: [],
+  subscribes: [],
+  replicas: 1,
+  env: {},
+  ...over,
+})
+const ws: Workspace = {
+  name: 'shop',
+  services: {},
+  events: {
+    'order.created': {
+      schema: { orderId: 'string', total: 'number', name: 'string', note: 'string?', 'x-y': 'integer' },
+    },
+    'payment.processed': { description: 'money moved', schema: { paymentId: 'string', ok: 'boolean' } },
+    'unused.thing': { schema: {} },
+  },
+}
+
+describe('event template variables', () => {
+  it('turns a schema into typed fields with samples', () => {
+    const v = toEventVars(ws, 'order.created')
+    expect(v.pascal).toBe('OrderCreated')
+    expect(v.schemaJson).toBe(
+      '{"orderId":"string","total":"number","name":"string","note":"string?","x-y":"integer"}',
+    )
+    expect(v.fields.map((f) => [f.key, f.tsType, f.optional, f.sample])).toEqual([
+      ['orderId', 'string', false, "'x'"],
+      ['total', 'number', false, '1.5'],
+      ['name', 'string', false, "'x'"],
+      ['note', 'string', true, "'x'"],
+      ['"x-y"', 'number', false, '1'],
+    ])
+    expect(v.requiredFields.map((f) => f.name)).not.toContain('note')
+  })
+
+  it('lists the catalogue entries a service uses, once', () => {
+    const spec = svc({ publishes: ['order.created'], subscribes: ['payment.processed', 'order.created'] })
+    expect(toServiceEvents(ws, spec).map((e) => e.type)).toEqual(['order.created', 'payment.processed'])
+  })
+
+  it('maps the created entity onto <entity>.created, zero values with a TODO for the rest', () => {
+    const v = toCreatedEventVars(ws, svc({ publishes: ['order.created'] }))
+    expect(v && v.mapped).toEqual([
+      { name: 'orderId', key: 'orderId', expr: 'item.id', todo: false },
+      { name: 'total', key: 'total', expr: '0', todo: true },
+      { name: 'name', key: 'name', expr: 'item.name', todo: false },
+      { name: 'x-y', key: '"x-y"', expr: '0', todo: true },
+    ])
+  })
+
+  it('publishes nothing on create unless the model says so', () => {
+    expect(toCreatedEventVars(ws, svc({ publishes: ['payment.processed'] }))).toBe(false)
+    expect(toCreatedEventVars(ws, svc({ capabilities: ['events'], publishes: ['order.created'] }))).toBe(
+      false,
+    )
+  })
+})
