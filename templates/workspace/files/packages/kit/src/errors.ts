@@ -9,6 +9,11 @@ export class ConflictError extends Error {
   readonly statusCode = 409
 }
 
+/** An update against a stale version (optimistic concurrency): 409 over HTTP, ABORTED over gRPC. */
+export class VersionConflictError extends ConflictError {
+  override name = 'VersionConflictError'
+}
+
 /** Bad input found by domain rules after schema validation; `field` is a JSON pointer. */
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError'
