@@ -48,6 +48,15 @@ export interface GrpcCallOptions {
   metadata?: Record<string, string>
 }
 
+/** A message with every field optional, nested ones too: what a typed method accepts. */
+export type PartialMessage<T> = T extends Uint8Array | string | number | boolean | bigint | undefined | null
+  ? T
+  : T extends readonly (infer U)[]
+    ? PartialMessage<U>[]
+    : T extends object
+      ? { [K in keyof T]?: PartialMessage<T[K]> }
+      : T
+
 type UnaryMethod = (
   request: unknown,
   metadata: Metadata,

@@ -61,7 +61,7 @@ async function start() {
       return { ok: true, requestId: currentCallContext()?.requestId, traceparent: ctx.traceparent }
     }
   const server = new GrpcServer({ logger: createLogger('echo', 'silent'), metrics, health })
-  server.addService('test.v1.Echo', EchoService, { get: handler('get'), create: handler('create') })
+  server.addService(EchoService, { get: handler('get'), create: handler('create') })
   const port = await server.listen(0, '127.0.0.1')
   cleanups.push(() => server.close(100))
   const client = (o: Partial<ConstructorParameters<typeof ResilientGrpcClient>[2]> = {}) => {

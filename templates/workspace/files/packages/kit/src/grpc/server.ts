@@ -61,12 +61,11 @@ export class GrpcServer {
     })
   }
 
-  /** Serves `definition` (ts-proto's `<Service>Service`) with `impl`, under the fully qualified `name`. */
-  addService<D extends ServiceDefinition>(
-    name: string,
-    definition: D,
-    impl: AsyncServiceImplementation<D>,
-  ): this {
+  /** Serves `definition` (ts-proto's `<Service>Service`) with `impl`; health answers for its full name. */
+  addService<D extends ServiceDefinition>(definition: D, impl: AsyncServiceImplementation<D>): this {
+    const first = Object.values(definition)[0] as { path: string } | undefined
+    if (!first) throw new Error('a service definition without methods')
+    const name = first.path.slice(1, first.path.lastIndexOf('/'))
     const metrics = grpcServerMetrics(this.opts.metrics.registry)
     const handlers: UntypedServiceImplementation = {}
     for (const key of Object.keys(definition)) {
