@@ -51,7 +51,7 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
         spec.calls.some((c) => ws.services[c]?.capabilities.includes('grpc') === true),
       grpcCalls: spec.calls
         .filter((c) => ws.services[c]?.capabilities.includes('grpc') === true)
-        .map(nameVars),
+        .map((c) => ({ ...nameVars(c), resourcePascal: toPascalCase(ws.services[c]!.resource) })),
       resource: spec.resource,
       resourcePascal: toPascalCase(spec.resource),
       resourceSnake: toConstantCase(spec.resource).toLowerCase(),

@@ -17,7 +17,8 @@ export const BUF_LINT_CONFIG = {
   version: 'v2',
   lint: { use: ['STANDARD'], except: ['PACKAGE_DIRECTORY_MATCH'] },
 }
-export const BUF_BREAKING_CONFIG = { version: 'v2', breaking: { use: ['FILE'] } }
+// v1: a v2 config makes buf look for its module at the root of the --against input
+export const BUF_BREAKING_CONFIG = { version: 'v1', breaking: { use: ['FILE'] } }
 
 const bufBin = (): string => join(dirname(require.resolve('@bufbuild/buf/package.json')), 'bin', 'buf')
 
