@@ -233,3 +233,93 @@ describe('client resilience against a server that fails or stalls on purpose (se
     }
   })
 })
+
+// Python's grpcio from Debian (python3-grpcio, stubs from protobuf-compiler-grpc's plugin): an
+// implementation that shares no code with ours. .ci/run installs it; elsewhere the test needs it.
+const PYTHON = '/usr/bin/python3'
+const hasPythonGrpc = execa(PYTHON, ['-c', 'import grpc, google.protobuf'], { reject: false }).then(
+  (r) => r.exitCode === 0,
+)
+
+describe.skipIf(!process.env.CI && !(await hasPythonGrpc))('interop with Python grpcio', () => {
+  it('gets the same answers as the generated client, and sees SERVING then NOT_SERVING on shutdown', async () => {
+    const stubs = join(tmp, 'pystubs')
+    await execa('mkdir', ['-p', stubs])
+    // Debian's protoc, matching Debian's python3-protobuf (npm's newer protoc emits stubs it cannot load)
+    await execa('/usr/bin/protoc', [
+      '-I',
+      join(root, 'services/order/proto'),
+      '-I',
+      join(REPO, 'test/interop/proto'),
+      `--python_out=${stubs}`,
+      `--grpc_python_out=${stubs}`,
+      '--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin',
+      'order.proto',
+      'health/v1/health.proto',
+    ])
+    const server = await startService(root, 'order')
+    procs.push(server.proc)
+    const py = execa(
+      PYTHON,
+      [join(REPO, 'test/interop/order_client.py'), stubs, `127.0.0.1:${server.grpcPort}`, 'py-'],
+      {
+        reject: false,
+        timeout: 30_000,
+      },
+    )
+    const lines: Record<string, unknown>[] = []
+    let buffered = ''
+    py.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString()
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>
+        buffered = buffered.slice(nl + 1)
+        lines.push(line)
+        // the service stops being ready when told to shut down: a watcher must see it
+        if (line.watch === 'SERVING') server.proc.kill('SIGTERM')
+      }
+    })
+    const done = await py
+    expect(done.stderr).toBe('')
+    expect(done.exitCode).toBe(0)
+    const { answers } = lines[0] as { answers: unknown[][] }
+
+    // the same sequence through the generated TypeScript client, on another server process
+    const c = api.createOrderServiceClient({ address: `127.0.0.1:${order.grpcPort}`, maxAttempts: 1 })
+    const view = (o: any) => ({
+      name: o.name.replace(/^node-/, 'py-'),
+      description: o.description,
+      status: o.status,
+      version: o.version,
+    })
+    try {
+      const created = (await c.createOrder({ name: 'node-a', description: 'd' })).order
+      const ours = [
+        ['create', 'OK', view(created)],
+        ['create-dup', await codeOf(c.createOrder({ name: 'node-a' }))],
+        ['create-empty', await codeOf(c.createOrder({ name: '' }))],
+        ['get', 'OK', view((await c.getOrder({ id: created.id })).order)],
+        ['get-missing', await codeOf(c.getOrder({ id: 'missing' }))],
+        ['list-too-big', await codeOf(c.listOrders({ pageSize: 1000 }))],
+        ['update', 'OK', view((await c.updateOrder({ id: created.id, description: 'e', version: 1 })).order)],
+        ['update-stale', await codeOf(c.updateOrder({ id: created.id, name: 'z', version: 1 }))],
+        ['delete', await codeOf(c.deleteOrder({ id: created.id }))],
+        ['delete-again', await codeOf(c.deleteOrder({ id: created.id }))],
+      ]
+      expect(answers).toEqual(ours)
+    } finally {
+      c.close()
+    }
+    expect(lines[1]).toEqual({
+      checks: {
+        '(server)': 'SERVING',
+        'shop.order.v1.OrderService': 'SERVING',
+        'no.such.Service': 'NOT_FOUND',
+      },
+    })
+    expect(lines.at(-1)).toEqual({ watched: ['SERVING', 'NOT_SERVING'] })
+    // SIGTERM drained and exited 0
+    expect((await server.proc).exitCode).toBe(0)
+  })
+})
