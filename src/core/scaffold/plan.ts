@@ -56,6 +56,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       resourcePascal: toPascalCase(spec.resource),
       resourceSnake: toConstantCase(spec.resource).toLowerCase(),
       resourceCamel: toCamelCase(spec.resource),
+      /** `<workspace>.<service>.v1` with hyphens as underscores: a proto package allows no hyphen */
+      protoPackage: `${toSnake(ws.name)}.${toSnake(serviceName)}.v1`,
       entity: toPascalCase(entity),
       entityCamel: toCamelCase(entity),
       entityKebab: toKebabCase(entity),
@@ -75,6 +77,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
     },
   }
 }
+
+const toSnake = (name: string): string => name.replace(/-/g, '_')
 
 const nameVars = (name: string) => ({
   name,
