@@ -88,7 +88,10 @@ const { build } = await import('esbuild')
 const banner = {
   js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
 }
-writeFileSync(join(root, 'api.ts'), "export * from '@shop/clients'\nexport * from '@grpc/grpc-js'\n")
+writeFileSync(
+  join(root, 'api.ts'),
+  "export * from '@shop/clients'\nexport { Client, Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js'\n",
+)
 await build({
   entryPoints: [join(root, 'api.ts')],
   outfile: join(root, 'api.mjs'),

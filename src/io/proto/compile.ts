@@ -6,6 +6,7 @@ import {
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt'
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
@@ -31,8 +32,18 @@ export const TS_PROTO_OPTIONS = [
 export function toolchainPaths() {
   const protocDir = dirname(require.resolve('protoc/package.json'))
   const tsProtoDir = dirname(require.resolve('ts-proto/package.json'))
+  // The package's own launcher (protoc.cjs) is a Node process around the binary; calling the
+  // binary for this platform directly saves a Node start per service.
+  const assets = JSON.parse(readFileSync(join(protocDir, 'assets.json'), 'utf8')) as {
+    platform: string
+    arch: string
+    executable: string
+  }[]
+  const asset = assets.find((a) => a.platform === process.platform && a.arch === process.arch)
   return {
-    protoc: join(protocDir, 'protoc.cjs'),
+    protoc: asset
+      ? { command: join(protocDir, 'bin', asset.executable), args: [] }
+      : { command: process.execPath, args: [join(protocDir, 'protoc.cjs')] },
     include: join(protocDir, 'include'),
     plugin: join(tsProtoDir, 'protoc-gen-ts_proto'),
   }
@@ -72,9 +83,9 @@ export async function compileServiceProtos(
     const ds = join(out, 'descriptor-set.bin')
     await mkdir(join(out, 'ts'))
     const r = await run(
-      process.execPath,
+      tools.protoc.command,
       [
-        tools.protoc,
+        ...tools.protoc.args,
         `--plugin=protoc-gen-ts_proto=${tools.plugin}`,
         '-I',
         '.',
