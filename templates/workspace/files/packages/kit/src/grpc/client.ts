@@ -11,7 +11,7 @@ import {
 import type { Registry } from 'prom-client'
 import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../resilience/breaker.js'
 import { retry } from '../resilience/retry.js'
-import { outgoingMetadata } from './context.js'
+import { currentCallContext, outgoingMetadata } from './context.js'
 import { BREAKER_FAILURE_CODES, GrpcCallError, RETRYABLE_CODES } from './status.js'
 
 /** What the generator knows about each method: its name on the grpc-js client and whether it may be retried. */
@@ -114,12 +114,22 @@ export class ResilientGrpcClient {
     const info = this.methods[method]
     if (!info) throw new Error(`${this.target} has no method ${method}`)
     const deadlineMs = options.deadlineMs ?? this.deadlineMs
+    // Deadline propagation: a call made while serving another never outlives the caller's deadline.
+    const parentDeadlineAt = currentCallContext()?.deadlineAt
     // The request id and trace context stay the same across retries: they are one logical call.
     const metadata = outgoingMetadata(options)
     return retry(
       async () => {
         try {
-          return await this.breaker.call(() => this.once<Res>(method, request, metadata, deadlineMs))
+          const budget =
+            parentDeadlineAt === undefined ? deadlineMs : Math.min(deadlineMs, parentDeadlineAt - Date.now())
+          if (budget <= 0)
+            throw new GrpcCallError(
+              status.DEADLINE_EXCEEDED,
+              'the deadline of the call being served has passed',
+              this.target,
+            )
+          return await this.breaker.call(() => this.once<Res>(method, request, metadata, budget))
         } catch (e) {
           if (e instanceof BreakerOpenError)
             throw new GrpcCallError(status.UNAVAILABLE, e.message, this.target)

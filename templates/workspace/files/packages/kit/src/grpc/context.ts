@@ -8,6 +8,8 @@ export interface CallContext {
   /** W3C traceparent of the call being served (`00-<trace-id>-<parent-id>-<flags>`) */
   traceparent?: string
   tracestate?: string
+  /** when the caller stops waiting (epoch ms): calls made while serving never outlive it */
+  deadlineAt?: number
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/

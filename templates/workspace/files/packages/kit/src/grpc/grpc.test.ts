@@ -22,7 +22,7 @@ const method = (name: string) => ({
   requestStream: false,
   responseStream: false,
   requestSerialize: json.serialize,
-  requestDeserialize: json.deserialize as (b: Buffer) => { fail?: string; stallMs?: number },
+  requestDeserialize: json.deserialize as (b: Buffer) => { fail?: string; stallMs?: number; relay?: boolean },
   responseSerialize: json.serialize as (v: {
     ok: boolean
     requestId?: string
@@ -45,6 +45,8 @@ const ERRORS: Record<string, () => Error> = {
 }
 
 const cleanups: (() => Promise<void> | void)[] = []
+let relay: ResilientGrpcClient | undefined
+let lastRelay: { code: string; ms: number } | undefined
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
@@ -54,8 +56,18 @@ async function start() {
   const health = new HealthRegistry()
   const calls = { get: 0, create: 0 }
   const handler =
-    (name: 'get' | 'create') => async (req: { fail?: string; stallMs?: number }, ctx: UnaryContext) => {
+    (name: 'get' | 'create') =>
+    async (req: { fail?: string; stallMs?: number; relay?: boolean }, ctx: UnaryContext) => {
       calls[name]++
+      if (req.relay) {
+        // a call made while serving: the caller's deadline caps it, whatever the client's default
+        const t0 = performance.now()
+        lastRelay = {
+          code: (await codeOf(relay!.unary('create', { stallMs: 4000 })))!,
+          ms: performance.now() - t0,
+        }
+        return { ok: true, relayed: lastRelay }
+      }
       if (req.stallMs) await new Promise((r) => setTimeout(r, req.stallMs))
       if (req.fail) throw ERRORS[req.fail]!()
       return { ok: true, requestId: currentCallContext()?.requestId, traceparent: ctx.traceparent }
@@ -64,6 +76,8 @@ async function start() {
   server.addService(EchoService, { get: handler('get'), create: handler('create') })
   const port = await server.listen(0, '127.0.0.1')
   cleanups.push(() => server.close(100))
+  relay = new ResilientGrpcClient(EchoClient, METHODS, { address: `127.0.0.1:${port}`, deadlineMs: 5000 })
+  cleanups.push(() => relay?.close())
   const client = (o: Partial<ConstructorParameters<typeof ResilientGrpcClient>[2]> = {}) => {
     const c = new ResilientGrpcClient(EchoClient, METHODS, {
       address: `127.0.0.1:${port}`,
@@ -150,6 +164,19 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(await codeOf(c.unary('create', { stallMs: 200 }, { deadlineMs: 1000 }))).toBe('OK')
     expect(await codeOf(c.unary('create', { stallMs: 300 }, { deadlineMs: 50 }))).toBe('DEADLINE_EXCEEDED')
     expect(calls.create).toBe(2)
+  })
+
+  it('propagates the deadline: a call made while serving never outlives the caller', async () => {
+    const { client } = await start()
+    lastRelay = undefined
+    // the relay's client would wait 5 s; the caller gives 300 ms, so the relay gives up with it
+    expect(await codeOf(client({ maxAttempts: 1 }).unary('get', { relay: true }, { deadlineMs: 300 }))).toBe(
+      'DEADLINE_EXCEEDED',
+    )
+    await waitFor(() => lastRelay !== undefined)
+    expect(lastRelay!.code).toBe('DEADLINE_EXCEEDED')
+    expect(lastRelay!.ms).toBeGreaterThan(200)
+    expect(lastRelay!.ms).toBeLessThan(1000)
   })
 
   it('opens the breaker after the threshold, fails fast, half-opens after openMs and closes on success; state in the registry', async () => {

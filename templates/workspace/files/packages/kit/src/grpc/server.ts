@@ -89,12 +89,12 @@ export class GrpcServer {
     const { logger } = this.opts
     return (call: ServerUnaryCall<unknown, unknown>, callback) => {
       const t0 = performance.now()
-      const ctx = readCallContext(call.metadata)
+      const deadline = call.getDeadline()
+      const deadlineAt =
+        deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined
+      const ctx = { ...readCallContext(call.metadata), ...(deadlineAt !== undefined ? { deadlineAt } : {}) }
       const controller = new AbortController()
       call.once('cancelled', () => controller.abort(new Error('cancelled by the caller')))
-      const deadline = call.getDeadline()
-      const deadlineDate =
-        deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined
       const done = (code: status, details?: string, err?: unknown) => {
         const seconds = (performance.now() - t0) / 1000
         const labels = { grpc_service: service, grpc_method: method, grpc_code: statusName(code) }
@@ -118,7 +118,7 @@ export class GrpcServer {
         fn(call.request, {
           ...ctx,
           signal: controller.signal,
-          ...(deadlineDate ? { deadline: deadlineDate } : {}),
+          ...(deadlineAt !== undefined ? { deadline: new Date(deadlineAt) } : {}),
         }),
       ).then(
         (response) => {
