@@ -117,6 +117,35 @@ describe('generated client -> generated server (separate processes)', () => {
     )
   })
 
+  it("serves reflection: buf curl finds the service and calls it from the server's own descriptors", async () => {
+    const buf = join(REPO, 'node_modules/@bufbuild/buf/bin/buf')
+    const url = `http://127.0.0.1:${order.grpcPort}`
+    const curl = (args: string[]) =>
+      execa(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args], {
+        reject: false,
+        timeout: 20_000,
+      })
+    const services = await curl(['--list-services', url])
+    expect(services.stderr).toBe('')
+    expect(services.stdout.split('\n')).toContain('shop.order.v1.OrderService')
+    const methods = await curl(['--list-methods', url])
+    expect(methods.stdout.split('\n')).toContain('shop.order.v1.OrderService/GetOrder')
+    const created = await curl([
+      '-d',
+      '{"name":"via-reflection"}',
+      `${url}/shop.order.v1.OrderService/CreateOrder`,
+    ])
+    expect(created.exitCode, created.stderr).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({ order: { name: 'via-reflection', version: 1 } })
+    const missing = await curl(['-d', '{"id":"nope"}', `${url}/shop.order.v1.OrderService/GetOrder`])
+    expect(missing.exitCode).not.toBe(0)
+    expect(missing.stderr).toMatch(/not[_ ]found/i)
+    const id = JSON.parse(created.stdout).order.id as string
+    expect(
+      (await curl(['-d', JSON.stringify({ id }), `${url}/shop.order.v1.OrderService/DeleteOrder`])).exitCode,
+    ).toBe(0)
+  })
+
   it('takes the request id and trace context from metadata and echoes the request id', async () => {
     const Client = api.order.OrderServiceClient
     const raw = new Client(`127.0.0.1:${order.grpcPort}`, api.credentials.createInsecure())

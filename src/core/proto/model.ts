@@ -11,6 +11,8 @@ export interface CompiledProto {
   /** top-level names the file declares (messages, enums, services), for clash checks */
   names: string[]
   services: ProtoService[]
+  /** every file of the compiler run (this one and its imports) as base64 FileDescriptorProtos, imports first */
+  descriptors: { name: string; base64: string }[]
 }
 
 export interface ProtoService {

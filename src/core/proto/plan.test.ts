@@ -29,6 +29,7 @@ const proto = (service: string, serviceName: string, file = `${service}.proto`):
     },
   ],
   names: ['Thing', serviceName],
+  descriptors: [{ name: file, base64: 'AAAA' }],
   services: [
     {
       name: serviceName,
@@ -68,9 +69,11 @@ describe('planClients', () => {
     expect(a.ok && a.plan.generated.map((f) => f.path)).toEqual([
       'packages/clients/src/gen/order/pb/order.ts',
       'packages/clients/src/gen/order/client.ts',
+      'packages/clients/src/gen/order/descriptors.ts',
       'packages/clients/src/gen/order/index.ts',
       'packages/clients/src/gen/payment/pb/payment.ts',
       'packages/clients/src/gen/payment/client.ts',
+      'packages/clients/src/gen/payment/descriptors.ts',
       'packages/clients/src/gen/payment/index.ts',
       'packages/clients/src/gen/index.ts',
     ])

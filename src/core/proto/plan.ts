@@ -56,6 +56,7 @@ export function planClients(ws: Workspace, protos: CompiledProto[]): ClientsPlan
       path: `${dir}/client.ts`,
       contents: renderClientModule(service, files, services, deadline, kit),
     })
+    generated.push({ path: `${dir}/descriptors.ts`, contents: renderDescriptors(service, files) })
     const roots = files.map((f) => `./pb/${toModulePath(f.file)}.js`)
     const index = [GENERATED_HEADER, `// The messages and clients of ${service}'s protos.`]
     if (roots.length === 1) index.push(`export * from '${roots[0]}'`)
@@ -63,7 +64,7 @@ export function planClients(ws: Workspace, protos: CompiledProto[]): ClientsPlan
       files.forEach((f, i) =>
         index.push(`export * as ${toCamelCase(f.file.replace(/\.proto$/, ''))} from '${roots[i]}'`),
       )
-    index.push(`export * from './client.js'`, '')
+    index.push(`export * from './client.js'`, `export * from './descriptors.js'`, '')
     generated.push({ path: `${dir}/index.ts`, contents: index.join('\n') })
     const ns = toCamelCase(service)
     barrel.push(`export * as ${ns} from './${service}/index.js'`)
@@ -108,9 +109,14 @@ export function findClashes(protos: CompiledProto[]): ProtoProblem[] {
     }
   const perService = new Map<string, Map<string, string>>()
   for (const p of protos) {
-    const seen = perService.get(p.service) ?? new Map<string, string>()
+    const seen = perService.get(p.service) ?? new Map<string, string>([['FILE_DESCRIPTORS', '(generated)']])
     perService.set(p.service, seen)
-    const derived = p.services.flatMap((s) => [factoryName(s), callerName(s), `${constName(s)}_METHODS`])
+    const derived = p.services.flatMap((s) => [
+      factoryName(s),
+      callerName(s),
+      `${constName(s)}_METHODS`,
+      `${constName(s)}_DEADLINE_MS`,
+    ])
     for (const name of [...p.names, ...derived]) {
       const first = seen.get(name)
       if (first !== undefined)
@@ -203,6 +209,20 @@ function renderClientModule(
   }
   lines.push('')
   return lines.join('\n')
+}
+
+/** The descriptors of a service's protos and their imports, for server reflection. */
+function renderDescriptors(service: string, files: CompiledProto[]): string {
+  const all = new Map<string, string>()
+  for (const f of files) for (const d of f.descriptors) if (!all.has(d.name)) all.set(d.name, d.base64)
+  return [
+    GENERATED_HEADER,
+    `/** ${service}'s protos and their imports as serialized FileDescriptorProtos (base64), for server reflection. */`,
+    'export const FILE_DESCRIPTORS: readonly string[] = [',
+    ...[...all].map(([name, b64]) => `  // ${name}\n  '${b64}',`),
+    ']',
+    '',
+  ].join('\n')
 }
 
 /** The clients package around the generated folder: written once, then the workspace's own. */

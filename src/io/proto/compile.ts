@@ -1,5 +1,6 @@
-import { fromBinary } from '@bufbuild/protobuf'
+import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import {
+  FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
   MethodOptions_IdempotencyLevel,
   type DescriptorProto,
@@ -139,6 +140,10 @@ function toCompiledProtos(
   const types = new Map<string, { name: string; module: string }>()
   for (const f of descriptors) collectTypes(f, types)
   const own = new Set(files)
+  const encoded = descriptors.map((f) => ({
+    name: f.name,
+    base64: Buffer.from(toBinary(FileDescriptorProtoSchema, f)).toString('base64'),
+  }))
   return descriptors
     .filter((f) => own.has(f.name))
     .map((f) => ({
@@ -146,6 +151,7 @@ function toCompiledProtos(
       file: f.name,
       // every file gets all outputs of the run; the planner keeps one copy per path
       outputs,
+      descriptors: encoded,
       names: [
         ...f.messageType.map((m) => m.name),
         ...f.enumType.map((e) => e.name),

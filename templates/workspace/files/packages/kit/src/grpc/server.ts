@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics.js'
 import { readCallContext, runWithCallContext, type CallContext } from './context.js'
 import { createHealthImplementation, HealthService } from './health.js'
 import { grpcServerMetrics } from './metrics.js'
+import { createReflectionImplementation, REFLECTION_SERVICES } from './reflection.js'
 import { statusName, toGrpcStatus } from './status.js'
 
 /** What a unary handler gets besides the request. */
@@ -132,6 +133,13 @@ export class GrpcServer {
         },
       )
     }
+  }
+
+  /** Serves gRPC server reflection (v1 and v1alpha) from generated FILE_DESCRIPTORS. */
+  addReflection(descriptors: readonly string[]): this {
+    const impl = createReflectionImplementation(descriptors)
+    for (const definition of REFLECTION_SERVICES) this.server.addService(definition, impl)
+    return this
   }
 
   /** Binds `host:port` (0 picks a free port), adds the health service, starts serving; resolves to the port. */
