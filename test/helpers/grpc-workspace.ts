@@ -18,13 +18,18 @@ export async function createLinkedWorkspace(tmp: string, services: string[][]): 
     const r = await msvc(['add', '--yes', ...args], { cwd: root })
     if (r.exitCode !== 0) throw new Error(`msvc add ${args.join(' ')} failed: ${r.stderr}`)
   }
+  await linkNodeModules(root)
+  return root
+}
+
+/** node_modules for a generated workspace named shop: this repository's packages and its own. */
+export async function linkNodeModules(root: string): Promise<void> {
   const nm = join(root, 'node_modules')
   await mkdir(join(nm, '@shop'), { recursive: true })
   for (const entry of await readdir(join(REPO, 'node_modules')))
     if (!entry.startsWith('.')) await symlink(join(REPO, 'node_modules', entry), join(nm, entry))
   await symlink(join(root, 'packages/kit'), join(nm, '@shop/kit'))
   await symlink(join(root, 'packages/clients'), join(nm, '@shop/clients'))
-  return root
 }
 
 /** Bundles a service with the workspace's own build script (esbuild), as `npm run build` does. */

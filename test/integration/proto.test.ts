@@ -2,7 +2,8 @@ import { execa } from 'execa'
 import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createService, msvc } from '../helpers/cli.js'
+import { createService, msvc, REPO } from '../helpers/cli.js'
+import { linkNodeModules } from '../helpers/grpc-workspace.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 // Issue 3: msvc proto gen / lint / breaking, run as a user would (the built bin).
@@ -86,6 +87,40 @@ describe('msvc proto gen', () => {
     expect(after['src/gen/notes.ts']).toBe('export const mine = 1\n')
     expect(after['src/index.ts']).toContain("export const helper = 'mine'")
     expect(after['src/gen/old/client.ts']).toBeUndefined()
+  })
+
+  it('handles imports of well-known types and streaming methods, and the result type-checks', async () => {
+    const proto = join(root, 'services/order/proto/order.proto')
+    const text = (await readFile(proto, 'utf8'))
+      .replace('package shop.order.v1;', 'package shop.order.v1;\n\nimport "google/protobuf/empty.proto";')
+      .replace(
+        'service OrderService {',
+        [
+          'service OrderService {',
+          '  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty) {',
+          '    option idempotency_level = NO_SIDE_EFFECTS;',
+          '  }',
+          '  rpc WatchOrders(GetOrderRequest) returns (stream GetOrderResponse);',
+        ].join('\n'),
+      )
+    await writeFile(proto, text)
+    const r = await msvc(['proto', 'gen'], { cwd: root })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const after = await clients()
+    expect(after['src/gen/order/pb/google/protobuf/empty.ts']).toContain('export interface Empty')
+    expect(after['src/gen/order/client.ts']).toContain('  ping: { idempotent: true },')
+    expect(after['src/gen/order/client.ts']).toContain("from './pb/google/protobuf/empty.js'")
+    expect(after['src/gen/order/client.ts']).not.toContain('watchOrders')
+    await linkNodeModules(root)
+    const tsc = await execa(
+      'node',
+      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'packages/clients/tsconfig.json'],
+      {
+        cwd: root,
+        reject: false,
+      },
+    )
+    expect(tsc.exitCode, tsc.stdout).toBe(0)
   })
 
   it('names a grpc service without a proto, and a proto without the grpc capability', async () => {

@@ -1,4 +1,9 @@
-import { makeGenericClientConstructor, status, type ServiceDefinition } from '@grpc/grpc-js'
+import {
+  makeGenericClientConstructor,
+  status,
+  type ServerWritableStream,
+  type ServiceDefinition,
+} from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NotFoundError, VersionConflictError, ConflictError, InvalidInputError } from '../errors.js'
 import { HealthRegistry } from '../health.js'
@@ -19,8 +24,8 @@ const json = {
 }
 const method = (name: string) => ({
   path: `/test.v1.Echo/${name}`,
-  requestStream: false,
-  responseStream: false,
+  requestStream: false as const,
+  responseStream: false as const,
   requestSerialize: json.serialize,
   requestDeserialize: json.deserialize as (b: Buffer) => { fail?: string; stallMs?: number; relay?: boolean },
   responseSerialize: json.serialize as (v: {
@@ -30,7 +35,12 @@ const method = (name: string) => ({
   }) => Buffer,
   responseDeserialize: json.deserialize,
 })
-const EchoService = { get: method('Get'), create: method('Create') } satisfies ServiceDefinition
+const EchoService = {
+  get: method('Get'),
+  create: method('Create'),
+  // a streaming method is served as the plain grpc-js handler it is given
+  ticks: { ...method('Ticks'), responseStream: true as const },
+} satisfies ServiceDefinition
 const EchoClient = makeGenericClientConstructor(EchoService, 'test.v1.Echo')
 const METHODS = { get: { idempotent: true }, create: { idempotent: false } }
 
@@ -73,7 +83,14 @@ async function start() {
       return { ok: true, requestId: currentCallContext()?.requestId, traceparent: ctx.traceparent }
     }
   const server = new GrpcServer({ logger: createLogger('echo', 'silent'), metrics, health })
-  server.addService(EchoService, { get: handler('get'), create: handler('create') })
+  server.addService(EchoService, {
+    get: handler('get'),
+    create: handler('create'),
+    ticks: (call: ServerWritableStream<unknown, { ok: boolean }>) => {
+      for (let i = 0; i < 3; i++) call.write({ ok: true })
+      call.end()
+    },
+  })
   const port = await server.listen(0, '127.0.0.1')
   cleanups.push(() => server.close(100))
   relay = new ResilientGrpcClient(EchoClient, METHODS, { address: `127.0.0.1:${port}`, deadlineMs: 5000 })
@@ -201,6 +218,20 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(await gauge()).toBe('circuit_breaker_state{target="echo",service="echo"} 0')
     for (let i = 0; i < 5; i++) await codeOf(c.unary('create', { fail: 'notFound' }))
     expect(c.breakerState).toBe('closed')
+  })
+
+  it('serves a streaming method through as it is', async () => {
+    const { client } = await start()
+    const c = client()
+    const raw = (c as unknown as { client: { ticks(req: unknown): NodeJS.EventEmitter } }).client
+    const seen: unknown[] = []
+    await new Promise<void>((resolve, reject) => {
+      const stream = raw.ticks({})
+      stream.on('data', (d: unknown) => seen.push(d))
+      stream.on('end', resolve)
+      stream.on('error', reject)
+    })
+    expect(seen).toEqual([{ ok: true }, { ok: true }, { ok: true }])
   })
 
   it('answers grpc.health.v1 Check and Watch from readiness', async () => {

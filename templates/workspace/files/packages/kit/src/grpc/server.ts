@@ -6,6 +6,9 @@ import {
   type ServerUnaryCall,
   type ServiceDefinition,
   type UntypedServiceImplementation,
+  type handleBidiStreamingCall,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
 } from '@grpc/grpc-js'
 import type { HealthRegistry } from '../health.js'
@@ -28,15 +31,31 @@ export interface UnaryContext extends CallContext {
 /** A unary handler as a plain async function; throw domain errors, the server maps them to statuses. */
 export type UnaryHandler<Req, Res> = (request: Req, ctx: UnaryContext) => Promise<Res>
 
-/** Async handlers for every method of a service definition (ts-proto's `<Service>Service`). */
+/**
+ * Handlers for every method of a service definition (ts-proto's `<Service>Service`): unary methods
+ * as async functions; streaming methods as plain grpc-js handlers, served as they are.
+ */
 export type AsyncServiceImplementation<D> = {
   [K in keyof D]: D[K] extends {
+    requestStream: false
+    responseStream: false
     requestDeserialize: (b: Buffer) => infer Req
     responseSerialize: (r: infer Res) => Buffer
   }
     ? UnaryHandler<Req, Res>
-    : never
+    : D[K] extends {
+          requestDeserialize: (b: Buffer) => infer Req
+          responseSerialize: (r: infer Res) => Buffer
+        }
+      ? StreamingHandler<Req, Res>
+      : never
 }
+
+/** The grpc-js handler of a streaming method. */
+export type StreamingHandler<Req, Res> =
+  | handleServerStreamingCall<Req, Res>
+  | handleClientStreamingCall<Req, Res>
+  | handleBidiStreamingCall<Req, Res>
 
 export interface GrpcServerOptions {
   logger: Logger
@@ -73,8 +92,12 @@ export class GrpcServer {
     for (const key of Object.keys(definition)) {
       const path = (definition[key] as { path: string }).path
       const methodName = path.slice(path.lastIndexOf('/') + 1)
-      const fn = (impl as Record<string, UnaryHandler<unknown, unknown>>)[key]!
-      handlers[key] = this.wrapUnary(name, methodName, fn, metrics)
+      const attrs = definition[key] as { requestStream: boolean; responseStream: boolean }
+      const fn = (impl as Record<string, unknown>)[key]
+      handlers[key] =
+        attrs.requestStream || attrs.responseStream
+          ? (fn as StreamingHandler<unknown, unknown>)
+          : this.wrapUnary(name, methodName, fn as UnaryHandler<unknown, unknown>, metrics)
     }
     this.server.addService(definition, handlers)
     this.names.push(name)
