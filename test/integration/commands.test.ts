@@ -46,6 +46,7 @@ describe('create-service, add, ls (fixture templates)', () => {
       'packages/clients/package.json',
       'packages/clients/src/gen/index.ts',
       'packages/clients/src/gen/order/client.ts',
+      'packages/clients/src/gen/order/descriptors.ts',
       'packages/clients/src/gen/order/index.ts',
       'packages/clients/src/gen/order/pb/order.ts',
       'packages/clients/src/index.ts',
