@@ -148,6 +148,30 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       await runRestart(service, opts, ctx())
     })
 
+  // msvc proto gen|lint|breaking (issue 3)
+  const proto = program
+    .command('proto')
+    .description('typed gRPC clients from the .proto files; lint; breaking changes')
+  proto
+    .command('gen')
+    .description('generate typed TypeScript clients for every .proto into packages/clients/src/gen')
+    .option('--check', 'write nothing; exit 1 when the generated files are stale (for CI)')
+    .option('--json', 'print what was written as JSON on stdout')
+    .addHelpText('after', examples(['msvc proto gen', 'msvc proto gen --check']))
+    .action(async (opts) => (await import('./commands/proto.js')).runProtoGen(opts, ctx()))
+  proto
+    .command('lint')
+    .description('buf lint (STANDARD) over every service proto; file:line:col for each problem')
+    .option('--json', 'print the problems as JSON on stdout')
+    .action(async (opts) => (await import('./commands/proto.js')).runProtoLint(opts, ctx()))
+  proto
+    .command('breaking')
+    .description('breaking changes in the protos since a git ref (buf breaking, FILE rules)')
+    .requiredOption('--against <git-ref>', 'branch, tag or commit to compare with')
+    .option('--json', 'print the problems as JSON on stdout')
+    .addHelpText('after', examples(['msvc proto breaking --against main']))
+    .action(async (opts) => (await import('./commands/proto.js')).runProtoBreaking(opts, ctx()))
+
   program
     .command('doctor')
     .description('check Docker, compose, base images, ports and Node; print a fix for each problem')

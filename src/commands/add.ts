@@ -37,6 +37,7 @@ export async function runAdd(name: string | undefined, opts: AddCliOptions, ctx:
   await ctx.ui.step(`Adding service ${input.name}`, () =>
     applyPlan(loaded.root, plan, { force: opts.force === true }),
   )
+  await (await import('./proto.js')).generateAfterScaffold(loaded.root, ws, ctx)
   const ports = Object.entries(spec.ports)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')

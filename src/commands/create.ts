@@ -60,6 +60,7 @@ export async function runCreate(dirArg: string | undefined, opts: CreateCliOptio
   await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
     applyPlan(root, plan, { force: opts.force === true }),
   )
+  await (await import('./proto.js')).generateAfterScaffold(root, ws, ctx)
   const rel = relative(ctx.cwd, root) || '.'
   const c = ctx.ui.color
   ctx.ui.info(

@@ -61,6 +61,13 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
       body: JSON.stringify({ name: 'through docker' }),
     })
     expect(orders.status).toBe(201)
+    // issue 3: checkout reaches order's gRPC server by its name on the compose network, through
+    // the typed client wired from its environment (default address order:<grpc port>)
+    const viaGrpc = await fetch(
+      `${up.services.find((s) => s.service === 'checkout')!.http}/dependencies/order/grpc`,
+    )
+    expect(viaGrpc.status).toBe(200)
+    expect(await viaGrpc.json()).toMatchObject({ name: 'order', code: 'OK', breaker: 'closed' })
   })
 
   it('reports every container in ps --json, and nothing it did not start', async () => {

@@ -39,7 +39,21 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       http: spec.capabilities.includes('http'),
       grpc: spec.capabilities.includes('grpc'),
       events: spec.capabilities.includes('events'),
+      /** the aggregate's domain service: behind the REST routes and the gRPC server alike */
+      domain: spec.capabilities.includes('http') || spec.capabilities.includes('grpc'),
+      /** imports the workspace's generated clients package (serves or calls gRPC) */
+      usesClients:
+        spec.capabilities.includes('grpc') ||
+        spec.calls.some((c) => ws.services[c]?.capabilities.includes('grpc') === true),
+      grpcCalls: spec.calls
+        .filter((c) => ws.services[c]?.capabilities.includes('grpc') === true)
+        .map((c) => ({ ...nameVars(c), resourcePascal: toPascalCase(ws.services[c]!.resource) })),
       resource: spec.resource,
+      resourcePascal: toPascalCase(spec.resource),
+      resourceSnake: toConstantCase(spec.resource).toLowerCase(),
+      resourceCamel: toCamelCase(spec.resource),
+      /** `<workspace>.<service>.v1` with hyphens as underscores: a proto package allows no hyphen */
+      protoPackage: `${toSnake(ws.name)}.${toSnake(serviceName)}.v1`,
       entity: toPascalCase(entity),
       entityCamel: toCamelCase(entity),
       entityKebab: toKebabCase(entity),
@@ -48,7 +62,11 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       ports: { http: spec.ports.http, grpc: spec.ports.grpc ?? 0 },
       calls: spec.calls.map((callee) => {
         const c = ws.services[callee] as ServiceSpec
-        return { ...nameVars(callee), ports: { http: c.ports.http, grpc: c.ports.grpc ?? 0 } }
+        return {
+          ...nameVars(callee),
+          ports: { http: c.ports.http, grpc: c.ports.grpc ?? 0 },
+          grpc: c.capabilities.includes('grpc'),
+        }
       }),
       publishes: spec.publishes.map(eventVars),
       subscribes: spec.subscribes.map(eventVars),
@@ -58,6 +76,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
     },
   }
 }
+
+const toSnake = (name: string): string => name.replace(/-/g, '_')
 
 const nameVars = (name: string) => ({
   name,

@@ -23,6 +23,8 @@ export interface ServiceSpec {
   subscribes: string[]
   replicas: number
   env: Record<string, string>
+  /** default deadline of each call to this service through its generated gRPC client (`2s`, `500ms`) */
+  deadline?: string
 }
 
 export interface EventSpec {

@@ -27,6 +27,18 @@ function problemsOf(text: string): Problem[] {
 }
 
 describe('parseWorkspace', () => {
+  it('reads the optional deadline of calls to a service, and rejects one that is not a duration (issue 3)', () => {
+    const r = parseWorkspace(
+      GOOD.replace('    ports: { http: 3002 }', '    ports: { http: 3002 }\n    deadline: 750ms'),
+    )
+    expect(r.ok && r.workspace.services.payment?.deadline).toBe('750ms')
+    expect(r.ok && 'deadline' in r.workspace.services.order!).toBe(false)
+    const bad = problemsOf(
+      GOOD.replace('    ports: { http: 3002 }', '    ports: { http: 3002 }\n    deadline: soon'),
+    )
+    expect(bad[0]?.line).toBe(12)
+  })
+
   it('fills defaults', () => {
     const r = parseWorkspace(GOOD)
     expect(r.ok).toBe(true)

@@ -77,6 +77,7 @@ function normalize(raw: RawWorkspace): Workspace {
       subscribes: s.subscribes ?? [],
       replicas: s.replicas ?? 1,
       env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
+      ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
     }
   }
   const events: Record<string, EventSpec> = {}

@@ -41,6 +41,7 @@ export const WORKSPACE_SCHEMA = {
           publishes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
           subscribes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
           replicas: { type: 'integer', minimum: 0, maximum: 50 },
+          deadline: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' },
           env: {
             type: 'object',
             propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },

@@ -9,6 +9,12 @@ export class ConflictError extends Error {
   readonly statusCode = 409
 }
 
+/**
+ * An update against a stale version (optimistic concurrency): 409 over HTTP like any conflict
+ * (its name stays ConflictError for that), ABORTED over gRPC.
+ */
+export class VersionConflictError extends ConflictError {}
+
 /** Bad input found by domain rules after schema validation; `field` is a JSON pointer. */
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError'

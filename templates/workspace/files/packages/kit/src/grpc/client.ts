@@ -1,0 +1,163 @@
+import {
+  credentials as grpcCredentials,
+  status,
+  type CallOptions,
+  type ChannelCredentials,
+  type Client,
+  type ClientOptions,
+  type Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js'
+import type { Registry } from 'prom-client'
+import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../resilience/breaker.js'
+import { retry } from '../resilience/retry.js'
+import { currentCallContext, outgoingMetadata } from './context.js'
+import { BREAKER_FAILURE_CODES, GrpcCallError, RETRYABLE_CODES } from './status.js'
+
+/** What the generator knows about each method: its name on the grpc-js client and whether it may be retried. */
+export interface GrpcMethodInfo {
+  /** `idempotency_level` is NO_SIDE_EFFECTS or IDEMPOTENT in the .proto */
+  idempotent: boolean
+}
+
+export interface GrpcClientOptions {
+  /** `host:port` of the service */
+  address: string
+  /** names the breaker (the `target` label of circuit_breaker_state) and appears in errors; default: address */
+  target?: string
+  /** deadline of each attempt, in ms (default 2000); a call may override it */
+  deadlineMs?: number
+  /** attempts in all for idempotent methods (default 3); other methods get exactly one */
+  maxAttempts?: number
+  /** backoff before the first retry (default 50 ms, doubling, full jitter) and its cap (default 1000 ms) */
+  backoff?: { baseDelayMs?: number; maxDelayMs?: number }
+  breaker?: { failureThreshold?: number; openMs?: number; halfOpenMaxCalls?: number }
+  /** circuit_breaker_state{target} and transitions are registered here (the service's /metrics) */
+  registry?: Registry
+  credentials?: ChannelCredentials
+  channelOptions?: Partial<ClientOptions>
+}
+
+/** Per call: a deadline other than the client's, and context to pass on (by default the current call's). */
+export interface GrpcCallOptions {
+  deadlineMs?: number
+  requestId?: string
+  traceparent?: string
+  tracestate?: string
+  /** more metadata to send */
+  metadata?: Record<string, string>
+}
+
+/** A message with every field optional, nested ones too: what a typed method accepts. */
+export type PartialMessage<T> = T extends Uint8Array | string | number | boolean | bigint | undefined | null
+  ? T
+  : T extends readonly (infer U)[]
+    ? PartialMessage<U>[]
+    : T extends object
+      ? { [K in keyof T]?: PartialMessage<T[K]> }
+      : T
+
+type UnaryMethod = (
+  request: unknown,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: unknown) => void,
+) => unknown
+
+/**
+ * The resilience every generated client applies: a deadline on every attempt, retries with
+ * exponential backoff and full jitter only for UNAVAILABLE and DEADLINE_EXCEEDED and only on
+ * idempotent methods, one circuit breaker per target (fed by UNAVAILABLE, DEADLINE_EXCEEDED,
+ * INTERNAL, UNKNOWN and RESOURCE_EXHAUSTED; an open breaker fails at once with UNAVAILABLE), and
+ * the request id and W3C trace context in metadata.
+ */
+export class ResilientGrpcClient {
+  readonly breaker: CircuitBreaker
+  readonly target: string
+  private readonly client: Client
+  private readonly deadlineMs: number
+  private readonly maxAttempts: number
+  private readonly baseDelayMs: number
+  private readonly maxDelayMs: number
+
+  constructor(
+    ClientCtor: new (address: string, creds: ChannelCredentials, options?: Partial<ClientOptions>) => Client,
+    private readonly methods: Readonly<Record<string, GrpcMethodInfo>>,
+    opts: GrpcClientOptions,
+  ) {
+    this.target = opts.target ?? opts.address
+    this.client = new ClientCtor(
+      opts.address,
+      opts.credentials ?? grpcCredentials.createInsecure(),
+      opts.channelOptions,
+    )
+    this.deadlineMs = opts.deadlineMs ?? 2000
+    this.maxAttempts = opts.maxAttempts ?? 3
+    this.baseDelayMs = opts.backoff?.baseDelayMs ?? 50
+    this.maxDelayMs = opts.backoff?.maxDelayMs ?? 1000
+    this.breaker = new CircuitBreaker({
+      target: this.target,
+      failureThreshold: opts.breaker?.failureThreshold ?? 5,
+      openMs: opts.breaker?.openMs ?? 10_000,
+      halfOpenMaxCalls: opts.breaker?.halfOpenMaxCalls ?? 1,
+      isFailure: (e) => e instanceof GrpcCallError && BREAKER_FAILURE_CODES.has(e.code),
+      ...(opts.registry ? { registry: opts.registry } : {}),
+    })
+  }
+
+  get breakerState(): BreakerState {
+    return this.breaker.state
+  }
+
+  /** Calls `method` (the grpc-js client's method name) with the client's resilience. */
+  async unary<Req, Res>(method: string, request: Req, options: GrpcCallOptions = {}): Promise<Res> {
+    const info = this.methods[method]
+    if (!info) throw new Error(`${this.target} has no method ${method}`)
+    const deadlineMs = options.deadlineMs ?? this.deadlineMs
+    // Deadline propagation: a call made while serving another never outlives the caller's deadline.
+    const parentDeadlineAt = currentCallContext()?.deadlineAt
+    // The request id and trace context stay the same across retries: they are one logical call.
+    const metadata = outgoingMetadata(options)
+    return retry(
+      async () => {
+        try {
+          const budget =
+            parentDeadlineAt === undefined ? deadlineMs : Math.min(deadlineMs, parentDeadlineAt - Date.now())
+          if (budget <= 0)
+            throw new GrpcCallError(
+              status.DEADLINE_EXCEEDED,
+              'the deadline of the call being served has passed',
+              this.target,
+            )
+          return await this.breaker.call(() => this.once<Res>(method, request, metadata, budget))
+        } catch (e) {
+          if (e instanceof BreakerOpenError)
+            throw new GrpcCallError(status.UNAVAILABLE, e.message, this.target)
+          throw e
+        }
+      },
+      {
+        maxAttempts: info.idempotent ? this.maxAttempts : 1,
+        baseDelayMs: this.baseDelayMs,
+        maxDelayMs: this.maxDelayMs,
+        isRetryable: (e) =>
+          e instanceof GrpcCallError && RETRYABLE_CODES.has(e.code) && this.breaker.state !== 'open',
+      },
+    )
+  }
+
+  private once<Res>(method: string, request: unknown, metadata: Metadata, deadlineMs: number): Promise<Res> {
+    const fn = (this.client as unknown as Record<string, UnaryMethod>)[method]!
+    return new Promise<Res>((resolve, reject) => {
+      fn.call(this.client, request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
+        if (error) reject(new GrpcCallError(error.code, error.details, this.target, error.metadata))
+        else resolve(response as Res)
+      })
+    })
+  }
+
+  /** Closes the channel; pending calls fail with CANCELLED. */
+  close(): void {
+    this.client.close()
+  }
+}

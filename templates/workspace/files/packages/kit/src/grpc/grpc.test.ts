@@ -1,0 +1,275 @@
+import {
+  makeGenericClientConstructor,
+  status,
+  type ServerWritableStream,
+  type ServiceDefinition,
+} from '@grpc/grpc-js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NotFoundError, VersionConflictError, ConflictError, InvalidInputError } from '../errors.js'
+import { HealthRegistry } from '../health.js'
+import { createLogger } from '../logger.js'
+import { Metrics } from '../metrics.js'
+import { TimeoutError } from '../resilience/timeout.js'
+import { ResilientGrpcClient } from './client.js'
+import { currentCallContext } from './context.js'
+import { HealthService, SERVING_STATUS } from './health.js'
+import { GrpcServer, type UnaryContext } from './server.js'
+import { GrpcCallError } from './status.js'
+
+// A real grpc-js server on 127.0.0.1 with JSON-coded messages: what the generated code does with
+// protobuf, minus the generator.
+const json = {
+  serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+  deserialize: (b: Buffer) => JSON.parse(b.toString()),
+}
+const method = (name: string) => ({
+  path: `/test.v1.Echo/${name}`,
+  requestStream: false as const,
+  responseStream: false as const,
+  requestSerialize: json.serialize,
+  requestDeserialize: json.deserialize as (b: Buffer) => { fail?: string; stallMs?: number; relay?: boolean },
+  responseSerialize: json.serialize as (v: {
+    ok: boolean
+    requestId?: string
+    traceparent?: string
+  }) => Buffer,
+  responseDeserialize: json.deserialize,
+})
+const EchoService = {
+  get: method('Get'),
+  create: method('Create'),
+  // a streaming method is served as the plain grpc-js handler it is given
+  ticks: { ...method('Ticks'), responseStream: true as const },
+} satisfies ServiceDefinition
+const EchoClient = makeGenericClientConstructor(EchoService, 'test.v1.Echo')
+const METHODS = { get: { idempotent: true }, create: { idempotent: false } }
+
+const ERRORS: Record<string, () => Error> = {
+  notFound: () => new NotFoundError('no such thing'),
+  invalid: () => new InvalidInputError('bad name', '/name'),
+  exists: () => new ConflictError('taken'),
+  stale: () => new VersionConflictError('stale'),
+  timeout: () => new TimeoutError(10),
+  unavailable: () => new GrpcCallError(status.UNAVAILABLE, 'try later'),
+  crash: () => new Error('secret stack detail'),
+}
+
+const cleanups: (() => Promise<void> | void)[] = []
+let relay: ResilientGrpcClient | undefined
+let lastRelay: { code: string; ms: number } | undefined
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function start() {
+  const metrics = new Metrics('echo', { processMetrics: false })
+  const health = new HealthRegistry()
+  const calls = { get: 0, create: 0 }
+  const handler =
+    (name: 'get' | 'create') =>
+    async (req: { fail?: string; stallMs?: number; relay?: boolean }, ctx: UnaryContext) => {
+      calls[name]++
+      if (req.relay) {
+        // a call made while serving: the caller's deadline caps it, whatever the client's default
+        const t0 = performance.now()
+        lastRelay = {
+          code: (await codeOf(relay!.unary('create', { stallMs: 4000 })))!,
+          ms: performance.now() - t0,
+        }
+        return { ok: true, relayed: lastRelay }
+      }
+      if (req.stallMs) await new Promise((r) => setTimeout(r, req.stallMs))
+      if (req.fail) throw ERRORS[req.fail]!()
+      return { ok: true, requestId: currentCallContext()?.requestId, traceparent: ctx.traceparent }
+    }
+  const server = new GrpcServer({ logger: createLogger('echo', 'silent'), metrics, health })
+  server.addService(EchoService, {
+    get: handler('get'),
+    create: handler('create'),
+    ticks: (call: ServerWritableStream<unknown, { ok: boolean }>) => {
+      for (let i = 0; i < 3; i++) call.write({ ok: true })
+      call.end()
+    },
+  })
+  const port = await server.listen(0, '127.0.0.1')
+  cleanups.push(() => server.close(100))
+  relay = new ResilientGrpcClient(EchoClient, METHODS, { address: `127.0.0.1:${port}`, deadlineMs: 5000 })
+  cleanups.push(() => relay?.close())
+  const client = (o: Partial<ConstructorParameters<typeof ResilientGrpcClient>[2]> = {}) => {
+    const c = new ResilientGrpcClient(EchoClient, METHODS, {
+      address: `127.0.0.1:${port}`,
+      target: 'echo',
+      registry: metrics.registry,
+      backoff: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...o,
+    })
+    cleanups.push(() => c.close())
+    return c
+  }
+  return { port, calls, metrics, health, server, client }
+}
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p
+    return 'OK'
+  } catch (e) {
+    return status[(e as GrpcCallError).code]
+  }
+}
+
+describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
+  it('maps domain errors to status codes and counts them per method and code', async () => {
+    const { client, metrics } = await start()
+    const c = client({ maxAttempts: 1 })
+    const got: Record<string, string | undefined> = {}
+    for (const fail of Object.keys(ERRORS)) got[fail] = await codeOf(c.unary('create', { fail }))
+    expect(got).toEqual({
+      notFound: 'NOT_FOUND',
+      invalid: 'INVALID_ARGUMENT',
+      exists: 'ALREADY_EXISTS',
+      stale: 'ABORTED',
+      timeout: 'DEADLINE_EXCEEDED',
+      unavailable: 'UNAVAILABLE',
+      crash: 'INTERNAL',
+    })
+    await expect(c.unary('create', { fail: 'crash' })).rejects.toThrow(/internal error/)
+    const text = await metrics.registry.metrics()
+    expect(text).toContain(
+      'grpc_server_handled_total{grpc_service="test.v1.Echo",grpc_method="Create",grpc_code="NOT_FOUND",service="echo"} 1',
+    )
+    expect(text).toContain(
+      'grpc_server_handling_seconds_bucket{le="+Inf",service="echo",grpc_service="test.v1.Echo",grpc_method="Create",grpc_code="INTERNAL"} 2',
+    )
+  })
+
+  it('passes the request id and keeps the trace id with a new parent id', async () => {
+    const { client } = await start()
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const r = await client().unary<unknown, { requestId: string; traceparent: string }>(
+      'get',
+      {},
+      { requestId: 'req-42', traceparent: tp },
+    )
+    expect(r.requestId).toBe('req-42')
+    expect(r.traceparent).toBe(tp)
+    const fresh = await client().unary<unknown, { requestId: string; traceparent: string }>('get', {})
+    expect(fresh.requestId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(fresh.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+  })
+
+  it('retries idempotent calls on UNAVAILABLE up to the limit, and never retries non-idempotent ones', async () => {
+    const { client, calls } = await start()
+    const c = client({ maxAttempts: 3, breaker: { failureThreshold: 100 } })
+    expect(await codeOf(c.unary('get', { fail: 'unavailable' }))).toBe('UNAVAILABLE')
+    expect(calls.get).toBe(3)
+    expect(await codeOf(c.unary('create', { fail: 'unavailable' }))).toBe('UNAVAILABLE')
+    expect(calls.create).toBe(1)
+    expect(await codeOf(c.unary('get', { fail: 'notFound' }))).toBe('NOT_FOUND')
+    expect(calls.get).toBe(4)
+  })
+
+  it('puts a deadline on every attempt, overridable per call, and retries DEADLINE_EXCEEDED when idempotent', async () => {
+    const { client, calls } = await start()
+    const c = client({ deadlineMs: 100, maxAttempts: 2, breaker: { failureThreshold: 100 } })
+    const t0 = performance.now()
+    expect(await codeOf(c.unary('get', { stallMs: 400 }))).toBe('DEADLINE_EXCEEDED')
+    const ms = performance.now() - t0
+    expect(calls.get).toBe(2)
+    expect(ms).toBeGreaterThanOrEqual(190)
+    expect(ms).toBeLessThan(380)
+    expect(await codeOf(c.unary('create', { stallMs: 200 }, { deadlineMs: 1000 }))).toBe('OK')
+    expect(await codeOf(c.unary('create', { stallMs: 300 }, { deadlineMs: 50 }))).toBe('DEADLINE_EXCEEDED')
+    expect(calls.create).toBe(2)
+  })
+
+  it('propagates the deadline: a call made while serving never outlives the caller', async () => {
+    const { client } = await start()
+    lastRelay = undefined
+    // the relay's client would wait 5 s; the caller gives 300 ms, so the relay gives up with it
+    expect(await codeOf(client({ maxAttempts: 1 }).unary('get', { relay: true }, { deadlineMs: 300 }))).toBe(
+      'DEADLINE_EXCEEDED',
+    )
+    await waitFor(() => lastRelay !== undefined)
+    expect(lastRelay!.code).toBe('DEADLINE_EXCEEDED')
+    expect(lastRelay!.ms).toBeGreaterThan(200)
+    expect(lastRelay!.ms).toBeLessThan(1000)
+  })
+
+  it('opens the breaker after the threshold, fails fast, half-opens after openMs and closes on success; state in the registry', async () => {
+    const { client, calls, metrics } = await start()
+    const c = client({ maxAttempts: 1, breaker: { failureThreshold: 3, openMs: 200, halfOpenMaxCalls: 1 } })
+    const gauge = async () =>
+      (await metrics.registry.getSingleMetricAsString('circuit_breaker_state')).split('\n').at(-1)
+    for (let i = 0; i < 3; i++) await codeOf(c.unary('create', { fail: 'unavailable' }))
+    expect(c.breakerState).toBe('open')
+    expect(await gauge()).toBe('circuit_breaker_state{target="echo",service="echo"} 1')
+    await expect(c.unary('create', {})).rejects.toThrow(/circuit breaker for echo is open/)
+    expect(calls.create).toBe(3)
+    // client errors (NOT_FOUND) do not count against the callee
+    await new Promise((r) => setTimeout(r, 220))
+    expect(c.breakerState).toBe('half-open')
+    expect(await gauge()).toBe('circuit_breaker_state{target="echo",service="echo"} 2')
+    await codeOf(c.unary('create', { fail: 'unavailable' }))
+    expect(c.breakerState).toBe('open')
+    await new Promise((r) => setTimeout(r, 220))
+    expect(await codeOf(c.unary('create', {}))).toBe('OK')
+    expect(c.breakerState).toBe('closed')
+    expect(await gauge()).toBe('circuit_breaker_state{target="echo",service="echo"} 0')
+    for (let i = 0; i < 5; i++) await codeOf(c.unary('create', { fail: 'notFound' }))
+    expect(c.breakerState).toBe('closed')
+  })
+
+  it('serves a streaming method through as it is', async () => {
+    const { client } = await start()
+    const c = client()
+    const raw = (c as unknown as { client: { ticks(req: unknown): NodeJS.EventEmitter } }).client
+    const seen: unknown[] = []
+    await new Promise<void>((resolve, reject) => {
+      const stream = raw.ticks({})
+      stream.on('data', (d: unknown) => seen.push(d))
+      stream.on('end', resolve)
+      stream.on('error', reject)
+    })
+    expect(seen).toEqual([{ ok: true }, { ok: true }, { ok: true }])
+  })
+
+  it('answers grpc.health.v1 Check and Watch from readiness', async () => {
+    const { port, health } = await start()
+    const HealthClient = makeGenericClientConstructor(HealthService, 'grpc.health.v1.Health')
+    const { credentials } = await import('@grpc/grpc-js')
+    const hc = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+      check(req: { service: string }, cb: (e: { code: number } | null, r: { status: number }) => void): void
+      watch(req: { service: string }): NodeJS.EventEmitter & { cancel(): void }
+      close(): void
+    }
+    cleanups.push(() => hc.close())
+    const check = (service: string) =>
+      new Promise<number | string>((resolve) =>
+        hc.check({ service }, (e, r) => resolve(e ? status[e.code]! : r.status)),
+      )
+    expect(await check('')).toBe(SERVING_STATUS.SERVING)
+    expect(await check('test.v1.Echo')).toBe(SERVING_STATUS.SERVING)
+    expect(await check('nope.v1.Nope')).toBe('NOT_FOUND')
+    let ready = true
+    health.addReadinessCheck('db', () => ready)
+    const seen: number[] = []
+    const watch = hc.watch({ service: '' })
+    watch.on('data', (r: { status: number }) => seen.push(r.status))
+    watch.on('error', () => {})
+    await waitFor(() => seen.length === 1)
+    ready = false
+    expect(await check('')).toBe(SERVING_STATUS.NOT_SERVING)
+    await waitFor(() => seen.length === 2, 3000)
+    expect(seen).toEqual([SERVING_STATUS.SERVING, SERVING_STATUS.NOT_SERVING])
+    watch.cancel()
+  })
+})
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}

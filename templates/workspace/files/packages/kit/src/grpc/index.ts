@@ -1,0 +1,7 @@
+export * from './client.js'
+export * from './context.js'
+export * from './health.js'
+export * from './metrics.js'
+export * from './reflection.js'
+export * from './server.js'
+export * from './status.js'
