@@ -1,14 +1,15 @@
 import type Dockerode from 'dockerode'
 import type { ProbeSpec } from '../../core/chaos/experiment.js'
 import type { ProbeResult } from '../../core/chaos/journal.js'
-import { judgeThresholds, summarizeLatencies, type LoadSummary } from '../../core/chaos/load-probe.js'
+import { judgeThresholds, type LoadSummary } from '../../core/chaos/load-probe.js'
 import { compare, formatComparison, selectSeries } from '../../core/chaos/metrics.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { findRunning } from './targets.js'
 
 /**
- * The seam to the load engine: a constant-rate run against a URL, summarised. msvc's load engine
- * (src/core/loadtest, src/io/load) plugs in here; until then `runInterimLoad` stands in.
+ * The seam to the load engine: a constant-rate run against a URL, summarised. By default msvc's
+ * own engine (open model, latency from the intended send time; src/io/loadtest/probe-runner.ts),
+ * imported only when an experiment has a load probe.
  */
 export type LoadRunner = (o: {
   url: string
@@ -16,37 +17,6 @@ export type LoadRunner = (o: {
   durationMs: number
   signal?: AbortSignal
 }) => Promise<LoadSummary>
-
-/**
- * Stand-in load run: an open model at a constant rate with fetch, latency measured from each
- * request's intended send time (so a stall is not hidden), percentiles by sorting. Good for the
- * short runs a probe makes (hundreds of requests), not for benchmarks.
- */
-export const runInterimLoad: LoadRunner = async ({ url, rate, durationMs, signal }) => {
-  const latencies: number[] = []
-  let errors = 0
-  const t0 = performance.now()
-  const total = Math.max(1, Math.round((rate * durationMs) / 1000))
-  const inflight: Promise<void>[] = []
-  for (let i = 0; i < total && !signal?.aborted; i++) {
-    const intended = t0 + (i * 1000) / rate
-    const wait = intended - performance.now()
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    inflight.push(
-      fetch(url, { signal: AbortSignal.timeout(10_000) })
-        .then(async (r) => {
-          await r.arrayBuffer()
-          if (!r.ok) errors++
-        })
-        .catch(() => {
-          errors++
-        })
-        .finally(() => latencies.push(performance.now() - intended)),
-    )
-  }
-  await Promise.all(inflight)
-  return summarizeLatencies(latencies, errors)
-}
 
 /** Where a probe reaches a service: its published port, or its first replica's address. */
 export async function serviceBaseUrl(d: Dockerode, ws: Workspace, service: string): Promise<string> {
@@ -95,7 +65,8 @@ export async function runProbe(
       return done(ok, `${value}${ok ? '' : `, expected ${formatComparison(probe.expect)}`}`, value)
     }
     const url = `${await serviceBaseUrl(env.d, env.ws, probe.service)}${probe.path}`
-    const summary = await (env.load ?? runInterimLoad)({
+    const load = env.load ?? (await import('../loadtest/probe-runner.js')).engineLoadRunner
+    const summary = await load({
       url,
       rate: probe.rate,
       durationMs: probe.durationMs,
