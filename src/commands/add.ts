@@ -37,7 +37,9 @@ export async function runAdd(name: string | undefined, opts: AddCliOptions, ctx:
   await ctx.ui.step(`Adding service ${input.name}`, () =>
     applyPlan(loaded.root, plan, { force: opts.force === true }),
   )
-  await (await import('./proto.js')).generateAfterScaffold(loaded.root, ws, ctx)
+  // only a new proto needs generating (loading the proto toolchain costs scaffolding time, issue #2)
+  if (spec.capabilities.includes('grpc'))
+    await (await import('./proto.js')).generateAfterScaffold(loaded.root, ws, ctx)
   const ports = Object.entries(spec.ports)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')

@@ -60,7 +60,9 @@ export async function runCreate(dirArg: string | undefined, opts: CreateCliOptio
   await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
     applyPlan(root, plan, { force: opts.force === true }),
   )
-  await (await import('./proto.js')).generateAfterScaffold(root, ws, ctx)
+  // only a new proto needs generating (loading the proto toolchain costs scaffolding time, issue #2)
+  if (spec.capabilities.includes('grpc'))
+    await (await import('./proto.js')).generateAfterScaffold(root, ws, ctx)
   const rel = relative(ctx.cwd, root) || '.'
   const c = ctx.ui.color
   ctx.ui.info(

@@ -42,7 +42,7 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
     })
   }
   try {
-    const c = await detectComposeFlavour(ctx.env)
+    const c = await detectComposeFlavour(ctx.env, { version: true })
     checks.push({
       name: 'compose',
       ok: true,

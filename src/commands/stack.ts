@@ -73,7 +73,8 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
     timings.image += o.ms.image
   }
   const t1 = performance.now()
-  await runtime.up(all ? [] : selected)
+  const rebuilt = outcomes.some((o) => o.bundled || o.imageBuilt)
+  const composed = await runtime.up(all ? [] : selected, { unlessApplied: !rebuilt })
   for (const s of selected) tasks.update({ service: s, phase: 'starting' })
   const t2 = performance.now()
   timings.start = t2 - t1
@@ -86,6 +87,8 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
       workspace: workspace.name,
       services: urls,
       built: outcomes.filter((o) => o.bundled || o.imageBuilt).map((o) => o.service),
+      // false: nothing changed and everything was running, so compose was not run
+      composed,
       timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
     })
     return

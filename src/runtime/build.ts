@@ -29,12 +29,19 @@ export async function hashTree(root: string, paths: string[]): Promise<string> {
     else await walk(full)
   }
   files.sort()
-  for (const f of files) {
+  // read concurrently (a warm `msvc up` is mostly this), hash in a fixed order
+  const contents = await Promise.all(files.map((f) => readFile(f)))
+  files.forEach((f, i) => {
     h.update(relative(root, f).split(sep).join('/') + '\0')
-    h.update(await readFile(f))
+    h.update(contents[i]!)
     h.update('\0')
-  }
+  })
   return h.digest('hex').slice(0, 16)
+}
+
+/** What every service's bundle depends on besides its own folder: the kit, clients, build script, lockfile. */
+export function hashSharedInputs(root: string): Promise<string> {
+  return hashTree(root, ['packages', 'scripts', 'package-lock.json', 'tsconfig.base.json'])
 }
 
 /**
@@ -42,15 +49,9 @@ export async function hashTree(root: string, paths: string[]): Promise<string> {
  * unless its inputs are unchanged since the last bundle. Type errors are the business of the
  * workspace's `npm run build`; a bundle fails on syntax and import errors, shown in full.
  */
-export async function bundleService(root: string, service: string): Promise<boolean> {
+export async function bundleService(root: string, service: string, shared?: string): Promise<boolean> {
   const dir = join(root, 'services', service)
-  const inputs = await hashTree(root, [
-    `services/${service}`,
-    'packages',
-    'scripts',
-    'package-lock.json',
-    'tsconfig.base.json',
-  ])
+  const inputs = `${await hashTree(root, [`services/${service}`])}-${shared ?? (await hashSharedInputs(root))}`
   const stamp = join(dir, 'dist', INPUTS_FILE)
   if ((await exists(join(dir, 'dist/main.js'))) && (await readFile(stamp, 'utf8').catch(() => '')) === inputs)
     return false

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net'
-import { rename, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
@@ -14,7 +15,7 @@ import type { Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
-import { buildServiceImage, bundleService } from './build.js'
+import { buildServiceImage, bundleService, hashSharedInputs } from './build.js'
 import type { BuildOutcome, ContainerStatus, LogOptions, PhaseEvent, Runtime } from './runtime.js'
 
 export const COMPOSE_FILE = 'docker-compose.yml'
@@ -56,12 +57,13 @@ export class DockerRuntime implements Runtime {
 
   async build(services: string[], onEvent: (e: PhaseEvent) => void): Promise<BuildOutcome[]> {
     const outcomes: BuildOutcome[] = []
+    const shared = await hashSharedInputs(this.root)
     for (const service of services) {
       if (!this.ws.services[service]) continue
       onEvent({ service, phase: 'building' })
       try {
         const t0 = performance.now()
-        const bundled = await bundleService(this.root, service)
+        const bundled = await bundleService(this.root, service, shared)
         const t1 = performance.now()
         const imageBuilt = await buildServiceImage(this.d, this.root, this.ws.name, service)
         const t2 = performance.now()
@@ -80,7 +82,16 @@ export class DockerRuntime implements Runtime {
     return this.flavour
   }
 
-  async up(services: string[]): Promise<void> {
+  /**
+   * Starts the stack with compose. With `unlessApplied` (nothing was rebuilt), compose is not run at
+   * all when this very compose file was applied last time and every selected service already has
+   * its containers running on its current image: `compose up -d` would change nothing, and costs a
+   * compose start (~0.4 s for v1). Returns whether compose ran.
+   */
+  async up(services: string[], opts: { unlessApplied?: boolean } = {}): Promise<boolean> {
+    const yaml = renderComposeYaml(buildComposeStack(this.ws))
+    const hash = createHash('sha256').update(yaml).digest('hex')
+    if (opts.unlessApplied && (await this.isApplied(hash, services))) return false
     const file = await writeComposeFile(this.root, this.ws)
     await this.checkPorts(services)
     const { command, args } = composeCommand(
@@ -88,12 +99,44 @@ export class DockerRuntime implements Runtime {
       { file, project: this.ws.name },
       { kind: 'up', services },
     )
+    await rm(this.appliedStamp(), { force: true })
     const r = await run(command, args, { cwd: this.root })
     if (r.exitCode !== 0)
       throw new UserError(
         `${command} up failed:\n${r.output.trim()}`,
         'see the message above; `msvc doctor` checks the setup',
       )
+    await mkdir(join(this.root, '.msvc'), { recursive: true })
+    await writeFile(this.appliedStamp(), hash + '\n')
+    return true
+  }
+
+  private appliedStamp(): string {
+    return join(this.root, '.msvc', 'compose-applied')
+  }
+
+  /** The compose file on disk is the one last applied, and every selected service runs its current image. */
+  private async isApplied(hash: string, services: string[]): Promise<boolean> {
+    const stamp = await readFile(this.appliedStamp(), 'utf8').catch(() => '')
+    if (stamp.trim() !== hash) return false
+    const onDisk = await readFile(join(this.root, COMPOSE_FILE), 'utf8').catch(() => '')
+    if (createHash('sha256').update(onDisk).digest('hex') !== hash) return false
+    const stack = buildComposeStack(this.ws)
+    const wanted = services.length ? services : Object.keys(stack.services)
+    const running = await this.containers()
+    for (const name of wanted) {
+      const svc = stack.services[name]
+      if (!svc) return false
+      const image = await this.d
+        .getImage(svc.image)
+        .inspect()
+        .catch(() => undefined)
+      const mine = running.filter((c) => c.Labels?.[LABEL.service] === name)
+      const replicas = svc.deploy?.replicas ?? 1
+      if (!image || mine.length !== replicas) return false
+      if (!mine.every((c) => c.State === 'running' && c.ImageID === image.Id)) return false
+    }
+    return true
   }
 
   /** A host port another process holds is named with the service that wanted it, before anything starts. */

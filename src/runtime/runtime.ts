@@ -36,8 +36,11 @@ export interface LogOptions {
 export interface Runtime {
   /** Host bundle and thin image for each service; unchanged inputs are not rebuilt. */
   build(services: string[], onEvent: (e: PhaseEvent) => void): Promise<BuildOutcome[]>
-  /** Writes the compose file and starts the services (and what they depend on). */
-  up(services: string[]): Promise<void>
+  /**
+   * Writes the compose file and starts the services (all when empty); with `unlessApplied`, does
+   * nothing when that file is already applied and running. False when nothing needed starting.
+   */
+  up(services: string[], opts?: { unlessApplied?: boolean }): Promise<boolean>
   /** Resolves when every listed service's containers are healthy; rejects naming the first that is not. */
   waitHealthy(
     services: string[],

@@ -13,6 +13,7 @@ const hasDocker = await dockerAvailable()
 interface UpJson {
   services: { service: string; http?: string; monitoring?: string }[]
   built: string[]
+  composed: boolean
   timingsMs: Record<string, number>
 }
 
@@ -95,6 +96,18 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
     expect((JSON.parse(r.stdout) as UpJson).built).toEqual(['payment'])
     const again = await msvc(['up', 'checkout', '--json'], { cwd: ws })
     expect((JSON.parse(again.stdout) as UpJson).built).toEqual([])
+  })
+
+  it('runs compose again only when something is not as it was applied (warm up)', async () => {
+    const warm = JSON.parse((await msvc(['up', 'checkout', '--json'], { cwd: ws })).stdout) as UpJson
+    expect(warm.composed).toBe(false)
+    // a container stopped behind msvc's back: compose must run and bring it back
+    const [payment] = await containersWithLabel(`msvc.service=payment`)
+    await docker(['stop', '-t', '1', payment!])
+    const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as UpJson).composed).toBe(true)
+    expect(await docker(['inspect', '-f', '{{.State.Health.Status}}', payment!])).toBe('healthy')
   })
 
   it('names a host port that is already taken, before starting anything', async () => {
