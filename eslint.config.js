@@ -2,7 +2,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/out/', 'test/fixtures/**/golden/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'bench/out/',
+      'test/fixtures/**/golden/',
+      'src/**/*.gen.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,6 +26,7 @@ export default tseslint.config(
         clearTimeout: 'readonly',
         performance: 'readonly',
         AbortSignal: 'readonly',
+        Buffer: 'readonly',
       },
     },
     rules: {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
-import type Dockerode from 'dockerode'
+import { assertChaosEngine, type Engine } from '../io/engine.js'
 import {
   describeFault,
   expectsNewProcess,
@@ -34,7 +34,6 @@ import { runProbe } from '../io/chaos/probes.js'
 import { injectFault, liftFault } from '../io/chaos/runner.js'
 import { listServiceContainers } from '../io/chaos/targets.js'
 import { watchRecovery } from '../io/chaos/watch.js'
-import { assertEngine } from '../io/docker.js'
 import { toWorkspaceError, loadWorkspace } from '../io/workspace.js'
 import type { Ui } from '../ui/ui.js'
 import { trapSignals } from './chaos.js'
@@ -78,7 +77,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
   const exp = parsed.experiment
   const ui = ctx.ui
   if (opts.dryRun) return printSchedule(exp, ui)
-  const d = await assertEngine()
+  const d = await assertChaosEngine()
   await restoreLeftoverFaults(root, workspace, ui)
   if ((await listServiceContainers(d, workspace.name)).every((c) => c.State !== 'running'))
     throw new UserError(`the stack of ${workspace.name} is not up`, 'start it with msvc up')
@@ -158,7 +157,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
 async function checkHypothesis(
   exp: Experiment,
   when: 'before' | 'after',
-  d: Dockerode,
+  d: Engine,
   ws: Workspace,
   ui: Ui,
   signal: AbortSignal,
@@ -179,7 +178,7 @@ function printProbe(ui: Ui, phase: string, r: ProbeResult) {
 }
 
 interface StepEnv {
-  d: Dockerode
+  d: Engine
   root: string
   ws: Workspace
   ui: Ui
@@ -254,7 +253,7 @@ async function runFaultStep(step: FaultStep, start: number, env: StepEnv, journa
 async function runProbeStep(
   step: ProbeStep,
   start: number,
-  env: { d: Dockerode; ws: Workspace; ui: Ui; signal: AbortSignal },
+  env: { d: Engine; ws: Workspace; ui: Ui; signal: AbortSignal },
   journal: Journal,
 ): Promise<void> {
   if (!(await sleep(start + step.atMs - Date.now(), env.signal))) return
@@ -273,7 +272,7 @@ async function runProbeStep(
   printProbe(env.ui, `+${formatDuration(step.atMs)}`, r)
 }
 
-async function liftAll(d: Dockerode, root: string, open: Map<string, LedgerEntry>, ui: Ui) {
+async function liftAll(d: Engine, root: string, open: Map<string, LedgerEntry>, ui: Ui) {
   for (const [id, entry] of [...open]) {
     await liftFault(d, root, entry)
     open.delete(id)
@@ -283,7 +282,7 @@ async function liftAll(d: Dockerode, root: string, open: Map<string, LedgerEntry
 
 async function runRollbacks(
   rollbacks: Rollback[],
-  d: Dockerode,
+  d: Engine,
   ws: Workspace,
   ui: Ui,
 ): Promise<Journal['rollbacks']> {

@@ -1,4 +1,4 @@
-import type Dockerode from 'dockerode'
+import { assertChaosEngine, type Engine } from '../io/engine.js'
 import {
   MECHANISM,
   describeFault,
@@ -23,7 +23,6 @@ import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { injectFault, liftFault, type InjectedFault } from '../io/chaos/runner.js'
 import { resolveTargets } from '../io/chaos/targets.js'
 import { watchRecovery } from '../io/chaos/watch.js'
-import { assertEngine } from '../io/docker.js'
 import { loadWorkspace } from '../io/workspace.js'
 import type { Ui } from '../ui/ui.js'
 
@@ -170,7 +169,7 @@ export async function runFault(
   const o = toFaultOptions(kind, value, opts, workspace, service)
   const ui = ctx.ui
   const c = ui.color
-  const d = await assertEngine()
+  const d = await assertChaosEngine()
   await restoreLeftoverFaults(root, workspace, ui)
   if (opts.dryRun) return printDryRun(d, workspace, service, o.spec, o.selection, o.durationMs, ui, opts.json)
 
@@ -270,7 +269,7 @@ export async function runFault(
 }
 
 /** While a network fault is held, warn when a target restarts: its new namespace has no rules. */
-function watchPids(d: Dockerode, injected: InjectedFault, ui: Ui): { stop: () => void } {
+function watchPids(d: Engine, injected: InjectedFault, ui: Ui): { stop: () => void } {
   if (MECHANISM[injected.request.spec.kind] === 'engine') return { stop: () => {} }
   const warned = new Set<string>()
   const timer = setInterval(() => {
@@ -292,7 +291,7 @@ function watchPids(d: Dockerode, injected: InjectedFault, ui: Ui): { stop: () =>
 }
 
 async function printDryRun(
-  d: Dockerode,
+  d: Engine,
   ws: Workspace,
   service: string,
   spec: FaultSpec,
@@ -335,7 +334,7 @@ export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void>
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   await restoreLeftoverFaults(root, workspace, ctx.ui)
   const ledger = await readLedger(root)
-  const d = ledger.faults.length ? await assertEngine() : undefined
+  const d = ledger.faults.length ? await assertChaosEngine() : undefined
   const rows = []
   for (const f of ledger.faults) {
     const lapsed: string[] = []
@@ -381,7 +380,7 @@ export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void>
 export async function runRestore(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   const restored = await restoreLeftoverFaults(root, workspace, ctx.ui, { all: true })
-  const d = await assertEngine()
+  const d = await assertChaosEngine()
   const left = await readLedger(root)
   const notes = await sweepStrays(d, workspace, new Set(left.faults.map((f) => f.id)))
   for (const n of notes) ctx.ui.info(n)

@@ -1,12 +1,19 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import { UserError } from '../../errors.js'
 import type { Workspace } from '../workspace/model.js'
 import { hintKnown, type Problem } from '../workspace/parse.js'
-import { FAULT_KINDS, isLastingFault, toFaultSpec, type FaultSpec, type ReplicaSelection } from './faults.js'
+import {
+  type FAULT_KINDS,
+  isLastingFault,
+  toFaultSpec,
+  type FaultSpec,
+  type ReplicaSelection,
+} from './faults.js'
 import { parseThreshold, type Threshold } from './load-probe.js'
 import { parseComparison, parseSeriesSelector, type Comparison, type SeriesSelector } from './metrics.js'
 import { parseDuration } from './units.js'
+import validateExperiment from './validate-experiment.gen.js'
 
 export type ProbeSpec =
   | {
@@ -57,7 +64,8 @@ export interface ProbeStep {
 
 export type MethodStep = FaultStep | ProbeStep
 
-export const ROLLBACK_ACTIONS = ['restart', 'start', 'unpause', 'wait-healthy'] as const
+import { ROLLBACK_ACTIONS } from './experiment-schema.js'
+export { ROLLBACK_ACTIONS }
 export interface Rollback {
   action: (typeof ROLLBACK_ACTIONS)[number]
   service: string
@@ -73,102 +81,8 @@ export interface Experiment {
   recoveryTimeoutMs: number
 }
 
-const str = { type: 'string' }
-const durOrStr = { type: ['string', 'number'] }
-const PROBE = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    name: str,
-    http: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        service: str,
-        url: str,
-        path: str,
-        method: { type: 'string', enum: ['GET', 'HEAD', 'POST'] },
-        expect: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }] },
-        maxLatency: str,
-        timeout: str,
-      },
-    },
-    metric: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['service', 'series', 'expect'],
-      properties: { service: str, path: str, series: str, expect: durOrStr },
-    },
-    load: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['service', 'rate', 'duration'],
-      properties: {
-        service: str,
-        path: str,
-        rate: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
-        duration: str,
-        thresholds: { type: 'array', items: str },
-      },
-    },
-  },
-} as const
-
-/** JSON Schema of an experiment file (shape only; meaning is checked in code, with both sides named). */
-export const EXPERIMENT_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  title: 'msvc chaos experiment',
-  type: 'object',
-  additionalProperties: false,
-  required: ['hypothesis', 'method'],
-  properties: {
-    title: str,
-    description: str,
-    hypothesis: { type: 'array', minItems: 1, items: PROBE },
-    method: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['at'],
-        properties: {
-          at: durOrStr,
-          fault: { type: 'string', enum: [...FAULT_KINDS] },
-          service: str,
-          for: str,
-          signal: str,
-          delay: str,
-          jitter: str,
-          percent: str,
-          rate: str,
-          from: str,
-          replica: { type: 'integer', minimum: 1 },
-          all: { type: 'boolean' },
-          probe: PROBE,
-          within: str,
-        },
-      },
-    },
-    rollbacks: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['action', 'service'],
-        properties: { action: { type: 'string', enum: [...ROLLBACK_ACTIONS] }, service: str, timeout: str },
-      },
-    },
-    settings: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { recoveryTimeout: str },
-    },
-  },
-} as const
-
-const ajv = new Ajv({ allErrors: true, strict: false })
-const validateShape = ajv.compile(EXPERIMENT_SCHEMA)
+// compiled from EXPERIMENT_SCHEMA ahead of time (npm run gen:validators): no ajv at run time
+const validateShape = validateExperiment as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
 
 /** Fields of a method step that belong to one fault only. */
 const FAULT_FIELDS: Record<string, string[]> = {

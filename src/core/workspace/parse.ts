@@ -1,8 +1,9 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import type { Document } from 'yaml'
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { type EventSpec, type ServiceSpec, type Workspace, RESERVED_PORTS } from './model.js'
 import { WORKSPACE_SCHEMA } from './schema.js'
+import validateWorkspace from './validate-shape.gen.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 
 /** One thing wrong with msvc.yaml, located in the file. */
@@ -17,8 +18,8 @@ export interface Problem {
 
 export type ParseResult = { ok: true; workspace: Workspace } | { ok: false; problems: Problem[] }
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true })
-const validateShape = ajv.compile(WORKSPACE_SCHEMA)
+// compiled from WORKSPACE_SCHEMA ahead of time (npm run gen:validators): no ajv at run time
+const validateShape = validateWorkspace as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
 
 /** Parses and validates msvc.yaml text; problems carry line and column (1-based). */
 export function parseWorkspace(text: string): ParseResult {

@@ -1,4 +1,4 @@
-import type Dockerode from 'dockerode'
+import { type Engine, type EngineContainer } from '../engine.js'
 import { LABEL } from '../../core/compose/build-stack.js'
 import { MECHANISM, type FaultSpec } from '../../core/chaos/faults.js'
 import type { LedgerEntry } from '../../core/chaos/ledger.js'
@@ -25,7 +25,7 @@ export const HELPER_IMAGE = 'node:20-slim'
  * it.) Without the right to signal it (not root), msvc falls back to the engine and starts the
  * container again itself, and says so.
  */
-export async function applyOneShot(d: Dockerode, spec: FaultSpec, targets: ChaosTarget[]): Promise<string[]> {
+export async function applyOneShot(d: Engine, spec: FaultSpec, targets: ChaosTarget[]): Promise<string[]> {
   const notes: string[] = []
   await Promise.all(
     targets.map(async (t) => {
@@ -65,7 +65,7 @@ export async function chooseProxyPorts(
 }
 
 /** Applies a lasting fault recorded in `entry`; on failure the caller undoes it (undo is idempotent). */
-export async function applyLasting(d: Dockerode, ws: Workspace, entry: LedgerEntry): Promise<void> {
+export async function applyLasting(d: Engine, ws: Workspace, entry: LedgerEntry): Promise<void> {
   const { spec } = entry
   if (spec.kind === 'pause') {
     await Promise.all(entry.targets.map((t) => d.getContainer(t.containerId).pause()))
@@ -96,12 +96,7 @@ export async function applyLasting(d: Dockerode, ws: Workspace, entry: LedgerEnt
   )
 }
 
-async function startProxy(
-  d: Dockerode,
-  ws: Workspace,
-  entry: LedgerEntry,
-  t: LedgerEntry['targets'][number],
-) {
+async function startProxy(d: Engine, ws: Workspace, entry: LedgerEntry, t: LedgerEntry['targets'][number]) {
   const spec = entry.spec
   const cfg: ProxyConfig = {
     listen: Object.entries(entry.proxyPorts ?? {}).map(([target, port]) => ({
@@ -112,7 +107,7 @@ async function startProxy(
     jitterMs: spec.kind === 'latency' ? spec.jitterMs : 0,
     bytesPerSecond: spec.kind === 'bandwidth' ? spec.bytesPerSecond : 0,
   }
-  let helper: Dockerode.Container
+  let helper: EngineContainer
   try {
     helper = await d.createContainer({
       Image: HELPER_IMAGE,
@@ -162,7 +157,7 @@ async function startProxy(
  * removed one has nothing left to undo, and one that restarted (new pid, new network namespace)
  * lost the rules with its old namespace, so only its helpers are removed. Returns notes to print.
  */
-export async function undoLasting(d: Dockerode, entry: LedgerEntry): Promise<string[]> {
+export async function undoLasting(d: Engine, entry: LedgerEntry): Promise<string[]> {
   const notes: string[] = []
   const { spec } = entry
   const mech = MECHANISM[spec.kind]
@@ -210,7 +205,7 @@ export async function undoLasting(d: Dockerode, entry: LedgerEntry): Promise<str
 
 /** Removes helper containers of a fault, or of a workspace not in `keep`. */
 export async function removeHelpers(
-  d: Dockerode,
+  d: Engine,
   by: { fault: string } | { workspace: string; keep: ReadonlySet<string> },
 ): Promise<number> {
   const label =
@@ -234,7 +229,7 @@ export async function removeHelpers(
  * What the ledger does not know about but is ours: helper containers and `MSVC-…` chains in the
  * workspace's running containers. Removed by `msvc chaos restore`.
  */
-export async function sweepStrays(d: Dockerode, ws: Workspace, keep: ReadonlySet<string>): Promise<string[]> {
+export async function sweepStrays(d: Engine, ws: Workspace, keep: ReadonlySet<string>): Promise<string[]> {
   const notes: string[] = []
   const helpers = await removeHelpers(d, { workspace: ws.name, keep })
   if (helpers) notes.push(`removed ${helpers} stray fault prox${helpers === 1 ? 'y' : 'ies'}`)

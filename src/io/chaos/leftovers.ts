@@ -34,8 +34,11 @@ export async function restoreLeftoverFaults(
   if (ledger.faults.length === 0) return []
   const leftovers = findLeftovers(ledger, isProcessAlive, opts.all)
   if (leftovers.length === 0) return []
-  const [{ assertEngine }, { liftFault }] = await Promise.all([import('../docker.js'), import('./runner.js')])
-  const d = await assertEngine()
+  const [{ assertChaosEngine }, { liftFault }] = await Promise.all([
+    import('../engine.js'),
+    import('./runner.js'),
+  ])
+  const d = await assertChaosEngine()
   const out: RestoredFault[] = []
   for (const entry of leftovers) {
     const what = `${describeFault(entry.spec)} on ${entry.service}`

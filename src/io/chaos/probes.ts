@@ -1,4 +1,4 @@
-import type Dockerode from 'dockerode'
+import { type Engine } from '../engine.js'
 import type { ProbeSpec } from '../../core/chaos/experiment.js'
 import type { ProbeResult } from '../../core/chaos/journal.js'
 import { judgeThresholds, type LoadSummary } from '../../core/chaos/load-probe.js'
@@ -19,7 +19,7 @@ export type LoadRunner = (o: {
 }) => Promise<LoadSummary>
 
 /** Where a probe reaches a service: its published port, or its first replica's address. */
-export async function serviceBaseUrl(d: Dockerode, ws: Workspace, service: string): Promise<string> {
+export async function serviceBaseUrl(d: Engine, ws: Workspace, service: string): Promise<string> {
   const s = ws.services[service]!
   if (s.replicas === 1) return `http://127.0.0.1:${s.ports.http}`
   const [first] = await findRunning(d, ws, service)
@@ -29,7 +29,7 @@ export async function serviceBaseUrl(d: Dockerode, ws: Workspace, service: strin
 /** Runs one probe; never throws (a failure is a result). */
 export async function runProbe(
   probe: ProbeSpec,
-  env: { d: Dockerode; ws: Workspace; load?: LoadRunner; signal?: AbortSignal },
+  env: { d: Engine; ws: Workspace; load?: LoadRunner; signal?: AbortSignal },
 ): Promise<ProbeResult> {
   const startedAt = new Date()
   const t0 = performance.now()

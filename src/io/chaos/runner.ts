@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type Dockerode from 'dockerode'
+import { type Engine } from '../engine.js'
 import { MECHANISM, isLastingFault, type FaultSpec, type ReplicaSelection } from '../../core/chaos/faults.js'
 import type { LedgerEntry } from '../../core/chaos/ledger.js'
 import type { Workspace } from '../../core/workspace/model.js'
@@ -39,7 +39,7 @@ export const newFaultId = () => randomBytes(8).toString('hex')
  * until it ends; one without is left for `msvc chaos restore`.
  */
 export async function injectFault(
-  d: Dockerode,
+  d: Engine,
   root: string,
   ws: Workspace,
   req: FaultRequest,
@@ -106,7 +106,7 @@ export async function injectFault(
 
 /** Undoes a lasting fault and removes it from the ledger; returns when it ended and notes to print. */
 export async function liftFault(
-  d: Dockerode,
+  d: Engine,
   root: string,
   entry: LedgerEntry,
 ): Promise<{ endedAt: number; notes: string[] }> {

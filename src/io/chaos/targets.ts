@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode'
+import { type Engine } from '../engine.js'
 import { LABEL } from '../../core/compose/build-stack.js'
 import { selectReplicas, type ReplicaSelection } from '../../core/chaos/faults.js'
 import type { Workspace } from '../../core/workspace/model.js'
@@ -28,7 +29,7 @@ export interface ChaosTarget {
 
 /** Containers of this workspace and service, found by label only. */
 export async function listServiceContainers(
-  d: Dockerode,
+  d: Engine,
   ws: string,
   service?: string,
 ): Promise<Dockerode.ContainerInfo[]> {
@@ -48,7 +49,7 @@ const replicaNumber = (c: Dockerode.ContainerInfo) =>
  * The running containers of a service, by replica number. An unknown service, a stack that is not
  * up and a service with nothing running are three different UserErrors.
  */
-export async function findRunning(d: Dockerode, ws: Workspace, service: string): Promise<ChaosTarget[]> {
+export async function findRunning(d: Engine, ws: Workspace, service: string): Promise<ChaosTarget[]> {
   if (!ws.services[service])
     throw new UserError(`unknown service "${service}"`, hintKnown(Object.keys(ws.services)))
   const all = await listServiceContainers(d, ws.name)
@@ -86,7 +87,7 @@ export async function findRunning(d: Dockerode, ws: Workspace, service: string):
 
 /** The targets a fault hits: one replica (the first, or `--replica N`) or all of them (`--all`). */
 export async function resolveTargets(
-  d: Dockerode,
+  d: Engine,
   ws: Workspace,
   service: string,
   sel: ReplicaSelection,

@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode'
+import { type Engine } from '../engine.js'
 import { computeRecovery, type RecoveryReport, type RecoverySample } from '../../core/chaos/recovery.js'
 
 export const POLL_MS = 50
@@ -38,7 +39,7 @@ async function httpOk(url: string, timeoutMs: number): Promise<boolean> {
  * the previous one, GET /health/ready on the published port (the container's address when it has
  * none) and the --probe. Probes that hang (a partition) do not slow the polling.
  */
-export async function watchRecovery(d: Dockerode, o: WatchOptions): Promise<RecoveryReport> {
+export async function watchRecovery(d: Engine, o: WatchOptions): Promise<RecoveryReport> {
   const samples: RecoverySample[] = []
   const urls = new Map<string, string>()
   const inflight = new Set<Promise<void>>()

@@ -3,7 +3,7 @@
  * the chaos runner (restore ledger first, as `msvc chaos` does), undone after its `for` or when the
  * run ends, and returned as a window for the report's timelines.
  */
-import type Dockerode from 'dockerode'
+import { type Engine } from '../engine.js'
 import { isLastingFault } from '../../core/chaos/faults.js'
 import type { LedgerEntry } from '../../core/chaos/ledger.js'
 import type { ScheduledFault } from '../../core/loadtest/chaos-plan.js'
@@ -19,7 +19,7 @@ export interface FaultScheduler {
 }
 
 export function scheduleFaults(
-  d: Dockerode,
+  d: Engine,
   root: string,
   ws: Workspace,
   faults: ScheduledFault[],
