@@ -5,6 +5,7 @@ import { parseWorkspace } from '../core/workspace/parse.js'
 import { planAddServiceFiles } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
 import { applyPlan, isNonEmptyDir } from '../io/fs.js'
+import { warmPluginsFor } from '../io/proto/plugin.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { loadWorkspace, toWorkspaceError } from '../io/workspace.js'
 import { printPlan } from '../ui/plan.js'
@@ -31,15 +32,23 @@ export async function runAdd(name: string | undefined, opts: AddCliOptions, ctx:
   const check = parseWorkspace(yaml)
   if (!check.ok) throw toWorkspaceError('msvc.yaml', check.problems)
   const ws = withService(loaded.workspace, input.name, spec, newEvents)
-  const templates = await loadTemplateSet(ctx.templatesDir)
-  const plan = planAddServiceFiles(ws, input.name, yaml, templates, ctx.version)
-  if (opts.dryRun) return printPlan(ctx.ui, plan)
-  await ctx.ui.step(`Adding service ${input.name}`, () =>
-    applyPlan(loaded.root, plan, { force: opts.force === true }),
-  )
-  // only a new proto needs generating (loading the proto toolchain costs scaffolding time, issue #2)
-  if (spec.capabilities.includes('grpc'))
-    await (await import('./proto.js')).generateAfterScaffold(loaded.root, ws, ctx)
+  // a new grpc service means generating the clients of every grpc service: their plugins and
+  // the proto code load while the files are rendered and written
+  const grpc = spec.capabilities.includes('grpc') && !opts.dryRun
+  const grpcServices = Object.values(ws.services).filter((s) => s.capabilities.includes('grpc')).length
+  const warm = warmPluginsFor(grpc ? grpcServices : 0)
+  const protoCommand = grpc ? import('./proto.js') : undefined
+  try {
+    const templates = await loadTemplateSet(ctx.templatesDir)
+    const plan = planAddServiceFiles(ws, input.name, yaml, templates, ctx.version)
+    if (opts.dryRun) return printPlan(ctx.ui, plan)
+    await ctx.ui.step(`Adding service ${input.name}`, () =>
+      applyPlan(loaded.root, plan, { force: opts.force === true }),
+    )
+    if (protoCommand) await (await protoCommand).generateAfterScaffold(loaded.root, ws, ctx, warm)
+  } finally {
+    for (const w of warm) w.dispose()
+  }
   const ports = Object.entries(spec.ports)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')

@@ -6,6 +6,7 @@ import { parseWorkspace } from '../core/workspace/parse.js'
 import { planCreateWorkspace } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
 import { applyPlan, isNonEmptyDir } from '../io/fs.js'
+import { warmPluginsFor } from '../io/proto/plugin.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
 import { printPlan } from '../ui/plan.js'
@@ -54,15 +55,21 @@ export async function runCreate(dirArg: string | undefined, opts: CreateCliOptio
   if (!parsed.ok) throw toWorkspaceError('msvc.yaml', parsed.problems)
   const ws = withService(empty, input.name, spec, newEvents)
 
-  const templates = await loadTemplateSet(ctx.templatesDir)
-  const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
-  if (opts.dryRun) return printPlan(ctx.ui, plan)
-  await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
-    applyPlan(root, plan, { force: opts.force === true }),
-  )
-  // only a new proto needs generating (loading the proto toolchain costs scaffolding time, issue #2)
-  if (spec.capabilities.includes('grpc'))
-    await (await import('./proto.js')).generateAfterScaffold(root, ws, ctx)
+  // a grpc service needs its clients generated: the plugin and the proto code load meanwhile
+  const grpc = spec.capabilities.includes('grpc') && !opts.dryRun
+  const warm = warmPluginsFor(grpc ? 1 : 0)
+  const protoCommand = grpc ? import('./proto.js') : undefined
+  try {
+    const templates = await loadTemplateSet(ctx.templatesDir)
+    const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
+    if (opts.dryRun) return printPlan(ctx.ui, plan)
+    await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
+      applyPlan(root, plan, { force: opts.force === true }),
+    )
+    if (protoCommand) await (await protoCommand).generateAfterScaffold(root, ws, ctx, warm)
+  } finally {
+    for (const w of warm) w.dispose()
+  }
   const rel = relative(ctx.cwd, root) || '.'
   const c = ctx.ui.color
   ctx.ui.info(

@@ -5,6 +5,7 @@ import type { Workspace } from '../core/workspace/model.js'
 import { formatProblem } from '../core/proto/protoc-errors.js'
 import { EXIT, ExitError } from '../errors.js'
 import { applyClientsDiff, generateClients, isUpToDate } from '../io/proto/gen.js'
+import type { WarmPlugin } from '../io/proto/plugin.js'
 import { lintProtos, breakingChanges } from '../io/proto/buf.js'
 import { loadWorkspace } from '../io/workspace.js'
 
@@ -77,9 +78,14 @@ export async function runProtoBreaking(opts: { against: string; json?: boolean }
  * generated: its grpc services import their own generated server interface. A failure here (a
  * broken proto elsewhere) does not undo the new service; it says what to fix and what to rerun.
  */
-export async function generateAfterScaffold(root: string, ws: Workspace, ctx: Ctx): Promise<void> {
+export async function generateAfterScaffold(
+  root: string,
+  ws: Workspace,
+  ctx: Ctx,
+  warm: WarmPlugin[] = [],
+): Promise<void> {
   const result = await ctx.ui.step('Generating typed gRPC clients (msvc proto gen)', () =>
-    generateClients(root, ws),
+    generateClients(root, ws, { warm }),
   )
   if (!result.ok) {
     for (const p of result.problems) ctx.ui.warn(formatProblem(p))

@@ -1,4 +1,4 @@
-import { execa } from 'execa'
+import { execFile } from 'node:child_process'
 import { access, constants } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -10,12 +10,14 @@ export interface ExecResult {
   output: string
 }
 
-/** Runs a command to completion, never rejecting; stdout and stderr interleaved. */
+/** Runs a command to completion, never rejecting; stdout and stderr interleaved (execa). */
 export async function run(
   command: string,
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
+  // imported when first needed: execa is about a hundred ES modules, 50-150 ms to load here
+  const { execa } = await import('execa')
   try {
     const r = await execa(command, args, {
       cwd: opts.cwd,
@@ -29,6 +31,34 @@ export async function run(
   } catch (e) {
     return { exitCode: 127, output: (e as Error).message }
   }
+}
+
+/**
+ * Runs a short command to completion through node:child_process, never rejecting; the output is
+ * stdout then stderr. For paths that must start fast (a chaos fault takes effect within 250 ms,
+ * scaffolding within 300 ms: issues #6 and #2), where loading execa would cost more than the
+ * command itself; measured with --cpu-prof (docs/architecture.md).
+ */
+export function runQuick(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      command,
+      args,
+      { cwd: opts.cwd, timeout: opts.timeoutMs ?? 0, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string }) | null
+        // not started (ENOENT, EACCES) or killed by the timeout
+        if (e && typeof e.code !== 'number')
+          return resolve({ exitCode: 127, output: `${stderr}${e.message}` })
+        resolve({ exitCode: e ? (e.code as number) : 0, output: `${stdout}${stderr}` })
+      },
+    )
+    child.stdin?.end()
+  })
 }
 
 /** `docker compose` (v2) when the plugin answers, else `docker-compose` (v1); an error when neither does. */

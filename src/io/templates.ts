@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path'
 import { parse } from 'yaml'
 import type { LoadedTemplate, TemplateSet } from '../core/scaffold/plan.js'
 import type { TemplateFile, TemplateManifest } from '../core/scaffold/render.js'
+import { usePrecompiled } from '../core/scaffold/handlebars.js'
 
 /** templates/ ships beside dist/ in the package (`"files"` in package.json). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
@@ -31,6 +32,25 @@ export async function loadTemplateSet(dir = TEMPLATES_DIR): Promise<TemplateSet>
   const [workspace, service] = await Promise.all([
     loadTemplate('workspace', dir),
     loadTemplate('service', dir),
+    loadPrecompiled(),
   ])
   return { workspace, service }
+}
+
+/**
+ * The templates precompiled by `npm run build` (scripts/precompile-templates.mjs), if this is a
+ * build that has them: a cache keyed by source text, so an edited template is simply compiled.
+ */
+async function loadPrecompiled(): Promise<void> {
+  const url = new URL('../templates.precompiled.js', import.meta.url).href
+  try {
+    const mod = (await import(url)) as {
+      default: [string, TemplateSpecification][]
+      options: Record<string, unknown>
+    }
+    usePrecompiled(mod.default, mod.options)
+  } catch (e) {
+    // running from sources (tests): nothing precompiled, everything is compiled when rendered
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e
+  }
 }

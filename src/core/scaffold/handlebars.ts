@@ -17,13 +17,29 @@ hbs.registerHelper('join', (xs: unknown, sep: unknown) =>
   Array.isArray(xs) ? xs.join(typeof sep === 'string' ? sep : ', ') : '',
 )
 
+/** The compile options of every template (scripts/precompile-templates.mjs uses the same). */
+export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const
+
 const cache = new Map<string, HandlebarsTemplateDelegate>()
+
+/**
+ * Templates compiled at build time, keyed by their exact source: rendering one of these sources
+ * skips Handlebars' parser and code generator. Specs compiled with other options are ignored.
+ */
+export function usePrecompiled(
+  entries: Iterable<[string, TemplateSpecification]>,
+  options: Record<string, unknown>,
+): void {
+  if (Object.entries(COMPILE_OPTIONS).some(([k, v]) => options[k] !== v)) return
+  for (const [source, spec] of entries)
+    if (!cache.has(source)) cache.set(source, hbs.template(spec) as HandlebarsTemplateDelegate)
+}
 
 /** Renders `source` with `vars`; a variable the template names but `vars` lacks is an error. */
 export function renderString(source: string, vars: object): string {
   let fn = cache.get(source)
   if (!fn) {
-    fn = hbs.compile(source, { strict: true, noEscape: true })
+    fn = hbs.compile(source, COMPILE_OPTIONS)
     cache.set(source, fn)
   }
   return fn(vars)

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { runQuick } from '../exec.js'
 import { UserError } from '../../errors.js'
 
 export interface NetnsResult {
@@ -6,28 +6,9 @@ export interface NetnsResult {
   output: string
 }
 
-/**
- * Runs a command in a process's network namespace from the host (`nsenter -t <pid> -n`).
- * node:child_process rather than execa here: a fault's commands are on the path that must take
- * effect within 250 ms of `msvc chaos`, and loading execa (about a hundred ES modules) cost
- * 50-150 ms of that on this machine, measured with --cpu-prof (docs/architecture.md, Chaos).
- */
+/** Runs a command in a process's network namespace from the host (`nsenter -t <pid> -n`). */
 export function inNetns(pid: number, argv: string[]): Promise<NetnsResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'nsenter',
-      ['-t', String(pid), '-n', ...argv],
-      { timeout: 10_000, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        const e = err as (Error & { code?: number | string }) | null
-        if (e && typeof e.code !== 'number')
-          // it did not run (no nsenter) or was killed by the timeout
-          return resolve({ exitCode: 127, output: `${stderr}${e.message}` })
-        resolve({ exitCode: e ? (e.code as number) : 0, output: `${stdout}${stderr}` })
-      },
-    )
-    child.stdin?.end()
-  })
+  return runQuick('nsenter', ['-t', String(pid), '-n', ...argv], { timeoutMs: 10_000 })
 }
 
 /** Network faults change a container's namespace from the host: that needs root, nsenter and iptables. */

@@ -1,20 +1,22 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import {
+  CodeGeneratorResponseSchema,
   FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
   MethodOptions_IdempotencyLevel,
   type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt'
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 import type { CompiledProto, ProtoMethod, ProtoProblem } from '../../core/proto/model.js'
 import { parseProtocErrors } from '../../core/proto/protoc-errors.js'
-import { run } from '../exec.js'
+import { runQuick } from '../exec.js'
 import { exists } from '../fs.js'
+import { tsProtoPluginPath, type WarmPlugin } from './plugin.js'
 
 const require = createRequire(import.meta.url)
 
@@ -32,7 +34,6 @@ export const TS_PROTO_OPTIONS = [
 /** Where the npm-shipped compiler and plugin live (dependencies of msvc: nothing to install by hand). */
 export function toolchainPaths() {
   const protocDir = dirname(require.resolve('protoc/package.json'))
-  const tsProtoDir = dirname(require.resolve('ts-proto/package.json'))
   // The package's own launcher (protoc.cjs) is a Node process around the binary; calling the
   // binary for this platform directly saves a Node start per service.
   const assets = JSON.parse(readFileSync(join(protocDir, 'assets.json'), 'utf8')) as {
@@ -46,7 +47,7 @@ export function toolchainPaths() {
       ? { command: join(protocDir, 'bin', asset.executable), args: [] }
       : { command: process.execPath, args: [join(protocDir, 'protoc.cjs')] },
     include: join(protocDir, 'include'),
-    plugin: join(tsProtoDir, 'protoc-gen-ts_proto'),
+    plugin: tsProtoPluginPath(),
   }
 }
 
@@ -75,6 +76,7 @@ export async function compileServiceProtos(
   root: string,
   service: string,
   files: string[],
+  warm?: WarmPlugin,
 ): Promise<CompileResult> {
   const protoDir = join(root, 'services', service, 'proto')
   const prefix = `services/${service}/proto/`
@@ -83,11 +85,19 @@ export async function compileServiceProtos(
     const tools = toolchainPaths()
     const ds = join(out, 'descriptor-set.bin')
     await mkdir(join(out, 'ts'))
-    const r = await run(
+    // with a warm plugin, protoc hands its request to a one-line shell plugin that keeps it
+    const capture = join(out, 'capture-request')
+    if (warm) {
+      // its answer is an empty CodeGeneratorResponse declaring, as ts-proto does, proto3 optional
+      // support (supported_features = 1: field 2, varint), or protoc refuses optional fields
+      await writeFile(capture, '#!/bin/sh\ncat > "$0.bin"\nprintf \'\\020\\001\'\n')
+      await chmod(capture, 0o755)
+    }
+    const r = await runQuick(
       tools.protoc.command,
       [
         ...tools.protoc.args,
-        `--plugin=protoc-gen-ts_proto=${tools.plugin}`,
+        `--plugin=protoc-gen-ts_proto=${warm ? capture : tools.plugin}`,
         '-I',
         '.',
         '-I',
@@ -112,7 +122,15 @@ export async function compileServiceProtos(
           outputs.push({ path: relative(tsDir, p).split(sep).join('/'), contents: await readFile(p, 'utf8') })
       }
     }
-    if (await exists(tsDir)) await walk(tsDir)
+    if (warm) {
+      const response = fromBinary(
+        CodeGeneratorResponseSchema,
+        await warm.generate(await readFile(`${capture}.bin`)),
+      )
+      if (response.error) return { ok: false, problems: [{ file: prefix, message: response.error }] }
+      for (const f of response.file) outputs.push({ path: f.name, contents: f.content })
+    } else if (await exists(tsDir)) await walk(tsDir)
+    outputs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     return { ok: true, protos: toCompiledProtos(service, files, set.file, outputs) }
   } finally {
     await rm(out, { recursive: true, force: true })

@@ -6,6 +6,7 @@ import { planClients, type ClientsPlan } from '../../core/proto/plan.js'
 import { hasCapability, type Workspace } from '../../core/workspace/model.js'
 import { exists } from '../fs.js'
 import { compileServiceProtos, listProtoFiles } from './compile.js'
+import type { WarmPlugin } from './plugin.js'
 
 /** What generation would change on disk. */
 export interface ClientsDiff {
@@ -49,11 +50,25 @@ export async function findWorkspaceProtos(
 }
 
 /** Compiles every proto of the workspace and works out what would change; writes nothing. */
-export async function generateClients(root: string, ws: Workspace): Promise<GenerateResult> {
+export async function generateClients(
+  root: string,
+  ws: Workspace,
+  opts: { warm?: WarmPlugin[] } = {},
+): Promise<GenerateResult> {
+  const warm = [...(opts.warm ?? [])]
+  try {
+    return await generate(root, ws, warm)
+  } finally {
+    for (const w of warm) w.dispose()
+  }
+}
+
+async function generate(root: string, ws: Workspace, warm: WarmPlugin[]): Promise<GenerateResult> {
   const { byService, problems } = await findWorkspaceProtos(root, ws)
   if (problems.length > 0) return { ok: false, problems }
+  // each warm plugin serves one service (it reads one request); the rest run through protoc
   const results = await Promise.all(
-    [...byService].map(([service, files]) => compileServiceProtos(root, service, files)),
+    [...byService].map(([service, files]) => compileServiceProtos(root, service, files, warm.shift())),
   )
   const failed = results.flatMap((r) => (r.ok ? [] : r.problems))
   if (failed.length > 0) return { ok: false, problems: failed }
