@@ -178,3 +178,9 @@ export async function iptablesSave(pid: number): Promise<string> {
   const r = await execa('nsenter', ['-t', String(pid), '-n', 'iptables-save'], { reject: false })
   return String(r.stdout)
 }
+
+/** Fault proxy processes of a workspace running on this host (found by their command line). */
+export async function proxiesOf(ws: string): Promise<number[]> {
+  const { listProxyProcesses } = await import('../../src/io/chaos/proxy-process.js')
+  return (await listProxyProcesses()).filter((p) => p.workspace === ws).map((p) => p.pid)
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
-import { containersWithLabel, dockerAvailable } from '../helpers/docker.js'
-import { iptablesSave, startChaosStack, type ChaosStack } from '../helpers/chaos-stack.js'
+import { dockerAvailable } from '../helpers/docker.js'
+import { iptablesSave, proxiesOf, startChaosStack, type ChaosStack } from '../helpers/chaos-stack.js'
 
 const hasDocker = await dockerAvailable()
 
@@ -58,7 +58,7 @@ settings: { recoveryTimeout: 30s }
     const latency = j.method.find((m: { spec?: { kind: string } }) => m.spec?.kind === 'latency')
     expect(latency.endedAt).toBeDefined()
     expect(j.rollbacks).toMatchObject([{ action: 'wait-healthy', ok: true }])
-    expect(await containersWithLabel('msvc.chaos=1')).toEqual([])
+    expect(await proxiesOf(s.ws)).toEqual([])
     expect(await iptablesSave(await s.pid('peer'))).not.toMatch(/MSVC-/)
   })
 
@@ -81,7 +81,7 @@ method:
     const j = JSON.parse(r.stdout)
     expect(j.verdict).toBe('violated')
     expect(j.steadyStateAfter.met).toBe(true)
-    expect(await containersWithLabel('msvc.chaos=1')).toEqual([])
+    expect(await proxiesOf(s.ws)).toEqual([])
   })
 
   it('not steady before: exit 1, nothing injected', async () => {

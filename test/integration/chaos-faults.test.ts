@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
-import { containersWithLabel, docker, dockerAvailable } from '../helpers/docker.js'
+import { docker, dockerAvailable } from '../helpers/docker.js'
 import {
   getFrom,
+  proxiesOf,
   iptablesSave,
   startChaosStack,
   timedGet,
@@ -117,7 +118,7 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
     expect(slow - base).toBeGreaterThan(170)
     expect(slow - base).toBeLessThan(400)
     expect(slowInside - baseInside).toBeGreaterThan(170)
-    expect(await containersWithLabel(`msvc.chaos.target=web`)).toHaveLength(1)
+    expect(await proxiesOf(s.ws)).toHaveLength(1)
     const status = await s.msvc(['chaos', 'status', '--json'])
     expect(JSON.parse(status.stdout).faults).toMatchObject([{ service: 'web', kind: 'latency' }])
 
@@ -127,7 +128,7 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
     expect(fast).toBeLessThan(base + 50)
     expect((await getFrom(peer, inside)).ms).toBeLessThan(baseInside + 100)
     expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
-    expect(await containersWithLabel(`msvc.chaos=1`).then((ids) => ids.length)).toBe(0)
+    expect(await proxiesOf(s.ws)).toEqual([])
     expect(await ledgerFaults(s.root)).toEqual([])
   })
 
@@ -223,7 +224,7 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
       expect(Date.now() - t0).toBeLessThan(3000)
       expect(r.stderr).toMatch(/cancelled \(SIGINT\); restored/)
       expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
-      expect(await containersWithLabel('msvc.chaos=1')).toEqual([])
+      expect(await proxiesOf(s.ws)).toEqual([])
       expect(await ledgerFaults(s.root)).toEqual([])
     }
   })
@@ -234,13 +235,13 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
     child.child.kill('SIGKILL')
     await child
     expect(await ledgerFaults(s.root)).toHaveLength(1)
-    expect(await containersWithLabel('msvc.chaos=1')).toHaveLength(1)
+    expect(await proxiesOf(s.ws)).toHaveLength(1)
     const st = await s.msvc(['chaos', 'status', '--json'])
     expect(st.exitCode, st.stderr).toBe(0)
     expect(st.stderr).toMatch(/restored latency \+300ms on web, left behind by msvc \(pid \d+\)/)
     expect(JSON.parse(st.stdout).faults).toEqual([])
     expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
-    expect(await containersWithLabel('msvc.chaos=1')).toEqual([])
+    expect(await proxiesOf(s.ws)).toEqual([])
     expect(await medianLatency(`${web}/x`, 3)).toBeLessThan(150)
   })
 

@@ -1,5 +1,4 @@
-import { type Engine, type EngineContainer } from '../engine.js'
-import { LABEL } from '../../core/compose/build-stack.js'
+import { type Engine } from '../engine.js'
 import { MECHANISM, type FaultSpec } from '../../core/chaos/faults.js'
 import type { LedgerEntry } from '../../core/chaos/ledger.js'
 import {
@@ -11,12 +10,10 @@ import {
 } from '../../core/chaos/netfilter.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { UserError } from '../../errors.js'
-import { faultProxySource, type ProxyConfig } from './fault-proxy.js'
+import type { ProxyConfig } from './fault-proxy.js'
+import { killProxies, startProxyProcess } from './proxy-process.js'
 import { inNetns, runAll, runUndo } from './netns.js'
-import { CHAOS_LABEL, PROXY_SERVICE, listServiceContainers, type ChaosTarget } from './targets.js'
-
-/** The local image helpers run on: it has node, and nothing is ever pulled. */
-export const HELPER_IMAGE = 'node:20-slim'
+import { listServiceContainers, type ChaosTarget } from './targets.js'
 
 /**
  * Kill and restart: one-shot, nothing to undo. A kill is a signal to the container's main process
@@ -83,7 +80,7 @@ export async function applyLasting(d: Engine, ws: Workspace, entry: LedgerEntry)
   })
   await Promise.all(
     entry.targets.map(async (t) => {
-      if (MECHANISM[spec.kind] === 'proxy') await startProxy(d, ws, entry, t)
+      if (MECHANISM[spec.kind] === 'proxy') await startProxy(ws, entry, t)
       const { failed } = await runAll(t.pid, plan.apply)
       if (failed)
         throw new UserError(
@@ -96,7 +93,8 @@ export async function applyLasting(d: Engine, ws: Workspace, entry: LedgerEntry)
   )
 }
 
-async function startProxy(d: Engine, ws: Workspace, entry: LedgerEntry, t: LedgerEntry['targets'][number]) {
+/** The fault proxy for one target: a process in its network namespace (proxy-process.ts). */
+async function startProxy(ws: Workspace, entry: LedgerEntry, t: LedgerEntry['targets'][number]) {
   const spec = entry.spec
   const cfg: ProxyConfig = {
     listen: Object.entries(entry.proxyPorts ?? {}).map(([target, port]) => ({
@@ -107,61 +105,23 @@ async function startProxy(d: Engine, ws: Workspace, entry: LedgerEntry, t: Ledge
     jitterMs: spec.kind === 'latency' ? spec.jitterMs : 0,
     bytesPerSecond: spec.kind === 'bandwidth' ? spec.bytesPerSecond : 0,
   }
-  let helper: EngineContainer
   try {
-    helper = await d.createContainer({
-      Image: HELPER_IMAGE,
-      Entrypoint: ['node'],
-      Cmd: ['-e', faultProxySource()],
-      Env: [`MSVC_PROXY=${JSON.stringify(cfg)}`],
-      User: 'node',
-      Labels: {
-        [LABEL.workspace]: ws.name,
-        [LABEL.service]: PROXY_SERVICE,
-        [CHAOS_LABEL.helper]: '1',
-        [CHAOS_LABEL.fault]: entry.id,
-        [CHAOS_LABEL.target]: entry.service,
-      },
-      HostConfig: { NetworkMode: `container:${t.containerId}`, RestartPolicy: { Name: 'no' } },
-    })
-    await helper.start()
+    await startProxyProcess(t.pid, cfg, { workspace: ws.name, fault: entry.id })
   } catch (e) {
-    const msg = (e as Error).message
-    throw new UserError(
-      `could not start the fault proxy for ${t.name}: ${msg}`,
-      /No such image/i.test(msg)
-        ? `the proxy runs on the local image ${HELPER_IMAGE}; build or load it first`
-        : undefined,
-    )
-  }
-  // listening in the target's namespace on every proxy port, or it failed
-  const wanted = Object.values(entry.proxyPorts ?? {})
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const r = await inNetns(t.pid, ['ss', '-Hltn'])
-    const up = parseListeningPorts(r.output)
-    if (wanted.every((p) => up.has(p))) return
-    const state = await helper.inspect().then((c) => c.State)
-    if (!state.Running || Date.now() > deadline) {
-      const logs = String(await helper.logs({ stdout: true, stderr: true, tail: 5 }).catch(() => ''))
-      throw new UserError(
-        `the fault proxy for ${t.name} did not start listening: ${logs.replace(/[^\x20-\x7e\n]/g, '').trim()}`,
-      )
-    }
-    await new Promise((r) => setTimeout(r, 5))
+    throw new UserError(`${t.name}: ${(e as Error).message}`, (e as UserError).hint)
   }
 }
 
 /**
  * Undoes a fault from its ledger entry. Idempotent, and sane about containers that changed: a
  * removed one has nothing left to undo, and one that restarted (new pid, new network namespace)
- * lost the rules with its old namespace, so only its helpers are removed. Returns notes to print.
+ * lost the rules with its old namespace, so only its proxies are stopped. Returns notes to print.
  */
 export async function undoLasting(d: Engine, entry: LedgerEntry): Promise<string[]> {
   const notes: string[] = []
   const { spec } = entry
   const mech = MECHANISM[spec.kind]
-  if (mech === 'proxy') await removeHelpers(d, { fault: entry.id })
+  if (mech === 'proxy') await killProxies({ fault: entry.id })
   const plan =
     mech === 'engine'
       ? undefined
@@ -203,39 +163,17 @@ export async function undoLasting(d: Engine, entry: LedgerEntry): Promise<string
   return notes
 }
 
-/** Removes helper containers of a fault, or of a workspace not in `keep`. */
-export async function removeHelpers(
-  d: Engine,
-  by: { fault: string } | { workspace: string; keep: ReadonlySet<string> },
-): Promise<number> {
-  const label =
-    'fault' in by
-      ? [`${CHAOS_LABEL.fault}=${by.fault}`]
-      : [`${LABEL.workspace}=${by.workspace}`, `${CHAOS_LABEL.helper}=1`]
-  const list = await d.listContainers({ all: true, filters: { label } })
-  const doomed = list.filter((c) => 'fault' in by || !by.keep.has(c.Labels[CHAOS_LABEL.fault] ?? ''))
-  await Promise.all(
-    doomed.map((c) =>
-      d
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  )
-  return doomed.length
-}
-
 /**
- * What the ledger does not know about but is ours: helper containers and `MSVC-…` chains in the
+ * What the ledger does not know about but is ours: fault proxies and `MSVC-…` chains in the
  * workspace's running containers. Removed by `msvc chaos restore`.
  */
 export async function sweepStrays(d: Engine, ws: Workspace, keep: ReadonlySet<string>): Promise<string[]> {
   const notes: string[] = []
-  const helpers = await removeHelpers(d, { workspace: ws.name, keep })
-  if (helpers) notes.push(`removed ${helpers} stray fault prox${helpers === 1 ? 'y' : 'ies'}`)
+  const proxies = await killProxies({ workspace: ws.name, keep })
+  if (proxies) notes.push(`stopped ${proxies} stray fault prox${proxies === 1 ? 'y' : 'ies'}`)
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return notes
   for (const info of await listServiceContainers(d, ws.name)) {
-    if (info.State !== 'running' || info.Labels[CHAOS_LABEL.helper]) continue
+    if (info.State !== 'running') continue
     const pid = (await d.getContainer(info.Id).inspect()).State.Pid
     const dump = await inNetns(pid, ['iptables-save'])
     if (dump.exitCode !== 0) continue

@@ -12,8 +12,8 @@ export interface ProxyConfig {
 }
 
 /**
- * The proxy's program. It runs as `node -e` in a helper container that shares the target's network
- * namespace, so it is sent as source text: everything it uses arrives as a parameter or a require.
+ * The proxy's program. It runs as `node -e` in the target's network namespace (proxy-process.ts),
+ * so it is sent as source text: everything it uses arrives as a parameter or a require.
  */
 export function faultProxyMain(cfg: ProxyConfig, release: typeof releaseTime, pace: typeof paceTime): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,8 +85,11 @@ export function faultProxyMain(cfg: ProxyConfig, release: typeof releaseTime, pa
       if (++listening === cfg.listen.length) console.log('msvc-fault-proxy ready')
     })
   }
-  // PID 1 in a container ignores SIGTERM unless it handles it
+  // stop at once when undone; msvc stops reading its output once it is ready, so nothing written
+  // later may kill it with EPIPE
   process.on('SIGTERM', () => process.exit(0))
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
 }
 
 /** The source text of the proxy for `node -e`; its configuration comes in MSVC_PROXY (JSON). */

@@ -7,15 +7,6 @@ import { hintKnown } from '../../core/workspace/parse.js'
 import { UserError } from '../../errors.js'
 import { toEngineError } from '../docker.js'
 
-/** Label on helper containers msvc starts for a fault (with the workspace label and the fault id). */
-export const CHAOS_LABEL = {
-  helper: 'msvc.chaos',
-  fault: 'msvc.chaos.fault',
-  target: 'msvc.chaos.target',
-} as const
-/** Service label of helper containers: a reserved name, so `msvc ps` shows what they are. */
-export const PROXY_SERVICE = 'msvc-proxy'
-
 /** A running container of a service, as chaos needs it. */
 export interface ChaosTarget {
   id: string
