@@ -102,4 +102,15 @@ requests:
     if (!mixed.ok) throw new Error(mixed.problems.join())
     expect(() => toLoadtestPlan(undefined, {}, mixed.scenario, noWorkspace)).toThrow('no target')
   })
+
+  it("--connections on the command line wins over the scenario's rate (flags win)", () => {
+    const s = parseScenario('target: http://h/\nrate: 20\nduration: 2s\nrequests: [{ path: /a }]')
+    if (!s.ok) throw new Error(s.problems.join())
+    expect(toLoadtestPlan(undefined, { connections: '4' }, s.scenario, noWorkspace).model).toEqual({
+      kind: 'closed',
+      connections: 4,
+      pipelining: 1,
+      durationMs: 2000,
+    })
+  })
 })

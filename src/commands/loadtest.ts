@@ -169,12 +169,14 @@ export function toLoadtestPlan(
   }
 
   const connections = positiveInt(o.connections, '--connections') ?? scenario?.connections
-  const rate = o.rate !== undefined ? Number(o.rate) : scenario?.rate
+  // --connections alone on the command line wins over the scenario's rate or stages (flags win)
+  const cliClosed = o.connections !== undefined && o.rate === undefined && o.stages === undefined
+  const rate = o.rate !== undefined ? Number(o.rate) : cliClosed ? undefined : scenario?.rate
   if (rate !== undefined && !(rate > 0))
     throw new UserError(`--rate "${o.rate}" is not a positive number of requests per second`)
   const durationMs = duration(o.duration, '--duration') ?? scenario?.durationMs
   const stagesText = o.stages
-  const stages = stagesText !== undefined ? parseStages(stagesText) : scenario?.stages
+  const stages = stagesText !== undefined ? parseStages(stagesText) : cliClosed ? undefined : scenario?.stages
   if (stagesText !== undefined && !stages)
     throw new UserError(
       `--stages "${stagesText}" is not a list of stages`,
