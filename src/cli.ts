@@ -215,6 +215,10 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       '--expect <statuses>',
       'URL target: statuses that count as success (default below 400), e.g. 2xx or 200,201',
     )
+    .option(
+      '--grpc',
+      'service target: call its gRPC methods (List, Create) through the generated client, not its REST routes',
+    )
     .option('--html <file>', 'also write a self-contained HTML report')
     .option(
       '--chaos <fault>',
@@ -235,6 +239,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
           'msvc loadtest http://127.0.0.1:3001/orders --stages 10s:100,30s:1000 --html load.html',
           'msvc loadtest order --connections 50 -d 10s',
           'msvc loadtest -f load/checkout.yaml --json > result.json',
+          'msvc loadtest order --grpc --rate 200   # its gRPC methods through the generated client',
         ]),
     )
     .action(async (target: string | undefined, opts) => {

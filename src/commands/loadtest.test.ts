@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { RequestSpec } from '../core/loadtest/request.js'
 import { parseScenario } from '../core/loadtest/scenario.js'
 import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest.js'
 
@@ -14,7 +15,7 @@ describe('toLoadtestPlan', () => {
       profile: { startRate: 100, stages: [{ durationMs: 10_000, rate: 100 }] },
       maxConnections: 1000,
     })
-    expect(p.requests.map((r) => [r.method, r.path])).toEqual([['GET', '/orders?x=1']])
+    expect(p.requests.map((r) => [r.method, (r as RequestSpec).path])).toEqual([['GET', '/orders?x=1']])
     expect(p.timeoutMs).toBe(10_000)
   })
 
@@ -76,8 +77,40 @@ requests: [{ path: /a, weight: 2 }, { path: /b }]
     if (!s.ok) throw new Error(s.problems.join())
     const p = toLoadtestPlan(undefined, { rate: '50', threshold: ['p99<1s'] }, s.scenario, noWorkspace)
     expect(p.target).toBe('http://127.0.0.1:9/')
-    expect(p.requests.map((r) => r.path)).toEqual(['/a', '/b'])
+    expect(p.requests.map((r) => (r as RequestSpec).path)).toEqual(['/a', '/b'])
     expect(p.model).toMatchObject({ profile: { startRate: 50, stages: [{ durationMs: 2000, rate: 50 }] } })
     expect(p.thresholds.map((t) => t.text)).toEqual(['errors<1%', 'p99<1s'])
+  })
+
+  it('a scenario of gRPC calls needs no target: each call names its service', () => {
+    const s = parseScenario(`
+requests:
+  - grpc: { service: order, method: GetOrder }
+  - grpc: { service: payment, method: GetPayment }
+  - grpc: { service: order, method: ListOrders }
+`)
+    if (!s.ok) throw new Error(s.problems.join())
+    const p = toLoadtestPlan(undefined, {}, s.scenario, noWorkspace)
+    expect(p.target).toBe('order, payment')
+    expect(p.url).toBeUndefined()
+    expect(p.requests.map((r) => r.name)).toEqual([
+      'order.GetOrder',
+      'payment.GetPayment',
+      'order.ListOrders',
+    ])
+    const mixed = parseScenario('requests: [{ grpc: { service: order, method: GetOrder } }, { path: /a }]')
+    if (!mixed.ok) throw new Error(mixed.problems.join())
+    expect(() => toLoadtestPlan(undefined, {}, mixed.scenario, noWorkspace)).toThrow('no target')
+  })
+
+  it("--connections on the command line wins over the scenario's rate (flags win)", () => {
+    const s = parseScenario('target: http://h/\nrate: 20\nduration: 2s\nrequests: [{ path: /a }]')
+    if (!s.ok) throw new Error(s.problems.join())
+    expect(toLoadtestPlan(undefined, { connections: '4' }, s.scenario, noWorkspace).model).toEqual({
+      kind: 'closed',
+      connections: 4,
+      pipelining: 1,
+      durationMs: 2000,
+    })
   })
 })

@@ -4,7 +4,15 @@ import { parseDuration } from '../core/chaos/units.js'
 import { parseLedger } from '../core/chaos/ledger.js'
 import type { Journal } from '../core/chaos/journal.js'
 import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
-import { compileRequest, parseExpect, type RequestSpec } from '../core/loadtest/request.js'
+import {
+  checkGrpcServices,
+  grpcAddress,
+  grpcServiceMix,
+  isGrpcCall,
+  type GrpcCallSpec,
+  type LoadRequestSpec,
+} from '../core/loadtest/grpc.js'
+import { compileRequest, parseExpect } from '../core/loadtest/request.js'
 import { chaosWindows, type LoadReport } from '../core/loadtest/report.js'
 import { parseScenario, type Scenario } from '../core/loadtest/scenario.js'
 import {
@@ -16,11 +24,13 @@ import {
 } from '../core/loadtest/schedule.js'
 import { isUrlTarget, serviceTarget, urlRequests } from '../core/loadtest/targets.js'
 import { judgeThresholds, parseThreshold, type Threshold } from '../core/loadtest/thresholds.js'
+import { hasCapability } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad, type LoadModel } from '../io/loadtest/engine.js'
+import { createGrpcCalls, loadGeneratedClients, type GrpcCalls } from '../io/loadtest/grpc-clients.js'
 import { assertEngine } from '../io/docker.js'
 import { loadWorkspace } from '../io/workspace.js'
 import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
@@ -45,13 +55,15 @@ export interface LoadtestCliOptions {
   html?: string
   chaosJournal?: string
   chaos?: string[]
+  grpc?: boolean
 }
 
 /** Where and what to send, and how: the command line, the scenario file and the workspace, resolved. */
 export interface LoadtestPlan {
   target: string
-  url: URL
-  requests: RequestSpec[]
+  /** where HTTP requests go; undefined when the run has only gRPC calls and no target */
+  url?: URL
+  requests: LoadRequestSpec[]
   model: LoadModel
   thresholds: Threshold[]
   timeoutMs: number
@@ -77,17 +89,22 @@ export function toLoadtestPlan(
   targetArg: string | undefined,
   o: LoadtestCliOptions,
   scenario: Scenario | undefined,
-  findService: (name: string) => { url: URL; requests: RequestSpec[] } | { unknown: string[] },
+  findService: (name: string) => { url: URL; requests: LoadRequestSpec[] } | { unknown: string[] },
 ): LoadtestPlan {
-  const target = targetArg ?? scenario?.target
-  if (!target)
+  let target = targetArg ?? scenario?.target
+  // a scenario of gRPC calls only needs no target: each call names its service
+  const grpcOnly = scenario !== undefined && scenario.requests.every(isGrpcCall)
+  if (!target && !grpcOnly)
     throw new UserError(
       'no target',
       'give a service of the workspace or a URL: msvc loadtest order --rate 100, or target: in the scenario',
     )
-  let url: URL
-  let requests: RequestSpec[]
-  if (isUrlTarget(target)) {
+  let url: URL | undefined
+  let requests: LoadRequestSpec[]
+  if (!target) {
+    target = [...new Set(scenario!.requests.map((r) => (r as GrpcCallSpec).service))].join(', ')
+    requests = []
+  } else if (isUrlTarget(target)) {
     try {
       url = new URL(target)
     } catch {
@@ -126,6 +143,8 @@ export function toLoadtestPlan(
       throw new UserError(`--expect "${o.expect}" is not a status`, 'for example 200, 2xx or 200,201')
     const method = (o.method ?? (o.body !== undefined ? 'POST' : 'GET')).toUpperCase()
     const r0 = requests[0]!
+    if (isGrpcCall(r0))
+      throw new UserError('--method, --header, --body and --expect shape an HTTP request, not a gRPC call')
     requests = [
       {
         ...r0,
@@ -150,12 +169,14 @@ export function toLoadtestPlan(
   }
 
   const connections = positiveInt(o.connections, '--connections') ?? scenario?.connections
-  const rate = o.rate !== undefined ? Number(o.rate) : scenario?.rate
+  // --connections alone on the command line wins over the scenario's rate or stages (flags win)
+  const cliClosed = o.connections !== undefined && o.rate === undefined && o.stages === undefined
+  const rate = o.rate !== undefined ? Number(o.rate) : cliClosed ? undefined : scenario?.rate
   if (rate !== undefined && !(rate > 0))
     throw new UserError(`--rate "${o.rate}" is not a positive number of requests per second`)
   const durationMs = duration(o.duration, '--duration') ?? scenario?.durationMs
   const stagesText = o.stages
-  const stages = stagesText !== undefined ? parseStages(stagesText) : scenario?.stages
+  const stages = stagesText !== undefined ? parseStages(stagesText) : cliClosed ? undefined : scenario?.stages
   if (stagesText !== undefined && !stages)
     throw new UserError(
       `--stages "${stagesText}" is not a list of stages`,
@@ -234,7 +255,10 @@ export async function runLoadtest(
   if (faults.length && o.chaosJournal)
     throw new UserError('--chaos and --chaos-journal exclude each other', '--chaos marks its own faults')
   const target = targetArg ?? scenario?.target
-  const loaded = (target && !isUrlTarget(target)) || faults.length ? await loadWorkspace(ctx.cwd) : undefined
+  const loaded =
+    (target && !isUrlTarget(target)) || faults.length || scenario?.requests.some(isGrpcCall)
+      ? await loadWorkspace(ctx.cwd)
+      : undefined
   const ws = loaded?.workspace
   for (const f of faults)
     if (!ws?.services[f.service])
@@ -242,12 +266,44 @@ export async function runLoadtest(
         `--chaos: unknown service "${f.service}"`,
         hintKnown(Object.keys(ws?.services ?? {})),
       )
-  const plan = toLoadtestPlan(
-    targetArg,
-    o,
-    scenario,
-    (name) => (ws && serviceTarget(ws, name)) ?? { unknown: Object.keys(ws?.services ?? {}) },
+  const plan = toLoadtestPlan(targetArg, o, scenario, (name) => {
+    const found = ws && serviceTarget(ws, name)
+    if (!ws || !found) return { unknown: Object.keys(ws?.services ?? {}) }
+    const s = ws.services[name]!
+    if (o.grpc && !hasCapability(s, 'grpc'))
+      throw new UserError(`--grpc: ${name} has no grpc capability`, 'load its HTTP routes without --grpc')
+    // a service with gRPC and no REST resource gets its gRPC methods, not just its health route
+    if (o.grpc || (hasCapability(s, 'grpc') && !hasCapability(s, 'http')))
+      return { url: found.url, requests: grpcServiceMix(ws, name) }
+    return found
+  })
+  if (o.grpc && (scenario || !targetArg || isUrlTarget(targetArg)))
+    throw new UserError('--grpc goes with a service target', 'msvc loadtest order --grpc')
+
+  // gRPC calls: their services must exist and have grpc; then the generated clients are loaded
+  // (and their methods and message fields checked) before anything is sent
+  const grpcSpecs = plan.requests.flatMap((spec, i) =>
+    isGrpcCall(spec) ? [{ spec, at: scenario ? `requests[${i}]` : spec.name }] : [],
   )
+  let grpcCalls: GrpcCalls | undefined
+  if (grpcSpecs.length) {
+    const gws = ws!
+    const root = loaded!.root
+    const bad = checkGrpcServices(grpcSpecs, gws)
+    if (bad.length)
+      throw new UserError(
+        `${o.file ? `${o.file}: ` : ''}${bad[0]!.message}`,
+        [bad[0]!.hint, bad.length > 1 ? `${bad.length - 1} more` : undefined].filter(Boolean).join('; '),
+      )
+    const services = [...new Set(grpcSpecs.map((g) => g.spec.service))]
+    const clients = await loadGeneratedClients(root, gws, services)
+    try {
+      grpcCalls = createGrpcCalls(clients, gws, grpcSpecs, scenario?.grpc?.resilience ?? 'off')
+    } catch (e) {
+      if (e instanceof UserError && o.file) throw new UserError(`${o.file}: ${e.message}`, e.hint)
+      throw e
+    }
+  }
 
   let chaosSource: Parameters<typeof chaosWindows>[0] | undefined
   if (o.chaosJournal) {
@@ -268,27 +324,41 @@ export async function runLoadtest(
       )
   }
 
-  const host = plan.url.host
+  const host = plan.url?.host ?? ''
+  let nextGrpc = 0
   const compiled = plan.requests.map((r) => {
+    if (isGrpcCall(r)) return grpcCalls!.calls[nextGrpc++]!
     try {
       return compileRequest(r, host)
     } catch (e) {
       throw new UserError(`${r.name}: ${(e as Error).message}`)
     }
   })
+  const where = [
+    ...(plan.url && plan.requests.some((r) => !isGrpcCall(r)) ? [plan.url.origin] : []),
+    ...(grpcSpecs.length
+      ? [`gRPC ${[...new Set(grpcSpecs.map((g) => grpcAddress(g.spec, ws!)))].join(', ')}`]
+      : []),
+  ].join(', ')
   const totalMs = plan.model.kind === 'open' ? profileDurationMs(plan.model.profile) : plan.model.durationMs
   const ui = ctx.ui
   const quiet = o.quiet === true || o.json === true
   const live = ui.interactive && !o.quiet && process.stderr.isTTY === true
   if (!quiet)
     ui.info(
-      `loadtest ${plan.target} (${plan.url.origin}): ${
+      `loadtest ${plan.target} (${where}): ${
         plan.model.kind === 'open'
           ? `open model, ${profileRequests(plan.model.profile)} requests over ${totalMs / 1000} s`
           : `closed model, ${plan.model.connections} connections for ${totalMs / 1000} s`
       }`,
     )
 
+  if (grpcCalls) {
+    // connected before the clock starts, as the HTTP connections are
+    const down = await grpcCalls.connect(3000)
+    if (down.length)
+      ui.warn(`gRPC ${down.join(', ')}: not connected after 3 s; calls to it fail (is the service up?)`)
+  }
   const chaos = faults.length
     ? scheduleFaults(await assertEngine(), loaded!.root, ws!, faults, (line) => ui.info(line))
     : undefined
@@ -299,8 +369,8 @@ export async function runLoadtest(
   let chaosResult: Awaited<ReturnType<FaultScheduler['finish']>> | undefined
   try {
     result = await runLoad({
-      host: plan.url.hostname,
-      port: Number(plan.url.port || 80),
+      host: plan.url?.hostname ?? '127.0.0.1',
+      port: Number(plan.url?.port || 80),
       requests: compiled,
       model: plan.model,
       timeoutMs: plan.timeoutMs,
@@ -315,6 +385,7 @@ export async function runLoadtest(
   } finally {
     process.removeListener('SIGINT', onSigint)
     if (live) process.stderr.write('\r\u001b[2K')
+    grpcCalls?.close()
     // every fault the run applied is undone before anything is reported
     chaosResult = await chaos?.finish()
   }
@@ -368,10 +439,19 @@ export async function runLoadtest(
     ui.error('cancelled')
     throw new ExitError(EXIT.cancelled)
   }
-  const answered = result.endpoints.reduce((n, e) => n + e.requests - (e.statuses['0'] ?? 0), 0)
+  // no answer: status 0 over HTTP; UNAVAILABLE or CANCELLED (still pending at the end) over gRPC
+  const answered = result.endpoints.reduce(
+    (n, e) =>
+      n +
+      e.requests -
+      (e.protocol === 'grpc'
+        ? (e.statuses.UNAVAILABLE ?? 0) + (e.statuses.CANCELLED ?? 0)
+        : (e.statuses['0'] ?? 0)),
+    0,
+  )
   if (!answered)
     throw new UserError(
-      `${plan.url.origin} answered none of ${result.requests} requests`,
+      `${where} answered none of ${result.requests} requests`,
       ws ? 'is the service up? try `msvc up` and `msvc ps`' : 'is the server running?',
     )
   if (!report.passed) {

@@ -118,7 +118,7 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
   const endpointRows = [
     ...r.endpoints.map((e) => ({ ...e })),
     ...(r.endpoints.length > 1
-      ? [{ name: 'all', requests: r.requests, errors: r.errors, latency: r.latency }]
+      ? [{ name: 'all', requests: r.requests, errors: r.errors, latency: r.latency, statuses: {} }]
       : []),
   ]
     .map((e) =>
@@ -131,6 +131,10 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
         fmtMs(e.latency.p99),
         fmtMs(e.latency.p999),
         fmtMs(e.latency.max),
+        // HTTP statuses by number, gRPC ones by name
+        Object.entries(e.statuses)
+          .map(([s, n]) => `${s === '0' ? 'no answer' : s} ${n}`)
+          .join(', '),
       ]),
     )
     .join('')
@@ -161,7 +165,7 @@ svg{width:100%;height:auto;background:#fff}.grid{stroke:#e9ecef}.axis{font-size:
 Started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.achievedRate.toFixed(1)} req/s, errors ${r.errors} (${(r.errorRate * 100).toFixed(2)}%).
 ${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late.` : ''} <strong class="${r.passed ? 'ok' : 'bad'}">${verdict}</strong></p>
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}
-<table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>${endpointRows}</table>
+<table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>statuses</th></tr>${endpointRows}</table>
 ${latency}
 ${errors}
 ${throughput}

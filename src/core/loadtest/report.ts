@@ -6,11 +6,18 @@ import type { ThresholdResult } from './thresholds.js'
 
 export interface EndpointReport {
   name: string
+  /** gRPC unary calls; absent for HTTP */
+  protocol?: 'grpc'
+  /** the HTTP method, or `gRPC` */
   method: string
+  /** the request path, or the call's `/package.Service/Method` */
   path: string
   requests: number
   errors: number
-  /** responses by status; `0` counts requests that got none (refused, reset, timed out) */
+  /**
+   * responses by status; `0` counts requests that got none (refused, reset, timed out). gRPC calls
+   * by status code name (`OK`, `NOT_FOUND`; `CANCELLED` for calls still pending at the end)
+   */
   statuses: Record<string, number>
   latency: LatencyStats
 }

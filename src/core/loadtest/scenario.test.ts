@@ -62,12 +62,11 @@ requests:
     expect(r.ok).toBe(false)
     if (r.ok) return
     expect(r.problems).toEqual([
-      'extra: unknown key (known: target, rate, duration, stages, connections, headers, thresholds, requests)',
+      'extra: unknown key (known: target, rate, duration, stages, connections, headers, thresholds, grpc, requests)',
       'thresholds[0]: "p99<300" is not a threshold (p99<300ms, errors<1%)',
       'requests[0].path: a path starting with /',
       'requests[0].weight: a positive number',
       expect.stringMatching(/^requests\[1\]\.path: unknown placeholder "\{\{bogus\}\}"/),
-      'requests[2].grpc: gRPC calls are not supported yet; use an HTTP request',
       'rate and connections: choose the open model (rate) or the closed one (connections)',
     ])
   })

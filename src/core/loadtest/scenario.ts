@@ -1,11 +1,12 @@
 /**
- * A scenario file (`msvc loadtest -f scenario.yaml`): a target, a weighted mix of requests with
- * templated paths, headers and bodies, expected statuses, and optionally the load shape and
- * thresholds. Parsing is pure: text in, a scenario or the problems out.
+ * A scenario file (`msvc loadtest -f scenario.yaml`): a target, a weighted mix of HTTP requests
+ * with templated paths, headers and bodies and of gRPC unary calls with templated messages,
+ * expected statuses, and optionally the load shape and thresholds. Parsing is pure: text in, a scenario or the problems out.
  */
 import { parse } from 'yaml'
 import { parseDuration } from '../chaos/units.js'
-import { DEFAULT_EXPECT, compileTemplate, parseExpect, type RequestSpec } from './request.js'
+import { parseGrpcEntry, type GrpcResilience, type LoadRequestSpec } from './grpc.js'
+import { DEFAULT_EXPECT, compileTemplate, parseExpect } from './request.js'
 import { parseStages, type Stage } from './schedule.js'
 import { parseThreshold, type Threshold } from './thresholds.js'
 
@@ -17,7 +18,9 @@ export interface Scenario {
   stages?: Stage[]
   connections?: number
   thresholds: Threshold[]
-  requests: RequestSpec[]
+  requests: LoadRequestSpec[]
+  /** gRPC calls: whether the generated client's retries and breaker are on (default off) */
+  grpc?: { resilience: GrpcResilience }
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
@@ -37,7 +40,17 @@ export function parseScenario(
   }
   if (!isObj(doc)) return { ok: false, problems: ['a scenario is a mapping with a `requests:` list'] }
   const problems: string[] = []
-  const known = ['target', 'rate', 'duration', 'stages', 'connections', 'headers', 'thresholds', 'requests']
+  const known = [
+    'target',
+    'rate',
+    'duration',
+    'stages',
+    'connections',
+    'headers',
+    'thresholds',
+    'grpc',
+    'requests',
+  ]
   for (const k of Object.keys(doc))
     if (!known.includes(k)) problems.push(`${k}: unknown key (known: ${known.join(', ')})`)
 
@@ -70,6 +83,19 @@ export function parseScenario(
       scenario.connections = doc.connections as number
     else problems.push('connections: a positive integer')
   }
+  if (doc.grpc !== undefined) {
+    const r = isObj(doc.grpc) ? doc.grpc.resilience : undefined
+    if (
+      isObj(doc.grpc) &&
+      Object.keys(doc.grpc).every((k) => k === 'resilience') &&
+      (r === 'off' || r === 'client')
+    )
+      scenario.grpc = { resilience: r }
+    else
+      problems.push(
+        "grpc: { resilience: off } (one attempt per call) or { resilience: client } (the client's retries and breaker)",
+      )
+  }
   const defaultHeaders: Record<string, string> = {}
   if (doc.headers !== undefined) {
     if (isObj(doc.headers)) for (const [k, v] of Object.entries(doc.headers)) defaultHeaders[k] = String(v)
@@ -88,10 +114,14 @@ export function parseScenario(
   else
     doc.requests.forEach((r, i) => {
       const at = `requests[${i}]`
-      if (!isObj(r)) return problems.push(`${at}: a mapping with method and path`)
-      // gRPC unary calls go through the generated clients (msvc proto gen), which are not there yet.
-      if (r.grpc !== undefined)
-        return problems.push(`${at}.grpc: gRPC calls are not supported yet; use an HTTP request`)
+      if (!isObj(r)) return problems.push(`${at}: a mapping with method and path, or with grpc:`)
+      // gRPC unary calls go through the workspace's generated clients; their methods and message
+      // fields are checked against those clients once the workspace is loaded
+      if (r.grpc !== undefined) {
+        const call = parseGrpcEntry(r, at, problems)
+        if (call) scenario.requests.push(call)
+        return
+      }
       const method = String(r.method ?? 'GET').toUpperCase()
       if (!METHODS.includes(method))
         problems.push(`${at}.method: "${method}" is not one of ${METHODS.join(', ')}`)

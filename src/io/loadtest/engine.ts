@@ -4,6 +4,10 @@
  * latency runs from each one's intended send time, whether it waited for a connection or not.
  * Closed model: N connections, each sending its next request when an answer arrives (optionally
  * several in flight), latency from the actual send, as wrk and autocannon measure it.
+ *
+ * gRPC unary calls of a scenario take the same schedule, mix and histograms, but go through the
+ * generated client (grpc-js multiplexes them over its own HTTP/2 connection): an HTTP-only run
+ * never touches that path beyond one property check per send.
  */
 import { connect, type Socket } from 'node:net'
 import {
@@ -12,6 +16,7 @@ import {
   toLatencyStats,
   type LatencyStats,
 } from '../../core/loadtest/histogram.js'
+import { GRPC_CANCELLED, grpcCodeName, type CompiledGrpcCall } from '../../core/loadtest/grpc.js'
 import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
@@ -23,9 +28,10 @@ export type LoadModel =
   | { kind: 'closed'; connections: number; pipelining: number; durationMs: number }
 
 export interface EngineOptions {
+  /** where HTTP requests go (unused when every request is a gRPC call) */
   host: string
   port: number
-  requests: CompiledRequest[]
+  requests: (CompiledRequest | CompiledGrpcCall)[]
   model: LoadModel
   /** a request unanswered this long is an error (status 0) and its connection is closed */
   timeoutMs: number
@@ -77,6 +83,8 @@ interface Conn {
   dead: boolean
   /** called once it is connected, or has failed to */
   onReady?: (() => void) | undefined
+  /** closed model: gRPC calls this connection's slots are waiting for */
+  grpcPending: number
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
@@ -94,7 +102,10 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
     const single = o.requests.length === 1
     const eps = o.requests.map((r) => {
       const ok = new Uint8Array(600)
-      for (let s = 100; s < 600; s++) ok[s] = isExpected(s, r.spec.expect) ? 1 : 0
+      const grpc = 'call' in r ? r : undefined
+      // gRPC: status codes 0-16 (0 is OK); HTTP: statuses 100-599, 0 for no answer
+      if (grpc) for (const code of grpc.spec.expect) ok[code] = 1
+      else for (let s = 100; s < 600; s++) ok[s] = isExpected(s, (r as CompiledRequest).spec.expect) ? 1 : 0
       return {
         h: single ? undefined : createHistogram(),
         requests: 0,
@@ -102,10 +113,15 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         /** responses by status, 0 for none */
         statuses: new Uint32Array(600),
         ok,
-        bytes: r.bytes,
+        bytes: grpc ? undefined : (r as CompiledRequest).bytes,
+        http: grpc ? undefined : (r as CompiledRequest),
+        grpc,
         r,
       }
     })
+    const hasHttp = eps.some((e) => e.http)
+    /** gRPC calls sent and not yet answered */
+    const grpcPending = new Set<Job>()
     let requests = 0
     let errors = 0
     let sent = 0
@@ -136,7 +152,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
 
     const bytesFor = (ep: number): Uint8Array => {
       const e = eps[ep]!
-      return e.bytes ?? e.r.encode({ seq: seq++, random, nowMs: Date.now() })
+      return e.bytes ?? e.http!.encode({ seq: seq++, random, nowMs: Date.now() })
     }
 
     const finish = (job: Job, status: number, now: number) => {
@@ -148,6 +164,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       e.requests++
       requests++
       secondRequests++
+      // HTTP: 0 is no answer; gRPC: 0 is OK; `ok` knows which is which for this endpoint
       const st = status > 0 && status < 600 ? status : 0
       e.statuses[st]!++
       if (!e.ok[st]) {
@@ -171,6 +188,41 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       sent++
       lastWrite = now
       c.socket.write(bytesFor(job.ep))
+    }
+
+    /**
+     * Sends a gRPC call through the generated client. Open model: latency from the intended send
+     * time; closed: from now, and `next` sends the slot's next request when this one ends.
+     */
+    const callGrpc = (job: Job, g: CompiledGrpcCall, next?: () => void) => {
+      const now = performance.now()
+      if (lag) {
+        const behind = now - job.start
+        recordMs(lag, behind < 0 ? 0 : behind)
+        if (behind > lateAfterMs) late++
+      } else {
+        job.start = now
+        inFlight++
+      }
+      sent++
+      lastWrite = now
+      grpcPending.add(job)
+      g.call({ seq: seq++, random, nowMs: Date.now() }, (code) => {
+        // a call still pending when the run ended was counted then
+        if (!grpcPending.delete(job)) return
+        const t = performance.now()
+        finish(job, code, t)
+        next?.()
+        dispatchDue?.(t)
+        maybeDone()
+      })
+    }
+
+    /** Closed model without HTTP requests: a slot that sends its next call when one ends. */
+    const grpcSlot = () => {
+      if (!sending) return
+      const ep = pick()
+      callGrpc({ ep, start: 0 }, eps[ep]!.grpc!, grpcSlot)
     }
 
     /** Ends a connection; what it still owed is answered with status 0 (an error). */
@@ -204,7 +256,20 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
 
     const onFree = (c: Conn) => {
       if (closed) {
-        while (sending && c.inflight.length < closed.pipelining) write(c, { ep: pick(), start: 0 })
+        while (sending && !c.dead && c.inflight.length + c.grpcPending < closed.pipelining) {
+          const ep = pick()
+          const g = eps[ep]!.grpc
+          if (!g) {
+            write(c, { ep, start: 0 })
+            continue
+          }
+          // a gRPC pick holds this connection's slot until it is answered, as a request would
+          c.grpcPending++
+          callGrpc({ ep, start: 0 }, g, () => {
+            c.grpcPending--
+            onFree(c)
+          })
+        }
         return
       }
       if (backlogHead < backlog.length) {
@@ -228,6 +293,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         queued: first ? [first] : [],
         dead: false,
         parser: undefined as unknown as ResponseParser,
+        grpcPending: 0,
       }
       c.parser = new ResponseParser(
         (r: ParsedResponse) => {
@@ -270,6 +336,8 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
 
     const dispatch = (job: Job) => {
       inFlight++
+      const g = eps[job.ep]!.grpc
+      if (g) return callGrpc(job, g)
       const c = idle.pop()
       if (c) return write(c, job)
       if (open && conns.size < open.maxConnections && connecting < MAX_CONNECTING) {
@@ -362,6 +430,8 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         c.socket.destroy()
       }
       while (backlogHead < backlog.length) finish(backlog[backlogHead++]!, 0, now)
+      for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
+      grpcPending.clear()
       closeSecond(true)
       const durationMs = now - t0
       const lagStats = lag ? toLatencyStats(lag) : undefined
@@ -380,12 +450,16 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         unfinished,
         endpoints: eps.map((e) => ({
           name: e.r.spec.name,
+          ...(e.grpc ? { protocol: 'grpc' as const } : {}),
           method: e.r.spec.method,
           path: e.r.spec.path,
           requests: e.requests,
           errors: e.errors,
+          // gRPC statuses by name (OK, NOT_FOUND), HTTP ones by number
           statuses: Object.fromEntries(
-            [...e.statuses].map((n, s) => [String(s), n] as const).filter(([, n]) => n > 0),
+            [...e.statuses]
+              .map((n, s) => [e.grpc ? grpcCodeName(s) : String(s), n] as const)
+              .filter(([, n]) => n > 0),
           ),
           latency: toLatencyStats(e.h ?? overall),
         })),
@@ -404,7 +478,10 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
 
     if (closed) {
       startClock()
-      for (let i = 0; i < closed.connections; i++) openConn()
+      // with HTTP requests, N connections whose slots may also carry gRPC calls; without, N x P
+      // calls kept in flight (the generated client multiplexes them on its HTTP/2 connection)
+      if (hasHttp) for (let i = 0; i < closed.connections; i++) openConn()
+      else for (let i = 0; i < closed.connections * closed.pipelining; i++) grpcSlot()
       setTimeout(stopSending, closed.durationMs)
       return
     }
@@ -430,9 +507,11 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
     // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
     // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
     const peak = Math.max(open!.profile.startRate, ...open!.profile.stages.map((st) => st.rate))
-    const warm = Math.min(open!.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200)))
+    // (gRPC channels are connected by their loader before the run)
+    const warm = hasHttp ? Math.min(open!.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200))) : 0
     let waiting = warm
     let started = false
+    let warmTimer: NodeJS.Timeout | undefined
     const begin = () => {
       clearTimeout(warmTimer)
       if (started || finished) return
@@ -442,6 +521,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       tick()
     }
     for (let i = 0; i < warm; i++) openConn(undefined, () => --waiting === 0 && begin())
-    const warmTimer = setTimeout(begin, 1000)
+    if (warm) warmTimer = setTimeout(begin, 1000)
+    else begin()
   })
 }
