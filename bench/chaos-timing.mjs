@@ -71,6 +71,9 @@ const stats = (xs) => {
   return `median ${s[Math.floor(s.length / 2)].toFixed(0)} ms, min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)} (n=${s.length})`
 }
 
+// AbortSignal.timeout's timers do not hold the event loop: without this, a probe waiting on a
+// container that is still starting could let node exit mid-run (exit code 13)
+const holdOpen = setInterval(() => {}, 1000)
 try {
   while (!(await get()).ok) await sleep(100)
   const inEffect = { latency: [], loss: [], pause: [] }
@@ -143,6 +146,7 @@ try {
   }
   console.log(`kill: reported readyMs - observed (10 ms observer): ${stats(errs)}`)
 } finally {
+  clearInterval(holdOpen)
   await msvc(['chaos', 'restore'])
   await docker('rm', '-f', id)
   await rm(root, { recursive: true, force: true })
