@@ -174,7 +174,8 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
       }
     }
 
-    const write = (c: Conn, job: Job) => {
+    /** A request leaves now: open model, its lag behind schedule; closed, its clock starts. */
+    const markSent = (job: Job): number => {
       const now = performance.now()
       if (lag) {
         const behind = now - job.start
@@ -184,6 +185,11 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
         job.start = now
         inFlight++
       }
+      return now
+    }
+
+    const write = (c: Conn, job: Job) => {
+      const now = markSent(job)
       c.inflight.push(job)
       sent++
       lastWrite = now
@@ -195,15 +201,7 @@ export function runLoad(o: EngineOptions): Promise<EngineResult> {
      * time; closed: from now, and `next` sends the slot's next request when this one ends.
      */
     const callGrpc = (job: Job, g: CompiledGrpcCall, next?: () => void) => {
-      const now = performance.now()
-      if (lag) {
-        const behind = now - job.start
-        recordMs(lag, behind < 0 ? 0 : behind)
-        if (behind > lateAfterMs) late++
-      } else {
-        job.start = now
-        inFlight++
-      }
+      const now = markSent(job)
       sent++
       lastWrite = now
       grpcPending.add(job)
