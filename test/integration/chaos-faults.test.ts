@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { docker, dockerAvailable } from '../helpers/docker.js'
 import {
@@ -49,6 +49,11 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
     s = await startChaosStack(['web', 'peer'])
     web = `http://127.0.0.1:${s.services.web!.port}`
   }, 60_000)
+  // a test that fails halfway leaves its fault for `restore`, not for the next test
+  afterEach(async () => {
+    const st = await s?.msvc(['chaos', 'status', '--json'])
+    if (st && JSON.parse(st.stdout || '{"faults":[]}').faults.length > 0) await s.msvc(['chaos', 'restore'])
+  })
   afterAll(async () => {
     await s?.msvc(['chaos', 'restore'])
     await s?.teardown()
@@ -117,7 +122,8 @@ describe.skipIf(!hasDocker)('chaos faults against real containers', () => {
     const slowInside = (await getFrom(peer, inside, 3)).ms
     expect(slow - base).toBeGreaterThan(170)
     expect(slow - base).toBeLessThan(400)
-    expect(slowInside - baseInside).toBeGreaterThan(170)
+    // one process in the peer, median of three: its own timing is noisier than the host's
+    expect(slowInside - baseInside).toBeGreaterThan(150)
     expect(await proxiesOf(s.ws)).toHaveLength(1)
     const status = await s.msvc(['chaos', 'status', '--json'])
     expect(JSON.parse(status.stdout).faults).toMatchObject([{ service: 'web', kind: 'latency' }])
