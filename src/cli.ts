@@ -270,8 +270,12 @@ export function buildCreateProgram(ctx: () => Ctx): Command {
       ]),
     )
     .action(async (dir: string | undefined, opts) => {
+      // Flags that ask for grpc: start ts-proto's plugin before the scaffolding code loads, so the
+      // two load on both cores (issue #2); runCreate disposes of it if it is not needed after all.
+      const grpc = opts.grpc === true || /(^|,)\s*grpc\s*(,|$)/.test(String(opts.capabilities ?? ''))
+      const warm = grpc && !opts.dryRun ? (await import('./io/proto/plugin.js')).warmPluginsFor(1) : []
       const { runCreate } = await import('./commands/create.js')
-      await runCreate(dir, opts, ctx())
+      await runCreate(dir, opts, ctx(), warm)
     })
   program.addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)').hideHelp())
   return program

@@ -6,7 +6,7 @@ import { parseWorkspace } from '../core/workspace/parse.js'
 import { planCreateWorkspace } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
 import { applyPlan, isNonEmptyDir } from '../io/fs.js'
-import { warmPluginsFor } from '../io/proto/plugin.js'
+import { warmPluginsFor, type WarmPlugin } from '../io/proto/plugin.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
 import { printPlan } from '../ui/plan.js'
@@ -20,7 +20,20 @@ export interface CreateCliOptions extends ServiceCliOptions {
 }
 
 /** `create-service [dir]`: a new workspace with its first service. */
-export async function runCreate(dirArg: string | undefined, opts: CreateCliOptions, ctx: Ctx): Promise<void> {
+export async function runCreate(
+  dirArg: string | undefined,
+  opts: CreateCliOptions,
+  ctx: Ctx,
+  started: WarmPlugin[] = [],
+): Promise<void> {
+  try {
+    await create(dirArg, opts, ctx, started)
+  } finally {
+    for (const w of started) w.dispose()
+  }
+}
+
+async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: Ctx, started: WarmPlugin[]) {
   const ask = ctx.interactive && !opts.yes
   let dir = dirArg
   if (dir === undefined) {
@@ -57,7 +70,7 @@ export async function runCreate(dirArg: string | undefined, opts: CreateCliOptio
 
   // a grpc service needs its clients generated: the plugin and the proto code load meanwhile
   const grpc = spec.capabilities.includes('grpc') && !opts.dryRun
-  const warm = warmPluginsFor(grpc ? 1 : 0)
+  const warm = grpc && started.length === 0 ? warmPluginsFor(1) : started
   const protoCommand = grpc ? import('./proto.js') : undefined
   try {
     const templates = await loadTemplateSet(ctx.templatesDir)
