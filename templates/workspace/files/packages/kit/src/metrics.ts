@@ -2,11 +2,21 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 
 export { Registry }
 
+type HttpLabel = 'method' | 'route' | 'status_code'
+
+/** One (route, method, status) series: its counter and histogram children, labelled once. */
+interface HttpSeries {
+  requests: Counter.Internal
+  duration: Histogram.Internal<HttpLabel>
+}
+
 /** The service's metrics: one registry, RED metrics for HTTP, process metrics. */
 export class Metrics {
   readonly registry = new Registry()
-  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>
-  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  readonly httpRequests: Counter<HttpLabel>
+  readonly httpDuration: Histogram<HttpLabel>
+  /** route -> method -> status code -> series; a request finds its series without building labels */
+  private readonly httpSeries = new Map<string, Map<string, Map<number, HttpSeries>>>()
 
   constructor(service: string, opts: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service })
@@ -28,12 +38,26 @@ export class Metrics {
 
   /** Records one finished request; `route` is the route template (`/orders/:id`), never the raw URL. */
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
-    const labels = { method, route, status_code: String(statusCode) }
-    this.httpRequests.inc(labels)
-    this.httpDuration.observe(labels, seconds)
+    const series = this.seriesOf(method, route, statusCode)
+    series.requests.inc()
+    series.duration.observe(seconds)
   }
 
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+
+  private seriesOf(method: string, route: string, statusCode: number): HttpSeries {
+    let byMethod = this.httpSeries.get(route)
+    if (!byMethod) this.httpSeries.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
+    let series = byStatus.get(statusCode)
+    if (!series) {
+      const labels = { method, route, status_code: String(statusCode) }
+      series = { requests: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) }
+      byStatus.set(statusCode, series)
+    }
+    return series
   }
 }
