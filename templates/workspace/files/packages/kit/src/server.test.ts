@@ -165,13 +165,13 @@ describe('createHttpServer', () => {
       'http_requests_total{method="GET",route="/things/:id",status_code="200",service="test"} 2',
     )
     expect(text).toContain(
-      'http_request_duration_seconds_count{service="test",method="GET",route="/things/:id",status_code="200"} 2',
+      'http_request_duration_seconds_count{method="GET",route="/things/:id",status_code="200",service="test"} 2',
     )
     expect(text).toContain(
       'http_requests_total{method="GET",route="/things/:id",status_code="404",service="test"} 1',
     )
     expect(text).toContain(
-      'http_request_duration_seconds_bucket{le="+Inf",service="test",method="GET",route="/things/:id",status_code="200"} 2',
+      'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/things/:id",status_code="200",service="test"} 2',
     )
     expect(text).not.toContain('/things/a')
   })
