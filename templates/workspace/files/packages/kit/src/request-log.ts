@@ -20,9 +20,33 @@ export function routeOf(request: FastifyRequest): string {
 }
 
 /**
- * Fastify's request log lines, as this workspace writes them: one line when a request has
- * finished (none when it arrives), written by the service's logger with the request id as a
- * field, so that it needs no child logger.
+ * The request's line: one per finished request, written by the service's logger with the request
+ * id as a field (no child logger). Polled routes are logged only at debug.
+ */
+export function logRequest(
+  logger: Logger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: string,
+): void {
+  const quiet = QUIET_ROUTES.has(route)
+  if (quiet && !logger.isLevelEnabled('debug')) return
+  const line = {
+    requestId: request.id,
+    method: request.method,
+    route,
+    statusCode: reply.statusCode,
+    durationMs: Math.round(reply.elapsedTime * 100) / 100,
+  }
+  if (quiet) logger.debug(line, 'request')
+  else logger.info(line, 'request')
+}
+
+/**
+ * Fastify's own request log lines, as this workspace wants them: none when a request arrives or
+ * completes (the server's onResponse hook writes the request's line with logRequest), an error
+ * line when a response could not be written, and fastify's other lines (stream and serializer
+ * errors) as it writes them, with the request id labelled `requestId`.
  */
 export class RequestLogController extends LogController {
   constructor(private readonly logger: Logger) {
@@ -36,19 +60,17 @@ export class RequestLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    const route = routeOf(request)
-    const quiet = QUIET_ROUTES.has(route)
-    if (quiet && !this.logger.isLevelEnabled('debug')) return
-    const line = {
-      [REQUEST_ID_LOG_LABEL]: request.id,
-      method: request.method,
-      route,
-      statusCode: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 100) / 100,
-    }
-    if (error) this.logger.error({ ...line, err: error }, 'request failed')
-    else if (quiet) this.logger.debug(line, 'request')
-    else this.logger.info(line, 'request')
+    if (!error) return
+    this.logger.error(
+      {
+        requestId: request.id,
+        method: request.method,
+        route: routeOf(request),
+        statusCode: reply.statusCode,
+        err: error,
+      },
+      'response failed',
+    )
   }
 }
 

@@ -9,7 +9,7 @@ import Fastify, {
 import type { Logger } from './logger.js'
 import type { HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
-import { RequestLogController, requestLoggerFactory, routeOf } from './request-log.js'
+import { logRequest, RequestLogController, requestLoggerFactory, routeOf } from './request-log.js'
 
 export type { FastifyInstance }
 
@@ -60,8 +60,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     reply.header('x-request-id', request.id)
     done()
   })
+  // Each finished request: its RED metrics and its log line (routeOptions builds an object: once).
   app.addHook('onResponse', (request, reply, done) => {
-    opts.metrics.observeHttp(request.method, routeOf(request), reply.statusCode, reply.elapsedTime / 1000)
+    const route = routeOf(request)
+    opts.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
+    logRequest(opts.logger, request, reply, route)
     done()
   })
 
