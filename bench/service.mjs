@@ -158,6 +158,12 @@ try {
   console.log(
     `ratio ${(ratio * 100).toFixed(1)} % of bare (${((rps('generated') / rps('prebuilt')) * 100).toFixed(1)} % of prebuilt); target >= 70 %: ${ratio >= 0.7 ? 'met' : 'NOT met'}`,
   )
+  // Each round's generated figure over the bare one measured right after it: steadier than the
+  // ratio of medians when the machine's load drifts during the run.
+  const pairs = runs.generated.map((r, i) => r.rps / runs.bare[i].rps)
+  console.log(
+    `per-round ratios to bare: ${pairs.map((x) => (x * 100).toFixed(0)).join(', ')} %; median ${(median(pairs) * 100).toFixed(1)} %`,
+  )
   if (hasProc)
     console.log(
       `CPU per request, bare / generated: ${((cpu('bare') / cpu('generated')) * 100).toFixed(1)} % (prebuilt / generated: ${((cpu('prebuilt') / cpu('generated')) * 100).toFixed(1)} %)`,
