@@ -10,7 +10,8 @@
 //    `app.get('/orders/:id', async () => order)`, returning the same object (serialized with
 //    JSON.stringify, as a route without a schema is). The target is measured against this one.
 //  - prebuilt: the same route sending the body as a string made once at start, with its content
-//    type set by hand; not idiomatic, printed for reference (a little faster than bare).
+//    type set by hand (what this benchmark compared with before); not idiomatic, printed for
+//    reference.
 // Needs wrk (apt-get install wrk). Each server is pinned to core 1 and wrk to core 0 when taskset
 // exists; the servers are measured in turn, ROUNDS times each, and the medians are compared.
 // Where /proc exists, each server's CPU time per request is printed too: on a busy machine wrk
