@@ -1,39 +1,119 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 
 export { Registry }
 
-/** The service's metrics: one registry, RED metrics for HTTP, process metrics. */
+type HttpLabel = 'method' | 'route' | 'status_code'
+
+/** Upper bounds of the request duration histogram, in seconds. */
+export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** One (route, method, status code) series of the HTTP RED metrics, as plain numbers. */
+class HttpSeries {
+  count = 0
+  sum = 0
+  /** observations per bucket, not cumulative; the last slot is for those above every bound */
+  readonly perBucket = new Float64Array(HTTP_DURATION_BUCKETS.length + 1)
+
+  constructor(readonly labels: Record<HttpLabel, string>) {}
+}
+
+/** A sample as prom-client's registry renders it (what its own metrics' `get()` returns). */
+interface Sample {
+  metricName?: string
+  labels: Record<string, string | number>
+  value: number
+}
+
+/**
+ * The service's metrics: one registry, RED metrics for HTTP, process metrics.
+ *
+ * A request is recorded into plain numbers (a count, a sum and a bucket per route, method and
+ * status code); the two HTTP families, `http_requests_total` and
+ * `http_request_duration_seconds`, are computed from them when the registry is read. Through
+ * prom-client's labelled counter and histogram the same record cost about 1.5 µs a request, a
+ * twentieth of the service's CPU under load (issue #2); now it is a few map lookups and additions.
+ */
 export class Metrics {
   readonly registry = new Registry()
-  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>
-  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  /** route -> method -> status code -> series; a request finds its series without building labels */
+  private readonly httpSeries = new Map<string, Map<string, Map<number, HttpSeries>>>()
+  private readonly allSeries: HttpSeries[] = []
 
   constructor(service: string, opts: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
-    this.httpRequests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      registers: [this.registry],
-    })
-    this.httpDuration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [this.registry],
-    })
+    this.register(
+      'http_requests_total',
+      'HTTP requests by method, route template and status code',
+      'counter',
+      () => this.allSeries.map((s) => ({ labels: s.labels, value: s.count })),
+    )
+    this.register(
+      'http_request_duration_seconds',
+      'HTTP request duration by method, route template and status code',
+      'histogram',
+      () => this.allSeries.flatMap(toHistogramSamples),
+    )
   }
 
   /** Records one finished request; `route` is the route template (`/orders/:id`), never the raw URL. */
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
-    const labels = { method, route, status_code: String(statusCode) }
-    this.httpRequests.inc(labels)
-    this.httpDuration.observe(labels, seconds)
+    const series = this.seriesOf(method, route, statusCode)
+    series.count += 1
+    series.sum += seconds
+    let bucket = 0
+    while (bucket < HTTP_DURATION_BUCKETS.length && seconds > HTTP_DURATION_BUCKETS[bucket]!) bucket++
+    series.perBucket[bucket]! += 1
   }
 
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
+
+  private seriesOf(method: string, route: string, statusCode: number): HttpSeries {
+    let byMethod = this.httpSeries.get(route)
+    if (!byMethod) this.httpSeries.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
+    let series = byStatus.get(statusCode)
+    if (!series) {
+      series = new HttpSeries({ method, route, status_code: String(statusCode) })
+      byStatus.set(statusCode, series)
+      this.allSeries.push(series)
+    }
+    return series
+  }
+
+  /** Registers a family read from the HTTP series, in the form the registry reads its own metrics. */
+  private register(name: string, help: string, type: 'counter' | 'histogram', samples: () => Sample[]): void {
+    const family = {
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, aggregator: 'sum', values: samples() }),
+      reset: () => {
+        this.httpSeries.clear()
+        this.allSeries.length = 0
+      },
+    }
+    this.registry.registerMetric(family as unknown as Metric)
+  }
+}
+
+/** A series as Prometheus histogram samples: cumulative buckets (`le`), then `+Inf`, sum and count. */
+function toHistogramSamples(series: HttpSeries): Sample[] {
+  const name = 'http_request_duration_seconds'
+  const samples: Sample[] = []
+  let cumulative = 0
+  HTTP_DURATION_BUCKETS.forEach((le, i) => {
+    cumulative += series.perBucket[i]!
+    samples.push({ metricName: `${name}_bucket`, labels: { le, ...series.labels }, value: cumulative })
+  })
+  samples.push(
+    { metricName: `${name}_bucket`, labels: { le: '+Inf', ...series.labels }, value: series.count },
+    { metricName: `${name}_sum`, labels: series.labels, value: series.sum },
+    { metricName: `${name}_count`, labels: series.labels, value: series.count },
+  )
+  return samples
 }

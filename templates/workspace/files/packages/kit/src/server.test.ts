@@ -38,6 +38,7 @@ function setup() {
   )
   app.get('/things/:id', async (req) => {
     const { id } = req.params as { id: string }
+    if (id === 'noted') req.log.info({ note: 'from the handler' }, 'handler line')
     if (id === 'missing') throw new NotFoundError(`thing ${id} not found`)
     if (id === 'taken') throw new ConflictError('taken')
     if (id === 'crash') throw new Error('secret internals')
@@ -109,13 +110,68 @@ describe('createHttpServer', () => {
     expect(line).toMatchObject({ service: 'test', route: '/things', statusCode: 201, msg: 'request' })
   })
 
+  it('writes one line per finished request, and polled routes only at debug', async () => {
+    const { app, lines } = setup()
+    await app.inject({ url: '/things/a', headers: { 'x-request-id': 'one-line' } })
+    await app.inject('/health/live')
+    await app.inject('/metrics')
+    await app.close()
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    const mine = parsed.filter((l) => l.requestId === 'one-line')
+    expect(mine).toHaveLength(1)
+    expect(mine[0]).toMatchObject({
+      level: 'info',
+      method: 'GET',
+      route: '/things/:id',
+      statusCode: 200,
+      msg: 'request',
+    })
+    expect(typeof mine[0]?.durationMs).toBe('number')
+    expect(mine[0]?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(parsed.filter((l) => l.route === '/health/live' || l.route === '/metrics')).toEqual([])
+  })
+
+  it("gives the handler's own log lines the request id", async () => {
+    const { app, lines } = setup()
+    await app.inject({ url: '/things/noted', headers: { 'x-request-id': 'handler-1' } })
+    await app.close()
+    const line = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'handler line')
+    expect(line).toMatchObject({ requestId: 'handler-1', note: 'from the handler', service: 'test' })
+  })
+
+  it('starts without deprecation warnings', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code ?? w.name}: ${w.message}`)
+    process.on('warning', onWarning)
+    try {
+      const { app } = setup()
+      await app.ready()
+      await new Promise((r) => setImmediate(r))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings).toEqual([])
+  })
+
   it('counts requests per route template, not per URL', async () => {
     const { app } = setup()
     await app.inject('/things/a')
     await app.inject('/things/b')
+    await app.inject('/things/missing')
     const text = (await app.inject('/metrics')).body
     expect(text).toContain(
       'http_requests_total{method="GET",route="/things/:id",status_code="200",service="test"} 2',
+    )
+    expect(text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/things/:id",status_code="200",service="test"} 2',
+    )
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="/things/:id",status_code="404",service="test"} 1',
+    )
+    expect(text).toContain(
+      'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/things/:id",status_code="200",service="test"} 2',
     )
     expect(text).not.toContain('/things/a')
   })
