@@ -3,6 +3,7 @@ import { Command, Option } from 'commander'
 import { registerChaos } from './cli-chaos.js'
 import { registerEvents } from './cli-events.js'
 import type { Ctx } from './context.js'
+import type { WarmPlugin } from './io/proto/plugin.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
 import { createUi, type Ui } from './ui/ui.js'
@@ -13,6 +14,8 @@ export interface MainOptions {
   argv?: string[]
   cwd?: string
   env?: NodeJS.ProcessEnv
+  /** ts-proto plugins started by the bin before the CLI loaded (create-service with grpc) */
+  warm?: WarmPlugin[]
 }
 
 function makeCtx(ui: Ui, o: MainOptions): Ctx {
@@ -252,7 +255,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
 }
 
 /** The `create-service` program (`npx create-service shop`). */
-export function buildCreateProgram(ctx: () => Ctx): Command {
+export function buildCreateProgram(ctx: () => Ctx, takeWarm: () => WarmPlugin[] = () => []): Command {
   const program = withServiceFlags(
     new Command('create-service')
       .description('create an msvc workspace with its first service')
@@ -270,10 +273,9 @@ export function buildCreateProgram(ctx: () => Ctx): Command {
       ]),
     )
     .action(async (dir: string | undefined, opts) => {
-      // Flags that ask for grpc: start ts-proto's plugin before the scaffolding code loads, so the
-      // two load on both cores (issue #2); runCreate disposes of it if it is not needed after all.
-      const grpc = opts.grpc === true || /(^|,)\s*grpc\s*(,|$)/.test(String(opts.capabilities ?? ''))
-      const warm = grpc && !opts.dryRun ? (await import('./io/proto/plugin.js')).warmPluginsFor(1) : []
+      // a plugin the bin started (flags asking for grpc); runCreate starts one itself when the
+      // answers ask for grpc, and disposes of this one if they do not
+      const warm = takeWarm()
       const { runCreate } = await import('./commands/create.js')
       await runCreate(dir, opts, ctx(), warm)
     })
@@ -288,13 +290,22 @@ export async function main(which: 'msvc' | 'create-service', o: MainOptions = {}
   if (argv.includes('--no-color')) env.NO_COLOR = '1'
   const ui = createUi({ stdout: process.stdout, stderr: process.stderr, env })
   const ctx = () => makeCtx(ui, { ...o, env })
-  const program = which === 'msvc' ? buildMsvcProgram(ctx) : buildCreateProgram(ctx)
+  let warm = o.warm ?? []
+  const takeWarm = () => {
+    const taken = warm
+    warm = []
+    return taken
+  }
+  const program = which === 'msvc' ? buildMsvcProgram(ctx) : buildCreateProgram(ctx, takeWarm)
   program.exitOverride()
   try {
     await program.parseAsync(argv)
     return EXIT.ok
   } catch (err) {
     return exitCodeFor(err, ui)
+  } finally {
+    // not taken (a parse error, --help): stopped, not left waiting on its stdin
+    for (const w of takeWarm()) w.dispose()
   }
 }
 

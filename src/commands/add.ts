@@ -6,6 +6,7 @@ import { planAddServiceFiles } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
 import { applyPlan, isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor } from '../io/proto/plugin.js'
+import { startPlannedCompile } from '../io/proto/protoc-run.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { loadWorkspace, toWorkspaceError } from '../io/workspace.js'
 import { printPlan } from '../ui/plan.js'
@@ -42,10 +43,12 @@ export async function runAdd(name: string | undefined, opts: AddCliOptions, ctx:
     const templates = await loadTemplateSet(ctx.templatesDir)
     const plan = planAddServiceFiles(ws, input.name, yaml, templates, ctx.version)
     if (opts.dryRun) return printPlan(ctx.ui, plan)
+    // protoc and the plugin run on the planned protos while the files are written
+    const early = protoCommand ? startPlannedCompile(input.name, plan.files, warm) : undefined
     await ctx.ui.step(`Adding service ${input.name}`, () =>
       applyPlan(loaded.root, plan, { force: opts.force === true }),
     )
-    if (protoCommand) await (await protoCommand).generateAfterScaffold(loaded.root, ws, ctx, warm)
+    if (protoCommand) await (await protoCommand).generateAfterScaffold(loaded.root, ws, ctx, warm, early)
   } finally {
     for (const w of warm) w.dispose()
   }

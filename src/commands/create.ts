@@ -7,6 +7,7 @@ import { planCreateWorkspace } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
 import { applyPlan, isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor, type WarmPlugin } from '../io/proto/plugin.js'
+import { startPlannedCompile } from '../io/proto/protoc-run.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
 import { printPlan } from '../ui/plan.js'
@@ -76,10 +77,12 @@ async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: C
     const templates = await loadTemplateSet(ctx.templatesDir)
     const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
     if (opts.dryRun) return printPlan(ctx.ui, plan)
+    // protoc and the plugin run on the planned protos while the files are written
+    const early = protoCommand ? startPlannedCompile(input.name, plan.files, warm) : undefined
     await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
       applyPlan(root, plan, { force: opts.force === true }),
     )
-    if (protoCommand) await (await protoCommand).generateAfterScaffold(root, ws, ctx, warm)
+    if (protoCommand) await (await protoCommand).generateAfterScaffold(root, ws, ctx, warm, early)
   } finally {
     for (const w of warm) w.dispose()
   }

@@ -6,6 +6,7 @@ import { formatProblem } from '../core/proto/protoc-errors.js'
 import { EXIT, ExitError } from '../errors.js'
 import { applyClientsDiff, generateClients, isUpToDate } from '../io/proto/gen.js'
 import type { WarmPlugin } from '../io/proto/plugin.js'
+import type { EarlyCompile } from '../io/proto/protoc-run.js'
 import { lintProtos, breakingChanges } from '../io/proto/buf.js'
 import { loadWorkspace } from '../io/workspace.js'
 
@@ -83,9 +84,10 @@ export async function generateAfterScaffold(
   ws: Workspace,
   ctx: Ctx,
   warm: WarmPlugin[] = [],
+  early?: Map<string, EarlyCompile>,
 ): Promise<void> {
   const result = await ctx.ui.step('Generating typed gRPC clients (msvc proto gen)', () =>
-    generateClients(root, ws, { warm }),
+    generateClients(root, ws, { warm, ...(early ? { early } : {}) }),
   )
   if (!result.ok) {
     for (const p of result.problems) ctx.ui.warn(formatProblem(p))

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join, relative, sep } from 'node:path'
 import { parse } from 'yaml'
@@ -9,21 +9,24 @@ import { usePrecompiled } from '../core/scaffold/handlebars.js'
 /** templates/ ships beside dist/ in the package (`"files"` in package.json). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
 
-/** Reads templates/<name>/template.yaml and every file under templates/<name>/files/. */
+/**
+ * Reads templates/<name>/template.yaml and every file under templates/<name>/files/.
+ * Synchronously: about 70 small files, read in 3-5 ms this way against about 30 ms through
+ * fs/promises (a thread-pool round trip and two promises per file), measured for issue #2.
+ */
 export async function loadTemplate(name: string, dir = TEMPLATES_DIR): Promise<LoadedTemplate> {
   const root = join(dir, name)
-  const manifest = (parse(await readFile(join(root, 'template.yaml'), 'utf8')) ?? {}) as TemplateManifest
+  const manifest = (parse(readFileSync(join(root, 'template.yaml'), 'utf8')) ?? {}) as TemplateManifest
   const filesRoot = join(root, 'files')
-  const entries = await readdir(filesRoot, { recursive: true, withFileTypes: true })
   const files: TemplateFile[] = []
-  for (const entry of entries) {
+  for (const entry of readdirSync(filesRoot, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue
     const full = join(entry.parentPath, entry.name)
     // Tests of the kit run in this repository and in the workspace alike; test scratch is not shipped.
     const path = relative(filesRoot, full).split(sep).join('/')
     if (path.includes('node_modules/') || path.startsWith('dist/') || path.includes('/dist/')) continue
-    const [contents, st] = await Promise.all([readFile(full), stat(full)])
-    files.push({ path, contents, mode: st.mode & 0o111 ? 0o755 : 0o644 })
+    const mode = statSync(full).mode & 0o111 ? 0o755 : 0o644
+    files.push({ path, contents: readFileSync(full), mode })
   }
   return { manifest, files }
 }

@@ -7,49 +7,15 @@ import {
   type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join, relative, sep } from 'node:path'
+import { readdir, readFile } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
 import type { CompiledProto, ProtoMethod, ProtoProblem } from '../../core/proto/model.js'
 import { parseProtocErrors } from '../../core/proto/protoc-errors.js'
-import { runQuick } from '../exec.js'
 import { exists } from '../fs.js'
-import { tsProtoPluginPath, type WarmPlugin } from './plugin.js'
+import type { WarmPlugin } from './plugin.js'
+import { runProtoc, type EarlyCompile } from './protoc-run.js'
 
-const require = createRequire(import.meta.url)
-
-/** ts-proto's options: grpc-js services, ESM imports with .js, Node's Buffer; stable across runs. */
-export const TS_PROTO_OPTIONS = [
-  'outputServices=grpc-js',
-  'esModuleInterop=true',
-  'importSuffix=.js',
-  'env=node',
-  'useOptionals=messages',
-  'exportCommonSymbols=false',
-  'outputJsonMethods=false',
-]
-
-/** Where the npm-shipped compiler and plugin live (dependencies of msvc: nothing to install by hand). */
-export function toolchainPaths() {
-  const protocDir = dirname(require.resolve('protoc/package.json'))
-  // The package's own launcher (protoc.cjs) is a Node process around the binary; calling the
-  // binary for this platform directly saves a Node start per service.
-  const assets = JSON.parse(readFileSync(join(protocDir, 'assets.json'), 'utf8')) as {
-    platform: string
-    arch: string
-    executable: string
-  }[]
-  const asset = assets.find((a) => a.platform === process.platform && a.arch === process.arch)
-  return {
-    protoc: asset
-      ? { command: join(protocDir, 'bin', asset.executable), args: [] }
-      : { command: process.execPath, args: [join(protocDir, 'protoc.cjs')] },
-    include: join(protocDir, 'include'),
-    plugin: tsProtoPluginPath(),
-  }
-}
+export { TS_PROTO_OPTIONS, toolchainPaths } from './protoc-run.js'
 
 /** The .proto files of one service's proto/ folder, relative to it, sorted. */
 export async function listProtoFiles(protoDir: string): Promise<string[]> {
@@ -69,72 +35,43 @@ export async function listProtoFiles(protoDir: string): Promise<string[]> {
 export type CompileResult = { ok: true; protos: CompiledProto[] } | { ok: false; problems: ProtoProblem[] }
 
 /**
- * Compiles one service's protos with protoc and ts-proto into a temporary folder and reads the
- * result back; nothing in the workspace is touched. Errors come back as problems with file:line:col.
+ * Compiles one service's protos with protoc and ts-proto and reads the result back; nothing in the
+ * workspace is touched. Errors come back as problems with file:line:col.
  */
 export async function compileServiceProtos(
   root: string,
   service: string,
   files: string[],
   warm?: WarmPlugin,
+  early?: EarlyCompile,
 ): Promise<CompileResult> {
   const protoDir = join(root, 'services', service, 'proto')
   const prefix = `services/${service}/proto/`
-  const out = await mkdtemp(join(tmpdir(), 'msvc-proto-'))
-  try {
-    const tools = toolchainPaths()
-    const ds = join(out, 'descriptor-set.bin')
-    await mkdir(join(out, 'ts'))
-    // with a warm plugin, protoc hands its request to a one-line shell plugin that keeps it
-    const capture = join(out, 'capture-request')
-    if (warm) {
-      // its answer is an empty CodeGeneratorResponse declaring, as ts-proto does, proto3 optional
-      // support (supported_features = 1: field 2, varint), or protoc refuses optional fields
-      await writeFile(capture, '#!/bin/sh\ncat > "$0.bin"\nprintf \'\\020\\001\'\n')
-      await chmod(capture, 0o755)
-    }
-    const r = await runQuick(
-      tools.protoc.command,
-      [
-        ...tools.protoc.args,
-        `--plugin=protoc-gen-ts_proto=${warm ? capture : tools.plugin}`,
-        '-I',
-        '.',
-        '-I',
-        tools.include,
-        `--ts_proto_out=${join(out, 'ts')}`,
-        `--ts_proto_opt=${TS_PROTO_OPTIONS.join(',')}`,
-        `--descriptor_set_out=${ds}`,
-        '--include_imports',
-        ...files,
-      ],
-      { cwd: protoDir, timeoutMs: 60_000 },
-    )
-    if (r.exitCode !== 0) return { ok: false, problems: parseProtocErrors(r.output, prefix) }
-    const set = fromBinary(FileDescriptorSetSchema, await readFile(ds))
-    const outputs: { path: string; contents: string }[] = []
-    const tsDir = join(out, 'ts')
-    const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = join(dir, e.name)
-        if (e.isDirectory()) await walk(p)
-        else
-          outputs.push({ path: relative(tsDir, p).split(sep).join('/'), contents: await readFile(p, 'utf8') })
-      }
-    }
-    if (warm) {
-      const response = fromBinary(
-        CodeGeneratorResponseSchema,
-        await warm.generate(await readFile(`${capture}.bin`)),
-      )
-      if (response.error) return { ok: false, problems: [{ file: prefix, message: response.error }] }
-      for (const f of response.file) outputs.push({ path: f.name, contents: f.content })
-    } else if (await exists(tsDir)) await walk(tsDir)
-    outputs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    return { ok: true, protos: toCompiledProtos(service, files, set.file, outputs) }
-  } finally {
-    await rm(out, { recursive: true, force: true })
+  // started before the files were written (scaffolding), from the very text now on disk
+  const run =
+    early && (await sameSources(protoDir, files, early))
+      ? await early.run
+      : await runProtoc(protoDir, files, warm)
+  if (run.exitCode !== 0 || !run.descriptorSet)
+    return { ok: false, problems: parseProtocErrors(run.output, prefix) }
+  const set = fromBinary(FileDescriptorSetSchema, run.descriptorSet)
+  let outputs = run.outputs ?? []
+  if (run.pluginResponse) {
+    const response = fromBinary(CodeGeneratorResponseSchema, run.pluginResponse)
+    if (response.error) return { ok: false, problems: [{ file: prefix, message: response.error }] }
+    outputs = response.file.map((f) => ({ path: f.name, contents: f.content }))
   }
+  outputs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return { ok: true, protos: toCompiledProtos(service, files, set.file, outputs) }
+}
+
+async function sameSources(protoDir: string, files: string[], early: EarlyCompile): Promise<boolean> {
+  if (files.length !== early.sources.size) return false
+  for (const f of files) {
+    const text = await readFile(join(protoDir, f), 'utf8').catch(() => undefined)
+    if (text === undefined || early.sources.get(f) !== text) return false
+  }
+  return true
 }
 
 /** ts-proto's name for a message: nested names joined with `_`, without the package. */

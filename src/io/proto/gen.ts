@@ -7,6 +7,7 @@ import { hasCapability, type Workspace } from '../../core/workspace/model.js'
 import { exists } from '../fs.js'
 import { compileServiceProtos, listProtoFiles } from './compile.js'
 import type { WarmPlugin } from './plugin.js'
+import type { EarlyCompile } from './protoc-run.js'
 
 /** What generation would change on disk. */
 export interface ClientsDiff {
@@ -53,22 +54,31 @@ export async function findWorkspaceProtos(
 export async function generateClients(
   root: string,
   ws: Workspace,
-  opts: { warm?: WarmPlugin[] } = {},
+  opts: { warm?: WarmPlugin[]; early?: Map<string, EarlyCompile> } = {},
 ): Promise<GenerateResult> {
   const warm = [...(opts.warm ?? [])]
   try {
-    return await generate(root, ws, warm)
+    return await generate(root, ws, warm, opts.early ?? new Map())
   } finally {
     for (const w of warm) w.dispose()
   }
 }
 
-async function generate(root: string, ws: Workspace, warm: WarmPlugin[]): Promise<GenerateResult> {
+async function generate(
+  root: string,
+  ws: Workspace,
+  warm: WarmPlugin[],
+  early: Map<string, EarlyCompile>,
+): Promise<GenerateResult> {
   const { byService, problems } = await findWorkspaceProtos(root, ws)
   if (problems.length > 0) return { ok: false, problems }
   // each warm plugin serves one service (it reads one request); the rest run through protoc
   const results = await Promise.all(
-    [...byService].map(([service, files]) => compileServiceProtos(root, service, files, warm.shift())),
+    [...byService].map(([service, files]) =>
+      early.has(service)
+        ? compileServiceProtos(root, service, files, undefined, early.get(service))
+        : compileServiceProtos(root, service, files, warm.shift()),
+    ),
   )
   const failed = results.flatMap((r) => (r.ok ? [] : r.problems))
   if (failed.length > 0) return { ok: false, problems: failed }

@@ -59,3 +59,20 @@ export function warmPluginsFor(count: number): WarmPlugin[] {
   const path = tsProtoPluginPath()
   return Array.from({ length: Math.min(count, 4) }, () => startWarmPlugin(path))
 }
+
+/**
+ * The flags of `create-service` ask for a grpc service (and not for --help, --version or
+ * --dry-run): read from the raw argv, before the CLI has loaded, so that the bin can start the
+ * plugin first (bin/create-service.js). The commander parse decides everything else.
+ */
+export function argvWantsGrpc(argv: string[]): boolean {
+  if (argv.some((a) => ['-h', '--help', '-v', '--version', '--dry-run'].includes(a))) return false
+  return argv.some(
+    (a, i) =>
+      a === '--grpc' ||
+      (a.startsWith('--capabilities=') && hasGrpc(a.slice('--capabilities='.length))) ||
+      (a === '--capabilities' && hasGrpc(argv[i + 1] ?? '')),
+  )
+}
+
+const hasGrpc = (list: string) => list.split(',').some((c) => c.trim() === 'grpc')
