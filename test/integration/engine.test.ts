@@ -58,8 +58,13 @@ describe.skipIf(!hasDocker)('the light engine client against the real engine', (
     expect((await c.inspect()).State.Paused).toBe(true)
     await c.unpause()
     expect((await c.inspect()).State.Paused).toBe(false)
-    const logs = await c.logs({ stdout: true, stderr: true, tail: 5 })
-    expect(logs.toString('latin1')).toContain('hello from the box')
+    // the container's node prints its line some time after `docker run -d` returns
+    let logs = ''
+    for (let i = 0; i < 100 && !logs.includes('hello from the box'); i++) {
+      logs = (await c.logs({ stdout: true, stderr: true, tail: 5 })).toString('latin1')
+      if (!logs.includes('hello from the box')) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(logs).toContain('hello from the box')
   })
 
   it('a missing container is an EngineError with statusCode 404, as callers expect of dockerode', async () => {
