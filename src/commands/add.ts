@@ -4,12 +4,10 @@ import { addServiceToYaml, planAddService, withService } from '../core/workspace
 import { parseWorkspace } from '../core/workspace/parse.js'
 import { planAddServiceFiles } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
-import { applyPlan, isNonEmptyDir } from '../io/fs.js'
+import { isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor } from '../io/proto/plugin.js'
-import { startPlannedCompile } from '../io/proto/protoc-run.js'
-import { loadTemplateSet } from '../io/templates.js'
 import { loadWorkspace, toWorkspaceError } from '../io/workspace.js'
-import { printPlan } from '../ui/plan.js'
+import { renderWriteGenerate } from './scaffold-write.js'
 import { resolveServiceInput, type ServiceCliOptions } from './service-input.js'
 import { join } from 'node:path'
 
@@ -33,25 +31,22 @@ export async function runAdd(name: string | undefined, opts: AddCliOptions, ctx:
   const check = parseWorkspace(yaml)
   if (!check.ok) throw toWorkspaceError('msvc.yaml', check.problems)
   const ws = withService(loaded.workspace, input.name, spec, newEvents)
-  // a new grpc service means generating the clients of every grpc service: their plugins and
-  // the proto code load while the files are rendered and written
+  // a new grpc service means generating the clients of every grpc service: one warm plugin each
   const grpc = spec.capabilities.includes('grpc') && !opts.dryRun
   const grpcServices = Object.values(ws.services).filter((s) => s.capabilities.includes('grpc')).length
-  const warm = warmPluginsFor(grpc ? grpcServices : 0)
-  const protoCommand = grpc ? import('./proto.js') : undefined
-  try {
-    const templates = await loadTemplateSet(ctx.templatesDir)
-    const plan = planAddServiceFiles(ws, input.name, yaml, templates, ctx.version)
-    if (opts.dryRun) return printPlan(ctx.ui, plan)
-    // protoc and the plugin run on the planned protos while the files are written
-    const early = protoCommand ? startPlannedCompile(input.name, plan.files, warm) : undefined
-    await ctx.ui.step(`Adding service ${input.name}`, () =>
-      applyPlan(loaded.root, plan, { force: opts.force === true }),
-    )
-    if (protoCommand) await (await protoCommand).generateAfterScaffold(loaded.root, ws, ctx, warm, early)
-  } finally {
-    for (const w of warm) w.dispose()
-  }
+  const written = await renderWriteGenerate({
+    ctx,
+    root: loaded.root,
+    ws,
+    service: input.name,
+    title: `Adding service ${input.name}`,
+    plan: (templates) => planAddServiceFiles(ws, input.name, yaml, templates, ctx.version),
+    dryRun: opts.dryRun === true,
+    force: opts.force === true,
+    grpc,
+    warm: warmPluginsFor(grpc ? grpcServices : 0),
+  })
+  if (!written) return
   const ports = Object.entries(spec.ports)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')

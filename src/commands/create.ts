@@ -5,12 +5,10 @@ import { checkServiceName } from '../core/workspace/names.js'
 import { parseWorkspace } from '../core/workspace/parse.js'
 import { planCreateWorkspace } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
-import { applyPlan, isNonEmptyDir } from '../io/fs.js'
+import { isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor, type WarmPlugin } from '../io/proto/plugin.js'
-import { startPlannedCompile } from '../io/proto/protoc-run.js'
-import { loadTemplateSet } from '../io/templates.js'
 import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
-import { printPlan } from '../ui/plan.js'
+import { renderWriteGenerate } from './scaffold-write.js'
 import { resolveServiceInput, type ServiceCliOptions } from './service-input.js'
 
 export interface CreateCliOptions extends ServiceCliOptions {
@@ -69,23 +67,22 @@ async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: C
   if (!parsed.ok) throw toWorkspaceError('msvc.yaml', parsed.problems)
   const ws = withService(empty, input.name, spec, newEvents)
 
-  // a grpc service needs its clients generated: the plugin and the proto code load meanwhile
+  // a grpc service needs its clients generated: its plugin loads meanwhile (started by the bin
+  // when the flags asked for grpc, else here)
   const grpc = spec.capabilities.includes('grpc') && !opts.dryRun
-  const warm = grpc && started.length === 0 ? warmPluginsFor(1) : started
-  const protoCommand = grpc ? import('./proto.js') : undefined
-  try {
-    const templates = await loadTemplateSet(ctx.templatesDir)
-    const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
-    if (opts.dryRun) return printPlan(ctx.ui, plan)
-    // protoc and the plugin run on the planned protos while the files are written
-    const early = protoCommand ? startPlannedCompile(input.name, plan.files, warm) : undefined
-    await ctx.ui.step(`Writing workspace ${wsName} with service ${input.name}`, () =>
-      applyPlan(root, plan, { force: opts.force === true }),
-    )
-    if (protoCommand) await (await protoCommand).generateAfterScaffold(root, ws, ctx, warm, early)
-  } finally {
-    for (const w of warm) w.dispose()
-  }
+  const written = await renderWriteGenerate({
+    ctx,
+    root,
+    ws,
+    service: input.name,
+    title: `Writing workspace ${wsName} with service ${input.name}`,
+    plan: (templates) => planCreateWorkspace(ws, input.name, yaml, templates, ctx.version),
+    dryRun: opts.dryRun === true,
+    force: opts.force === true,
+    grpc,
+    warm: grpc && started.length === 0 ? warmPluginsFor(1) : started.splice(0),
+  })
+  if (!written) return
   const rel = relative(ctx.cwd, root) || '.'
   const c = ctx.ui.color
   ctx.ui.info(
