@@ -1,13 +1,24 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { join, relative, sep } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 import { parse } from 'yaml'
 import type { LoadedTemplate, TemplateSet } from '../core/scaffold/plan.js'
 import type { TemplateFile, TemplateManifest } from '../core/scaffold/render.js'
 import { usePrecompiled } from '../core/scaffold/handlebars.js'
 
-/** templates/ ships beside dist/ in the package (`"files"` in package.json). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+/**
+ * templates/ ships beside dist/ in the package (`"files"` in package.json): found from the folder
+ * above this module that has msvc's package.json, the same from src/io/ (tests) and from a chunk
+ * of the bundle in dist/ (scripts/build.mjs).
+ */
+export const TEMPLATES_DIR = join(packageRoot(fileURLToPath(import.meta.url)), 'templates')
+
+export function packageRoot(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
 
 /**
  * Reads templates/<name>/template.yaml and every file under templates/<name>/files/.
@@ -43,9 +54,10 @@ export async function loadTemplateSet(dir = TEMPLATES_DIR): Promise<TemplateSet>
 /**
  * The templates precompiled by `npm run build` (scripts/precompile-templates.mjs), if this is a
  * build that has them: a cache keyed by source text, so an edited template is simply compiled.
+ * The build writes them beside its bundle's chunks, this module's among them; sources have none.
  */
 async function loadPrecompiled(): Promise<void> {
-  const url = new URL('../templates.precompiled.js', import.meta.url).href
+  const url = new URL('./templates.precompiled.js', import.meta.url).href
   try {
     const mod = (await import(url)) as {
       default: [string, TemplateSpecification][]

@@ -1,8 +1,10 @@
+import { execa } from 'execa'
 import { readdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rm } from 'node:fs/promises'
-import { createService, msvc } from '../helpers/cli.js'
+import { createService, msvc, REPO } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 // The built bins (npm test builds first), with the fixture templates so this stays fast.
@@ -64,5 +66,24 @@ describe('the bins', () => {
     const r = await createService(['--yes'], { cwd: tmp, env })
     expect(r.exitCode).toBe(1)
     expect(r.stderr).toContain('missing workspace folder')
+  })
+
+  it('scaffolds from the templates precompiled by the build, without loading the compiler', async () => {
+    // the bundle's chunks find dist/templates.precompiled.js beside them; were it missed, every
+    // template would be compiled at run time, correct but 50 ms slower (issue #2)
+    const script = `
+      import { createRequire } from 'node:module'
+      const { main } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist/cli.js')).href)})
+      const argv = ['node', 'create-service', 'shop', '--yes', '--service', 'order', '--http']
+      const code = await main('create-service', { argv, cwd: ${JSON.stringify(tmp)} })
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('handlebars'))
+      console.log(JSON.stringify({ code, loaded }))`
+    const r = await execa('node', ['--input-type=module', '-e', script], {
+      cwd: tmp,
+      env: { CI: '1', NO_COLOR: '1' },
+      reject: false,
+    })
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!), r.stderr).toEqual({ code: 0, loaded: [] })
+    expect(await readdir(join(tmp, 'shop', 'services', 'order', 'src'))).toContain('main.ts')
   })
 })

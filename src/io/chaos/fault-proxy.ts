@@ -13,11 +13,15 @@ export interface ProxyConfig {
 
 /**
  * The proxy's program. It runs as `node -e` in the target's network namespace (proxy-process.ts),
- * so it is sent as source text: everything it uses arrives as a parameter or a require.
+ * so it is sent as source text: everything it uses arrives as a parameter. (Not even a require of
+ * its own: in msvc's bundle (scripts/build.mjs) a require in a function's text is rewritten.)
  */
-export function faultProxyMain(cfg: ProxyConfig, release: typeof releaseTime, pace: typeof paceTime): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const net = require('node:net') as typeof Net
+export function faultProxyMain(
+  cfg: ProxyConfig,
+  net: typeof Net,
+  release: typeof releaseTime,
+  pace: typeof paceTime,
+): void {
   const PIECE = 16 * 1024
   const HIGH_WATER = 256 * 1024
   type Sock = Net.Socket
@@ -92,11 +96,10 @@ export function faultProxyMain(cfg: ProxyConfig, release: typeof releaseTime, pa
   process.stderr.on('error', () => {})
 }
 
-/** The source text of the proxy for `node -e`; its configuration comes in MSVC_PROXY (JSON). */
+/**
+ * The source text of the proxy for `node -e`; its configuration comes in MSVC_PROXY (JSON). The
+ * functions go in as expressions, so the names a bundler gives them do not matter.
+ */
 export function faultProxySource(): string {
-  return [
-    releaseTime.toString(),
-    paceTime.toString(),
-    `(${faultProxyMain.toString()})(JSON.parse(process.env.MSVC_PROXY), releaseTime, paceTime)`,
-  ].join('\n')
+  return `(${faultProxyMain.toString()})(JSON.parse(process.env.MSVC_PROXY), require('node:net'), ${releaseTime.toString()}, ${paceTime.toString()})`
 }
