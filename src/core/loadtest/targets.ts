@@ -23,7 +23,7 @@ export function urlRequests(url: URL): RequestSpec[] {
 
 /**
  * A service's HTTP port on 127.0.0.1 and a read-heavy mix of its resource routes: list (4 of 5)
- * and create with a body its schema accepts (1 of 5). Without the http capability: its health route.
+ * and create with a body its schema accepts and a fresh name (1 of 5). Without the http capability: its health route.
  */
 export function serviceTarget(
   ws: Workspace,
@@ -64,7 +64,8 @@ export function serviceTarget(
         method: 'POST',
         path: r,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `load {{seq}}`, description: 'created by msvc loadtest' }),
+        // names are unique per run and across runs: the resource answers 409 to a name it has
+        body: JSON.stringify({ name: 'load {{uuid}}', description: 'created by msvc loadtest' }),
         expect: [[201, 201]],
       },
     ],
