@@ -110,30 +110,40 @@ export async function listProxyProcesses(): Promise<ProxyProcess[]> {
   return found
 }
 
-/** Stops the proxies of one fault, or the ones of a workspace whose fault is not in `keep`. */
+/**
+ * Stops the proxies of one fault, or the ones of a workspace whose fault is not in `keep`. A proxy
+ * this user may not signal (msvc ran as root when it applied the fault, and not now) is an error,
+ * never counted as stopped.
+ */
 export async function killProxies(
   by: { fault: string } | { workspace: string; keep: ReadonlySet<string> },
 ): Promise<number> {
   const doomed = (await listProxyProcesses()).filter((p) =>
     'fault' in by ? p.fault === by.fault : p.workspace === by.workspace && !by.keep.has(p.fault),
   )
-  for (const p of doomed) signal(p.pid, 'SIGTERM')
+  const denied = doomed.filter((p) => signal(p.pid, 'SIGTERM') === 'denied')
+  if (denied.length > 0)
+    throw new UserError(
+      `cannot stop fault prox${denied.length === 1 ? 'y' : 'ies'} ${denied.map((p) => `pid ${p.pid}`).join(', ')}: not allowed to signal ${denied.length === 1 ? 'it' : 'them'}`,
+      'faults are applied and undone as root: run `sudo msvc chaos restore`',
+    )
   // gone within a second, or killed
   const deadline = Date.now() + 1000
-  let alive = doomed.filter((p) => signal(p.pid, 0))
+  let alive = doomed.filter((p) => signal(p.pid, 0) === 'sent')
   while (alive.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10))
-    alive = alive.filter((p) => signal(p.pid, 0))
+    alive = alive.filter((p) => signal(p.pid, 0) === 'sent')
   }
   for (const p of alive) signal(p.pid, 'SIGKILL')
   return doomed.length
 }
 
-function signal(pid: number, sig: NodeJS.Signals | 0): boolean {
+/** Sends a signal (0: only checks the process is there); `denied` when it is another user's. */
+export function signal(pid: number, sig: NodeJS.Signals | 0): 'sent' | 'gone' | 'denied' {
   try {
     process.kill(pid, sig)
-    return true
-  } catch {
-    return false
+    return 'sent'
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? 'denied' : 'gone'
   }
 }

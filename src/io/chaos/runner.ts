@@ -89,8 +89,9 @@ export async function injectFault(
   try {
     await applyLasting(d, ws, entry)
   } catch (e) {
-    await undoLasting(d, entry).catch(() => {})
-    await forget(root, id)
+    // what was applied before the failure is undone; if that fails too, the entry stays in the
+    // ledger so that `msvc chaos restore` (or the next msvc down) undoes it: never forgotten
+    if (await undoLasting(d, entry).then(() => true, () => false)) await forget(root, id)
     throw e
   }
   const appliedAt = Date.now()
