@@ -29,7 +29,38 @@ await writeFile(
   `name: ${ws}\nservices:\n  web:\n    capabilities: [http]\n    ports: { http: ${port} }\n`,
 )
 const docker = (...a) => execa('docker', a).then((r) => r.stdout.trim())
-const id = await docker(
+const running = new Set()
+const run = (args) =>
+  execa('node', [BIN, ...args], { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' } })
+/** The bench's msvc commands; none starts once Ctrl-C was pressed (the bench is ending). */
+const msvc = (args) => {
+  if (cleaned) return new Promise(() => {})
+  const p = run(args)
+  running.add(p)
+  return p.finally(() => running.delete(p))
+}
+// AbortSignal.timeout's timers do not hold the event loop: without this, a probe waiting on a
+// container that is still starting could let node exit mid-run (exit code 13)
+const holdOpen = setInterval(() => {}, 1000)
+// the bench's container, once it exists (until then, found by its workspace label)
+let id
+// Ctrl-C: the msvc command in flight is interrupted too (on a terminal it got the same SIGINT) and
+// restores its own fault; then anything else is restored and the bench's container and folder
+// are removed, and the bench exits 130.
+let cleaned
+const cleanUp = () =>
+  (cleaned ??= (async () => {
+    clearInterval(holdOpen)
+    for (const p of running) p.kill('SIGINT')
+    await Promise.all(running)
+    await run(['chaos', 'restore']).catch(() => {})
+    const ours = id ? [id] : (await docker('ps', '-aq', '--filter', `label=msvc.workspace=${ws}`)).split('\n')
+    for (const c of ours.filter(Boolean)) await docker('rm', '-f', c).catch(() => {})
+    await rm(root, { recursive: true, force: true })
+  })())
+// `on`, not `once`: execa's exit hook re-raises a SIGINT that no other listener is left to handle
+process.on('SIGINT', () => cleanUp().finally(() => process.exit(130)))
+id = await docker(
   'run',
   '-d',
   '--label',
@@ -64,16 +95,11 @@ const get = async (timeout = 1000) => {
     return { ok: false, ms: performance.now() - t }
   }
 }
-const msvc = (args) =>
-  execa('node', [BIN, ...args], { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' } })
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return `median ${s[Math.floor(s.length / 2)].toFixed(0)} ms, min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)} (n=${s.length})`
 }
 
-// AbortSignal.timeout's timers do not hold the event loop: without this, a probe waiting on a
-// container that is still starting could let node exit mid-run (exit code 13)
-const holdOpen = setInterval(() => {}, 1000)
 try {
   while (!(await get()).ok) await sleep(100)
   const inEffect = { latency: [], loss: [], pause: [] }
@@ -146,8 +172,5 @@ try {
   }
   console.log(`kill: reported readyMs - observed (10 ms observer): ${stats(errs)}`)
 } finally {
-  clearInterval(holdOpen)
-  await msvc(['chaos', 'restore'])
-  await docker('rm', '-f', id)
-  await rm(root, { recursive: true, force: true })
+  await cleanUp()
 }
