@@ -1,8 +1,16 @@
 import type { ErrorObject } from 'ajv'
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import { UserError } from '../../errors.js'
 import type { Workspace } from '../workspace/model.js'
-import { hintKnown, type Problem } from '../workspace/parse.js'
+import { hintKnown } from '../workspace/parse.js'
+import {
+  dedupeProblems,
+  errorPath,
+  readYaml,
+  schemaProblem,
+  type Locate,
+  type Problem,
+  type YamlPath,
+} from '../yaml-problems.js'
 import {
   type FAULT_KINDS,
   isLastingFault,
@@ -96,42 +104,27 @@ const FAULT_FIELDS: Record<string, string[]> = {
 
 export type ExperimentResult = { ok: true; experiment: Experiment } | { ok: false; problems: Problem[] }
 
-type Path = (string | number)[]
-
 /** Parses and validates an experiment against the workspace; problems carry line and column. */
 export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length > 0)
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => ({
-        ...lineCounter.linePos(e.pos[0]),
-        field: '',
-        message: `not valid YAML: ${e.message.split('\n')[0]}`,
-        hint: 'check indentation and quoting near that line',
-      })),
-    }
-  const at = (path: Path, key = false) => lineCounter.linePos(locate(doc, path, key)?.range?.[0] ?? 0)
-  const data: unknown = doc.toJS()
+  const read = readYaml(text)
+  if (!read.ok) return read
+  const { data, at } = read
   if (!validateShape(data)) {
-    const seen = new Set<string>()
     const problems = (validateShape.errors ?? [])
       .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
       .map((e) => toProblem(e, at))
-      .filter((p) => !seen.has(p.message) && !!seen.add(p.message))
-    return { ok: false, problems }
+    return { ok: false, problems: dedupeProblems(problems) }
   }
   const problems: Problem[] = []
-  const add = (path: Path, message: string, hint?: string, key = false) =>
+  const add = (path: YamlPath, message: string, hint?: string, key = false) =>
     problems.push({ ...at(path, key), field: path.join('.'), message, ...(hint ? { hint } : {}) })
   const raw = data as RawExperiment
   const known = Object.keys(ws.services)
-  const service = (path: Path, name: string | undefined): string => {
+  const service = (path: YamlPath, name: string | undefined): string => {
     if (name !== undefined && !ws.services[name]) add(path, `unknown service "${name}"`, hintKnown(known))
     return name ?? ''
   }
-  const duration = (path: Path, v: string | number | undefined, fallback?: number): number => {
+  const duration = (path: YamlPath, v: string | number | undefined, fallback?: number): number => {
     if (v === undefined) return fallback ?? 0
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(v)
     if (ms === undefined) {
@@ -140,7 +133,7 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
     }
     return ms
   }
-  const probe = (path: Path, p: RawProbe): ProbeSpec => {
+  const probe = (path: YamlPath, p: RawProbe): ProbeSpec => {
     const kinds = (['http', 'metric', 'load'] as const).filter((k) => p[k] !== undefined)
     if (kinds.length !== 1) {
       add(
@@ -360,56 +353,24 @@ interface RawExperiment {
   settings?: { recoveryTimeout?: string }
 }
 
-function toProblem(e: ErrorObject, at: (p: Path, key?: boolean) => { line: number; col: number }): Problem {
-  const path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')))
-  const field = path.join('.') || 'the experiment'
+function toProblem(e: ErrorObject, at: Locate): Problem {
+  const path = errorPath(e)
+  const field = path.join('.')
+  const where = field || 'the experiment'
   switch (e.keyword) {
-    case 'additionalProperties': {
-      const extra = String(e.params.additionalProperty)
-      return {
-        ...at([...path, extra], true),
-        field: [...path, extra].join('.'),
-        message: `unknown field "${extra}" in ${field}`,
-      }
-    }
-    case 'required':
-      return {
-        ...at(path, true),
-        field,
-        message: `${field} is missing "${String(e.params.missingProperty)}"`,
-      }
     case 'enum':
       return {
         ...at(path),
         field,
-        message: `${field} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`,
+        message: `${where} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`,
       }
     case 'minItems':
       return {
         ...at(path, true),
         field,
-        message: `${field} needs at least ${String(e.params.limit)} entr${e.params.limit === 1 ? 'y' : 'ies'}`,
+        message: `${where} needs at least ${String(e.params.limit)} entr${e.params.limit === 1 ? 'y' : 'ies'}`,
       }
     default:
-      return { ...at(path), field, message: `${field} ${e.message ?? 'is invalid'}` }
+      return schemaProblem(e, at, 'the experiment')
   }
-}
-
-/** The YAML node at `path` (or its key), for locating a problem. */
-function locate(doc: Document, path: Path, key: boolean): Node | undefined {
-  let node: unknown = doc.contents
-  for (let i = 0; i < path.length; i++) {
-    const seg = path[i]
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === seg)
-      if (!pair) return node as Node
-      if (key && i === path.length - 1) return pair.key as Node
-      node = pair.value ?? pair.key
-    } else if (isSeq(node) && typeof seg === 'number') node = node.items[seg] ?? node
-    else return node as Node | undefined
-  }
-  return node as Node | undefined
 }

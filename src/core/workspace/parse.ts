@@ -1,20 +1,19 @@
 import type { ErrorObject } from 'ajv'
-import type { Document } from 'yaml'
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import {
+  dedupeProblems,
+  errorPath,
+  readYaml,
+  schemaProblem,
+  type Locate,
+  type Problem,
+  type YamlPath,
+} from '../yaml-problems.js'
 import { type EventSpec, type ServiceSpec, type Workspace, RESERVED_PORTS } from './model.js'
 import { WORKSPACE_SCHEMA } from './schema.js'
 import validateWorkspace from './validate-shape.gen.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 
-/** One thing wrong with msvc.yaml, located in the file. */
-export interface Problem {
-  line: number
-  col: number
-  /** dotted path of the offending field, e.g. services.payment.ports.http */
-  field: string
-  message: string
-  hint?: string
-}
+export type { Problem }
 
 export type ParseResult = { ok: true; workspace: Workspace } | { ok: false; problems: Problem[] }
 
@@ -23,33 +22,11 @@ const validateShape = validateWorkspace as ((data: unknown) => boolean) & { erro
 
 /** Parses and validates msvc.yaml text; problems carry line and column (1-based). */
 export function parseWorkspace(text: string): ParseResult {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const locate = (offset: number) => lineCounter.linePos(offset)
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => {
-        const { line, col } = locate(e.pos[0])
-        return {
-          line,
-          col,
-          field: '',
-          message: `not valid YAML: ${firstLine(e.message)}`,
-          hint: 'check indentation and quoting near that line',
-        }
-      }),
-    }
-  }
-  const data: unknown = doc.toJS()
-  const at = (path: (string | number)[], key = false): { line: number; col: number } => {
-    const node = findNode(doc, path, key)
-    const offset = node?.range?.[0] ?? 0
-    return locate(offset)
-  }
-
+  const read = readYaml(text)
+  if (!read.ok) return read
+  const { data, at } = read
   if (!validateShape(data)) {
-    const problems = dedupe((validateShape.errors ?? []).map((e) => toProblem(e, at)))
+    const problems = dedupeProblems((validateShape.errors ?? []).map((e) => toProblem(e, at)))
     return { ok: false, problems }
   }
   const raw = data as RawWorkspace
@@ -87,8 +64,6 @@ function normalize(raw: RawWorkspace): Workspace {
   }
   return { name: raw.name, services, events }
 }
-
-type Locate = (path: (string | number)[], key?: boolean) => { line: number; col: number }
 
 /** Cross-field rules: names, ports, calls, event catalogue. */
 function checkReferences(ws: Workspace, at: Locate): Problem[] {
@@ -193,7 +168,7 @@ export const hintKnown = (names: string[]): string =>
   names.length ? `known services: ${[...names].sort().join(', ')}` : 'the workspace has no services yet'
 
 function toProblem(e: ErrorObject, at: Locate): Problem {
-  const path = e.instancePath.split('/').slice(1).map(unescapePointer)
+  const path = errorPath(e)
   const field = path.join('.')
   const where = field || 'msvc.yaml'
   if (e.propertyName !== undefined) {
@@ -210,21 +185,8 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
     }
   }
   switch (e.keyword) {
-    case 'additionalProperties': {
-      const extra = String(e.params.additionalProperty)
-      return {
-        ...at([...path, extra], true),
-        field: [...path, extra].join('.'),
-        message: `unknown field "${extra}" in ${where}`,
-        hint: `allowed: ${allowedKeys(path).join(', ')}`,
-      }
-    }
-    case 'required':
-      return {
-        ...at(path, true),
-        field,
-        message: `${where} is missing "${String(e.params.missingProperty)}"`,
-      }
+    case 'additionalProperties':
+      return { ...schemaProblem(e, at, 'msvc.yaml'), hint: `allowed: ${allowedKeys(path).join(', ')}` }
     case 'enum':
       return {
         ...at(path),
@@ -261,7 +223,7 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
     case 'uniqueItems':
       return { ...at(path), field, message: `${where} lists the same entry twice` }
     default:
-      return { ...at(path), field, message: `${where} ${e.message ?? 'is invalid'}` }
+      return schemaProblem(e, at, 'msvc.yaml')
   }
 }
 
@@ -269,7 +231,7 @@ function valueAt(e: ErrorObject): unknown {
   return e.data
 }
 
-function allowedKeys(path: string[]): string[] {
+function allowedKeys(path: YamlPath): string[] {
   if (path.length === 0) return Object.keys(WORKSPACE_SCHEMA.properties)
   if (path[0] === 'services' && path.length === 2)
     return Object.keys(WORKSPACE_SCHEMA.properties.services.additionalProperties.properties)
@@ -279,36 +241,3 @@ function allowedKeys(path: string[]): string[] {
 }
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`)
-const unescapePointer = (s: string) => s.replaceAll('~1', '/').replaceAll('~0', '~')
-const firstLine = (s: string) => s.split('\n')[0] ?? s
-
-function dedupe(problems: Problem[]): Problem[] {
-  const seen = new Set<string>()
-  return problems.filter((p) => {
-    const k = `${p.line}:${p.col}:${p.message}`
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
-}
-
-/** The YAML node at `path` (or its key when `key`), for locating problems. */
-function findNode(doc: Document, path: (string | number)[], key: boolean): Node | undefined {
-  let node: unknown = doc.contents
-  for (let i = 0; i < path.length; i++) {
-    const seg = path[i]
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === seg)
-      if (!pair) return node as Node
-      if (key && i === path.length - 1) return pair.key as Node
-      node = pair.value ?? pair.key
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg] ?? node
-    } else if (isSeq(node) && typeof seg === 'string' && /^\d+$/.test(seg)) {
-      node = node.items[Number(seg)] ?? node
-    } else {
-      return node as Node | undefined
-    }
-  }
-  return node as Node | undefined
-}
