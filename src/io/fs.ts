@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { constants, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import type { FilePlan } from '../core/scaffold/render.js'
 import { UserError } from '../errors.js'
 
@@ -12,6 +12,20 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** The files below `dir` (in every subfolder), as sorted `/`-separated paths relative to it; none if it is missing. */
+export async function listFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return []
+      throw e
+    },
+  )
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort()
 }
 
 export async function isNonEmptyDir(path: string): Promise<boolean> {

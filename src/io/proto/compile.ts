@@ -7,11 +7,11 @@ import {
   type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt'
-import { readdir, readFile } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CompiledProto, ProtoMethod, ProtoProblem } from '../../core/proto/model.js'
 import { parseProtocErrors } from '../../core/proto/protoc-errors.js'
-import { exists } from '../fs.js'
+import { listFilesUnder } from '../fs.js'
 import type { WarmPlugin } from './plugin.js'
 import { runProtoc, type EarlyCompile } from './protoc-run.js'
 
@@ -19,17 +19,7 @@ export { TS_PROTO_OPTIONS, toolchainPaths } from './protoc-run.js'
 
 /** The .proto files of one service's proto/ folder, relative to it, sorted. */
 export async function listProtoFiles(protoDir: string): Promise<string[]> {
-  if (!(await exists(protoDir))) return []
-  const out: string[] = []
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name)
-      if (e.isDirectory()) await walk(p)
-      else if (e.name.endsWith('.proto')) out.push(relative(protoDir, p).split(sep).join('/'))
-    }
-  }
-  await walk(protoDir)
-  return out.sort()
+  return (await listFilesUnder(protoDir)).filter((f) => f.endsWith('.proto'))
 }
 
 export type CompileResult = { ok: true; protos: CompiledProto[] } | { ok: false; problems: ProtoProblem[] }

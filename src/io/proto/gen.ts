@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { dirname, join, sep } from 'node:path'
 import { GEN_DIR, isGeneratedText, type CompiledProto, type ProtoProblem } from '../../core/proto/model.js'
 import { planClients, type ClientsPlan } from '../../core/proto/plan.js'
 import { hasCapability, type Workspace } from '../../core/workspace/model.js'
-import { exists } from '../fs.js'
+import { exists, listFilesUnder } from '../fs.js'
 import { compileServiceProtos, listProtoFiles } from './compile.js'
 import type { WarmPlugin } from './plugin.js'
 import type { EarlyCompile } from './protoc-run.js'
@@ -99,26 +99,12 @@ async function generate(
   return { ok: true, plan: planned.plan, diff, protoCount: protos.length }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  if (!(await exists(dir))) return []
-  const out: string[] = []
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) await walk(p)
-      else out.push(p)
-    }
-  }
-  await walk(dir)
-  return out
-}
-
 async function diffWithDisk(root: string, plan: ClientsPlan): Promise<ClientsDiff> {
   const diff: ClientsDiff = { write: [], remove: [], create: [], handWritten: [] }
   const planned = new Set(plan.generated.map((f) => f.path))
-  for (const abs of await listFiles(join(root, GEN_DIR))) {
-    const path = relative(root, abs).split(sep).join('/')
-    const text = await readFile(abs, 'utf8')
+  for (const rel of await listFilesUnder(join(root, GEN_DIR))) {
+    const path = `${GEN_DIR}/${rel}`
+    const text = await readFile(join(root, path), 'utf8')
     if (!isGeneratedText(text)) diff.handWritten.push(path)
     else if (!planned.has(path)) diff.remove.push(path)
   }

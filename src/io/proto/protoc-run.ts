@@ -1,9 +1,10 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, sep } from 'node:path'
+import { dirname, join } from 'node:path'
 import { runQuick } from '../exec.js'
+import { listFilesUnder } from '../fs.js'
 import { tsProtoPluginPath, type WarmPlugin } from './plugin.js'
 
 // protoc and the plugin, without decoding anything: this module loads in a millisecond, so that
@@ -94,16 +95,12 @@ export async function runProtoc(protoDir: string, files: string[], warm?: WarmPl
     const descriptorSet = await readFile(ds)
     if (warm)
       return { ...r, descriptorSet, pluginResponse: await warm.generate(await readFile(`${capture}.bin`)) }
-    const outputs: { path: string; contents: string }[] = []
-    const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = join(dir, e.name)
-        if (e.isDirectory()) await walk(p)
-        else
-          outputs.push({ path: relative(tsDir, p).split(sep).join('/'), contents: await readFile(p, 'utf8') })
-      }
-    }
-    await walk(tsDir)
+    const outputs = await Promise.all(
+      (await listFilesUnder(tsDir)).map(async (path) => ({
+        path,
+        contents: await readFile(join(tsDir, path), 'utf8'),
+      })),
+    )
     return { ...r, descriptorSet, outputs }
   } finally {
     await rm(out, { recursive: true, force: true })
