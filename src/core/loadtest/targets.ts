@@ -23,7 +23,8 @@ export function urlRequests(url: URL): RequestSpec[] {
 
 /**
  * A service's HTTP port on 127.0.0.1 and a read-heavy mix of its resource routes: list (4 of 5)
- * and create with a body its schema accepts and a fresh name (1 of 5). Without the http capability: its health route.
+ * and create with a body its schema accepts and a fresh name (1 of 5). Without the http
+ * capability: its health route.
  */
 export function serviceTarget(
   ws: Workspace,
