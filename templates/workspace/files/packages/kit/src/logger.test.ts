@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createLogger, StdoutLines } from './logger.js'
+import { pino } from 'pino'
+import { createLogger, preformattedLine, StdoutLines } from './logger.js'
 
 function recorder() {
   const writes: string[] = []
@@ -56,5 +57,61 @@ describe('StdoutLines', () => {
     expect(times).toHaveLength(2)
     for (const t of times) expect(new Date(t).toISOString()).toBe(t)
     expect(times[1]! > times[0]!).toBe(true)
+  })
+})
+
+describe('preformattedLine', () => {
+  const capture = () => {
+    const lines: string[] = []
+    return { lines, out: { write: (line: string) => void lines.push(line) } }
+  }
+  const withoutTime = (line: string) => line.replace(/"time":"[^"]*"/, '"time":"T"')
+
+  it("writes the very line pino writes for the same fields and message, the logger's bindings included", () => {
+    const { lines, out } = capture()
+    const log = createLogger('svc', 'info', out).child({ zone: 'a' })
+    const root = createLogger('svc', 'info', out)
+    root.info({ requestId: 'r-1', statusCode: 200, durationMs: 1.5 }, 'request')
+    preformattedLine(root, 'info', 'request')('"requestId":"r-1","statusCode":200,"durationMs":1.5')
+    expect(lines).toHaveLength(2)
+    expect(withoutTime(lines[1]!)).toBe(withoutTime(lines[0]!))
+    expect(lines[1]!.endsWith('\n')).toBe(true)
+    expect(JSON.parse(lines[1]!)).toMatchObject({
+      level: 'info',
+      service: 'svc',
+      requestId: 'r-1',
+      msg: 'request',
+    })
+    // a child (other bindings) is not createLogger's own logger: its lines go through pino
+    preformattedLine(log, 'info', 'request')('"n":1')
+    expect(JSON.parse(lines[2]!)).toMatchObject({
+      level: 'info',
+      service: 'svc',
+      zone: 'a',
+      n: 1,
+      msg: 'request',
+    })
+  })
+
+  it('honours the level at each write', () => {
+    const { lines, out } = capture()
+    const log = createLogger('svc', 'info', out)
+    const debug = preformattedLine(log, 'debug', 'polled')
+    debug('"n":1')
+    expect(lines).toEqual([])
+    log.level = 'debug'
+    debug('"n":2')
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'debug', n: 2, msg: 'polled' })
+  })
+
+  it('falls back to the logger itself for a logger of another format or a stream that needs levels', () => {
+    const { lines, out } = capture()
+    const other = pino({ base: null, timestamp: false }, out)
+    preformattedLine(other, 'info', 'request')('"a":"b"')
+    expect(JSON.parse(lines[0]!)).toEqual({ level: 30, a: 'b', msg: 'request' })
+    const levels: number[] = []
+    const multi = pino.multistream([{ level: 'info', stream: { write: () => levels.push(multi.lastLevel) } }])
+    preformattedLine(createLogger('svc', 'info', multi), 'info', 'request')('"a":"b"')
+    expect(levels).toEqual([30])
   })
 })

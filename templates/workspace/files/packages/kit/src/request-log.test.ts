@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { describe, expect, it, vi } from 'vitest'
 import { createLogger } from './logger.js'
+import { Metrics } from './metrics.js'
 import { RequestLogController, requestLoggerFactory } from './request-log.js'
 
 function recorded(level = 'info') {
@@ -42,29 +43,63 @@ describe('requestLoggerFactory', () => {
 })
 
 describe('RequestLogController', () => {
-  const request = {
-    id: 'r-2',
-    method: 'GET',
-    routeOptions: { url: '/orders/:id' },
-  } as unknown as FastifyRequest
-  const reply = { statusCode: 200, elapsedTime: 1 } as unknown as FastifyReply
+  const request = (id = 'r-2', url = '/orders/:id') =>
+    ({ id, method: 'GET', routeOptions: { url } }) as unknown as FastifyRequest
+  const reply = (statusCode = 200) => {
+    const headers: Record<string, string> = {}
+    return {
+      statusCode,
+      elapsedTime: 1.23456,
+      headers,
+      header(name: string, value: string) {
+        headers[name] = value
+        return this
+      },
+    } as unknown as FastifyReply & { headers: Record<string, string> }
+  }
 
-  it('writes nothing for a completed request (the onResponse hook does) and an error line for a failed write', () => {
+  it('sets x-request-id on arrival', () => {
+    const { logger } = recorded()
+    const r = reply()
+    new RequestLogController(logger, new Metrics('svc', { processMetrics: false })).incomingRequest(
+      request(),
+      r,
+    )
+    expect(r.headers).toEqual({ 'x-request-id': 'r-2' })
+  })
+
+  it('writes one line and counts the request when it completes, with an error line when the write failed', async () => {
     const { logger, lines } = recorded()
-    const controller = new RequestLogController(logger)
-    controller.incomingRequest()
-    controller.requestCompleted(null, request, reply)
-    expect(lines).toEqual([])
-    controller.requestCompleted(new Error('socket hang up'), request, reply)
-    expect(lines).toMatchObject([
+    const metrics = new Metrics('svc', { processMetrics: false })
+    const controller = new RequestLogController(logger, metrics)
+    controller.requestCompleted(null, request(), reply())
+    controller.requestCompleted(new Error('socket hang up'), request('r-3'), reply(500))
+    expect(lines).toEqual([
       {
-        level: 'error',
+        level: 'info',
+        time: expect.any(String),
+        service: 'svc',
         requestId: 'r-2',
+        method: 'GET',
+        route: '/orders/:id',
+        statusCode: 200,
+        durationMs: 1.23,
+        msg: 'request',
+      },
+      expect.objectContaining({ level: 'info', requestId: 'r-3', statusCode: 500, msg: 'request' }),
+      expect.objectContaining({
+        level: 'error',
+        requestId: 'r-3',
         route: '/orders/:id',
         msg: 'response failed',
-        err: { message: 'socket hang up' },
-      },
+        err: expect.objectContaining({ message: 'socket hang up' }),
+      }),
     ])
+    const exposition = (await metrics.exposition()).body
+    expect(exposition).toContain(
+      'http_requests_total{method="GET",route="/orders/:id",status_code="200",service="svc"} 1',
+    )
+    expect(exposition).toContain('status_code="500"')
     expect(controller.requestIdLogLabel).toBe('requestId')
   })
 })

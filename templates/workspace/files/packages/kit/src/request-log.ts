@@ -6,7 +6,8 @@ import {
   type FastifyRequest,
 } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
-import type { Logger } from './logger.js'
+import { preformattedLine, type Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
 
 /** Routes that are polled (health checks, scrapes): counted in metrics, logged only at debug. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
@@ -20,52 +21,80 @@ export function routeOf(request: FastifyRequest): string {
 }
 
 /**
- * The request's line: one per finished request, written by the service's logger with the request
- * id as a field (no child logger). Polled routes are logged only at debug.
+ * The request's lines: one per finished request, `request` at info (at debug for polled routes),
+ * with the request id, method, route template, status code and duration as fields. The fields that
+ * repeat from request to request are made into JSON once per route, method and status code.
  */
-export function logRequest(
-  logger: Logger,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  route: string,
-): void {
-  const quiet = QUIET_ROUTES.has(route)
-  if (quiet && !logger.isLevelEnabled('debug')) return
-  const line = {
-    requestId: request.id,
-    method: request.method,
-    route,
-    statusCode: reply.statusCode,
-    durationMs: Math.round(reply.elapsedTime * 100) / 100,
+export class RequestLines {
+  private readonly info: (fields: string) => void
+  private readonly debug: (fields: string) => void
+  /** route -> method -> status code -> `"method":…,"route":…,"statusCode":…` */
+  private readonly fixed = new Map<string, Map<string, Map<number, string>>>()
+
+  constructor(private readonly logger: Logger) {
+    this.info = preformattedLine(logger, 'info', 'request')
+    this.debug = preformattedLine(logger, 'debug', 'request')
   }
-  if (quiet) logger.debug(line, 'request')
-  else logger.info(line, 'request')
+
+  write(request: FastifyRequest, reply: FastifyReply, route: string): void {
+    const quiet = QUIET_ROUTES.has(route)
+    if (quiet && !this.logger.isLevelEnabled('debug')) return
+    const fields = `"requestId":${JSON.stringify(request.id)},${this.fixedFields(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    if (quiet) this.debug(fields)
+    else this.info(fields)
+  }
+
+  private fixedFields(route: string, method: string, statusCode: number): string {
+    let byMethod = this.fixed.get(route)
+    if (!byMethod) this.fixed.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
+    let fields = byStatus.get(statusCode)
+    if (fields === undefined) {
+      fields = JSON.stringify({ method, route, statusCode }).slice(1, -1)
+      byStatus.set(statusCode, fields)
+    }
+    return fields
+  }
 }
 
 /**
- * Fastify's own request log lines, as this workspace wants them: none when a request arrives or
- * completes (the server's onResponse hook writes the request's line with logRequest), an error
- * line when a response could not be written, and fastify's other lines (stream and serializer
- * errors) as it writes them, with the request id labelled `requestId`.
+ * Each request as it arrives and as it finishes, as fastify reports them to its log controller:
+ * the request id into `x-request-id` on arrival; on completion the request's RED metrics and its
+ * line (RequestLines), and an error line when the response could not be written. Fastify's other
+ * lines (stream and serializer errors) are written as it writes them, with the request id labelled
+ * `requestId`. Doing this here rather than in onRequest and onResponse hooks spares every request
+ * two hook runs (issue #2).
  */
 export class RequestLogController extends LogController {
-  constructor(private readonly logger: Logger) {
+  private readonly lines: RequestLines
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL })
+    this.lines = new RequestLines(logger)
   }
 
-  override incomingRequest(): void {}
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    reply.header('x-request-id', request.id)
+  }
 
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    const route = routeOf(request)
+    this.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
+    this.lines.write(request, reply, route)
     if (!error) return
     this.logger.error(
       {
         requestId: request.id,
         method: request.method,
-        route: routeOf(request),
+        route,
         statusCode: reply.statusCode,
         err: error,
       },

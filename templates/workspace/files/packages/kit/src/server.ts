@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -6,10 +5,11 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
+import { requestIdFrom } from './ids.js'
 import type { Logger } from './logger.js'
 import type { HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
-import { logRequest, RequestLogController, requestLoggerFactory, routeOf } from './request-log.js'
+import { RequestLogController, requestLoggerFactory } from './request-log.js'
 
 export type { FastifyInstance }
 
@@ -21,8 +21,6 @@ export interface HttpServerOptions {
   /** largest accepted body in bytes (default 1 MiB) */
   bodyLimit?: number
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** One problem in a 400 body: a JSON pointer to the field and what is wrong with it. */
 export interface FieldProblem {
@@ -38,13 +36,10 @@ export interface FieldProblem {
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    logController: new RequestLogController(opts.logger),
+    logController: new RequestLogController(opts.logger, opts.metrics),
     childLoggerFactory: requestLoggerFactory,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
     ajv: {
@@ -54,19 +49,6 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   // JSON only: a text/plain body would otherwise reach the schema as a string (400); it is a 415.
   app.removeContentTypeParser('text/plain')
-
-  // Synchronous hooks: an async hook costs a promise and a microtask on every request.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
-  // Each finished request: its RED metrics and its log line (routeOptions builds an object: once).
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = routeOf(request)
-    opts.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
-    logRequest(opts.logger, request, reply, route)
-    done()
-  })
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
   app.setNotFoundHandler((request, reply) => {

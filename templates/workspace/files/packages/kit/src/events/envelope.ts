@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { randomHex } from '../ids.js'
 
 /**
  * The envelope every event travels in (CloudEvents-style attribute names): the data is the
@@ -44,13 +45,11 @@ export const subjects = {
   durable: (service: string, type: string) => `${service}--${type.replaceAll('.', '_')}`,
 }
 
-// randomUUID draws from a batched entropy cache: far cheaper per event than randomBytes calls.
-const randomHex32 = () => randomUUID().replaceAll('-', '')
-const newSpanId = () => randomHex32().slice(16)
+const newSpanId = () => randomHex(8)
 
 /** A new W3C traceparent (version 00, sampled) for work that did not arrive with one. */
 export function newTraceparent(): string {
-  return `00-${randomHex32()}-${newSpanId()}-01`
+  return `00-${randomHex(16)}-${newSpanId()}-01`
 }
 
 /** Keeps the trace id of `parent` (when valid) under a new span id, so the event joins the trace. */

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomBytes, randomUUID } from 'node:crypto'
 import { Metadata } from '@grpc/grpc-js'
+import { randomHex, requestIdFrom } from '../ids.js'
 
 /** What a call carries across services: the request id and the W3C trace context. */
 export interface CallContext {
@@ -12,7 +12,6 @@ export interface CallContext {
   deadlineAt?: number
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
 const storage = new AsyncLocalStorage<CallContext>()
@@ -30,11 +29,10 @@ const firstString = (md: Metadata, key: string): string | undefined => {
 
 /** Reads the request id (or makes one) and the trace context from incoming metadata. */
 export function readCallContext(md: Metadata): CallContext {
-  const given = firstString(md, 'x-request-id')
   const traceparent = firstString(md, 'traceparent')
   const tracestate = firstString(md, 'tracestate')
   return {
-    requestId: given && REQUEST_ID.test(given) ? given : randomUUID(),
+    requestId: requestIdFrom(firstString(md, 'x-request-id')),
     ...(traceparent && isValidTraceparent(traceparent) ? { traceparent } : {}),
     ...(tracestate ? { tracestate } : {}),
   }
@@ -51,9 +49,9 @@ export function isValidTraceparent(value: string): boolean {
  */
 export function childTraceparent(parent?: string): string {
   const m = parent ? TRACEPARENT.exec(parent) : null
-  const spanId = randomBytes(8).toString('hex')
+  const spanId = randomHex(8)
   if (m && isValidTraceparent(parent!)) return `00-${m[1]}-${spanId}-${m[3]}`
-  return `00-${randomBytes(16).toString('hex')}-${spanId}-01`
+  return `00-${randomHex(16)}-${spanId}-01`
 }
 
 /** Metadata for an outgoing call: request id and trace context, from the options or the current call. */
@@ -68,7 +66,7 @@ export function outgoingMetadata(
   const ctx = currentCallContext()
   const md = new Metadata()
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v)
-  md.set('x-request-id', opts.requestId ?? ctx?.requestId ?? randomUUID())
+  md.set('x-request-id', opts.requestId ?? ctx?.requestId ?? randomHex(16))
   md.set('traceparent', opts.traceparent ?? childTraceparent(ctx?.traceparent))
   const tracestate = opts.tracestate ?? ctx?.tracestate
   if (tracestate) md.set('tracestate', tracestate)
