@@ -1,4 +1,5 @@
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client'
+import { PerRoute } from './per-route.js'
 
 export { Registry }
 
@@ -35,9 +36,13 @@ interface Sample {
  */
 export class Metrics {
   readonly registry = new Registry()
-  /** route -> method -> status code -> series; a request finds its series without building labels */
-  private readonly httpSeries = new Map<string, Map<string, Map<number, HttpSeries>>>()
   private readonly allSeries: HttpSeries[] = []
+  /** a request finds its series without building labels */
+  private readonly httpSeries = new PerRoute((route, method, statusCode) => {
+    const series = new HttpSeries({ method, route, status_code: String(statusCode) })
+    this.allSeries.push(series)
+    return series
+  })
 
   constructor(service: string, opts: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service })
@@ -58,7 +63,7 @@ export class Metrics {
 
   /** Records one finished request; `route` is the route template (`/orders/:id`), never the raw URL. */
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
-    const series = this.seriesOf(method, route, statusCode)
+    const series = this.httpSeries.get(route, method, statusCode)
     series.count += 1
     series.sum += seconds
     let bucket = 0
@@ -68,20 +73,6 @@ export class Metrics {
 
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
-  }
-
-  private seriesOf(method: string, route: string, statusCode: number): HttpSeries {
-    let byMethod = this.httpSeries.get(route)
-    if (!byMethod) this.httpSeries.set(route, (byMethod = new Map()))
-    let byStatus = byMethod.get(method)
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
-    let series = byStatus.get(statusCode)
-    if (!series) {
-      series = new HttpSeries({ method, route, status_code: String(statusCode) })
-      byStatus.set(statusCode, series)
-      this.allSeries.push(series)
-    }
-    return series
   }
 
   /** Registers a family read from the HTTP series, in the form the registry reads its own metrics. */

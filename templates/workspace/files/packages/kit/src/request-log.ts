@@ -8,6 +8,7 @@ import {
 import type { Bindings, ChildLoggerOptions } from 'pino'
 import { preformattedLine, type Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
+import { PerRoute } from './per-route.js'
 
 /** Routes that are polled (health checks, scrapes): counted in metrics, logged only at debug. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
@@ -28,8 +29,10 @@ export function routeOf(request: FastifyRequest): string {
 export class RequestLines {
   private readonly info: (fields: string) => void
   private readonly debug: (fields: string) => void
-  /** route -> method -> status code -> `"method":…,"route":…,"statusCode":…` */
-  private readonly fixed = new Map<string, Map<string, Map<number, string>>>()
+  /** `"method":…,"route":…,"statusCode":…` */
+  private readonly fixed = new PerRoute((route, method, statusCode) =>
+    JSON.stringify({ method, route, statusCode }).slice(1, -1),
+  )
 
   constructor(private readonly logger: Logger) {
     this.info = preformattedLine(logger, 'info', 'request')
@@ -39,22 +42,9 @@ export class RequestLines {
   write(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const quiet = QUIET_ROUTES.has(route)
     if (quiet && !this.logger.isLevelEnabled('debug')) return
-    const fields = `"requestId":${JSON.stringify(request.id)},${this.fixedFields(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    const fields = `"requestId":${JSON.stringify(request.id)},${this.fixed.get(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
     if (quiet) this.debug(fields)
     else this.info(fields)
-  }
-
-  private fixedFields(route: string, method: string, statusCode: number): string {
-    let byMethod = this.fixed.get(route)
-    if (!byMethod) this.fixed.set(route, (byMethod = new Map()))
-    let byStatus = byMethod.get(method)
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
-    let fields = byStatus.get(statusCode)
-    if (fields === undefined) {
-      fields = JSON.stringify({ method, route, statusCode }).slice(1, -1)
-      byStatus.set(statusCode, fields)
-    }
-    return fields
   }
 }
 
