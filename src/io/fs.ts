@@ -14,6 +14,14 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The nearest folder, `start` itself or one above it, that holds `file`; undefined at the top. */
+export function folderHolding(file: string, start: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, file))) return dir
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
 /** The files below `dir` (in every subfolder), as sorted `/`-separated paths relative to it; none if it is missing. */
 export async function listFilesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, relative, sep } from 'node:path'
 import { parse } from 'yaml'
 import type { LoadedTemplate, TemplateSet } from '../core/scaffold/plan.js'
 import type { TemplateFile, TemplateManifest } from '../core/scaffold/render.js'
 import { usePrecompiled } from '../core/scaffold/handlebars.js'
+import { folderHolding } from './fs.js'
 
 /**
  * templates/ ships beside dist/ in the package (`"files"` in package.json): found from the folder
@@ -14,10 +15,9 @@ import { usePrecompiled } from '../core/scaffold/handlebars.js'
 export const TEMPLATES_DIR = join(packageRoot(fileURLToPath(import.meta.url)), 'templates')
 
 export function packageRoot(from: string): string {
-  for (let dir = dirname(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
-  }
+  const root = folderHolding('package.json', dirname(from))
+  if (root === undefined) throw new Error(`no package.json above ${from}`)
+  return root
 }
 
 /**

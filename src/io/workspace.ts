@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
-import { dirname, join, relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { parseWorkspace, type Problem } from '../core/workspace/parse.js'
 import type { Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
-import { exists } from './fs.js'
+import { folderHolding } from './fs.js'
 
 export const WORKSPACE_FILE = 'msvc.yaml'
 
@@ -16,13 +16,7 @@ export interface LoadedWorkspace {
 
 /** Walks up from `cwd` to the nearest folder holding msvc.yaml. */
 export async function findWorkspaceRoot(cwd: string): Promise<string | undefined> {
-  let dir = cwd
-  for (;;) {
-    if (await exists(join(dir, WORKSPACE_FILE))) return dir
-    const up = dirname(dir)
-    if (up === dir) return undefined
-    dir = up
-  }
+  return folderHolding(WORKSPACE_FILE, cwd)
 }
 
 /** Finds, reads and validates msvc.yaml; every failure is a UserError naming file:line:col. */

@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, writeFile, chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { rm } from 'node:fs/promises'
-import { applyPlan } from '../../src/io/fs.js'
+import { applyPlan, folderHolding, listFilesUnder } from '../../src/io/fs.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 describe('applyPlan', () => {
@@ -76,5 +76,34 @@ describe('applyPlan', () => {
     ).rejects.toThrow()
     expect(await readFile(join(tmp, 'ws/msvc.yaml'), 'utf8')).toBe('old')
     expect((await readdir(join(tmp, 'ws'))).sort()).toEqual(['blocked', 'msvc.yaml'])
+  })
+})
+
+describe('folderHolding and listFilesUnder', () => {
+  let tmp: string
+  beforeEach(async () => {
+    tmp = await makeTempDir()
+  })
+  afterEach(async () => {
+    await rm(tmp, { recursive: true, force: true })
+  })
+
+  it('finds the nearest folder holding a file, from the start folder up, and none above the top', async () => {
+    await mkdir(join(tmp, 'ws/services/a/src'), { recursive: true })
+    await writeFile(join(tmp, 'ws/msvc.yaml'), 'name: ws\n')
+    await writeFile(join(tmp, 'ws/services/a/msvc.yaml'), 'name: inner\n')
+    expect(folderHolding('msvc.yaml', join(tmp, 'ws/services/a/src'))).toBe(join(tmp, 'ws/services/a'))
+    expect(folderHolding('msvc.yaml', join(tmp, 'ws/services'))).toBe(join(tmp, 'ws'))
+    expect(folderHolding('msvc.yaml', join(tmp, 'ws'))).toBe(join(tmp, 'ws'))
+    expect(folderHolding('no-such-file.msvc-test', join(tmp, 'ws/services'))).toBeUndefined()
+  })
+
+  it('lists the files below a folder as sorted relative paths, and none for a missing folder', async () => {
+    await mkdir(join(tmp, 'p/b/c'), { recursive: true })
+    await writeFile(join(tmp, 'p/z.proto'), '')
+    await writeFile(join(tmp, 'p/b/c/a.proto'), '')
+    await writeFile(join(tmp, 'p/b/x.txt'), '')
+    expect(await listFilesUnder(join(tmp, 'p'))).toEqual(['b/c/a.proto', 'b/x.txt', 'z.proto'])
+    expect(await listFilesUnder(join(tmp, 'missing'))).toEqual([])
   })
 })

@@ -91,13 +91,11 @@ export async function injectFault(
   } catch (e) {
     // what was applied before the failure is undone; if that fails too, the entry stays in the
     // ledger so that `msvc chaos restore` (or the next msvc down) undoes it: never forgotten
-    if (
-      await undoLasting(d, entry).then(
-        () => true,
-        () => false,
-      )
+    const undone = await undoLasting(d, entry).then(
+      () => true,
+      () => false,
     )
-      await forget(root, id)
+    if (undone) await forget(root, id)
     throw e
   }
   const appliedAt = Date.now()
