@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { execa } from 'execa'
-import { mkdtemp, realpath, rm } from 'node:fs/promises'
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
@@ -11,6 +11,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     workspaceDir: string
     workspaceName: string
+    workspaceInstallLog: string
   }
 }
 
@@ -21,10 +22,22 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const parent = await realpath(await mkdtemp(join(tmpdir(), 'msvc-e2e-')))
   const dir = join(parent, 'shop')
+  // Decoys (issue #13): configs of an enclosing project that would fail the workspace's tests and
+  // lint if a generated package walked up to them.
+  await writeFile(join(parent, 'package.json'), '{ "type": "module" }\n')
+  await writeFile(
+    join(parent, 'vitest.config.ts'),
+    "export default { test: { include: ['no-such-folder/**'], passWithNoTests: false } }\n",
+  )
+  await writeFile(
+    join(parent, 'eslint.config.js'),
+    "export default [{ rules: { 'no-undef': 'error', semi: ['error', 'always'] } }]\n",
+  )
   const env = { ...process.env, NO_COLOR: '1', CI: '1' }
   const run = async (cmd: string, args: string[], cwd: string) => {
     const r = await execa(cmd, args, { cwd, env, reject: false, all: true, stdin: 'ignore' })
     if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${r.all}`)
+    return r.all
   }
   const [first, ...rest] = E2E_SERVICES
   // A unique workspace name: its label and compose project never meet a leftover of another run.
@@ -35,9 +48,10 @@ export default async function setup(project: TestProject) {
     parent,
   )
   for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
+  const installLog = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
   project.provide('workspaceDir', dir)
   project.provide('workspaceName', name)
+  project.provide('workspaceInstallLog', installLog)
   return async () => {
     if (!process.env.MSVC_E2E_KEEP) await rm(parent, { recursive: true, force: true })
   }

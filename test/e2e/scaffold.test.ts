@@ -29,6 +29,18 @@ describe('generated workspace', () => {
     for (const s of E2E_SERVICES)
       expect(await readFile(join(ws, 'services', s.name, 'dist/main.js'), 'utf8')).toContain('health')
   })
+
+  // issue #13: the workspace is created below a folder with its own vitest and eslint configs
+  // (global-setup.ts), which a generated package must never pick up.
+  it('is lint-clean with its own eslint config, for every combination of capabilities', async () => {
+    const lint = await npm(['run', 'lint'])
+    expect(lint.exitCode, lint.all).toBe(0)
+    expect(lint.all).not.toContain('problem')
+  })
+
+  it('installed with no engine warning on this Node', () => {
+    expect(inject('workspaceInstallLog')).not.toContain('EBADENGINE')
+  })
 })
 
 describe('a generated service, started from its bundle', () => {

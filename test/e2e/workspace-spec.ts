@@ -24,5 +24,7 @@ export const E2E_SERVICES: { name: string; flags: string[] }[] = [
   { name: 'notifier', flags: ['--events', '--subscribes', 'order.created'] },
   { name: 'audit', flags: ['--grpc', '--events', '--subscribes', 'payment.processed'] },
   { name: 'beacon', flags: ['--capabilities', 'none'] },
+  // events that it publishes and handles none of (issue #13: an unused import in its tests)
+  { name: 'shipping', flags: ['--events', '--publishes', 'shipping.dispatched'] },
   { name: 'checkout', flags: ['--http', '--calls', 'order,payment', '--resource', 'carts'] },
 ]

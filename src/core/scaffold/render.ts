@@ -33,6 +33,9 @@ export const RENAMES: Record<string, string> = {
   _gitignore: '.gitignore',
   _dockerignore: '.dockerignore',
   _npmrc: '.npmrc',
+  // Stored without the dot so that msvc's own prettier does not take them as its config here.
+  '_prettierrc.json': '.prettierrc.json',
+  _prettierignore: '.prettierignore',
 }
 
 /** Renders a template into a plan under `prefix`: *.hbs rendered (path too), the rest copied. */
