@@ -71,8 +71,8 @@ describe.skipIf(nested || !hasDocker)("README's first two blocks, in a fresh clo
     const first = await sh(setUp)
     expect(first.exitCode, tail(first.all)).toBe(0)
     // the load run went through the fault, and the stack is gone again
-    expect(first.all).toMatch(/kill order/)
-    expect(first.all).toMatch(/stopped and removed/i)
+    expect(first.all).toMatch(/chaos: kill order applied/)
+    expect(first.all).toMatch(/removed \d+ container/)
 
     const second = await sh(test)
     expect(second.exitCode, tail(second.all)).toBe(0)
