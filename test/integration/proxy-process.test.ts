@@ -4,11 +4,16 @@
 import { build } from 'esbuild'
 import { execa } from 'execa'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, rm, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { killProxies, listProxyProcesses, PROXY_MARKER } from '../../src/io/chaos/proxy-process.js'
+import {
+  killProxies,
+  listProxyProcesses,
+  proxyFailureHint,
+  PROXY_MARKER,
+} from '../../src/io/chaos/proxy-process.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 const isRoot = process.getuid?.() === 0
@@ -85,5 +90,50 @@ describe('fault proxy processes', () => {
     )
     expect(proxy.exitCode).toBeNull()
     expect(proxy.signalCode).toBeNull()
+  })
+
+  it.skipIf(!isRoot)(
+    'a node that nobody may execute (under a private home) fails to start a proxy with a hint that says so',
+    async () => {
+      // msvc run by a node in a folder only root may enter, as with nvm under /root
+      const home = join(tmp, 'private')
+      await mkdir(join(home, 'bin'), { recursive: true })
+      const node = join(home, 'bin', 'node')
+      await copyFile(process.execPath, node)
+      await chmod(node, 0o755)
+      await chmod(home, 0o700)
+      const entry = join(tmp, 'start.mjs')
+      await writeFile(
+        entry,
+        `import { startProxyProcess } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/chaos/proxy-process.ts', import.meta.url)))}
+        try {
+          await startProxyProcess(process.pid, { listen: [], delayMs: 0, jitterMs: 0, bytesPerSecond: 0 }, { workspace: 'proxy-test', fault: 'f-private' })
+          console.log('started')
+        } catch (e) { console.log('error', e.message, '|', e.hint) }`,
+      )
+      const bundle = join(tmp, 'start-bundle.mjs')
+      await build({
+        entryPoints: [entry],
+        outfile: bundle,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        logLevel: 'error',
+      })
+      const r = await execa(node, [bundle], { reject: false, cwd: tmp })
+      expect(r.stdout).toMatch(
+        /^error the fault proxy did not start listening: it exited \(code 126\).*Permission denied/,
+      )
+      expect(r.stdout).toContain(`| fault proxies run this node (${node}) as nobody`)
+    },
+  )
+})
+
+describe('proxyFailureHint', () => {
+  it('names root and nsenter when nsenter itself failed, and nothing for other failures', () => {
+    expect(proxyFailureHint('nsenter: spawn nsenter ENOENT', '', '/usr/bin/node')).toMatch(
+      /need root and nsenter/,
+    )
+    expect(proxyFailureHint('no answer in 5000 ms', '', '/usr/bin/node')).toBeUndefined()
   })
 })

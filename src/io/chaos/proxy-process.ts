@@ -73,7 +73,7 @@ export function startProxyProcess(
       done(
         new UserError(
           `the fault proxy did not start listening: ${why}${err.trim() ? `: ${err.trim().split('\n').slice(-3).join(' ')}` : ''}`,
-          /nsenter/.test(why) ? 'network faults need root and nsenter (util-linux)' : undefined,
+          proxyFailureHint(why, err, process.execPath),
         ),
       )
     const timer = setTimeout(() => fail(`no answer in ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS)
@@ -85,6 +85,17 @@ export function startProxyProcess(
     child.on('error', (e) => fail(`nsenter: ${e.message}`))
     child.on('exit', (code, signal) => fail(`it exited (${signal ?? `code ${code}`})`))
   })
+}
+
+/**
+ * The hint for a proxy that did not start. The proxy is msvc's own node run as nobody, so a node
+ * installed under a private home (root's, with nvm or a cached download) cannot be executed.
+ */
+export function proxyFailureHint(why: string, stderr: string, nodePath: string): string | undefined {
+  if (/Permission denied/.test(stderr) && stderr.includes(nodePath))
+    return `fault proxies run this node (${nodePath}) as nobody: install Node where every user may execute it, e.g. under /usr/local or /opt`
+  if (/nsenter/.test(why)) return 'network faults need root and nsenter (util-linux)'
+  return undefined
 }
 
 /** Fault proxies running on this host, from /proc: the marker and what follows it. */
