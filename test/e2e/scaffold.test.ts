@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort, waitForHttp } from '../helpers/net.js'
 import { msvc } from '../helpers/cli.js'
+import { enginesOf, installedPackageDirs, rangeGaps } from '../helpers/engines.js'
 import { NatsServer } from '../helpers/nats.js'
 import { E2E_SERVICES } from './workspace-spec.js'
 
@@ -40,6 +41,19 @@ describe('generated workspace', () => {
 
   it('installed with no engine warning on this Node', () => {
     expect(inject('workspaceInstallLog')).not.toContain('EBADENGINE')
+  })
+
+  // and none on the other Nodes it declares: every installed package's engines cover its range
+  it('declares Node 20, 22 and 24, and every installed package supports all it declares', async () => {
+    const declared = (
+      JSON.parse(await readFile(join(ws, 'package.json'), 'utf8')) as { engines: { node: string } }
+    ).engines.node
+    for (const v of ['20.19.0', '22.13.0', '24.0.0'])
+      expect(enginesOf(declared).test(v), `${v} in ${declared}`).toBe(true)
+    const dirs = await installedPackageDirs(join(ws, 'node_modules'))
+    expect(dirs.length).toBeGreaterThan(100)
+    const gaps = await rangeGaps(dirs, declared)
+    expect(gaps, gaps.map((g) => `${g.dir}: ${g.range}`).join('\n')).toEqual([])
   })
 })
 
