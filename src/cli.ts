@@ -284,7 +284,23 @@ export function buildCreateProgram(ctx: () => Ctx, takeWarm: () => WarmPlugin[] 
 }
 
 /** Runs a program and turns every failure into an exit code: the only place that decides one. */
+let pipeGuarded = false
+
+/**
+ * A reader that stops early (`create-service --help | head -1`) closes the pipe. What is left of
+ * the output is the reader's to drop: the command still runs to its end (and undoes what it
+ * changed) instead of dying of an unhandled EPIPE.
+ */
+function ignoreClosedStdout(): void {
+  if (pipeGuarded) return
+  pipeGuarded = true
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
+}
+
 export async function main(which: 'msvc' | 'create-service', o: MainOptions = {}): Promise<number> {
+  ignoreClosedStdout()
   const env = o.env ?? process.env
   const argv = o.argv ?? process.argv
   if (argv.includes('--no-color')) env.NO_COLOR = '1'

@@ -1,4 +1,5 @@
 import { execa } from 'execa'
+import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -27,6 +28,26 @@ describe('the bins', () => {
     const version = await msvc(['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     expect((await createService(['--help'])).stdout).toContain('npx create-service shop')
+  })
+
+  // `create-service --help | head -1`: a reader that closes the pipe before msvc writes
+  it('stops quietly with exit 0 when the reader of its output has gone (EPIPE)', async () => {
+    for (const [bin, args] of [
+      ['create-service.js', ['--help']],
+      ['msvc.js', ['--help']],
+      ['msvc.js', ['ls', '--json']],
+    ] as const) {
+      const child = spawn(process.execPath, [join(REPO, 'bin', bin), ...args], {
+        cwd: tmp,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      child.stdout.destroy()
+      let stderr = ''
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+      expect(stderr, `${bin} ${args.join(' ')}`).not.toMatch(/EPIPE|Unexpected error/)
+      expect(code, `${bin} ${args.join(' ')}: ${stderr}`).toBe(args[0] === 'ls' ? 1 : 0)
+    }
   })
 
   it('has no colour when output is not a terminal', async () => {
