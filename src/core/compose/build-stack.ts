@@ -1,6 +1,6 @@
 import { stringify } from 'yaml'
 import type { Workspace } from '../workspace/model.js'
-import { toConstantCase } from '../workspace/names.js'
+import { toCalleeEnv } from '../workspace/names.js'
 
 /** Labels on everything msvc creates; msvc finds and touches only what carries its workspace's. */
 export const LABEL = {
@@ -73,9 +73,9 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       environment.NATS_URL = `nats://${NATS_SERVICE}:${NATS_PORTS.client}`
     for (const callee of [...s.calls].sort()) {
       const c = ws.services[callee]!
-      environment[`${toConstantCase(callee)}_URL`] = `http://${callee}:${c.ports.http}`
-      if (c.ports.grpc !== undefined)
-        environment[`${toConstantCase(callee)}_GRPC_ADDR`] = `${callee}:${c.ports.grpc}`
+      const env = toCalleeEnv(callee)
+      environment[env.url] = `http://${callee}:${c.ports.http}`
+      if (c.ports.grpc !== undefined) environment[env.grpcAddress] = `${callee}:${c.ports.grpc}`
     }
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}

@@ -1,5 +1,12 @@
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
-import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
+import {
+  toCalleeEnv,
+  toCamelCase,
+  toConstantCase,
+  toKebabCase,
+  toPascalCase,
+  toSingular,
+} from '../workspace/names.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 import {
   type FilePlan,
@@ -47,7 +54,11 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
         spec.calls.some((c) => ws.services[c]?.capabilities.includes('grpc') === true),
       grpcCalls: spec.calls
         .filter((c) => ws.services[c]?.capabilities.includes('grpc') === true)
-        .map((c) => ({ ...nameVars(c), resourcePascal: toPascalCase(ws.services[c]!.resource) })),
+        .map((c) => ({
+          ...nameVars(c),
+          env: toCalleeEnv(c),
+          resourcePascal: toPascalCase(ws.services[c]!.resource),
+        })),
       resource: spec.resource,
       resourcePascal: toPascalCase(spec.resource),
       resourceSnake: toConstantCase(spec.resource).toLowerCase(),
@@ -64,6 +75,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
         const c = ws.services[callee] as ServiceSpec
         return {
           ...nameVars(callee),
+          /** the env names compose writes for this callee */
+          env: toCalleeEnv(callee),
           ports: { http: c.ports.http, grpc: c.ports.grpc ?? 0 },
           grpc: c.capabilities.includes('grpc'),
         }

@@ -63,6 +63,15 @@ export const toCamelCase = (s: string): string => {
 }
 export const toConstantCase = (s: string): string => words(s).join('_').toUpperCase()
 
+/**
+ * The environment variables a caller reads to reach `callee`: compose writes them and the
+ * generated config.ts reads them, so both take the names from here (issue #13, item 2).
+ */
+export const toCalleeEnv = (callee: string) => ({
+  url: `${toConstantCase(callee)}_URL`,
+  grpcAddress: `${toConstantCase(callee)}_GRPC_ADDRESS`,
+})
+
 /** English plural of a kebab-case noun, for default resource names (order -> orders). */
 export function toPlural(noun: string): string {
   if (/(s|x|z|ch|sh)$/.test(noun)) return noun + 'es'
