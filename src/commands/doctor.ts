@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Ctx } from '../context.js'
 import { NATS_IMAGE, buildComposeStack, needsNats, LABEL } from '../core/compose/build-stack.js'
+import { toEngineHint, toPullHint } from '../core/docker-hints.js'
 import { ExitError } from '../errors.js'
 import { docker } from '../io/docker.js'
 import { detectComposeFlavour } from '../io/exec.js'
@@ -38,7 +39,7 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
       name: 'docker engine',
       ok: false,
       detail: (e as Error).message,
-      fix: 'start Docker (here: sudo bash ../shared/ci/docker-env.sh)',
+      fix: toEngineHint((e as { code?: string }).code),
     })
   }
   try {
@@ -70,7 +71,7 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
         name: `image ${image}`,
         ok: found,
         detail: found ? 'present' : 'missing',
-        fix: `docker pull ${image} (no registry here: sudo bash ../shared/ci/docker-env.sh builds a local stand-in)`,
+        fix: toPullHint(image),
       })
     }
   }

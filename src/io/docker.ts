@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode'
+import { toEngineHint } from '../core/docker-hints.js'
 import { UserError } from '../errors.js'
 
 let client: Dockerode | undefined
@@ -27,11 +28,6 @@ export function toEngineError(e: unknown): UserError {
   const code = (e as { code?: string }).code
   const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock'
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES')
-    return new UserError(
-      `cannot reach the Docker engine at ${where} (${code})`,
-      code === 'EACCES'
-        ? 'add your user to the docker group, or run as root'
-        : 'start Docker (here: sudo bash ../shared/ci/docker-env.sh), then run `msvc doctor`',
-    )
+    return new UserError(`cannot reach the Docker engine at ${where} (${code})`, toEngineHint(code))
   return new UserError(`the Docker engine failed: ${(e as Error).message}`, 'run `msvc doctor`')
 }
