@@ -5,10 +5,12 @@ import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { msvc } from '../helpers/cli.js'
 import { containersWithLabel, docker, dockerAvailable } from '../helpers/docker.js'
+import { checkMetrics, promtoolAvailable } from '../helpers/promtool.js'
 
 const ws = inject('workspaceDir')
 const name = inject('workspaceName')
 const hasDocker = await dockerAvailable()
+const hasPromtool = hasDocker && (await promtoolAvailable())
 
 interface UpJson {
   services: { service: string; http?: string; monitoring?: string }[]
@@ -70,6 +72,24 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
     expect(viaGrpc.status).toBe(200)
     expect(await viaGrpc.json()).toMatchObject({ name: 'order', code: 'OK', breaker: 'closed' })
   })
+
+  // Issue 13, item 3: prom-client's default gauges named *_total made promtool reject every service.
+  it.skipIf(!hasPromtool)(
+    'serves /metrics that `promtool check metrics` accepts, on every service up',
+    async () => {
+      const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+      expect(r.exitCode, r.stderr).toBe(0)
+      const services = (JSON.parse(r.stdout) as UpJson).services.filter((s) => s.http)
+      expect(services.map((s) => s.service).sort()).toEqual(['checkout', 'order', 'payment'])
+      for (const s of services) {
+        const res = await fetch(`${s.http}/metrics`)
+        expect(res.status, s.service).toBe(200)
+        const body = await res.text()
+        expect(body, s.service).toContain('# TYPE http_requests_total counter')
+        expect(await checkMetrics(body), s.service).toEqual({ exitCode: 0, problems: '' })
+      }
+    },
+  )
 
   it('reports every container in ps --json, and nothing it did not start', async () => {
     const r = await msvc(['ps', '--json'], { cwd: ws })

@@ -86,4 +86,13 @@ describe('Metrics', () => {
       ),
     ).toBe(1)
   })
+
+  it('names no gauge *_total, which `promtool check metrics` rejects, and keeps the per-type gauges', async () => {
+    const { body } = await new Metrics('svc').exposition()
+    const types = [...body.matchAll(/^# TYPE (\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!] as const)
+    expect(types.filter(([name, type]) => name.endsWith('_total') && type !== 'counter')).toEqual([])
+    expect(types).toContainEqual(['nodejs_active_handles', 'gauge'])
+    expect(types).toContainEqual(['process_cpu_seconds_total', 'counter'])
+    parse(body)
+  })
 })

@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics, type Metric } from 'prom-client'
+import { Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import { PerRoute } from './per-route.js'
 
 export { Registry }
@@ -46,7 +46,10 @@ export class Metrics {
 
   constructor(service: string, opts: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service })
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+    if (opts.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry })
+      dropTotalGauges(this.registry)
+    }
     this.register(
       'http_requests_total',
       'HTTP requests by method, route template and status code',
@@ -90,6 +93,17 @@ export class Metrics {
     }
     this.registry.registerMetric(family as unknown as Metric)
   }
+}
+
+/**
+ * Removes the gauges whose names end in `_total` (prom-client's `nodejs_active_handles_total`,
+ * `nodejs_active_requests_total` and `nodejs_active_resources_total`). In Prometheus naming a
+ * `_total` suffix marks a counter, and `promtool check metrics` rejects the exposition because of
+ * them. Nothing is lost: each is the sum of its per-type gauge (`sum(nodejs_active_handles)`).
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray())
+    if (metric instanceof Gauge && metric.name.endsWith('_total')) registry.removeSingleMetric(metric.name)
 }
 
 /** A series as Prometheus histogram samples: cumulative buckets (`le`), then `+Inf`, sum and count. */
