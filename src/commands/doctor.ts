@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Ctx } from '../context.js'
 import { NATS_IMAGE, buildComposeStack, needsNats, LABEL } from '../core/compose/build-stack.js'
 import { toEngineHint, toPullHint } from '../core/docker-hints.js'
+import { DEFAULT_BASE_IMAGE, listBaseImages } from '../core/workspace/model.js'
 import { ExitError } from '../errors.js'
 import { docker } from '../io/docker.js'
 import { detectComposeFlavour } from '../io/exec.js'
@@ -15,8 +16,6 @@ export interface Check {
   detail: string
   fix?: string
 }
-
-export const BASE_IMAGE = 'node:20-slim'
 
 /** `msvc doctor`: checks what `msvc up` needs and prints a fix for each problem. */
 export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<void> {
@@ -60,7 +59,10 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
   const root = await findWorkspaceRoot(ctx.cwd)
   const ws = root ? (await loadWorkspace(ctx.cwd)).workspace : undefined
   if (engine) {
-    const images = [BASE_IMAGE, ...(ws && needsNats(ws) ? [NATS_IMAGE] : [])]
+    const images = [
+      ...(ws ? listBaseImages(ws) : [DEFAULT_BASE_IMAGE]),
+      ...(ws && needsNats(ws) ? [NATS_IMAGE] : []),
+    ]
     for (const image of images) {
       const found = await d
         .getImage(image)

@@ -73,9 +73,13 @@ export async function buildServiceImage(
   root: string,
   ws: string,
   service: string,
+  baseImage: string,
 ): Promise<boolean> {
   const dir = join(root, 'services', service)
-  const hash = await hashTree(dir, ['Dockerfile', '.dockerignore', 'dist/main.js'])
+  // the base image is an input too: choosing another in msvc.yaml rebuilds the image
+  const hash = createHash('sha256')
+    .update(`${await hashTree(dir, ['Dockerfile', '.dockerignore', 'dist/main.js'])}-${baseImage}`)
+    .digest('hex')
   const tag = imageTag(ws, service)
   const existing = await d
     .getImage(tag)
@@ -87,6 +91,7 @@ export async function buildServiceImage(
   const context = pack(dir, { entries: ['Dockerfile', 'dist'] })
   const stream = await d.buildImage(context as unknown as NodeJS.ReadableStream, {
     t: tag,
+    buildargs: { BASE_IMAGE: baseImage },
     labels: { [LABEL.workspace]: ws, [LABEL.service]: service, [LABEL.hash]: hash },
     rm: true,
     forcerm: true,

@@ -11,7 +11,7 @@ import {
   selectWithDependencies,
 } from '../core/compose/build-stack.js'
 import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js'
-import type { Workspace } from '../core/workspace/model.js'
+import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
@@ -65,7 +65,13 @@ export class DockerRuntime implements Runtime {
         const t0 = performance.now()
         const bundled = await bundleService(this.root, service, shared)
         const t1 = performance.now()
-        const imageBuilt = await buildServiceImage(this.d, this.root, this.ws.name, service)
+        const imageBuilt = await buildServiceImage(
+          this.d,
+          this.root,
+          this.ws.name,
+          service,
+          toBaseImage(this.ws, service),
+        )
         const t2 = performance.now()
         outcomes.push({ service, bundled, imageBuilt, ms: { bundle: t1 - t0, image: t2 - t1 } })
         onEvent({ service, phase: bundled || imageBuilt ? 'built' : 'cached' })

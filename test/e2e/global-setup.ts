@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { execa } from 'execa'
-import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { CREATE_BIN, MSVC_BIN } from '../helpers/cli.js'
-import { E2E_SERVICES } from './workspace-spec.js'
+import { E2E_RUNTIME_IMAGES, E2E_SERVICES } from './workspace-spec.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -48,6 +48,17 @@ export default async function setup(project: TestProject) {
     parent,
   )
   for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
+  const yamlFile = join(dir, 'msvc.yaml')
+  let yaml = await readFile(yamlFile, 'utf8')
+  for (const [service, image] of Object.entries(E2E_RUNTIME_IMAGES)) {
+    const withImage = yaml.replace(
+      new RegExp(`( {2}${service}:\\n(?: {4}.*\\n)*? {4}replicas: 1\\n)`),
+      `$1    runtime: { image: ${image} }\n`,
+    )
+    if (withImage === yaml) throw new Error(`no replicas line for ${service} in msvc.yaml`)
+    yaml = withImage
+  }
+  await writeFile(yamlFile, yaml)
   const installLog = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)
   project.provide('workspaceDir', dir)
   project.provide('workspaceName', name)

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { msvc } from '../helpers/cli.js'
 import { containersWithLabel, docker, dockerAvailable } from '../helpers/docker.js'
 import { checkMetrics, promtoolAvailable } from '../helpers/promtool.js'
+import { E2E_RUNTIME_IMAGES } from './workspace-spec.js'
 
 const ws = inject('workspaceDir')
 const name = inject('workspaceName')
@@ -90,6 +91,27 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
       }
     },
   )
+
+  // Issue 13: node:24-slim is the default base image; msvc.yaml's runtime.image chooses another.
+  it('runs each service on its base image: Node 24 by default, Node 22 where msvc.yaml says node:22-slim', async () => {
+    expect(E2E_RUNTIME_IMAGES).toEqual({ payment: 'node:22-slim' })
+    for (const [service, major] of [
+      ['order', 'v24.'],
+      ['checkout', 'v24.'],
+      ['payment', 'v22.'],
+    ] as const) {
+      const id = await docker([
+        'ps',
+        '-q',
+        '--filter',
+        `label=msvc.workspace=${name}`,
+        '--filter',
+        `label=msvc.service=${service}`,
+      ])
+      expect(id, service).toMatch(/^[0-9a-f]+$/)
+      expect(await docker(['exec', id, 'node', '--version']), service).toMatch(new RegExp(`^${major}`))
+    }
+  })
 
   it('reports every container in ps --json, and nothing it did not start', async () => {
     const r = await msvc(['ps', '--json'], { cwd: ws })

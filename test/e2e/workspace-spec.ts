@@ -28,3 +28,6 @@ export const E2E_SERVICES: { name: string; flags: string[] }[] = [
   { name: 'shipping', flags: ['--events', '--publishes', 'shipping.dispatched'] },
   { name: 'checkout', flags: ['--http', '--calls', 'order,payment', '--resource', 'carts'] },
 ]
+
+/** Services built on another image than the default node:24-slim (`runtime:` in msvc.yaml). */
+export const E2E_RUNTIME_IMAGES: Record<string, string> = { payment: 'node:22-slim' }

@@ -35,6 +35,19 @@ describe('buildComposeStack', () => {
     )
   })
 
+  it("passes each service its base image as the BASE_IMAGE build arg: its own, the workspace's, else Node 24 (issue 13)", () => {
+    const stack = (extra: string) =>
+      buildComposeStack(
+        ws(
+          `name: x\n${extra}services:\n  a:\n    capabilities: [http]\n    ports: { http: 3001 }\n` +
+            '  b:\n    capabilities: [http]\n    ports: { http: 3002 }\n    runtime: { image: node:20-slim }\n',
+        ),
+      ).services
+    expect(stack('').a!.build).toEqual({ context: './services/a', args: { BASE_IMAGE: 'node:24-slim' } })
+    expect(stack('runtime: { image: node:22-slim }\n').a!.build!.args).toEqual({ BASE_IMAGE: 'node:22-slim' })
+    expect(stack('runtime: { image: node:22-slim }\n').b!.build!.args).toEqual({ BASE_IMAGE: 'node:20-slim' })
+  })
+
   it('leaves NATS out when no service has events', () => {
     const s = buildComposeStack(
       ws('name: x\nservices:\n  a:\n    capabilities: [http]\n    ports: { http: 3001 }\n'),

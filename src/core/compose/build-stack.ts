@@ -1,5 +1,5 @@
 import { stringify } from 'yaml'
-import type { Workspace } from '../workspace/model.js'
+import { toBaseImage, type Workspace } from '../workspace/model.js'
 import { toCalleeEnv } from '../workspace/names.js'
 
 /** Labels on everything msvc creates; msvc finds and touches only what carries its workspace's. */
@@ -25,7 +25,7 @@ export const HEALTHCHECK = { interval: '1s', timeout: '3s', retries: 3, start_pe
 
 export interface ComposeService {
   image: string
-  build?: { context: string }
+  build?: { context: string; args?: Record<string, string> }
   command?: string[]
   labels: Record<string, string>
   environment?: Record<string, string>
@@ -89,7 +89,8 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
         : []
     services[name] = {
       image: imageTag(ws.name, name),
-      build: { context: `./services/${name}` },
+      // the Dockerfile's `ARG BASE_IMAGE`: msvc.yaml's runtime.image, else Node 24
+      build: { context: `./services/${name}`, args: { BASE_IMAGE: toBaseImage(ws, name) } },
       labels: { ...wsLabel, [LABEL.service]: name },
       environment,
       ...(ports.length ? { ports } : {}),

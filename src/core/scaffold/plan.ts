@@ -1,4 +1,4 @@
-import type { ServiceSpec, Workspace } from '../workspace/model.js'
+import { DEFAULT_BASE_IMAGE, type ServiceSpec, type Workspace } from '../workspace/model.js'
 import {
   toCalleeEnv,
   toCamelCase,
@@ -35,6 +35,7 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
   const eventVars = (type: string) => toEventVars(ws, type)
   return {
     msvcVersion,
+    runtime: { defaultImage: DEFAULT_BASE_IMAGE },
     workspace: {
       name: ws.name,
       kitPackage: `@${ws.name}/kit`,

@@ -25,7 +25,18 @@ export interface ServiceSpec {
   env: Record<string, string>
   /** default deadline of each call to this service through its generated gRPC client (`2s`, `500ms`) */
   deadline?: string
+  /** the service's own base image, over the workspace's */
+  runtime?: RuntimeSpec
 }
+
+/** What a service's image is built on (`runtime:` in msvc.yaml, per workspace or per service). */
+export interface RuntimeSpec {
+  /** base image of the Dockerfile's `FROM` (build arg BASE_IMAGE), e.g. node:22-slim */
+  image: string
+}
+
+/** Base image of a service when msvc.yaml chooses none: the current Node LTS. */
+export const DEFAULT_BASE_IMAGE = 'node:24-slim'
 
 export interface EventSpec {
   description?: string
@@ -37,7 +48,17 @@ export interface Workspace {
   name: string
   services: Record<string, ServiceSpec>
   events: Record<string, EventSpec>
+  /** the base image of every service that does not choose its own */
+  runtime?: RuntimeSpec
 }
+
+/** The image a service's Dockerfile builds on: its own choice, else the workspace's, else the default. */
+export const toBaseImage = (ws: Workspace, service: string): string =>
+  ws.services[service]?.runtime?.image ?? ws.runtime?.image ?? DEFAULT_BASE_IMAGE
+
+/** Every base image the workspace's services build on, sorted, each once. */
+export const listBaseImages = (ws: Workspace): string[] =>
+  [...new Set(Object.keys(ws.services).map((s) => toBaseImage(ws, s)))].sort()
 
 export const hasCapability = (s: ServiceSpec, c: Capability): boolean => s.capabilities.includes(c)
 

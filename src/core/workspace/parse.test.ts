@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseWorkspace, type Problem } from './parse.js'
 import { addServiceToYaml, planAddService, renderNewWorkspaceYaml, withService } from './edit.js'
-import type { Workspace } from './model.js'
+import { listBaseImages, toBaseImage, type Workspace } from './model.js'
 
 const GOOD = `name: shop
 services:
@@ -37,6 +37,52 @@ describe('parseWorkspace', () => {
       GOOD.replace('    ports: { http: 3002 }', '    ports: { http: 3002 }\n    deadline: soon'),
     )
     expect(bad[0]?.line).toBe(12)
+  })
+
+  it('reads runtime.image per workspace and per service; the service wins, Node 24 is the default (issue 13)', () => {
+    const none = parseWorkspace(GOOD)
+    if (!none.ok) throw new Error(JSON.stringify(none.problems))
+    expect(toBaseImage(none.workspace, 'order')).toBe('node:24-slim')
+    const r = parseWorkspace(
+      GOOD.replace('name: shop\n', 'name: shop\nruntime: { image: node:22-slim }\n').replace(
+        '    ports: { http: 3002 }',
+        '    ports: { http: 3002 }\n    runtime: { image: registry.example.com:5000/base/node:24.11-slim }',
+      ),
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(toBaseImage(r.workspace, 'order')).toBe('node:22-slim')
+    expect(toBaseImage(r.workspace, 'payment')).toBe('registry.example.com:5000/base/node:24.11-slim')
+    expect(listBaseImages(r.workspace)).toEqual([
+      'node:22-slim',
+      'registry.example.com:5000/base/node:24.11-slim',
+    ])
+  })
+
+  it.each([
+    [
+      '    runtime: { image: "Node:22 slim" }',
+      { line: 12, col: 23, field: 'services.payment.runtime.image' },
+      /"Node:22 slim" is not a Docker image reference/,
+      /node:22-slim/,
+    ],
+    [
+      '    runtime: { image: node:22-slim, base: x }',
+      { line: 12, col: 37, field: 'services.payment.runtime.base' },
+      /unknown field "base"/,
+      /allowed: image/,
+    ],
+    [
+      '    runtime: node:22-slim',
+      { line: 12, col: 14, field: 'services.payment.runtime' },
+      /must be an object/,
+      undefined,
+    ],
+  ])('rejects %s in one located line with a hint', (line, where, message, hint) => {
+    const [p] = problemsOf(GOOD.replace('    ports: { http: 3002 }', `    ports: { http: 3002 }\n${line}`))
+    expect(p).toMatchObject(where)
+    expect(p!.message).toMatch(message)
+    expect(p!.message).not.toContain('\n')
+    if (hint) expect(p!.hint).toMatch(hint)
   })
 
   it('fills defaults', () => {

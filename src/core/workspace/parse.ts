@@ -8,7 +8,13 @@ import {
   type Problem,
   type YamlPath,
 } from '../yaml-problems.js'
-import { type EventSpec, type ServiceSpec, type Workspace, RESERVED_PORTS } from './model.js'
+import {
+  type EventSpec,
+  type RuntimeSpec,
+  type ServiceSpec,
+  type Workspace,
+  RESERVED_PORTS,
+} from './model.js'
 import { WORKSPACE_SCHEMA } from './schema.js'
 import validateWorkspace from './validate-shape.gen.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
@@ -40,6 +46,7 @@ interface RawWorkspace {
   name: string
   services: Record<string, Partial<ServiceSpec> & Pick<ServiceSpec, 'ports' | 'capabilities'>>
   events?: Record<string, Partial<EventSpec>>
+  runtime?: RuntimeSpec
 }
 
 function normalize(raw: RawWorkspace): Workspace {
@@ -56,13 +63,19 @@ function normalize(raw: RawWorkspace): Workspace {
       replicas: s.replicas ?? 1,
       env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
       ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
+      ...(s.runtime !== undefined ? { runtime: { image: s.runtime.image } } : {}),
     }
   }
   const events: Record<string, EventSpec> = {}
   for (const [type, e] of Object.entries(raw.events ?? {})) {
     events[type] = { ...(e.description ? { description: e.description } : {}), schema: e.schema ?? {} }
   }
-  return { name: raw.name, services, events }
+  return {
+    name: raw.name,
+    services,
+    events,
+    ...(raw.runtime !== undefined ? { runtime: { image: raw.runtime.image } } : {}),
+  }
 }
 
 /** Cross-field rules: names, ports, calls, event catalogue. */
@@ -197,6 +210,13 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
     case 'type':
       return { ...at(path), field, message: `${where} must be ${article(String(e.params.type))}` }
     case 'pattern':
+      if (path.at(-1) === 'image')
+        return {
+          ...at(path),
+          field,
+          message: `${where} "${String(valueAt(e))}" is not a Docker image reference`,
+          hint: 'name an image such as node:22-slim (registry/name:tag)',
+        }
       return {
         ...at(path),
         field,
@@ -237,6 +257,7 @@ function allowedKeys(path: YamlPath): string[] {
     return Object.keys(WORKSPACE_SCHEMA.properties.services.additionalProperties.properties)
   if (path[0] === 'services' && path[2] === 'ports') return ['http', 'grpc']
   if (path[0] === 'events' && path.length === 2) return ['description', 'schema']
+  if (path.at(-1) === 'runtime') return ['image']
   return []
 }
 

@@ -1,6 +1,21 @@
 import { CAPABILITIES } from './model.js'
 
 /**
+ * A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path
+ * components (Docker's own grammar, simplified).
+ */
+export const IMAGE_REFERENCE =
+  '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
+
+/** `runtime:` of the workspace or of one service. */
+const RUNTIME = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['image'],
+  properties: { image: { type: 'string', pattern: IMAGE_REFERENCE } },
+} as const
+
+/**
  * JSON Schema of msvc.yaml (draft-07). Shape only; cross-references (calls,
  * events, ports) are checked in validate.ts where the message can name both sides.
  * Also published as schema/msvc.schema.json for editors.
@@ -42,6 +57,7 @@ export const WORKSPACE_SCHEMA = {
           subscribes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
           replicas: { type: 'integer', minimum: 0, maximum: 50 },
           deadline: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' },
+          runtime: RUNTIME,
           env: {
             type: 'object',
             propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
@@ -50,6 +66,7 @@ export const WORKSPACE_SCHEMA = {
         },
       },
     },
+    runtime: RUNTIME,
     events: {
       type: 'object',
       additionalProperties: {
