@@ -148,7 +148,9 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
       v.reasons.join('\n  '),
     )
   else if (v.verdict === 'interrupted')
-    ui.warn(`cancelled (${trap.received()}); faults restored, rollbacks run`)
+    ui.warn(
+      `cancelled (${trap.received()}); faults restored, ${journal.steadyStateBefore?.met ? 'rollbacks run' : 'nothing to roll back'}`,
+    )
   else ui.error(`the experiment could not run: ${v.reasons.join('; ')}`)
   if (opts.journal) ui.info(c.dim(`journal: ${opts.journal}`))
   if (v.exitCode !== 0) throw new ExitError(v.exitCode)

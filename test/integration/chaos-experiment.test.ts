@@ -84,13 +84,15 @@ method:
     expect(await proxiesOf(s.ws)).toEqual([])
   })
 
-  it('not steady before: exit 1, nothing injected', async () => {
+  it('not steady before: exit 1, nothing injected, nothing rolled back', async () => {
     const file = await write(
       'unsteady.yaml',
       `hypothesis:
   - metric: { service: web, series: demo_gauge, expect: '>= 5' }
 method:
   - { at: 0s, fault: kill, service: web }
+rollbacks:
+  - { action: wait-healthy, service: web, timeout: 5s }
 `,
     )
     const r = await s.msvc(['chaos', 'run', file, '--json'])
@@ -98,7 +100,7 @@ method:
     expect(r.stderr).toMatch(
       /not in its steady state before the experiment[\s\S]*demo_gauge >= 5: 0, expected >= 5/,
     )
-    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'aborted', method: [] })
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'aborted', method: [], rollbacks: [] })
   })
 
   it('an invalid file is reported with line and column, before anything runs', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import type { Workspace } from '../workspace/model.js'
 import { parseExperiment } from './experiment.js'
 import { planExampleExperiment } from './init.js'
@@ -36,6 +37,33 @@ rollbacks:
 `
 
 describe('parseExperiment', () => {
+  it('reads the example experiment of docs/chaos.md', () => {
+    const blocks = yamlBlocksOf('chaos.md')
+    expect(blocks).toHaveLength(1)
+    const r = parseExperiment(blocks[0]!, WS)
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.experiment.title).toBe('order survives losing payment')
+  })
+
+  it('gives probes the defaults docs/chaos.md names', () => {
+    const r = parseExperiment(
+      `hypothesis:
+  - http: { service: order }
+  - metric: { service: order, series: up, expect: 1 }
+  - load: { service: order, rate: 1, duration: 1s }
+method:
+  - { at: 0s, fault: kill, service: payment }
+`,
+      WS,
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.experiment.hypothesis).toMatchObject([
+      { type: 'http', path: '/health/ready', method: 'GET', expect: [200], timeoutMs: 5000 },
+      { type: 'metric', path: '/metrics' },
+      { type: 'load', path: '/health/ready' },
+    ])
+  })
+
   it('reads a valid experiment, method sorted by offset', () => {
     const r = parseExperiment(GOOD, WS)
     if (!r.ok) throw new Error(JSON.stringify(r.problems))

@@ -34,7 +34,7 @@ export function planExampleExperiment(ws: Workspace): string {
         ]
       : []),
     '',
-    '# Always run at the end, whatever happened.',
+    '# Run at the end, whatever happened, once the steady state before has held.',
     'rollbacks:',
     `  - { action: wait-healthy, service: ${callee}, timeout: 60s }`,
     '',

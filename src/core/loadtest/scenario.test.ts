@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest'
+import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import { parseScenario } from './scenario.js'
 
 describe('parseScenario', () => {
+  it('reads both scenarios of docs/loadtest.md', () => {
+    const blocks = yamlBlocksOf('loadtest.md')
+    expect(blocks).toHaveLength(2)
+    for (const block of blocks) {
+      const r = parseScenario(block)
+      if (!r.ok) throw new Error(JSON.stringify(r))
+      expect(r.scenario.requests.length).toBeGreaterThan(0)
+    }
+  })
+
   it('reads a weighted mix with templates, expectations, load shape and thresholds', () => {
     const r = parseScenario(`
 target: order

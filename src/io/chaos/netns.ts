@@ -11,7 +11,10 @@ export function inNetns(pid: number, argv: string[]): Promise<NetnsResult> {
   return runQuick('nsenter', ['-t', String(pid), '-n', ...argv], { timeoutMs: 10_000 })
 }
 
-/** Network faults change a container's namespace from the host: that needs root, nsenter and iptables. */
+/**
+ * Network faults change a container's namespace from the host: that needs root, nsenter, iptables
+ * and iproute2's `ss` (undoing latency and bandwidth cuts the connections through the proxy with it).
+ */
 export async function assertNetnsTools(): Promise<void> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
     throw new UserError(
@@ -23,6 +26,12 @@ export async function assertNetnsTools(): Promise<void> {
     throw new UserError(
       `iptables is not usable on this host: ${r.output.trim().split('\n')[0] ?? ''}`,
       'install it (Debian/Ubuntu: apt-get install -y iptables iproute2)',
+    )
+  const ss = await inNetns(process.pid, ['ss', '-V'])
+  if (ss.exitCode !== 0)
+    throw new UserError(
+      `iproute2's ss is not usable on this host: ${ss.output.trim().split('\n')[0] ?? ''}`,
+      'install it (Debian/Ubuntu: apt-get install -y iproute2)',
     )
 }
 
