@@ -71,7 +71,7 @@ export async function detectComposeFlavour(
   // start (~0.3 s): only ask v2 when its plugin file exists (or it is forced), and skip the v1 call
   // when docker-compose is on PATH and no version is wanted (warm `msvc up`, issue #5).
   if (forced === 'v2' || (forced !== 'v1' && (await hasComposePlugin(env)))) {
-    const v2 = await run('docker', ['compose', 'version', '--short'], { timeoutMs: 10_000 })
+    const v2 = await run('docker', ['compose', 'version', '--short'], { env, timeoutMs: 10_000 })
     if (v2.exitCode === 0 && /^v?2\./.test(v2.output.trim()))
       return { flavour: 'v2', version: v2.output.trim() }
     if (forced === 'v2')
@@ -81,7 +81,7 @@ export async function detectComposeFlavour(
       )
   }
   if (!opts.version && (await onPath('docker-compose', env))) return { flavour: 'v1', version: '' }
-  const v1 = await run('docker-compose', ['version', '--short'], { timeoutMs: 10_000 })
+  const v1 = await run('docker-compose', ['version', '--short'], { env, timeoutMs: 10_000 })
   if (v1.exitCode === 0) return { flavour: 'v1', version: v1.output.trim() }
   throw new UserError(
     'neither `docker compose` (v2) nor `docker-compose` (v1) is installed',

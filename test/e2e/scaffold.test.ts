@@ -39,6 +39,40 @@ describe('generated workspace', () => {
     expect(lint.all).not.toContain('problem')
   })
 
+  it('stands without msvc: no package depends on it, no source imports it', async () => {
+    const manifests = [
+      'package.json',
+      ...(await readdir(join(ws, 'packages'))).map((p) => `packages/${p}/package.json`),
+      ...E2E_SERVICES.map((s) => `services/${s.name}/package.json`),
+    ]
+    for (const m of manifests) {
+      const pkg = JSON.parse(await readFile(join(ws, m), 'utf8')) as Record<string, Record<string, string>>
+      expect(Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }), m).not.toContain('msvc')
+    }
+    const grep = await execa(
+      'grep',
+      ['-rlE', `from '(msvc|create-service)`, '--include=*.ts', 'services', 'packages'],
+      {
+        cwd: ws,
+        reject: false,
+      },
+    )
+    expect(grep.exitCode, grep.stdout).toBe(1)
+  })
+
+  it('builds thin non-root images: every Dockerfile switches to the node user before its CMD', async () => {
+    for (const s of E2E_SERVICES) {
+      const lines = (await readFile(join(ws, 'services', s.name, 'Dockerfile'), 'utf8')).split('\n')
+      const user = lines.findIndex((l) => l.trim() === 'USER node')
+      expect(user, s.name).toBeGreaterThan(0)
+      expect(user, s.name).toBeLessThan(lines.findIndex((l) => l.startsWith('CMD ')))
+      expect(
+        lines.filter((l) => /^(RUN|ADD) /.test(l)),
+        s.name,
+      ).toEqual([])
+    }
+  })
+
   it('installed with no engine warning on this Node', () => {
     expect(inject('workspaceInstallLog')).not.toContain('EBADENGINE')
   })
