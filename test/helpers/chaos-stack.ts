@@ -9,10 +9,12 @@ import { makeTempDir } from './temp-dir.js'
 
 /**
  * A tiny HTTP service: /health/ready and /health/live answer 200, /metrics a gauge set by
- * /set?v=, anything else echoes. Runs with the host's node in node:20-slim.
+ * /set?v=, anything else echoes; exits on SIGTERM, as a generated service does. Runs with the host's
+ * node in node:20-slim.
  */
 export const SERVER = `
 let gauge = 0
+process.on('SIGTERM', () => process.exit(0))
 require('http').createServer((q, s) => {
   if (q.url.startsWith('/set?v=')) gauge = Number(q.url.slice(7))
   if (q.url === '/metrics') return s.end('# TYPE demo_gauge gauge\\ndemo_gauge{kind="x"} ' + gauge + '\\n')
