@@ -106,6 +106,31 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
     expect(Date.now() - t0).toBeLessThan(15_000)
   })
 
+  it('a target restarted under a fault: warned during --for; status marks it lapsed; restore skips its namespace', async () => {
+    const held = s.msvc(['chaos', 'loss', 'web', '10%', '--for', '6s'])
+    const deadline = Date.now() + 15_000
+    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
+      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await docker(['restart', '-t', '1', container])
+    const r = await held
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toContain(`restarted: its new network namespace does not have the fault`)
+
+    const lasting = await s.msvc(['chaos', 'loss', 'web', '10%'])
+    expect(lasting.exitCode, lasting.stderr).toBe(0)
+    await docker(['restart', '-t', '1', container])
+    const st = await s.msvc(['chaos', 'status', '--json'])
+    expect(JSON.parse(st.stdout)).toMatchObject({
+      faults: [{ lapsed: [expect.stringMatching(/ restarted$/)] }],
+    })
+    const restore = await s.msvc(['chaos', 'restore'])
+    expect(restore.exitCode, restore.stderr).toBe(0)
+    expect(restore.stderr).toContain('restarted since the fault')
+    expect(await ledgerFaults(s.root)).toEqual([])
+  })
+
   it('a workspace whose stack is not up says so, with msvc up as the hint', async () => {
     const other = await makeTempDir('msvc-chaos-down-')
     const yaml = (await readFile(`${s.root}/msvc.yaml`, 'utf8')).replace(
