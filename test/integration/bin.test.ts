@@ -1,6 +1,6 @@
 import { execa } from 'execa'
 import { spawn } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -106,5 +106,43 @@ describe('the bins', () => {
     })
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!), r.stderr).toEqual({ code: 0, loaded: [] })
     expect(await readdir(join(tmp, 'shop', 'services', 'order', 'src'))).toContain('main.ts')
+  })
+})
+
+// docs/chaos.md: chaos stays fast because its path loads none of ajv, execa or dockerode.
+describe('what a command loads', () => {
+  const RECORDER = fileURLToPath(new URL('../helpers/record-imports.mjs', import.meta.url))
+  const HEAVY = /\/node_modules\/(ajv|execa|dockerode)\//
+
+  async function loadedBy(args: string[], cwd: string): Promise<string[]> {
+    const out = join(cwd, 'imports.txt')
+    const r = await execa(
+      process.execPath,
+      ['--import', pathToFileURL(RECORDER).href, join(REPO, 'bin/msvc.js'), ...args],
+      {
+        cwd,
+        reject: false,
+        env: { MSVC_IMPORTS_OUT: out, NO_COLOR: '1', DOCKER_HOST: 'unix:///nonexistent.sock' },
+      },
+    )
+    expect(r.stderr).not.toMatch(/ERR_|hooks/)
+    return (await readFile(out, 'utf8')).split('\n').filter(Boolean)
+  }
+
+  it('chaos status loads no ajv, execa or dockerode; doctor (which needs them) does', async () => {
+    const tmp = await makeTempDir('msvc-imports-')
+    try {
+      await writeFile(
+        join(tmp, 'msvc.yaml'),
+        'name: quick\nservices:\n  web:\n    capabilities: [http]\n    ports: { http: 3001 }\n',
+      )
+      const chaos = await loadedBy(['chaos', 'status', '--json'], tmp)
+      expect(chaos.some((u) => u.includes('/dist/'))).toBe(true)
+      expect(chaos.filter((u) => HEAVY.test(u))).toEqual([])
+      const doctor = await loadedBy(['doctor', '--json'], tmp)
+      expect(doctor.some((u) => HEAVY.test(u))).toBe(true)
+    } finally {
+      await rm(tmp, { recursive: true, force: true })
+    }
   })
 })
