@@ -96,7 +96,7 @@ export function toServiceEvents(ws: Workspace, spec: ServiceSpec) {
     .map((t) => toEventVars(ws, t))
 }
 
-const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : toJsString(name))
+export const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : toJsString(name))
 
 /** `s` as a single-quoted TypeScript string literal, the quotes the workspace's prettier wants. */
 export function toJsString(s: string): string {

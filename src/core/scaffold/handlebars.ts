@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type HandlebarsApi from 'handlebars'
 import Runtime from 'handlebars/runtime.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase } from '../workspace/names.js'
-import { toJsString } from './event-vars.js'
+import { toJsString, toPropertyKey } from './event-vars.js'
 
 type Env = typeof HandlebarsApi
 
@@ -15,6 +15,8 @@ function withHelpers(env: Env): Env {
   env.registerHelper('json', (v: unknown) => JSON.stringify(v))
   // a TypeScript string literal as the workspace's prettier writes it (single quotes)
   env.registerHelper('str', (v: unknown) => toJsString(String(v)))
+  // an object key as prettier writes it: bare when an identifier, else single-quoted
+  env.registerHelper('key', (v: unknown) => toPropertyKey(String(v)))
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b)
   env.registerHelper('not', (a: unknown) => !a)
   env.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))
