@@ -16,7 +16,7 @@ function withHelpers(env: Env): Env {
   // a TypeScript string literal as the workspace's prettier writes it (single quotes)
   env.registerHelper('str', (v: unknown) => toJsString(String(v)))
   // an object key as prettier writes it: bare when an identifier, else single-quoted
-  env.registerHelper('key', (v: unknown) => toPropertyKey(String(v)))
+  env.registerHelper('propKey', (v: unknown) => toPropertyKey(String(v)))
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b)
   env.registerHelper('not', (a: unknown) => !a)
   env.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))
