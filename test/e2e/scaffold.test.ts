@@ -39,6 +39,11 @@ describe('generated workspace', () => {
     expect(lint.all).not.toContain('problem')
   })
 
+  it('is formatted as its own prettier config wants, built and linted', async () => {
+    const check = await npm(['run', 'format:check'])
+    expect(check.exitCode, check.all).toBe(0)
+  })
+
   it('stands without msvc: no package depends on it, no source imports it', async () => {
     const manifests = [
       'package.json',

@@ -245,7 +245,8 @@ function scaffoldFiles(ws: Workspace): GeneratedFile[] {
     { path: 'packages/clients/package.json', contents: JSON.stringify(pkg, null, 2) + '\n' },
     {
       path: 'packages/clients/tsconfig.json',
-      contents: JSON.stringify({ extends: '../../tsconfig.base.json', include: ['src'] }, null, 2) + '\n',
+      // As prettier writes it: a short array stays on one line.
+      contents: '{\n  "extends": "../../tsconfig.base.json",\n  "include": ["src"]\n}\n',
     },
     {
       path: 'packages/clients/src/index.ts',

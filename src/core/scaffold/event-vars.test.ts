@@ -30,15 +30,15 @@ describe('event template variables', () => {
   it('turns a schema into typed fields with samples', () => {
     const v = toEventVars(ws, 'order.created')
     expect(v.pascal).toBe('OrderCreated')
-    expect(v.schemaJson).toBe(
-      '{"orderId":"string","total":"number","name":"string","note":"string?","x-y":"integer"}',
+    expect(v.schemaTs).toBe(
+      "{ orderId: 'string', total: 'number', name: 'string', note: 'string?', 'x-y': 'integer' }",
     )
     expect(v.fields.map((f) => [f.key, f.tsType, f.optional, f.sample])).toEqual([
       ['orderId', 'string', false, "'x'"],
       ['total', 'number', false, '1.5'],
       ['name', 'string', false, "'x'"],
       ['note', 'string', true, "'x'"],
-      ['"x-y"', 'number', false, '1'],
+      ["'x-y'", 'number', false, '1'],
     ])
     expect(v.requiredFields.map((f) => f.name)).not.toContain('note')
   })
@@ -54,7 +54,7 @@ describe('event template variables', () => {
       { name: 'orderId', key: 'orderId', expr: 'item.id', todo: false },
       { name: 'total', key: 'total', expr: '0', todo: true },
       { name: 'name', key: 'name', expr: 'item.name', todo: false },
-      { name: 'x-y', key: '"x-y"', expr: '0', todo: true },
+      { name: 'x-y', key: "'x-y'", expr: '0', todo: true },
     ])
   })
 

@@ -50,7 +50,12 @@ export function toEventVars(ws: Workspace, type: string) {
     camel: toCamelCase(type),
     constant: toConstantCase(type),
     description: ws.events[type]?.description ?? '',
-    schemaJson: JSON.stringify(schema),
+    /** the schema as a TypeScript object literal, formatted as prettier writes it */
+    schemaTs: Object.keys(schema).length
+      ? `{ ${Object.entries(schema)
+          .map(([k, v]) => `${toPropertyKey(k)}: ${toJsString(v)}`)
+          .join(', ')} }`
+      : '{}',
     fields,
     /** required fields only, for the smallest valid sample */
     requiredFields: fields.filter((f) => !f.optional),
@@ -91,4 +96,9 @@ export function toServiceEvents(ws: Workspace, spec: ServiceSpec) {
     .map((t) => toEventVars(ws, t))
 }
 
-const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name))
+export const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : toJsString(name))
+
+/** `s` as a single-quoted TypeScript string literal, the quotes the workspace's prettier wants. */
+export function toJsString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`
+}

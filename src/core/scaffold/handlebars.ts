@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import type HandlebarsApi from 'handlebars'
 import Runtime from 'handlebars/runtime.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase } from '../workspace/names.js'
+import { toJsString, toPropertyKey } from './event-vars.js'
 
 type Env = typeof HandlebarsApi
 
@@ -12,6 +13,10 @@ function withHelpers(env: Env): Env {
   env.registerHelper('camelCase', (s: string) => toCamelCase(String(s)))
   env.registerHelper('constantCase', (s: string) => toConstantCase(String(s)))
   env.registerHelper('json', (v: unknown) => JSON.stringify(v))
+  // a TypeScript string literal as the workspace's prettier writes it (single quotes)
+  env.registerHelper('str', (v: unknown) => toJsString(String(v)))
+  // an object key as prettier writes it: bare when an identifier, else single-quoted
+  env.registerHelper('propKey', (v: unknown) => toPropertyKey(String(v)))
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b)
   env.registerHelper('not', (a: unknown) => !a)
   env.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))

@@ -153,7 +153,16 @@ export function addServiceToYaml(text: string, name: string, spec: ServiceSpec, 
       events.set(type, node)
     }
   }
-  return doc.toString({ lineWidth: 0 })
+  return unpadFlowSequences(doc.toString({ lineWidth: 0 }))
+}
+
+/**
+ * `key: [ a, b ]` as `key: [a, b]`, the way prettier writes flow sequences (and flow maps padded,
+ * which is why flowCollectionPadding, applying to both, is not enough). The sequences msvc writes
+ * hold plain names, so a value without brackets, quotes or comments is all this has to handle.
+ */
+function unpadFlowSequences(text: string): string {
+  return text.replace(/^(\s*[^#\n]*?: )\[ ([^[\]#'"\n]*?) \]$/gm, '$1[$2]')
 }
 
 function ensureMap(doc: Document, key: string): YAMLMap {

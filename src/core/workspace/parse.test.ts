@@ -202,10 +202,10 @@ describe('msvc.yaml text', () => {
       services:
         order:
           description: Takes orders
-          capabilities: [ http, grpc, events ]
+          capabilities: [http, grpc, events]
           resource: orders
           ports: { http: 3001, grpc: 50051 }
-          publishes: [ order.created ]
+          publishes: [order.created]
           replicas: 1
       events:
         order.created:
@@ -223,7 +223,7 @@ describe('msvc.yaml text', () => {
     const out = addServiceToYaml(text, 'ship', spec, newEvents)
     expect(out.startsWith('# my notes\n')).toBe(true)
     expect(out).toContain(
-      '  ship:\n    capabilities: [ http ]\n    resource: ships\n    ports: { http: 3003 }\n',
+      '  ship:\n    capabilities: [http]\n    resource: ships\n    ports: { http: 3003 }\n',
     )
     expect(parseWorkspace(out).ok).toBe(true)
   })
