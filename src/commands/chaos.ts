@@ -319,7 +319,7 @@ async function printDryRun(
   if (json) return ui.json(out)
   ui.info(`would apply ${out.fault} to ${targets.map((t) => t.name).join(', ')} (${out.mechanism})`)
   if (spec.kind === 'latency' || spec.kind === 'bandwidth')
-    ui.info(`  start a fault proxy container (node:20-slim, --network container:<target>)`)
+    ui.info(`  start a fault proxy: msvc's own node as nobody, in the target's network namespace (nsenter)`)
   for (const argv of plan.apply) ui.data(`nsenter -t <pid> -n ${argv.map(shellQuote).join(' ')}`)
 }
 

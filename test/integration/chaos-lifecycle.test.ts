@@ -131,6 +131,17 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
     expect(await ledgerFaults(s.root)).toEqual([])
   })
 
+  it('--dry-run shows the plan of a latency fault (a proxy process, its iptables rules) and applies nothing', async () => {
+    const r = await s.msvc(['chaos', 'latency', 'web', '100ms', '--dry-run'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const out = r.stdout + r.stderr
+    expect(out).toContain("start a fault proxy: msvc's own node as nobody, in the target's network namespace")
+    expect(out).not.toMatch(/proxy container/)
+    expect(r.stdout).toMatch(/^nsenter -t <pid> -n iptables /m)
+    expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
+    expect(await ledgerFaults(s.root)).toEqual([])
+  })
+
   it('a workspace whose stack is not up says so, with msvc up as the hint', async () => {
     const other = await makeTempDir('msvc-chaos-down-')
     const yaml = (await readFile(`${s.root}/msvc.yaml`, 'utf8')).replace(
