@@ -28,6 +28,7 @@ import { hasCapability } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
+import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad, type LoadModel } from '../io/loadtest/engine.js'
 import { createGrpcCalls, loadGeneratedClients, type GrpcCalls } from '../io/loadtest/grpc-clients.js'
@@ -359,6 +360,8 @@ export async function runLoadtest(
     if (down.length)
       ui.warn(`gRPC ${down.join(', ')}: not connected after 3 s; calls to it fail (is the service up?)`)
   }
+  // a fault left behind by an msvc that died would skew what this run measures
+  if (loaded) await restoreLeftoverFaults(loaded.root, loaded.workspace, ui)
   const chaos = faults.length
     ? scheduleFaults(await assertEngine(), loaded!.root, ws!, faults, (line) => ui.info(line))
     : undefined

@@ -142,6 +142,23 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
     expect(await ledgerFaults(s.root)).toEqual([])
   })
 
+  it('a fault left by an msvc that died is restored by the next loadtest of a service', async () => {
+    const child = s.msvc(['chaos', 'loss', 'web', '10%', '--for', '60s'])
+    const deadline = Date.now() + 15_000
+    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
+      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    child.child.kill('SIGKILL')
+    await child
+    expect(await ledgerFaults(s.root)).toHaveLength(1)
+    const r = await s.msvc(['loadtest', 'web', '-r', '10', '-d', '1s', '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/restored packet loss 10% on web, left behind by msvc \(pid \d+\)/)
+    expect(await ledgerFaults(s.root)).toEqual([])
+    expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
+  })
+
   it('a workspace whose stack is not up says so, with msvc up as the hint', async () => {
     const other = await makeTempDir('msvc-chaos-down-')
     const yaml = (await readFile(`${s.root}/msvc.yaml`, 'utf8')).replace(
