@@ -23,6 +23,14 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
   let s: ChaosStack
   let container = ''
   const state = () => docker(['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', container])
+  /** until web's namespace has a fault's rules (msvc applies them in about 100 ms) */
+  const untilApplied = async () => {
+    const deadline = Date.now() + 15_000
+    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
+      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
   beforeAll(async () => {
     s = await startChaosStack(['web'])
     container = s.services.web!.container
@@ -60,11 +68,7 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
 
   it('SIGTERM during --for restores at once, like Ctrl-C: exit 130', async () => {
     const child = s.msvc(['chaos', 'loss', 'web', '30%', '--for', '60s'])
-    const deadline = Date.now() + 15_000
-    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
-      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await untilApplied()
     child.child.kill('SIGTERM')
     const r = await child
     expect(r.exitCode, r.stderr).toBe(130)
@@ -74,32 +78,15 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
   })
 
   it('--probe is part of recovery; a probe that never answers breaks --recovery-timeout: exit 2', async () => {
-    const ok = await s.msvc([
-      'chaos',
-      'pause',
-      'web',
-      '--for',
-      '1s',
-      '--probe',
-      `http://127.0.0.1:${s.services.web!.port}/anything`,
-      '--json',
-    ])
+    const pause = (probe: string, ...more: string[]) =>
+      s.msvc(['chaos', 'pause', 'web', '--for', '1s', '--probe', probe, ...more])
+    const ok = await pause(`http://127.0.0.1:${s.services.web!.port}/anything`, '--json')
     expect(ok.exitCode, ok.stderr).toBe(0)
     expect((JSON.parse(ok.stdout) as FaultOutput).recovery.probeMs).toBeGreaterThanOrEqual(0)
 
     const nobody = await freePort()
     const t0 = Date.now()
-    const r = await s.msvc([
-      'chaos',
-      'pause',
-      'web',
-      '--for',
-      '1s',
-      '--probe',
-      `http://127.0.0.1:${nobody}/`,
-      '--recovery-timeout',
-      '2s',
-    ])
+    const r = await pause(`http://127.0.0.1:${nobody}/`, '--recovery-timeout', '2s')
     expect(r.exitCode, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/web not recovered within 2\.00 s \(.*\)/)
     // the fault's 1 s, then the 2 s limit (and msvc's start): not the default 60 s
@@ -108,11 +95,7 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
 
   it('a target restarted under a fault: warned during --for; status marks it lapsed; restore skips its namespace', async () => {
     const held = s.msvc(['chaos', 'loss', 'web', '10%', '--for', '6s'])
-    const deadline = Date.now() + 15_000
-    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
-      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await untilApplied()
     await docker(['restart', '-t', '1', container])
     const r = await held
     expect(r.exitCode, r.stderr).toBe(0)
@@ -144,11 +127,7 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
 
   it('a fault left by an msvc that died is restored by the next loadtest of a service', async () => {
     const child = s.msvc(['chaos', 'loss', 'web', '10%', '--for', '60s'])
-    const deadline = Date.now() + 15_000
-    while (!(await iptablesSave(await s.pid('web'))).includes('MSVC-')) {
-      if (Date.now() > deadline) throw new Error('the fault was not applied in 15 s')
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await untilApplied()
     child.child.kill('SIGKILL')
     await child
     expect(await ledgerFaults(s.root)).toHaveLength(1)
