@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Ctx } from '../context.js'
 import { NATS_IMAGE, buildComposeStack, needsNats, LABEL } from '../core/compose/build-stack.js'
 import { toEngineHint, toPullHint } from '../core/docker-hints.js'
+import { WORKSPACE_NODE_RANGE, workspaceSupportsNode } from '../core/node-support.js'
 import { DEFAULT_BASE_IMAGE, listBaseImages } from '../core/workspace/model.js'
 import { ExitError } from '../errors.js'
 import { docker } from '../io/docker.js'
@@ -20,12 +21,11 @@ export interface Check {
 /** `msvc doctor`: checks what `msvc up` needs and prints a fix for each problem. */
 export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<void> {
   const checks: Check[] = []
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
   checks.push({
     name: 'node',
-    ok: major > 20 || (major === 20 && minor >= 17),
+    ok: workspaceSupportsNode(process.versions.node),
     detail: `v${process.versions.node}`,
-    fix: 'install Node 20.17 or newer',
+    fix: `install Node 24 LTS (workspaces need ${WORKSPACE_NODE_RANGE})`,
   })
   const d = await docker()
   let engine = false

@@ -23,3 +23,18 @@ describe("msvc's engines", () => {
     expect(gaps, gaps.map((g) => `${relative(root, g.dir)}: ${g.range}`).join('\n')).toEqual([])
   })
 })
+
+// msvc doctor checks the host's Node against what generated workspaces declare
+describe("doctor's Node check", () => {
+  it('is the range the workspace template declares, and agrees with semver on it', async () => {
+    const { WORKSPACE_NODE_RANGE, workspaceSupportsNode } = await import('../../src/core/node-support.js')
+    const template = await readFile(join(root, 'templates/workspace/files/package.json.hbs'), 'utf8')
+    expect(template).toContain(`"node": "${WORKSPACE_NODE_RANGE}"`)
+    const range = enginesOf(WORKSPACE_NODE_RANGE)
+    for (const major of [18, 20, 21, 22, 23, 24, 25])
+      for (const minor of [0, 12, 13, 18, 19, 20])
+        expect(workspaceSupportsNode(`${major}.${minor}.0`), `${major}.${minor}.0`).toBe(
+          range.test(`${major}.${minor}.0`),
+        )
+  })
+})
