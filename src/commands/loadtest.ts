@@ -392,7 +392,8 @@ export async function runLoadtest(
     // every fault the run applied is undone before anything is reported
     chaosResult = await chaos?.finish()
   }
-  for (const p of chaosResult?.problems ?? []) ui.warn(`chaos: ${p}`)
+  const chaosFailures = chaosResult?.problems ?? []
+  for (const p of chaosFailures) ui.error(`chaos: ${p}`)
 
   const seconds = result.durationMs / 1000
   const thresholds = judgeThresholds(result, plan.thresholds)
@@ -429,6 +430,7 @@ export async function runLoadtest(
       : chaosSource
         ? chaosWindows(chaosSource, result.startMs, result.startMs + result.durationMs)
         : [],
+    ...(chaosFailures.length ? { chaosFailures } : {}),
   }
 
   if (o.html) {
@@ -442,6 +444,12 @@ export async function runLoadtest(
     ui.error('cancelled')
     throw new ExitError(EXIT.cancelled)
   }
+  // the run did not do what was asked: msvc failed, whatever the thresholds say
+  if (chaosFailures.length)
+    throw new UserError(
+      `${chaosFailures.length} of ${faults.length} --chaos faults failed; the figures above are not of the run asked for`,
+      'msvc chaos status shows what is still applied, msvc chaos restore undoes it',
+    )
   // no answer: status 0 over HTTP; UNAVAILABLE or CANCELLED (still pending at the end) over gRPC
   const answered = result.endpoints.reduce(
     (n, e) =>

@@ -165,6 +165,7 @@ svg{width:100%;height:auto;background:#fff}.grid{stroke:#e9ecef}.axis{font-size:
 Started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.achievedRate.toFixed(1)} req/s, errors ${r.errors} (${(r.errorRate * 100).toFixed(2)}%).
 ${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late.` : ''} <strong class="${r.passed ? 'ok' : 'bad'}">${verdict}</strong></p>
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}
+${r.chaosFailures?.length ? `<section class="bad"><h2>Chaos faults that failed</h2><ul>${r.chaosFailures.map((f) => `<li>✖ ${esc(f)}</li>`).join('')}</ul><p>This run did not have the faults it asked for; msvc exited 1.</p></section>` : ''}
 <table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>statuses</th></tr>${endpointRows}</table>
 ${latency}
 ${errors}

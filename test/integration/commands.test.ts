@@ -75,7 +75,7 @@ describe('create-service, add, ls (fixture templates)', () => {
     await runCreate('shop', {}, ctx)
     const yaml = await readFile(join(tmp, 'shop/msvc.yaml'), 'utf8')
     expect(yaml).toContain('description: Takes payments')
-    expect(yaml).toContain('capabilities: [ http, events ]')
+    expect(yaml).toContain('capabilities: [http, events]')
     expect(yaml).toContain('payment.processed:')
     expect(prompt.asked).toHaveLength(6)
   })
@@ -116,7 +116,7 @@ describe('create-service, add, ls (fixture templates)', () => {
       await runAdd('payment', { grpc: true, http: true, calls: 'order' }, ctx)
       const yaml = await readFile(join(ws(), 'msvc.yaml'), 'utf8')
       expect(yaml).toContain(
-        '  payment:\n    capabilities: [ http, grpc ]\n    resource: payments\n    ports: { http: 3002, grpc: 50052 }\n    calls: [ order ]',
+        '  payment:\n    capabilities: [http, grpc]\n    resource: payments\n    ports: { http: 3002, grpc: 50052 }\n    calls: [order]',
       )
       expect(await readFile(join(ws(), 'services/payment/src/main.ts'), 'utf8')).toContain('"order:3001"')
       const { ctx: lsCtx, stdout } = ctxAt(ws())

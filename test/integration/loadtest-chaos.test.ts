@@ -1,17 +1,18 @@
 // `msvc loadtest --chaos`: a fault applied inside the run against a real container, undone at its
 // end, and marked on the report (issue 7).
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LoadReport } from '../../src/core/loadtest/report.js'
 import { startChaosStack, type ChaosStack } from '../helpers/chaos-stack.js'
-import { dockerAvailable } from '../helpers/docker.js'
+import { docker, dockerAvailable } from '../helpers/docker.js'
 
 const hasDocker = await dockerAvailable()
 
 describe.skipIf(!hasDocker)('msvc loadtest --chaos against a real container', () => {
   let stack: ChaosStack
   beforeAll(async () => {
-    stack = await startChaosStack(['web'])
+    stack = await startChaosStack(['web', 'down'])
   }, 120_000)
   afterAll(async () => {
     await stack?.teardown()
@@ -48,5 +49,33 @@ describe.skipIf(!hasDocker)('msvc loadtest --chaos against a real container', ()
       faults: unknown[]
     }
     expect(ledger.faults).toEqual([])
+  }, 60_000)
+  it('a fault that cannot be applied fails the run: exit 1, in the JSON and the HTML report', async () => {
+    await docker(['stop', '-t', '1', stack.services.down!.container])
+    const url = `http://127.0.0.1:${stack.services.web!.port}/`
+    const html = join(stack.root, 'report.html')
+    const r = await stack.msvc([
+      'loadtest',
+      url,
+      '--rate',
+      '20',
+      '-d',
+      '2s',
+      '--chaos',
+      'pause down@500ms for 1s',
+      '--json',
+      '--html',
+      html,
+    ])
+    expect(r.exitCode, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/chaos: pause down@500ms for 1s: .*down/)
+    expect(r.stderr).toContain('1 of 1 --chaos faults failed')
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.chaosFailures).toEqual([expect.stringMatching(/^pause down@500ms for 1s: /)])
+    expect(report.chaos).toEqual([])
+    expect(report.errors).toBe(0)
+    const page = await readFile(html, 'utf8')
+    expect(page).toContain('Chaos faults that failed')
+    expect(page).toContain('pause down@500ms for 1s: ')
   }, 60_000)
 })

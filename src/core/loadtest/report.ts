@@ -79,6 +79,8 @@ export interface LoadReport {
   thresholds: ThresholdResult[]
   passed: boolean
   chaos: ChaosWindow[]
+  /** `--chaos` faults that could not be applied or undone, one line each; the run then exits 1 */
+  chaosFailures?: string[]
 }
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN)
