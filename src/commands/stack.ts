@@ -155,14 +155,14 @@ export interface DownCliOptions {
 export async function runDown(opts: DownCliOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx, true)
   const runtime = await DockerRuntime.connect(root, workspace)
-  const { removed } = await ctx.ui.step(`Stopping ${workspace.name}`, () =>
+  const { removed, volumes } = await ctx.ui.step(`Stopping ${workspace.name}`, () =>
     runtime.down({ volumes: opts.volumes === true }),
   )
-  ctx.ui.info(
-    removed.length
-      ? `removed ${removed.length} container(s)${opts.volumes ? ' and volumes' : ''}`
-      : 'nothing was running',
-  )
+  const parts = [
+    ...(removed.length ? [`${removed.length} container(s)`] : []),
+    ...(volumes?.length ? [`${volumes.length} volume(s) (${volumes.join(', ')})`] : []),
+  ]
+  ctx.ui.info(parts.length ? `removed ${parts.join(' and ')}` : 'nothing was running')
 }
 
 export interface PsCliOptions {

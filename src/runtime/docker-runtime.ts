@@ -268,7 +268,7 @@ export class DockerRuntime implements Runtime {
     return out.sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
   }
 
-  async down(opts: { volumes: boolean }): Promise<{ removed: string[] }> {
+  async down(opts: { volumes: boolean }): Promise<{ removed: string[]; volumes?: string[] }> {
     const before = await this.containers()
     const file = await writeComposeFile(this.root, this.ws)
     const { command, args } = composeCommand(
@@ -290,15 +290,32 @@ export class DockerRuntime implements Runtime {
         `could not remove ${left.length} container(s) of ${this.ws.name}`,
         r.output.trim().split('\n').at(-1) ?? 'see docker ps',
       )
-    if (opts.volumes) {
-      const vols = await this.d.listVolumes({ filters: { label: [`${LABEL.workspace}=${this.ws.name}`] } })
-      for (const v of vols.Volumes ?? [])
-        await this.d
-          .getVolume(v.Name)
-          .remove()
-          .catch(() => {})
-    }
-    return { removed: before.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')) }
+    const removed = before.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''))
+    return opts.volumes ? { removed, volumes: await this.removeVolumes() } : { removed }
+  }
+
+  /**
+   * Removes the volumes labelled with this workspace (compose's own `down -v` took those it
+   * declares; this also takes older ones). A volume another container still uses cannot go: that is
+   * an error naming it, never a silent leftover.
+   */
+  private async removeVolumes(): Promise<string[]> {
+    const mine = async () =>
+      (await this.d.listVolumes({ filters: { label: [`${LABEL.workspace}=${this.ws.name}`] } })).Volumes ?? []
+    const names = (await mine()).map((v) => v.Name)
+    const failures = new Map<string, string>()
+    for (const name of names)
+      await this.d
+        .getVolume(name)
+        .remove()
+        .catch((e: unknown) => failures.set(name, (e as Error).message))
+    const left = (await mine()).map((v) => v.Name)
+    if (left.length)
+      throw new UserError(
+        `could not remove volume ${left.join(', ')} of ${this.ws.name}: ${failures.get(left[0]!) ?? 'it is still there'}`,
+        `docker ps -a --filter volume=${left[0]} shows the container that uses it; remove that, then run msvc down --volumes again`,
+      )
+    return names
   }
 
   async restart(service: string): Promise<void> {

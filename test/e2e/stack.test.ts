@@ -186,9 +186,13 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
   })
 
   it('down removes everything of this workspace and nothing else', async () => {
+    const volumes = () => docker(['volume', 'ls', '-q', '--filter', `label=msvc.workspace=${name}`])
+    // the broker's JetStream volume (the workspace has event services)
+    expect(await volumes()).not.toBe('')
     const r = await msvc(['down', '--volumes'], { cwd: ws })
     expect(r.exitCode, r.stderr).toBe(0)
     expect(await containersWithLabel(`msvc.workspace=${name}`)).toEqual([])
+    expect(await volumes()).toBe('')
     expect(await docker(['inspect', '-f', '{{.State.Running}}', foreignName])).toBe('true')
   })
 })
