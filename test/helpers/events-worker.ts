@@ -4,15 +4,19 @@
  *
  * WORKER_CONFIG (JSON) says what to do:
  * - consume: handle `type`, appending "<n> <id>" to `effects` for every event applied; data.fail
- *   makes the handler throw (a poison event).
+ *   makes the handler throw (a poison event). With `seen`, handled ids are kept in that file (the
+ *   kit's FileSeenIds) and, as docs/events.md advises, the effect itself carries the event id: ids
+ *   already in `effects` count as handled too, which closes the gap of a kill between the effect
+ *   and the kit's record of it.
  * - publish: publish `count` events of `type` ({ n }), appending "<n> <id>" to `acked` for each
  *   acknowledged one and "<n> <error>" to `failed` for each refused one.
  */
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import {
   EventBus,
   FileSeenIds,
   MemorySeenIds,
+  type SeenIds,
 } from '../../templates/workspace/files/packages/kit/src/events/index.js'
 import { createLogger } from '../../templates/workspace/files/packages/kit/src/logger.js'
 
@@ -51,8 +55,19 @@ const bus = new EventBus<Record<string, { n: number; fail?: boolean }>>({
   backoff: { baseMs: 10, maxMs: 100 },
   ackWaitMs: cfg.ackWaitMs ?? 30_000,
   publishTimeoutMs: cfg.publishTimeoutMs ?? 5000,
-  seenIds: cfg.seen ? new FileSeenIds(cfg.seen) : new MemorySeenIds(),
+  seenIds: cfg.seen ? withEffects(new FileSeenIds(cfg.seen), cfg.effects) : new MemorySeenIds(),
 })
+
+/** `ids`, plus the ids already recorded with their effect (the second word of each line). */
+function withEffects(ids: SeenIds, effects: string | undefined): SeenIds {
+  const applied = new Set<string>()
+  if (effects && existsSync(effects))
+    for (const line of readFileSync(effects, 'utf8').split('\n')) {
+      const id = line.split(' ')[1]
+      if (id) applied.add(id)
+    }
+  return { has: (id) => applied.has(id) || ids.has(id), add: (id) => ids.add(id) }
+}
 
 process.once('SIGTERM', () => {
   void bus.close().then(() => process.exit(0))
