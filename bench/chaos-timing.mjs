@@ -2,7 +2,7 @@
 // fault being in effect, from the end of `--for` to it being undone, and how close the reported
 // recovery time is to what an independent observer sees. Needs root, Docker and a build (npm run
 // build). Figures are noisy on a shared 2-core machine: read them as orders of magnitude.
-//   node bench/chaos-timing.mjs [rounds]
+//   [ROUNDS=5] node bench/chaos-timing.mjs
 import { execa } from 'execa'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, writeFile, rm } from 'node:fs/promises'
@@ -10,8 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { assertFreshBuild, rounds, smokeBanner } from './lib.mjs'
 
-const ROUNDS = Number(process.argv[2] ?? 5)
+assertFreshBuild()
+smokeBanner('chaos-timing')
+const ROUNDS = rounds('ROUNDS', 5)
 const BIN = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
 const SERVER = `require('http').createServer((q,s)=>s.end('ok')).listen(Number(process.env.PORT),'0.0.0.0')`
 const HEALTH = `fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`

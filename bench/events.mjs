@@ -6,6 +6,7 @@
 // publish-to-handled latency percentiles, and the kit's figures as ratios of the bare ones.
 // Target (issue #4): >= 5,000 events/s end to end through the kit.
 // Needs nats-server on PATH (Debian: apt-get install nats-server). N, WINDOW, ROUNDS tune it.
+// The kit is bundled from its sources in templates/ at the start of each run (no build needed).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -14,10 +15,12 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { alternate, median, rounds, setting, smokeBanner } from './lib.mjs'
 
-const N = Number(process.env.N ?? 20_000)
-const WINDOW = Number(process.env.WINDOW ?? 64)
-const ROUNDS = Number(process.env.ROUNDS ?? 2)
+smokeBanner('events')
+const N = setting('N', 20_000, 500)
+const WINDOW = setting('WINDOW', 64, 64)
+const ROUNDS = rounds('ROUNDS', 3)
 const KIT = fileURLToPath(new URL('../templates/workspace/files/packages/kit/src/', import.meta.url))
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 
@@ -138,25 +141,23 @@ const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js',
 await sleep(700)
 const url = `nats://127.0.0.1:${port}`
 
-const results = { kit: [], bare: [] }
+let results
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of ['bare', 'kit']) {
-      const ws = `b${round}${variant}`
-      const consumer = run(bundle, { role: 'consumer', variant, url, ws, n: N, window: WINDOW })
-      await consumer.ready
-      const publisher = run(bundle, { role: 'publisher', variant, url, ws, n: N, window: WINDOW })
-      await publisher.exited
-      const line = (await consumer.exited).split('\n').find((l) => l.startsWith('{'))
-      results[variant].push(JSON.parse(line))
-    }
-  }
+  // the two take turns, in alternating order from round to round
+  results = await alternate(ROUNDS, ['bare', 'kit'], async (variant, round) => {
+    const ws = `b${round}${variant}`
+    const consumer = run(bundle, { role: 'consumer', variant, url, ws, n: N, window: WINDOW })
+    await consumer.ready
+    const publisher = run(bundle, { role: 'publisher', variant, url, ws, n: N, window: WINDOW })
+    await publisher.exited
+    const line = (await consumer.exited).split('\n').find((l) => l.startsWith('{'))
+    return JSON.parse(line)
+  })
 } finally {
   nats.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const summary = Object.fromEntries(
   Object.entries(results).map(([k, rs]) => [
     k,

@@ -10,9 +10,12 @@ import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SMOKE, alternate, assertFreshBuild, median, rounds, smokeBanner } from './lib.mjs'
 
-const SECONDS = Number(process.argv[2] ?? 5)
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
+assertFreshBuild()
+smokeBanner('loadtest-grpc')
+const SECONDS = SMOKE ? 1 : Number(process.argv[2] ?? 5)
+const ROUNDS = rounds()
 const IN_FLIGHT = 50
 const REPO = fileURLToPath(new URL('../', import.meta.url))
 const MSVC = join(REPO, 'bin/msvc.js')
@@ -82,24 +85,23 @@ try {
     sending = false
     console.log(JSON.stringify({ rate: n / ((performance.now() - t0) / 1000), errors }))
     client.close()`
-  const runs = { msvc: [], bare: [] }
-  for (let round = 0; round < ROUNDS; round++) {
-    const m = await pin(
-      0,
-      process.execPath,
-      [MSVC, 'loadtest', '-f', 'bench.yaml', '-c', String(IN_FLIGHT), '-d', `${SECONDS}s`, '--json'],
-      {
-        cwd: root,
-      },
-    )
-    const report = JSON.parse(m.stdout)
-    if (report.errors) throw new Error(`msvc loadtest: ${report.errors} errors`)
-    runs.msvc.push(report.achievedRate)
+  // the two take turns, in alternating order from round to round
+  const runs = await alternate(ROUNDS, ['msvc', 'bare'], async (name) => {
+    if (name === 'msvc') {
+      const m = await pin(
+        0,
+        process.execPath,
+        [MSVC, 'loadtest', '-f', 'bench.yaml', '-c', String(IN_FLIGHT), '-d', `${SECONDS}s`, '--json'],
+        { cwd: root },
+      )
+      const report = JSON.parse(m.stdout)
+      if (report.errors) throw new Error(`msvc loadtest: ${report.errors} errors`)
+      return report.achievedRate
+    }
     const b = JSON.parse((await pin(0, process.execPath, ['--input-type=module', '-e', bare])).stdout)
     if (b.errors) throw new Error(`bare loop: ${b.errors} errors`)
-    runs.bare.push(b.rate)
-  }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+    return b.rate
+  })
   console.log(
     `target: generated order service (grpc-js server) on core 1; generators on core 0; ${IN_FLIGHT} calls in flight, ${SECONDS} s per run, ${ROUNDS} rounds`,
   )

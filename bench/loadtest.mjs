@@ -9,15 +9,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { SMOKE, alternate, assertFreshBuild, median, rounds, smokeBanner } from './lib.mjs'
 
-const SECONDS = Number(process.argv[2] ?? 5)
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
-const MEMORY_SECONDS = Number(process.argv[3] ?? 30)
+assertFreshBuild()
+smokeBanner('loadtest')
+const SECONDS = SMOKE ? 1 : Number(process.argv[2] ?? 5)
+const ROUNDS = rounds()
+const MEMORY_SECONDS = SMOKE ? 2 : Number(process.argv[3] ?? 30)
 const CONNECTIONS = 50
 const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url))
-const ENGINE = new URL('../dist/io/loadtest/engine.js', import.meta.url).href
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const has = async (cmd) => (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0
 const TASKSET = await has('taskset')
@@ -62,41 +65,45 @@ for (let i = 0; i < 50; i++) {
 try {
   // closed model, same connections, same duration; the three alternate over ROUNDS rounds so that
   // a change in the machine's load hits each of them alike; the median round is reported
-  const runs = { msvc: [], autocannon: [], wrk: [] }
   const wrkMissing = !(await has('wrk'))
-  for (let round = 0; round < ROUNDS; round++) {
-    const m = await pin(0, process.execPath, [
-      MSVC,
-      'loadtest',
-      url,
-      '-c',
-      String(CONNECTIONS),
-      '-d',
-      `${SECONDS}s`,
-      '--json',
-    ])
-    runs.msvc.push(JSON.parse(m.stdout).achievedRate)
-    const ac = await pin(0, process.execPath, [
-      AUTOCANNON,
-      '-c',
-      String(CONNECTIONS),
-      '-d',
-      String(SECONDS),
-      '-j',
-      url,
-    ])
-    const acr = JSON.parse(ac.stdout)
-    runs.autocannon.push(acr.requests.total / (acr.duration || SECONDS))
-    if (!wrkMissing) {
+  const closedRuns = {
+    msvc: async () => {
+      const m = await pin(0, process.execPath, [
+        MSVC,
+        'loadtest',
+        url,
+        '-c',
+        String(CONNECTIONS),
+        '-d',
+        `${SECONDS}s`,
+        '--json',
+      ])
+      return JSON.parse(m.stdout).achievedRate
+    },
+    autocannon: async () => {
+      const ac = await pin(0, process.execPath, [
+        AUTOCANNON,
+        '-c',
+        String(CONNECTIONS),
+        '-d',
+        String(SECONDS),
+        '-j',
+        url,
+      ])
+      const acr = JSON.parse(ac.stdout)
+      return acr.requests.total / (acr.duration || SECONDS)
+    },
+    wrk: async () => {
       const wrk = await pin(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
-      runs.wrk.push(Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1]))
-    }
+      return Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1])
+    },
   }
-  const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
+  const names = wrkMissing ? ['msvc', 'autocannon'] : ['msvc', 'autocannon', 'wrk']
+  const runs = { wrk: [], ...(await alternate(ROUNDS, names, (name) => closedRuns[name]())) }
   const closed = [
     ['msvc loadtest -c', median(runs.msvc), runs.msvc],
     ['autocannon 9', median(runs.autocannon), runs.autocannon],
-    [wrkMissing ? 'wrk -t1 (missing: apt-get install -y wrk)' : 'wrk -t1', median(runs.wrk), runs.wrk],
+    [wrkMissing ? 'wrk -t1 (missing: apt-get install -y wrk)' : 'wrk -t1', median(runs.wrk) ?? NaN, runs.wrk],
   ]
   const base = closed[0][1]
   console.log(
@@ -134,24 +141,57 @@ try {
     )
   }
 
-  // memory over a longer open run: RSS and heap each second, in a child pinned to core 0
-  const memScript = `
-    import { runLoad } from '${ENGINE}'
-    import { compileRequest } from '${ENGINE.replace('io/loadtest/engine.js', 'core/loadtest/request.js')}'
-    import { constantProfile } from '${ENGINE.replace('io/loadtest/engine.js', 'core/loadtest/schedule.js')}'
+  // memory over a longer run at 10,000 req/s, sampled from outside each second (/proc VmRSS) and
+  // at the end (VmHWM, the peak): msvc's open model, and autocannon capped at the same rate (-R,
+  // its closest mode) with as many connections as msvc may open; they alternate over the rounds
+  const MEMORY_RATE = 10_000
+  const rss = (pid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      const kib = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1])
+      return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
+    } catch {
+      return undefined // it has exited
+    }
+  }
+  const memoryOf = async (args) => {
+    const child = pin(0, process.execPath, args)
     const samples = []
-    const r = await runLoad({ host: '127.0.0.1', port: ${port}, timeoutMs: 10000,
-      requests: [compileRequest({ name: 'GET /', weight: 1, method: 'GET', path: '/', headers: {}, expect: [[200, 299]] }, '127.0.0.1')],
-      model: { kind: 'open', profile: constantProfile(10000, ${MEMORY_SECONDS * 1000}), maxConnections: 1000 },
-      onSecond: () => { const m = process.memoryUsage(); samples.push([Math.round(m.rss / 1048576), Math.round(m.heapUsed / 1048576)]) } })
-    console.log(JSON.stringify({ samples, requests: r.requests }))`
-  const mem = JSON.parse((await pin(0, process.execPath, ['--input-type=module', '-e', memScript])).stdout)
-  const at = (f) => mem.samples[Math.min(mem.samples.length - 1, Math.floor(f * mem.samples.length))]
+    const timer = setInterval(() => {
+      const m = rss(child.pid)
+      if (m) samples.push(m)
+    }, 1000)
+    await child
+    clearInterval(timer)
+    if (!samples.length) throw new Error(`no memory samples of ${args.join(' ')}`)
+    return { end: samples.at(-1).rss, peak: Math.max(...samples.map((m) => m.peak)), samples: samples.length }
+  }
+  const memoryRuns = {
+    msvc: () =>
+      memoryOf([MSVC, 'loadtest', url, '--rate', String(MEMORY_RATE), '-d', `${MEMORY_SECONDS}s`, '--json']),
+    autocannon: () =>
+      memoryOf([
+        AUTOCANNON,
+        '-c',
+        '1000',
+        '-R',
+        String(MEMORY_RATE),
+        '-d',
+        String(MEMORY_SECONDS),
+        '-j',
+        url,
+      ]),
+  }
+  const memory = await alternate(ROUNDS, Object.keys(memoryRuns), (name) => memoryRuns[name]())
   console.log(
-    `\nmemory, open model at 10,000 req/s for ${MEMORY_SECONDS} s (${mem.requests} requests), RSS / heap MiB:`,
+    `\nmemory at ${MEMORY_RATE} req/s for ${MEMORY_SECONDS} s, RSS MiB (median of ${ROUNDS} alternating rounds):`,
   )
+  for (const [name, rs] of Object.entries(memory))
+    console.log(
+      `  ${name.padEnd(12)} peak ${median(rs.map((r) => r.peak)).toFixed(0)}, at the end ${median(rs.map((r) => r.end)).toFixed(0)}`,
+    )
   console.log(
-    `  after 1 s ${at(0).join(' / ')}, 25% ${at(0.25).join(' / ')}, 50% ${at(0.5).join(' / ')}, 75% ${at(0.75).join(' / ')}, end ${at(1).join(' / ')}`,
+    `  msvc/autocannon peak: ${(median(memory.msvc.map((r) => r.peak)) / median(memory.autocannon.map((r) => r.peak))).toFixed(2)}`,
   )
 } finally {
   target.kill('SIGTERM')

@@ -8,7 +8,7 @@
 //     intended send time): the generated client + the generated order service (its own process,
 //     started from its bundle, default log level) beside a bare @grpc/grpc-js client and server
 //     doing the same GetOrder call with the same message codecs. Target: >= 80 % of bare.
-// Usage: npm run build && node bench/proto.mjs   (env: N, CONCURRENCY, DURATION_S, RATE, LOG_LEVEL)
+// Usage: npm run build && node bench/proto.mjs   (env: N, ROUNDS, CONCURRENCY, DURATION_S, RATE, LOG_LEVEL)
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -17,18 +17,21 @@ import { setTimeout } from 'node:timers'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { alternate, assertFreshBuild, median, rounds, setting, smokeBanner } from './lib.mjs'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const MSVC = join(REPO, 'bin/msvc.js')
 const CREATE = join(REPO, 'bin/create-service.js')
-const N = Number(process.env.N ?? 5)
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32)
-const DURATION_S = Number(process.env.DURATION_S ?? 5)
-const RATE = Number(process.env.RATE ?? 1000)
+assertFreshBuild()
+smokeBanner('proto')
+const N = rounds('N', 5)
+const ROUNDS = rounds('ROUNDS', 3)
+const CONCURRENCY = setting('CONCURRENCY', 32, 32)
+const DURATION_S = setting('DURATION_S', 5, 1)
+const RATE = setting('RATE', 1000, 200)
 const env = { ...process.env, CI: '1', NO_COLOR: '1' }
 const SERVICES = ['order', 'payment', 'inventory', 'catalog', 'shipping', 'billing']
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6
 
 // ---- workspace with 6 grpc services, node_modules linked to this repo's (no npm install) ----
@@ -42,36 +45,37 @@ execFileSync('node', [CREATE, 'shop', '--yes', '--service', SERVICES[0], '--http
 for (const s of SERVICES.slice(1))
   execFileSync('node', [MSVC, 'add', s, '--grpc', '--yes'], { cwd: root, env, stdio: 'ignore' })
 
-// ---- 1. proto gen ----
-const gen = []
-for (let i = 0; i < N; i++) {
-  rmSync(join(root, 'packages/clients/src/gen'), { recursive: true, force: true })
-  const t0 = process.hrtime.bigint()
-  execFileSync('node', [MSVC, 'proto', 'gen'], { cwd: root, env, stdio: 'ignore' })
-  gen.push(ms(t0))
-}
-const bare = []
+// ---- 1. proto gen, taking turns with the bare protoc runs ----
 const out = join(tmp, 'bare-out')
-for (let i = 0; i < N; i++) {
-  rmSync(out, { recursive: true, force: true })
-  mkdirSync(out)
-  const t0 = process.hrtime.bigint()
-  for (const s of SERVICES)
-    execFileSync(
-      'node',
-      [
-        join(REPO, 'node_modules/protoc/protoc.cjs'),
-        `--plugin=protoc-gen-ts_proto=${join(REPO, 'node_modules/ts-proto/protoc-gen-ts_proto')}`,
-        '-I',
-        join(root, 'services', s, 'proto'),
-        `--ts_proto_out=${out}`,
-        '--ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node',
-        `${s}.proto`,
-      ],
-      { env, stdio: 'ignore' },
-    )
-  bare.push(ms(t0))
+const genRuns = {
+  msvc: () => {
+    rmSync(join(root, 'packages/clients/src/gen'), { recursive: true, force: true })
+    const t0 = process.hrtime.bigint()
+    execFileSync('node', [MSVC, 'proto', 'gen'], { cwd: root, env, stdio: 'ignore' })
+    return ms(t0)
+  },
+  bare: () => {
+    rmSync(out, { recursive: true, force: true })
+    mkdirSync(out)
+    const t0 = process.hrtime.bigint()
+    for (const s of SERVICES)
+      execFileSync(
+        'node',
+        [
+          join(REPO, 'node_modules/protoc/protoc.cjs'),
+          `--plugin=protoc-gen-ts_proto=${join(REPO, 'node_modules/ts-proto/protoc-gen-ts_proto')}`,
+          '-I',
+          join(root, 'services', s, 'proto'),
+          `--ts_proto_out=${out}`,
+          '--ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node',
+          `${s}.proto`,
+        ],
+        { env, stdio: 'ignore' },
+      )
+    return ms(t0)
+  },
 }
+const { msvc: gen, bare } = await alternate(N, Object.keys(genRuns), (name) => genRuns[name]())
 
 // ---- 2. unary throughput and latency ----
 const nm = join(root, 'node_modules')
@@ -212,12 +216,22 @@ const bareCall = () =>
     ),
   )
 
-const results = {}
-// alternate the two so that neither always runs on a warmer machine
-results.bareTp = await closedLoop(bareCall)
-results.genTp = await closedLoop(genCall)
-results.bareLat = await openLoop(bareCall)
-results.genLat = await openLoop(genCall)
+// the two take turns, in alternating order from round to round, closed loop then open loop
+const calls = { bare: bareCall, gen: genCall }
+const tp = await alternate(ROUNDS, Object.keys(calls), (name) => closedLoop(calls[name]))
+const lat = await alternate(ROUNDS, Object.keys(calls), (name) => openLoop(calls[name]))
+const sum = (xs) => xs.reduce((a, b) => a + b, 0)
+const mid = (rs, key) => median(rs.map((r) => r[key]))
+const results = {
+  bareTp: { rps: mid(tp.bare, 'rps'), errors: sum(tp.bare.map((r) => r.errors)) },
+  genTp: { rps: mid(tp.gen, 'rps'), errors: sum(tp.gen.map((r) => r.errors)) },
+  bareLat: {
+    p50: mid(lat.bare, 'p50'),
+    p99: mid(lat.bare, 'p99'),
+    errors: sum(lat.bare.map((r) => r.errors)),
+  },
+  genLat: { p50: mid(lat.gen, 'p50'), p99: mid(lat.gen, 'p99'), errors: sum(lat.gen.map((r) => r.errors)) },
+}
 
 genClient.close()
 bareClient.close()
@@ -229,13 +243,13 @@ const f = (x) => x.toFixed(1)
 console.log(
   `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; shared with other work, so absolute figures vary`,
 )
-console.log(`\n1. proto gen, 6 services, median of ${N} (cold: src/gen removed each time)`)
+console.log(`\n1. proto gen, 6 services, median of ${N} alternating rounds (cold: src/gen removed each time)`)
 console.log(
   `   msvc proto gen              ${f(median(gen))} ms   (min ${f(Math.min(...gen))}, max ${f(Math.max(...gen))})   target < 3000 ms`,
 )
 console.log(`   bare protoc + ts-proto x6   ${f(median(bare))} ms   (sequential, one protoc per service)`)
 console.log(
-  `\n2. unary GetOrder on 127.0.0.1, ${CONCURRENCY} in flight for ${DURATION_S} s; then ${RATE}/s for ${DURATION_S} s (latency from intended send time)`,
+  `\n2. unary GetOrder on 127.0.0.1, ${CONCURRENCY} in flight for ${DURATION_S} s; then ${RATE}/s for ${DURATION_S} s (latency from intended send time); medians of ${ROUNDS} alternating rounds, errors summed`,
 )
 console.log(
   `   ${'stack'.padEnd(44)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  errors`,

@@ -13,7 +13,7 @@
 //    type set by hand (what this benchmark compared with before); not idiomatic, printed for
 //    reference.
 // Needs wrk (apt-get install wrk). Each server is pinned to core 1 and wrk to core 0 when taskset
-// exists; the servers are measured in turn, ROUNDS times each, and the medians are compared.
+// exists; the servers take turns (order alternating) for ROUNDS rounds, and the medians are compared.
 // Where /proc exists, each server's CPU time per request is printed too: on a busy machine wrk
 // may not saturate the server, and CPU per request is then the steadier figure.
 // Usage: npm run build && node bench/service.mjs   (env: ROUNDS, SECONDS, CONNECTIONS, WORKSPACE)
@@ -22,10 +22,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { alternate, assertFreshBuild, median, rounds, setting, smokeBanner } from './lib.mjs'
 
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
-const SECONDS = Number(process.env.SECONDS ?? 5)
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50)
+assertFreshBuild()
+smokeBanner('service')
+const ROUNDS = rounds()
+const SECONDS = setting('SECONDS', 5, 1)
+const CONNECTIONS = setting('CONNECTIONS', 50, 50)
 const CREATE = fileURLToPath(new URL('../bin/create-service.js', import.meta.url))
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const env = { ...process.env, CI: '1', NO_COLOR: '1' }
@@ -135,10 +138,8 @@ try {
   const bodies = await Promise.all(Object.values(urls).map(async (url) => (await fetch(url)).text()))
   const same = bodies.every((b) => b === bodies[0])
   for (const [name, url] of Object.entries(urls)) wrk(url, servers[name].pid) // warm-up (JIT), not counted
-  const runs = { generated: [], bare: [], prebuilt: [] }
-  for (let i = 0; i < ROUNDS; i++)
-    for (const [name, url] of Object.entries(urls)) runs[name].push(wrk(url, servers[name].pid))
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  // the three take turns, in alternating order from round to round
+  const runs = await alternate(ROUNDS, Object.keys(urls), (name) => wrk(urls[name], servers[name].pid))
   const rps = (name) => median(runs[name].map((r) => r.rps))
   const cpu = (name) => median(runs[name].map((r) => r.cpuUs))
   console.log(
@@ -159,7 +160,7 @@ try {
   console.log(
     `ratio ${(ratio * 100).toFixed(1)} % of bare (${((rps('generated') / rps('prebuilt')) * 100).toFixed(1)} % of prebuilt); target >= 70 %: ${ratio >= 0.7 ? 'met' : 'NOT met'}`,
   )
-  // Each round's generated figure over the bare one measured right after it: steadier than the
+  // Each round's generated figure over the bare one measured next to it: steadier than the
   // ratio of medians when the machine's load drifts during the run.
   const pairs = runs.generated.map((r, i) => r.rps / runs.bare[i].rps)
   console.log(

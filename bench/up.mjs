@@ -12,11 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
+import { alternate, assertFreshBuild, median, rounds, smokeBanner } from './lib.mjs'
 
 const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
 const CREATE = fileURLToPath(new URL('../bin/create-service.js', import.meta.url))
 const env = { ...process.env, CI: '1', NO_COLOR: '1' }
-const N = Number(process.env.N ?? 5)
+assertFreshBuild()
+smokeBanner('up')
+const N = rounds('N', 5)
 const parent = mkdtempSync(join(tmpdir(), 'msvc-bench-up-'))
 const ws = join(parent, 'shop')
 const name = `bench-${randomBytes(3).toString('hex')}`
@@ -27,7 +30,6 @@ const timed = (fn) => {
   const out = fn()
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 try {
   sh(
@@ -55,17 +57,13 @@ try {
   console.log(`cold up (3 services + nats) to all healthy: ${(cold.ms / 1000).toFixed(2)} s wall`)
   console.log(`  phases (ms): ${JSON.stringify(cold.out.timingsMs)}`)
 
-  const warm = []
-  const compose = []
-  for (let i = 0; i < N; i++) {
-    warm.push(timed(() => sh('node', [MSVC, 'up', '--json'])).ms)
-    compose.push(
-      timed(() => sh('docker-compose', ['-p', name, '-f', 'docker-compose.yml', 'up', '-d', '--no-build']))
-        .ms,
-    )
+  const commands = {
+    msvc: () => sh('node', [MSVC, 'up', '--json']),
+    compose: () => sh('docker-compose', ['-p', name, '-f', 'docker-compose.yml', 'up', '-d', '--no-build']),
   }
-  const w = median(warm)
-  const c = median(compose)
+  const runs = await alternate(N, Object.keys(commands), (which) => timed(commands[which]).ms)
+  const w = median(runs.msvc)
+  const c = median(runs.compose)
   console.log(
     `warm up, nothing changed (median of ${N}): msvc ${w.toFixed(0)} ms, docker-compose up -d ${c.toFixed(0)} ms, ratio ${(w / c).toFixed(2)} x (target <= 1.2 x)`,
   )
