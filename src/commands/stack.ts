@@ -26,10 +26,11 @@ async function openWorkspace(ctx: Ctx, restoreAll = false) {
   return loaded
 }
 
-function checkServiceArgs(ws: Workspace, names: string[], allowNats = false): void {
+/** `extra`: the services of docker-compose.override.yml, which logs and restart accept too. */
+function checkServiceArgs(ws: Workspace, names: string[], allowNats = false, extra: string[] = []): void {
   for (const n of names)
-    if (!ws.services[n] && !(allowNats && n === NATS_SERVICE))
-      throw new UserError(`unknown service "${n}"`, hintKnown(Object.keys(ws.services)))
+    if (!ws.services[n] && !(allowNats && n === NATS_SERVICE) && !extra.includes(n))
+      throw new UserError(`unknown service "${n}"`, hintKnown([...Object.keys(ws.services), ...extra]))
 }
 
 export interface ComposeCliOptions {
@@ -58,12 +59,14 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   const { root, workspace } = await openWorkspace(ctx)
   checkServiceArgs(workspace, names)
   const all = names.length === 0
-  const selected = all
-    ? selectWithDependencies(workspace, Object.keys(workspace.services))
-    : selectWithDependencies(workspace, names)
-  const apps = selected.filter((s) => s !== NATS_SERVICE)
   const timeoutMs = parseSeconds(opts.timeout ?? '90s', '--timeout') * 1000
   const runtime = await DockerRuntime.connect(root, workspace)
+  // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
+  const selected = [
+    ...selectWithDependencies(workspace, all ? Object.keys(workspace.services) : names),
+    ...(await runtime.extraServices()),
+  ]
+  const apps = selected.filter((s) => workspace.services[s])
   const tasks = new TaskList(process.stderr, ctx.ui.color, ctx.ui.interactive && !opts.json, selected)
   const timings = { build: 0, image: 0, start: 0, healthy: 0, total: 0 }
 
@@ -118,6 +121,8 @@ export interface ServiceUrls {
 
 export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
   return selected.map((service): ServiceUrls => {
+    if (service !== NATS_SERVICE && !ws.services[service])
+      return { service, note: 'from docker-compose.override.yml' }
     if (service === NATS_SERVICE)
       return {
         service,
@@ -208,10 +213,11 @@ const PALETTE = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const
 /** `msvc logs [service...]`: merged logs, prefixed and coloured by service. */
 export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx)
-  checkServiceArgs(workspace, names, true)
   const runtime = await DockerRuntime.connect(root, workspace)
-  const width = Math.max(4, ...[...Object.keys(workspace.services), NATS_SERVICE].map((s) => s.length))
-  const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE]
+  const extra = await runtime.extraServices()
+  checkServiceArgs(workspace, names, true, extra)
+  const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE, ...extra]
+  const width = Math.max(4, ...order.map((s) => s.length))
   const ac = new AbortController()
   const stop = () => ac.abort()
   process.once('SIGINT', stop)
@@ -237,8 +243,8 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
 /** `msvc restart <service>`: restarts its containers and waits until healthy. */
 export async function runRestart(name: string, opts: { timeout?: string }, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx)
-  checkServiceArgs(workspace, [name], true)
   const runtime = await DockerRuntime.connect(root, workspace)
+  checkServiceArgs(workspace, [name], true, await runtime.extraServices())
   await ctx.ui.step(`Restarting ${name}`, async () => {
     await runtime.restart(name)
     await runtime.waitHealthy([name], {

@@ -11,6 +11,7 @@ import {
   selectWithDependencies,
 } from '../core/compose/build-stack.js'
 import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js'
+import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from '../core/compose/override.js'
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
@@ -33,6 +34,8 @@ type ContainerInfo = Dockerode.ContainerInfo
 
 /** The Docker runtime: images through the engine API, the stack through compose, state by label. */
 export class DockerRuntime implements Runtime {
+  private overlayRead?: Promise<Overlay>
+
   private constructor(
     private readonly d: Dockerode,
     private readonly root: string,
@@ -83,6 +86,23 @@ export class DockerRuntime implements Runtime {
     return outcomes
   }
 
+  /**
+   * The user's docker-compose.override.yml, read once: the files compose gets after the generated
+   * one (the override, then msvc's labels for the services only it declares), those services, and
+   * its text (part of what `up` compares to know whether anything changed).
+   */
+  private overlay(): Promise<Overlay> {
+    return (this.overlayRead ??= readOverlay(this.root, this.ws))
+  }
+
+  async extraServices(): Promise<string[]> {
+    return (await this.overlay()).extra
+  }
+
+  private async composeFiles(file: string): Promise<string[]> {
+    return [file, ...(await this.overlay()).files]
+  }
+
   private async compose(): Promise<ComposeFlavour> {
     this.flavour ??= (await detectComposeFlavour()).flavour
     return this.flavour
@@ -96,13 +116,14 @@ export class DockerRuntime implements Runtime {
    */
   async up(services: string[], opts: { unlessApplied?: boolean } = {}): Promise<boolean> {
     const yaml = renderComposeYaml(buildComposeStack(this.ws))
-    const hash = createHash('sha256').update(yaml).digest('hex')
-    if (opts.unlessApplied && (await this.isApplied(hash, services))) return false
+    const overlay = await this.overlay()
+    const hash = createHash('sha256').update(yaml).update(overlay.text).digest('hex')
+    if (opts.unlessApplied && (await this.isApplied(hash, yaml, services))) return false
     const file = await writeComposeFile(this.root, this.ws)
     await this.checkPorts(services)
     const { command, args } = composeCommand(
       await this.compose(),
-      { file, project: this.ws.name },
+      { files: await this.composeFiles(file), project: this.ws.name },
       { kind: 'up', services },
     )
     await rm(this.appliedStamp(), { force: true })
@@ -121,15 +142,24 @@ export class DockerRuntime implements Runtime {
     return join(this.root, '.msvc', 'compose-applied')
   }
 
-  /** The compose file on disk is the one last applied, and every selected service runs its current image. */
-  private async isApplied(hash: string, services: string[]): Promise<boolean> {
+  /**
+   * The compose file on disk (and the override) are the ones last applied, every selected service
+   * runs its current image, and each service the override adds has a running container (they start
+   * with every `up`).
+   */
+  private async isApplied(hash: string, yaml: string, services: string[]): Promise<boolean> {
     const stamp = await readFile(this.appliedStamp(), 'utf8').catch(() => '')
     if (stamp.trim() !== hash) return false
     const onDisk = await readFile(join(this.root, COMPOSE_FILE), 'utf8').catch(() => '')
-    if (createHash('sha256').update(onDisk).digest('hex') !== hash) return false
+    if (onDisk !== yaml) return false
     const stack = buildComposeStack(this.ws)
-    const wanted = services.length ? services : Object.keys(stack.services)
+    const extra = await this.extraServices()
+    const wanted = (services.length ? services : Object.keys(stack.services)).filter(
+      (n) => !extra.includes(n),
+    )
     const running = await this.containers()
+    for (const name of extra)
+      if (!running.some((c) => c.Labels?.[LABEL.service] === name && c.State === 'running')) return false
     for (const name of wanted) {
       const svc = stack.services[name]
       if (!svc) return false
@@ -273,7 +303,7 @@ export class DockerRuntime implements Runtime {
     const file = await writeComposeFile(this.root, this.ws)
     const { command, args } = composeCommand(
       await this.compose(),
-      { file, project: this.ws.name },
+      { files: await this.composeFiles(file), project: this.ws.name },
       { kind: 'down', volumes: opts.volumes },
     )
     const r = await run(command, args, { cwd: this.root })
@@ -386,6 +416,45 @@ export class DockerRuntime implements Runtime {
       }),
     )
   }
+}
+
+export interface Overlay {
+  files: string[]
+  extra: string[]
+  text: string
+}
+
+/** Reads the override, if there is one, and writes the labels file for the services it adds. */
+export async function readOverlay(root: string, ws: Workspace): Promise<Overlay> {
+  const found: { name: string; text: string }[] = []
+  for (const name of OVERRIDE_FILES) {
+    const text = await readFile(join(root, name), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined
+      throw new UserError(`cannot read ${name}: ${e.message}`, 'check its permissions')
+    })
+    if (text !== undefined) found.push({ name, text })
+  }
+  const labels = join(root, EXTRA_LABELS_FILE)
+  if (found.length === 0) {
+    await rm(labels, { force: true })
+    return { files: [], extra: [], text: '' }
+  }
+  if (found.length > 1)
+    throw new UserError(
+      `both ${found.map((f) => f.name).join(' and ')} exist`,
+      'keep one of them: compose would read only one',
+    )
+  const [{ name, text }] = found as [{ name: string; text: string }]
+  const { extra } = readOverride(name, text, Object.keys(buildComposeStack(ws).services))
+  if (extra.length === 0) {
+    await rm(labels, { force: true })
+    return { files: [join(root, name)], extra, text }
+  }
+  await mkdir(join(root, '.msvc'), { recursive: true })
+  const tmp = `${labels}.${process.pid}.tmp`
+  await writeFile(tmp, extraLabelsYaml(ws.name, extra))
+  await rename(tmp, labels)
+  return { files: [join(root, name), labels], extra, text }
 }
 
 /** Splits Docker's multiplexed log frames (8-byte headers) into text. */

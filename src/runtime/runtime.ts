@@ -34,6 +34,8 @@ export interface LogOptions {
 }
 
 export interface Runtime {
+  /** Services the user added beside msvc.yaml's (docker-compose.override.yml), started with the stack. */
+  extraServices(): Promise<string[]>
   /** Host bundle and thin image for each service; unchanged inputs are not rebuilt. */
   build(services: string[], onEvent: (e: PhaseEvent) => void): Promise<BuildOutcome[]>
   /**

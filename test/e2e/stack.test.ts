@@ -1,7 +1,7 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { msvc } from '../helpers/cli.js'
 import { containersWithLabel, docker, dockerAvailable } from '../helpers/docker.js'
@@ -182,6 +182,83 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
       expect(r.stderr).toMatch(/last log lines of catalog:/)
     } finally {
       await writeFile(file, original)
+    }
+  })
+
+  it("honours the user's docker-compose.override.yml: its container starts, is listed, logs, restarts and is no orphan", async () => {
+    const override = join(ws, 'docker-compose.override.yml')
+    const extra = `process.on('SIGTERM', () => process.exit(0))
+require('http').createServer((q, s) => s.end('ok')).listen(8500, () => console.log('registry listening'))`
+    await writeFile(
+      override,
+      stringify({
+        services: {
+          // a container the stack lacks (Consul, say): here a tiny stand-in on the local node image
+          registry: {
+            image: 'node:24-slim',
+            command: ['node', '-e', extra],
+            healthcheck: {
+              test: [
+                'CMD',
+                'node',
+                '-e',
+                "fetch('http://127.0.0.1:8500').then(()=>process.exit(0),()=>process.exit(1))",
+              ],
+              interval: '1s',
+              retries: 30,
+            },
+          },
+          // and a change to a generated service
+          order: { environment: { OVERRIDE_MARK: 'from-override' } },
+        },
+      }),
+    )
+    try {
+      const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect((JSON.parse(r.stdout) as UpJson).services.map((s) => s.service)).toContain('registry')
+      const [registry] = await containersWithLabel('msvc.service=registry')
+      expect(registry).toBeDefined()
+      expect(await docker(['inspect', '-f', '{{.State.Health.Status}}', registry!])).toBe('healthy')
+      expect(await docker(['inspect', '-f', '{{index .Config.Labels "msvc.workspace"}}', registry!])).toBe(
+        name,
+      )
+      const [order] = await containersWithLabel('msvc.service=order')
+      expect(await docker(['inspect', '-f', '{{range .Config.Env}}{{println .}}{{end}}', order!])).toContain(
+        'OVERRIDE_MARK=from-override',
+      )
+
+      const ps = JSON.parse((await msvc(['ps', '--json'], { cwd: ws })).stdout) as { service: string }[]
+      expect(ps.map((x) => x.service)).toContain('registry')
+      const logs = await msvc(['logs', 'registry'], { cwd: ws })
+      expect(logs.exitCode, logs.stderr).toBe(0)
+      expect(logs.stdout).toMatch(/^registry\s+\| registry listening$/m)
+      const restart = await msvc(['restart', 'registry'], { cwd: ws })
+      expect(restart.exitCode, restart.stderr).toBe(0)
+
+      // nothing changed: compose is not run again; then another service alone keeps it running
+      const warm = await msvc(['up', 'checkout', '--json'], { cwd: ws })
+      expect((JSON.parse(warm.stdout) as UpJson).composed).toBe(false)
+      expect((await msvc(['up', 'payment'], { cwd: ws })).exitCode).toBe(0)
+      expect(await docker(['inspect', '-f', '{{.State.Running}}', registry!])).toBe('true')
+    } finally {
+      await rm(override, { force: true })
+    }
+    // without the file, compose's orphan clean-up takes the container away with the next up
+    const r = await msvc(['up', 'checkout'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await containersWithLabel('msvc.service=registry')).toEqual([])
+  })
+
+  it('refuses an override that is not valid YAML with a one-line error naming it', async () => {
+    const override = join(ws, 'docker-compose.override.yml')
+    await writeFile(override, 'services:\n  registry: { image: [\n')
+    try {
+      const r = await msvc(['up', 'checkout'], { cwd: ws })
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toMatch(/docker-compose\.override\.yml is not valid YAML/)
+    } finally {
+      await rm(override, { force: true })
     }
   })
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { composeCommand } from './cli-args.js'
 
-const inv = { file: '/w/docker-compose.yml', project: 'shop' }
+const inv = { files: ['/w/docker-compose.yml'], project: 'shop' }
 
 describe('composeCommand', () => {
   it.each([
@@ -29,5 +29,13 @@ describe('composeCommand', () => {
   ] as const)('%s %j', (flavour, action, expected) => {
     const { command, args } = composeCommand(flavour, inv, action)
     expect([command, ...args].join(' ')).toBe(expected)
+  })
+
+  it('passes the override and its labels after the generated file, in that order', () => {
+    const files = ['/w/docker-compose.yml', '/w/docker-compose.override.yml', '/w/.msvc/x.yml']
+    const { args } = composeCommand('v1', { files, project: 'shop' }, { kind: 'down', volumes: false })
+    expect(args.join(' ')).toBe(
+      '-p shop -f /w/docker-compose.yml -f /w/docker-compose.override.yml -f /w/.msvc/x.yml down --remove-orphans',
+    )
   })
 })

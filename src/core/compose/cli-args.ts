@@ -2,7 +2,8 @@
 export type ComposeFlavour = 'v2' | 'v1'
 
 export interface ComposeInvocation {
-  file: string
+  /** docker-compose.yml first, then what compose merges over it (the user's override), in order */
+  files: readonly string[]
   project: string
 }
 
@@ -15,7 +16,7 @@ export function composeCommand(
   inv: ComposeInvocation,
   action: ComposeAction,
 ): { command: string; args: string[] } {
-  const base = ['-p', inv.project, '-f', inv.file]
+  const base = ['-p', inv.project, ...inv.files.flatMap((f) => ['-f', f])]
   const [command, prefix] = flavour === 'v2' ? ['docker', ['compose']] : ['docker-compose', []]
   switch (action.kind) {
     case 'up':
