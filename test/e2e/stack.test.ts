@@ -131,6 +131,39 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
     }
   })
 
+  it('prints the URL table and the time per phase; restarts a service until healthy; shows its logs', async () => {
+    const up = await msvc(['up', 'checkout'], { cwd: ws })
+    expect(up.exitCode, up.stderr).toBe(0)
+    const header = up.stdout.split('\n').find((l) => l.includes('SERVICE'))
+    expect(header?.split(/\s+/).filter(Boolean)).toEqual(['SERVICE', 'HTTP', 'GRPC', 'METRICS'])
+    const order = up.stdout.split('\n').find((l) => l.startsWith('order '))
+    expect(order).toContain(`http://127.0.0.1:${ports.get('order')}`)
+    expect(order).toContain(`http://127.0.0.1:${ports.get('order')}/metrics`)
+    expect(up.stderr + up.stdout).toMatch(
+      /healthy in [\d.]+ s \(build [\d.]+ s, image [\d.]+ s, start [\d.]+ s, healthy [\d.]+ s\)/,
+    )
+
+    const [id] = await containersWithLabel('msvc.service=order')
+    const startedAt = () => docker(['inspect', '-f', '{{.State.StartedAt}}', id!])
+    const before = await startedAt()
+    const restart = await msvc(['restart', 'order'], { cwd: ws })
+    expect(restart.exitCode, restart.stderr).toBe(0)
+    expect(await startedAt()).not.toBe(before)
+    expect(await docker(['inspect', '-f', '{{.State.Health.Status}}', id!])).toBe('healthy')
+
+    const tail = await msvc(['logs', 'order', '--tail', '2'], { cwd: ws })
+    expect(tail.exitCode, tail.stderr).toBe(0)
+    const lines = tail.stdout.split('\n').filter(Boolean)
+    expect(lines.length).toBeGreaterThan(0)
+    expect(lines.length).toBeLessThanOrEqual(2)
+    for (const line of lines) expect(line).toMatch(/^order\s+\| /)
+    const since = await msvc(['logs', 'order', '--since', '10m'], { cwd: ws })
+    expect(since.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(lines.length)
+    const bad = await msvc(['logs', 'order', '--since', 'yesterday'], { cwd: ws })
+    expect(bad.exitCode).toBe(1)
+    expect(bad.stderr).toContain('--since "yesterday" is not a duration or a time')
+  })
+
   it('rebuilds only the service that changed', async () => {
     await appendFile(join(ws, 'services/payment/src/main.ts'), "\nprocess.env.MSVC_E2E_REVISION = '2'\n")
     const r = await msvc(['up', 'checkout', '--json'], { cwd: ws })
@@ -175,11 +208,38 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
       original.replace(/( {2}catalog:\n(?: {4}.*\n)*? {4}replicas: 1\n)/, '$1    env: { PORT: "4999" }\n'),
     )
     try {
+      // --no-wait returns once the containers are started, healthy or not
+      const started = await msvc(['up', 'catalog', '--no-wait'], { cwd: ws })
+      expect(started.exitCode, started.stderr).toBe(0)
+      expect(started.stderr + started.stdout).toMatch(/started in [\d.]+ s/)
       const r = await msvc(['up', 'catalog', '--timeout', '60s'], { cwd: ws })
       expect(r.exitCode).toBe(1)
       expect(r.stderr).toMatch(/catalog did not become healthy/)
       expect(r.stderr).toMatch(/last health check: exit 1/)
       expect(r.stderr).toMatch(/last log lines of catalog:/)
+    } finally {
+      await writeFile(file, original)
+    }
+  })
+
+  it('names a service whose container exits at start, with its last log lines', async () => {
+    const file = join(ws, 'msvc.yaml')
+    const original = await readFile(file, 'utf8')
+    // a port that is not a number: the generated config refuses it and the process exits
+    await writeFile(
+      file,
+      original.replace(
+        /( {2}catalog:\n(?: {4}.*\n)*? {4}replicas: 1\n)/,
+        '$1    env: { PORT: "not-a-port" }\n',
+      ),
+    )
+    try {
+      const r = await msvc(['up', 'catalog', '--timeout', '60s'], { cwd: ws })
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toMatch(
+        /catalog did not become healthy: container (exited|restarting|keeps restarting) \(exit code [1-9]/,
+      )
+      expect(r.stderr).toMatch(/last log lines of catalog:[\s\S]*PORT/)
     } finally {
       await writeFile(file, original)
     }
