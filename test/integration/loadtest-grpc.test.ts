@@ -1,17 +1,22 @@
 // gRPC unary calls in `msvc loadtest` (issue 7): the built bin loads the workspace's generated
 // client and calls a generated gRPC server, running as its own process on 127.0.0.1, over HTTP/2.
-import type { ResultPromise } from 'execa'
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { execa, type ResultPromise } from 'execa'
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LoadReport } from '../../src/core/loadtest/report.js'
 import { msvc } from '../helpers/cli.js'
+import { REPO } from '../helpers/cli.js'
 import {
+  bundleEntry,
   bundleService,
   createLinkedWorkspace,
   startService,
+  waitForPort,
   type RunningService,
 } from '../helpers/grpc-workspace.js'
+import { freePort } from '../helpers/net.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 let tmp: string
@@ -160,6 +165,108 @@ requests:
       expect(missing.stderr).toContain('hint: run `msvc proto gen` in the workspace')
     } finally {
       await rename(`${gen}.away`, gen)
+    }
+  })
+})
+
+describe('msvc loadtest against a gRPC server that stalls or fails on purpose (its own process)', () => {
+  let fault: string
+  let seen: () => Promise<Record<string, number>>
+
+  beforeAll(async () => {
+    const bundle = await bundleEntry(root, 'faultapi', "export * from '@shop/clients'")
+    const port = await freePort()
+    const p = execa('node', [join(REPO, 'test/helpers/grpc-fault-server.mjs'), bundle, String(port)], {
+      reject: false,
+      cwd: REPO,
+    })
+    procs.push(p)
+    await waitForPort(port)
+    fault = `127.0.0.1:${port}`
+    // the server's own count of the calls it received (a getOrder of id "counts", itself not counted)
+    seen = async () => {
+      const script = `const api = await import(${JSON.stringify(pathToFileURL(bundle).href)})
+        const c = api.createOrderServiceClient({ address: ${JSON.stringify(fault)} })
+        console.log((await c.getOrder({ id: 'counts' })).order.name)
+        c.close()`
+      const r = await execa('node', ['--input-type=module', '-e', script], { cwd: root })
+      return JSON.parse(r.stdout) as Record<string, number>
+    }
+  }, 60_000)
+
+  it('a call past its deadline is DEADLINE_EXCEEDED; one still pending after --timeout at the end is CANCELLED', async () => {
+    const f = await scenario(
+      'stall.yaml',
+      `rate: 10
+duration: 1s
+requests:
+  - name: past deadline
+    grpc: { service: order, method: GetOrder, address: "${fault}", message: { id: stall-400 }, deadline: 100ms }
+  - name: pending at the end
+    grpc: { service: order, method: GetOrder, address: "${fault}", message: { id: stall-5000 }, deadline: 10s }
+`,
+    )
+    const t0 = Date.now()
+    const r = await run(['-f', f, '--timeout', '300ms', '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    // the calls still in flight are cancelled: msvc does not wait for the 5 s the server stalls
+    expect(Date.now() - t0).toBeLessThan(5000)
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.endpoints.map((e) => [e.name, e.requests, e.errors, e.statuses])).toEqual([
+      ['past deadline', 5, 5, { DEADLINE_EXCEEDED: 5 }],
+      ['pending at the end', 5, 5, { CANCELLED: 5 }],
+    ])
+    expect(report.endpoints[0]!.latency.p50).toBeGreaterThanOrEqual(100)
+  })
+
+  it('resilience off: one attempt per call; client: the generated client retries idempotent calls, and its breaker opens', async () => {
+    /** Runs `calls` GetOrder calls that fail UNAVAILABLE; returns the attempts the server saw. */
+    const attempts = async (resilience: string, calls: number) => {
+      const f = await scenario(
+        `res-${resilience}-${calls}.yaml`,
+        `grpc: { resilience: ${resilience} }
+rate: ${calls}
+duration: 1s
+requests: [{ grpc: { service: order, method: GetOrder, address: "${fault}", message: { id: unavailable } } }]
+`,
+      )
+      const before = (await seen()).getOrder!
+      // (every call failing, the run ends with "answered none": exit 1; the report is still written)
+      const r = await run(['-f', f, '--json'])
+      expect((JSON.parse(r.stdout) as LoadReport).endpoints[0]!.statuses).toEqual({ UNAVAILABLE: calls })
+      return (await seen()).getOrder! - before
+    }
+    expect(await attempts('off', 1)).toBe(1)
+    expect(await attempts('off', 10)).toBe(10)
+    expect(await attempts('client', 1)).toBe(3) // the client's default: 3 attempts for an idempotent call
+    // its breaker opens after 5 failed attempts and fails the later calls without sending them
+    expect(await attempts('client', 10)).toBeLessThan(10)
+  })
+
+  it('warns when a channel cannot connect within 3 s, and counts its calls as UNAVAILABLE', async () => {
+    const closed = await freePort()
+    const f = await scenario(
+      'closed.yaml',
+      `rate: 5\nduration: 1s\nrequests: [{ grpc: { service: order, method: ListOrders, address: "127.0.0.1:${closed}" } }]\n`,
+    )
+    const r = await run(['-f', f, '--json'])
+    expect(r.stderr).toContain(
+      `gRPC 127.0.0.1:${closed}: not connected after 3 s; calls to it fail (is the service up?)`,
+    )
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.endpoints[0]).toMatchObject({ requests: 5, errors: 5, statuses: { UNAVAILABLE: 5 } })
+  })
+
+  it('removes the clients bundle it loaded, and names a workspace without node_modules with a hint', async () => {
+    expect(await readdir(join(root, '.msvc/loadtest'))).toEqual([])
+    await rename(join(root, 'node_modules'), join(root, 'node_modules.away'))
+    try {
+      const r = await run(['order', '--grpc', '-d', '1s'])
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toContain('@grpc/grpc-js is not installed in the workspace')
+      expect(r.stderr).toContain('hint: run `npm install` in the workspace (after `msvc proto gen`)')
+    } finally {
+      await rename(join(root, 'node_modules.away'), join(root, 'node_modules'))
     }
   })
 })

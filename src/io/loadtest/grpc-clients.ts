@@ -241,6 +241,9 @@ export function createGrpcCalls(
       return [...channels.keys()].filter((_, i) => !states[i])
     },
     close() {
+      // the clients cancel their calls still in flight (counted CANCELLED by the engine already),
+      // which would otherwise hold the process until their deadlines
+      for (const caller of callers.values()) caller.close()
       for (const ch of channels.values()) ch.close()
     },
   }

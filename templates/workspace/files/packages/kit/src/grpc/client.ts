@@ -79,6 +79,9 @@ export class ResilientGrpcClient {
   private readonly maxAttempts: number
   private readonly baseDelayMs: number
   private readonly maxDelayMs: number
+  /** calls in flight, so that close() can cancel them */
+  private readonly active = new Set<{ cancel(): void }>()
+  private closed = false
 
   constructor(
     ClientCtor: new (address: string, creds: ChannelCredentials, options?: Partial<ClientOptions>) => Client,
@@ -123,6 +126,7 @@ export class ResilientGrpcClient {
         try {
           const budget =
             parentDeadlineAt === undefined ? deadlineMs : Math.min(deadlineMs, parentDeadlineAt - Date.now())
+          if (this.closed) throw new GrpcCallError(status.CANCELLED, 'the client was closed', this.target)
           if (budget <= 0)
             throw new GrpcCallError(
               status.DEADLINE_EXCEEDED,
@@ -149,15 +153,29 @@ export class ResilientGrpcClient {
   private once<Res>(method: string, request: unknown, metadata: Metadata, deadlineMs: number): Promise<Res> {
     const fn = (this.client as unknown as Record<string, UnaryMethod>)[method]!
     return new Promise<Res>((resolve, reject) => {
-      fn.call(this.client, request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
-        if (error) reject(new GrpcCallError(error.code, error.details, this.target, error.metadata))
-        else resolve(response as Res)
-      })
+      const call = fn.call(
+        this.client,
+        request,
+        metadata,
+        { deadline: Date.now() + deadlineMs },
+        (error, response) => {
+          this.active.delete(call)
+          if (error) reject(new GrpcCallError(error.code, error.details, this.target, error.metadata))
+          else resolve(response as Res)
+        },
+      ) as { cancel(): void }
+      this.active.add(call)
     })
   }
 
-  /** Closes the channel; pending calls fail with CANCELLED. */
+  /**
+   * Closes the channel. Calls in flight fail at once with CANCELLED (grpc-js alone would let them
+   * run to their deadline), and no retry starts after it.
+   */
   close(): void {
+    this.closed = true
+    for (const call of [...this.active]) call.cancel()
+    this.active.clear()
     this.client.close()
   }
 }

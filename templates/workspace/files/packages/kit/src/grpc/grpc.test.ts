@@ -183,6 +183,20 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(calls.create).toBe(2)
   })
 
+  it('close() fails the calls in flight with CANCELLED at once, and starts no retry after it', async () => {
+    const { client, calls } = await start()
+    const c = client({ deadlineMs: 5000, breaker: { failureThreshold: 100 } })
+    const t0 = performance.now()
+    const pending = codeOf(c.unary('get', { stallMs: 2000 }))
+    await new Promise((r) => setTimeout(r, 100))
+    c.close()
+    expect(await pending).toBe('CANCELLED')
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(calls.get).toBe(1)
+    expect(await codeOf(c.unary('get', {}))).toBe('CANCELLED')
+    expect(calls.get).toBe(1)
+  })
+
   it('propagates the deadline: a call made while serving never outlives the caller', async () => {
     const { client } = await start()
     lastRelay = undefined
