@@ -1,6 +1,6 @@
 // The chaos commands' other promises in docs/chaos.md, against real containers: stop and restart
-// with recovery, SIGTERM like Ctrl-C, --probe and --recovery-timeout (exit 2), and a stack that is
-// not up.
+// with recovery, SIGTERM like Ctrl-C, --probe and --recovery-timeout (exit 2), leftover faults
+// restored by the stack commands and loadtest, and a stack that is not up.
 import { readFile, writeFile } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { docker, dockerAvailable } from '../helpers/docker.js'
@@ -137,6 +137,22 @@ describe.skipIf(!hasDocker)('chaos stop, restart, signals and recovery limits', 
     expect(await ledgerFaults(s.root)).toEqual([])
     expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
   })
+
+  it.each([['ps'], ['logs', 'web', '--tail', '1'], ['restart', 'web']])(
+    'a fault left by an msvc that died is restored by the next `msvc %s`',
+    async (...args: string[]) => {
+      const child = s.msvc(['chaos', 'loss', 'web', '10%', '--for', '60s'])
+      await untilApplied()
+      child.child.kill('SIGKILL')
+      await child
+      expect(await ledgerFaults(s.root)).toHaveLength(1)
+      const r = await s.msvc(args)
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/restored packet loss 10% on web, left behind by msvc \(pid \d+\)/)
+      expect(await ledgerFaults(s.root)).toEqual([])
+      expect(await iptablesSave(await s.pid('web'))).not.toMatch(/MSVC-/)
+    },
+  )
 
   it('a workspace whose stack is not up says so, with msvc up as the hint', async () => {
     const other = await makeTempDir('msvc-chaos-down-')
