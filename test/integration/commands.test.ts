@@ -155,6 +155,46 @@ describe('create-service, add, ls (fixture templates)', () => {
       expect(await readFile(join(ws(), 'msvc.yaml'), 'utf8')).toBe(yamlBefore)
     })
 
+    it('declares unknown event types with { id: string }, gives http when no capability is named, and ls --json shows the model with its defaults', async () => {
+      await runAdd(
+        'payment',
+        { events: true, subscribes: 'order.created', publishes: 'payment.done' },
+        ctxAt(ws()).ctx,
+      )
+      await runAdd('billing', {}, ctxAt(ws()).ctx)
+      const yaml = await readFile(join(ws(), 'msvc.yaml'), 'utf8')
+      expect(yaml).toMatch(/^events:\n(?: {2}.*\n)*? {2}order\.created:\n {4}schema: \{ id: string \}$/m)
+      expect(yaml).toMatch(/^ {2}payment\.done:\n {4}schema: \{ id: string \}$/m)
+      expect(yaml).toMatch(/^ {2}billing:\n {4}capabilities: \[http\]$/m)
+      const { ctx, stdout } = ctxAt(ws())
+      await runLs({ json: true }, ctx)
+      const listed = JSON.parse(stdout()) as {
+        name: string
+        services: { name: string; capabilities: string[]; replicas: number }[]
+        events: Record<string, unknown>
+      }
+      expect(listed.name).toBe('shop')
+      expect(listed.services.find((x) => x.name === 'billing')).toMatchObject({
+        capabilities: ['http'],
+        replicas: 1,
+      })
+      expect(listed.events).toMatchObject({
+        'order.created': { schema: { id: 'string' } },
+        'payment.done': { schema: { id: 'string' } },
+      })
+    })
+
+    it('--dry-run prints each file with its size and the msvc.yaml update, and writes nothing', async () => {
+      const before = await tree(ws())
+      const { ctx, stdout, stderr } = ctxAt(ws())
+      await runAdd('payment', { http: true, dryRun: true }, ctx)
+      const out = stdout() + stderr()
+      expect(out).toMatch(/^create {2}services\/payment\/\S+\s+\d+(?:\.\d+)? (?:B|KiB)$/m)
+      expect(out).toMatch(/^update {2}msvc\.yaml\s+\d+ B$/m)
+      expect(out).toMatch(/\(dry run: nothing written\)/)
+      expect(await tree(ws())).toEqual(before)
+    })
+
     it('rejects an existing service folder without --force', async () => {
       await mkdir(join(ws(), 'services/payment'))
       await writeFile(join(ws(), 'services/payment/keep.ts'), 'mine')
