@@ -198,4 +198,15 @@ describe('msvc proto lint and breaking', () => {
     expect(bad.exitCode).toBe(1)
     expect(bad.stderr).toContain('git ref no-such-ref not found')
   })
+
+  it('names a workspace outside git, with a hint', async () => {
+    // the temp folder is in no repository (GIT_CEILING_DIRECTORIES keeps git from looking above it)
+    const r = await msvc(['proto', 'breaking', '--against', 'main'], {
+      cwd: root,
+      env: { GIT_CEILING_DIRECTORIES: tmp },
+    })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('proto breaking needs the workspace in a git repository')
+    expect(r.stderr).toContain('hint: run `git init` and commit the protos first')
+  })
 })

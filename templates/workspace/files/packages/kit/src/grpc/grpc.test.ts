@@ -265,6 +265,13 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(await check('')).toBe(SERVING_STATUS.SERVING)
     expect(await check('test.v1.Echo')).toBe(SERVING_STATUS.SERVING)
     expect(await check('nope.v1.Nope')).toBe('NOT_FOUND')
+    const unknown = hc.watch({ service: 'nope.v1.Nope' })
+    const first = await new Promise<number>((resolve) =>
+      unknown.once('data', (r: { status: number }) => resolve(r.status)),
+    )
+    unknown.on('error', () => {})
+    unknown.cancel()
+    expect(first).toBe(SERVING_STATUS.SERVICE_UNKNOWN)
     let ready = true
     health.addReadinessCheck('db', () => ready)
     const seen: number[] = []
