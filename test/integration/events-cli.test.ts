@@ -203,6 +203,18 @@ describe.skipIf(!hasNatsServer() && process.env.MSVC_E2E_REQUIRE_DOCKER !== '1')
       await stopAll(workers) // the handler still fails: replay to a stopped consumer
       const table = await msvc(['events', 'dlq', '--server', nats.url], { cwd: dir })
       expect(table.stdout).toMatch(/payment\s+order\.created\s+\S+\s+2\s+.*poison event 2/)
+      const narrowed = async (...args: string[]) =>
+        (
+          JSON.parse(
+            (await msvc(['events', 'dlq', '--server', nats.url, '--json', ...args], { cwd: dir })).stdout,
+          ) as typeof listed
+        ).deadLetters.length
+      expect(await narrowed('--service', 'payment', '--type', 'order.created')).toBe(1)
+      expect(await narrowed('--service', 'order')).toBe(0)
+      const dry = await msvc(['events', 'dlq', '--server', nats.url, '--replay', '--dry-run'], { cwd: dir })
+      expect(dry.exitCode).toBe(0)
+      expect(dry.stderr).toContain('would replay 1 event')
+      expect(await narrowed()).toBe(1) // the dry run removed nothing
       const replay = await msvc(['events', 'dlq', '--server', nats.url, '--replay'], { cwd: dir })
       expect(replay.exitCode).toBe(0)
       expect(replay.stderr).toContain('replayed 1 event')
