@@ -12,7 +12,8 @@ import {
 } from '../core/chaos/faults.js'
 import { netfilterPlan } from '../core/chaos/netfilter.js'
 import { describeRecovery, type RecoveryReport } from '../core/chaos/recovery.js'
-import { formatDuration, parseDuration } from '../core/chaos/units.js'
+import { formatDuration } from '../core/chaos/units.js'
+import { durationFlag } from './flags.js'
 import type { Workspace } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
@@ -69,18 +70,14 @@ export function toFaultOptions(
         `${kind} happens once; --for does not apply`,
         'use stop --for or pause --for to hold a service down',
       )
-    durationMs = parseDuration(opts.for)
-    if (durationMs === undefined || durationMs <= 0)
-      throw new UserError(`--for "${opts.for}" is not a duration`, 'for example --for 10s or --for 2m')
+    durationMs = durationFlag(opts.for, '--for', '10s')
   }
   let replica: number | undefined
   if (opts.replica !== undefined) {
     replica = Number(opts.replica)
     if (opts.all) throw new UserError('--replica and --all cannot be used together')
   }
-  const recoveryTimeoutMs = parseDuration(opts.recoveryTimeout ?? '60s')
-  if (recoveryTimeoutMs === undefined)
-    throw new UserError(`--recovery-timeout "${opts.recoveryTimeout}" is not a duration`, 'for example 60s')
+  const recoveryTimeoutMs = durationFlag(opts.recoveryTimeout ?? '60s', '--recovery-timeout', '60s')
   if (opts.probe !== undefined && !/^https?:\/\//.test(opts.probe))
     throw new UserError(
       `--probe "${opts.probe}" is not an http(s) URL`,

@@ -63,9 +63,24 @@ describe('toLoadtestPlan', () => {
     ['http://h/', { stages: '10s:5', duration: '5s' }, /--duration and --stages/],
     ['http://h/', { threshold: ['p99<1'] }, /is not a threshold/],
     ['https://h/', {}, /https: is not supported/],
-    ['http://h/', { duration: '10' }, /is not a duration/],
+    ['http://h/', { duration: 'ten' }, /--duration "ten" is not a duration/],
+    ['http://h/', { timeout: '0' }, /--timeout "0" is not a duration/],
     ['http://h/', { rate: '1', duration: '100ms' }, /sends no request/],
   ])('%s %j is refused', (t, o, re) => expect(() => plan(t, o)).toThrow(re))
+
+  it('reads --duration and --timeout as every command reads durations: a bare number is seconds', () => {
+    const p = toLoadtestPlan(
+      'http://h/',
+      { rate: '10', duration: '10', timeout: '90' },
+      undefined,
+      noWorkspace,
+    )
+    expect(p.timeoutMs).toBe(90_000)
+    expect(p.model).toMatchObject({ profile: { stages: [{ durationMs: 10_000 }] } })
+    const s = parseScenario('target: http://h/\nduration: 3\nrequests: [{ path: /a }]\n')
+    if (!s.ok) throw new Error(s.problems.join())
+    expect(s.scenario.durationMs).toBe(3000)
+  })
 
   it('a scenario gives target, mix, shape and thresholds; flags win and add', () => {
     const s = parseScenario(`target: http://127.0.0.1:9/

@@ -1,6 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { parseDuration } from '../core/chaos/units.js'
 import { parseLedger } from '../core/chaos/ledger.js'
 import type { Journal } from '../core/chaos/journal.js'
 import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
@@ -28,6 +27,7 @@ import { hasCapability } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
+import { durationFlag } from './flags.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad, type LoadModel } from '../io/loadtest/engine.js'
@@ -77,13 +77,8 @@ const positiveInt = (v: string | undefined, flag: string): number | undefined =>
   return n
 }
 
-const duration = (v: string | undefined, flag: string): number | undefined => {
-  if (v === undefined) return undefined
-  const d = parseDuration(v)
-  if (d === undefined || d <= 0)
-    throw new UserError(`${flag} "${v}" is not a duration`, 'for example 30s, 2m or 1m30s')
-  return d
-}
+const duration = (v: string | undefined, flag: string): number | undefined =>
+  v === undefined ? undefined : durationFlag(v, flag)
 
 /** Flags (and a scenario) -> a plan; throws a UserError for anything a user can fix. Pure but for the workspace lookup. */
 export function toLoadtestPlan(

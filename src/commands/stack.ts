@@ -13,6 +13,7 @@ import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { loadWorkspace } from '../io/workspace.js'
 import { COMPOSE_FILE, DockerRuntime, writeComposeFile } from '../runtime/docker-runtime.js'
 import { TaskList } from '../ui/tasks.js'
+import { durationFlag } from './flags.js'
 
 /**
  * Loads the workspace and undoes chaos faults nobody will undo (their msvc died): every stack
@@ -59,7 +60,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   const { root, workspace } = await openWorkspace(ctx)
   checkServiceArgs(workspace, names)
   const all = names.length === 0
-  const timeoutMs = parseSeconds(opts.timeout ?? '90s', '--timeout') * 1000
+  const timeoutMs = durationFlag(opts.timeout ?? '90s', '--timeout', '90s')
   const runtime = await DockerRuntime.connect(root, workspace)
   // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
   const selected = [
@@ -143,13 +144,6 @@ export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
           }),
     }
   })
-}
-
-export function parseSeconds(v: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim())
-  if (!m) throw new UserError(`${flag} "${v}" is not a duration`, `for example ${flag} 90s`)
-  const n = Number(m[1])
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n
 }
 
 export interface DownCliOptions {
@@ -248,7 +242,7 @@ export async function runRestart(name: string, opts: { timeout?: string }, ctx: 
   await ctx.ui.step(`Restarting ${name}`, async () => {
     await runtime.restart(name)
     await runtime.waitHealthy([name], {
-      timeoutMs: parseSeconds(opts.timeout ?? '60s', '--timeout') * 1000,
+      timeoutMs: durationFlag(opts.timeout ?? '60s', '--timeout', '60s'),
       onEvent: () => {},
     })
   })

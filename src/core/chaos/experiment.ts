@@ -20,7 +20,7 @@ import {
 } from './faults.js'
 import { parseThreshold, type Threshold } from './load-probe.js'
 import { parseComparison, parseSeriesSelector, type Comparison, type SeriesSelector } from './metrics.js'
-import { parseDuration } from './units.js'
+import { durationMs } from './units.js'
 import validateExperiment from './validate-experiment.gen.js'
 
 export type ProbeSpec =
@@ -126,7 +126,7 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
   }
   const duration = (path: YamlPath, v: string | number | undefined, fallback?: number): number => {
     if (v === undefined) return fallback ?? 0
-    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v)
+    const ms = durationMs(v)
     if (ms === undefined) {
       add(path, `"${v}" is not a duration`, 'for example 500ms, 10s or 2m')
       return 0

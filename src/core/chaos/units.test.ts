@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatDuration, formatRate, parseDuration, parsePercent, parseRate } from './units.js'
+import { durationMs, formatDuration, formatRate, parseDuration, parsePercent, parseRate } from './units.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -13,6 +13,19 @@ describe('parseDuration', () => {
   it.each(['', '10', 'soon', '-1s', '10 s', 's10'])('rejects %j', (s) =>
     expect(parseDuration(s)).toBeUndefined(),
   )
+})
+
+describe('durationMs', () => {
+  it('reads what parseDuration reads, and a bare number (or YAML number) as seconds', () => {
+    expect(durationMs('1m30s')).toBe(90_000)
+    expect(durationMs('90')).toBe(90_000)
+    expect(durationMs(' 1.5 ')).toBe(1500)
+    expect(durationMs(2)).toBe(2000)
+    expect(durationMs(0)).toBe(0)
+  })
+  it('refuses what is neither', () => {
+    for (const v of ['ten', '-1', '10 s', '', undefined, null, {}, -2]) expect(durationMs(v)).toBeUndefined()
+  })
 })
 
 describe('parsePercent', () => {

@@ -11,6 +11,24 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total)
 }
 
+/**
+ * A duration given by a user on the command line or in a scenario or experiment file: what
+ * parseDuration reads, or a bare number of seconds (`90`, as compose's `--timeout 90` and a YAML
+ * number). Undefined when it is neither (zero is a duration: an offset may be 0). Fault values (a latency, a jitter)
+ * use parseDuration alone: there a bare number would be ambiguous.
+ */
+export function durationMs(value: unknown): number | undefined {
+  const ms =
+    typeof value === 'number'
+      ? value * 1000
+      : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value) * 1000
+        : typeof value === 'string'
+          ? parseDuration(value)
+          : undefined
+  return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? Math.round(ms) : undefined
+}
+
 /** `20%` or `0.5%` as a fraction in [0, 1]; undefined otherwise. */
 export function parsePercent(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim())

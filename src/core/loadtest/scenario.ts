@@ -4,7 +4,7 @@
  * expected statuses, and optionally the load shape and thresholds. Parsing is pure: text in, a scenario or the problems out.
  */
 import { parse } from 'yaml'
-import { parseDuration } from '../chaos/units.js'
+import { durationMs } from '../chaos/units.js'
 import { parseGrpcEntry, type GrpcResilience, type LoadRequestSpec } from './grpc.js'
 import { DEFAULT_EXPECT, compileTemplate, parseExpect } from './request.js'
 import { parseStages, type Stage } from './schedule.js'
@@ -64,9 +64,9 @@ export function parseScenario(
     else problems.push('rate: requests per second, a positive number')
   }
   if (doc.duration !== undefined) {
-    const d = parseDuration(String(doc.duration))
-    if (d && d > 0) scenario.durationMs = d
-    else problems.push(`duration: "${String(doc.duration)}" is not a duration (30s, 2m)`)
+    const d = durationMs(doc.duration)
+    if (d !== undefined && d > 0) scenario.durationMs = d
+    else problems.push(`duration: "${String(doc.duration)}" is not a duration (30s, 2m, or seconds)`)
   }
   if (doc.stages !== undefined) {
     const text = Array.isArray(doc.stages)

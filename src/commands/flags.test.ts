@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest'
+import { UserError } from '../errors.js'
+import { durationFlag } from './flags.js'
+
+describe('durationFlag', () => {
+  it('reads units and bare seconds alike, for every command', () => {
+    expect(durationFlag('90', '--timeout')).toBe(90_000)
+    expect(durationFlag('90s', '--timeout')).toBe(90_000)
+    expect(durationFlag('1m30s', '--for')).toBe(90_000)
+    expect(durationFlag('250ms', '--duration')).toBe(250)
+  })
+
+  it('refuses anything else, and zero, in one line naming the flag with a hint', () => {
+    for (const bad of ['soon', '0', '0s', '-5', '10 s']) {
+      const e = (() => {
+        try {
+          durationFlag(bad, '--timeout', '90s')
+        } catch (err) {
+          return err
+        }
+      })()
+      expect(e).toBeInstanceOf(UserError)
+      expect((e as UserError).message).toBe(`--timeout "${bad}" is not a duration`)
+      expect((e as UserError).hint).toBe('for example --timeout 90s (ms, s, m, h; a bare number is seconds)')
+    }
+  })
+})
