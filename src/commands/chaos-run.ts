@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { assertChaosEngine, type Engine } from '../io/engine.js'
 import {
@@ -29,6 +29,7 @@ import { formatDuration } from '../core/chaos/units.js'
 import type { Workspace } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
 import { ExitError, UserError } from '../errors.js'
+import { writeFileAtomic } from '../io/fs.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { runProbe } from '../io/chaos/probes.js'
 import { injectFault, liftFault } from '../io/chaos/runner.js'
@@ -134,10 +135,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
   const v = judgeExperiment({ ...journal, interrupted: trap.signal.aborted })
   Object.assign(journal, { ...v, endedAt: new Date().toISOString(), durationMs: Date.now() - t0 })
   if (opts.journal) {
-    const out = resolve(ctx.cwd, opts.journal)
-    await mkdir(dirname(out), { recursive: true })
-    await writeFile(`${out}.tmp`, JSON.stringify(journal, null, 2) + '\n')
-    await rename(`${out}.tmp`, out)
+    await writeFileAtomic(resolve(ctx.cwd, opts.journal), JSON.stringify(journal, null, 2) + '\n')
   }
   if (opts.json) ui.json(journal)
   if (v.verdict === 'held') ui.success(`hypothesis held: ${exp.title}`)

@@ -34,7 +34,6 @@ export interface Engine {
   ping(): Promise<unknown>
   listContainers(o: { all?: boolean; filters?: Record<string, string[]> }): Promise<Dockerode.ContainerInfo[]>
   getContainer(id: string): EngineContainer
-  createContainer(o: Dockerode.ContainerCreateOptions): Promise<EngineContainer>
 }
 
 /** An error from the engine: statusCode as dockerode sets it, so callers can tell 404 and 304. */
@@ -137,13 +136,6 @@ class HttpEngine implements Engine {
       wait: () => post('wait'),
       logs: (o) => this.call<Buffer>('GET', `${c}/logs?stdout=1&stderr=1&tail=${o.tail}`, undefined, true),
     }
-  }
-
-  async createContainer(o: Dockerode.ContainerCreateOptions): Promise<EngineContainer> {
-    const { name, ...body } = o
-    const q = name ? `?name=${encodeURIComponent(name)}` : ''
-    const made = await this.call<{ Id: string }>('POST', `/containers/create${q}`, body)
-    return this.getContainer(made.Id)
   }
 }
 

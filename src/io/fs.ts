@@ -1,9 +1,26 @@
 import { randomBytes } from 'node:crypto'
 import { constants, existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import type { FilePlan } from '../core/scaffold/render.js'
 import { UserError } from '../errors.js'
+
+/**
+ * Writes a file whole or not at all: to a temp file beside it (same folder, so the same file
+ * system), then renamed over it. A crash or a concurrent reader sees the old file or the new one,
+ * never half of one. The folder is created if needed; the temp file is removed if the write fails.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await writeFile(tmp, data)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
+}
 
 export async function exists(path: string): Promise<boolean> {
   try {

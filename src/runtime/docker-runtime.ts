@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
@@ -14,6 +14,7 @@ import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js
 import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from '../core/compose/override.js'
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
+import { writeFileAtomic } from '../io/fs.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
 import { buildServiceImage, bundleService, hashSharedInputs } from './build.js'
@@ -24,9 +25,7 @@ export const COMPOSE_FILE = 'docker-compose.yml'
 /** Writes docker-compose.yml atomically (temp file + rename). */
 export async function writeComposeFile(root: string, ws: Workspace): Promise<string> {
   const file = join(root, COMPOSE_FILE)
-  const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, renderComposeYaml(buildComposeStack(ws)))
-  await rename(tmp, file)
+  await writeFileAtomic(file, renderComposeYaml(buildComposeStack(ws)))
   return file
 }
 
@@ -450,10 +449,7 @@ export async function readOverlay(root: string, ws: Workspace): Promise<Overlay>
     await rm(labels, { force: true })
     return { files: [join(root, name)], extra, text }
   }
-  await mkdir(join(root, '.msvc'), { recursive: true })
-  const tmp = `${labels}.${process.pid}.tmp`
-  await writeFile(tmp, extraLabelsYaml(ws.name, extra))
-  await rename(tmp, labels)
+  await writeFileAtomic(labels, extraLabelsYaml(ws.name, extra))
   return { files: [join(root, name), labels], extra, text }
 }
 

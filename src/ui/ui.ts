@@ -5,8 +5,6 @@ export interface UiOptions {
   stdout: Writable & { isTTY?: boolean }
   stderr: Writable & { isTTY?: boolean }
   env: NodeJS.ProcessEnv
-  /** suppress progress and informational lines (errors still print) */
-  quiet?: boolean
 }
 
 /** Everything a command prints goes through this: diagnostics to stderr, data to stdout. */
@@ -68,16 +66,11 @@ export function createUi(opts: UiOptions): Ui {
   const color = new Chalk({ level: colorOn ? 1 : 0 })
   const interactive = opts.stderr.isTTY === true && !opts.env.CI
   const err = (s: string) => opts.stderr.write(s + '\n')
-  const quiet = opts.quiet === true
   return {
     color,
     interactive,
-    info: (line) => {
-      if (!quiet) err(line)
-    },
-    success: (line) => {
-      if (!quiet) err(`${color.green('✔')} ${line}`)
-    },
+    info: (line) => err(line),
+    success: (line) => err(`${color.green('✔')} ${line}`),
     warn: (line, hint) => {
       err(`${color.yellow('!')} ${line}`)
       if (hint) err(`  ${color.dim(hint)}`)
@@ -93,7 +86,6 @@ export function createUi(opts: UiOptions): Ui {
       opts.stdout.write(JSON.stringify(value, null, 2) + '\n')
     },
     async step(label, fn) {
-      if (quiet) return fn()
       if (!interactive) {
         const t0 = performance.now()
         try {

@@ -77,13 +77,19 @@ describe.skipIf(!hasDocker)('the light engine client against the real engine', (
     expect((err as Error).message).toMatch(/No such container/i)
   })
 
-  it('creates, starts, kills, waits for and removes a container', async () => {
-    const c = await e.createContainer({
-      Image: 'node:20-slim',
-      Cmd: ['node', '-e', 'setInterval(() => {}, 1000)'],
-      Labels: { 'msvc.test-engine': label.split('=')[1]! },
-      HostConfig: { RestartPolicy: { Name: 'no' } },
-    })
+  it('starts, kills, waits for and removes a container (created by the docker CLI)', async () => {
+    const id = await docker([
+      'create',
+      '--label',
+      `msvc.test-engine=${label.split('=')[1]!}`,
+      '--restart',
+      'no',
+      'node:20-slim',
+      'node',
+      '-e',
+      'setInterval(() => {}, 1000)',
+    ])
+    const c = e.getContainer(id)
     await c.start()
     expect((await c.inspect()).State.Running).toBe(true)
     await c.kill({ signal: 'SIGKILL' })

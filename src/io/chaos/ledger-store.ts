@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../fs.js'
 import { EMPTY_LEDGER, parseLedger, type Ledger } from '../../core/chaos/ledger.js'
 
 export const LEDGER_DIR = '.msvc'
@@ -21,11 +22,7 @@ export async function readLedger(root: string): Promise<Ledger> {
 
 /** Atomic write: a temp file beside it, then rename, so a crash leaves the old or the new ledger. */
 async function writeLedger(root: string, ledger: Ledger): Promise<void> {
-  const file = ledgerPath(root)
-  await mkdir(join(root, LEDGER_DIR), { recursive: true })
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-  await writeFile(tmp, JSON.stringify(ledger, null, 2) + '\n')
-  await rename(tmp, file)
+  await writeFileAtomic(ledgerPath(root), JSON.stringify(ledger, null, 2) + '\n')
 }
 
 const isAlive = (pid: number): boolean => {

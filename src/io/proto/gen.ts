@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, sep } from 'node:path'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { join, sep } from 'node:path'
 import { GEN_DIR, isGeneratedText, type CompiledProto, type ProtoProblem } from '../../core/proto/model.js'
 import { planClients, type ClientsPlan } from '../../core/proto/plan.js'
 import { hasCapability, type Workspace } from '../../core/workspace/model.js'
-import { exists, listFilesUnder } from '../fs.js'
+import { exists, listFilesUnder, writeFileAtomic } from '../fs.js'
 import { compileServiceProtos, listProtoFiles } from './compile.js'
 import type { WarmPlugin } from './plugin.js'
 import type { EarlyCompile } from './protoc-run.js'
@@ -127,11 +126,7 @@ export const isUpToDate = (d: ClientsDiff): boolean =>
  */
 export async function applyClientsDiff(root: string, diff: ClientsDiff): Promise<void> {
   for (const f of [...diff.create, ...diff.write]) {
-    const target = join(root, f.path)
-    await mkdir(dirname(target), { recursive: true })
-    const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`
-    await writeFile(tmp, f.contents)
-    await rename(tmp, target)
+    await writeFileAtomic(join(root, f.path), f.contents)
   }
   for (const path of diff.remove) await rm(join(root, path), { force: true })
   await removeEmptyDirs(join(root, GEN_DIR))
