@@ -7,8 +7,8 @@ const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}
 export function registerEvents(program: Command, ctx: () => Ctx): Command {
   const events = program
     .command('events')
-    .description('the event catalogue; warns about events nobody handles or nobody publishes')
-    .option('--json', 'print the catalogue as JSON on stdout')
+    .description('the event catalog; warns about events nobody handles or nobody publishes')
+    .option('--json', 'print the catalog as JSON on stdout')
     .addHelpText(
       'after',
       examples([
@@ -25,7 +25,7 @@ export function registerEvents(program: Command, ctx: () => Ctx): Command {
 
   events
     .command('tail')
-    .argument('<type>', 'event type from the catalogue, e.g. order.created')
+    .argument('<type>', 'event type from the catalog, e.g. order.created')
     .description('print live events of a running stack until Ctrl-C')
     .option('--server <url>', 'NATS server (default: the stack, nats://127.0.0.1:4222)')
     .option('--count <n>', 'stop after n events')

@@ -1,12 +1,12 @@
 import type { Ctx } from '../context.js'
 import {
-  buildCatalogue,
+  buildCatalog,
   checkEventArg,
   EVENT_NAMES,
   formatSchema,
   toDeadLetterRow,
   type DeadLetterRow,
-} from '../core/events/catalogue.js'
+} from '../core/events/catalog.js'
 import { checkServiceName } from '../core/workspace/names.js'
 import { UserError } from '../errors.js'
 import { connectBroker, hasStream, readSubject, tailSubject, type Broker } from '../io/events.js'
@@ -19,19 +19,19 @@ export interface EventsCliOptions {
   json?: boolean
 }
 
-/** `msvc events`: the catalogue, and warnings about events that go nowhere or come from nowhere. */
+/** `msvc events`: the catalog, and warnings about events that go nowhere or come from nowhere. */
 export async function runEvents(opts: EventsCliOptions, ctx: Ctx): Promise<void> {
   const { workspace } = await loadWorkspace(ctx.cwd)
-  const catalogue = buildCatalogue(workspace)
-  if (opts.json) return ctx.ui.json(catalogue)
-  if (catalogue.events.length === 0) {
+  const catalog = buildCatalog(workspace)
+  if (opts.json) return ctx.ui.json(catalog)
+  if (catalog.events.length === 0) {
     ctx.ui.info(
-      'the event catalogue is empty; add one with: msvc add <service> --events --publishes order.created',
+      'the event catalog is empty; add one with: msvc add <service> --events --publishes order.created',
     )
     return
   }
   ctx.ui.table(
-    catalogue.events.map((e) => [
+    catalog.events.map((e) => [
       e.type,
       formatSchema(e.schema),
       e.publishers.join(',') || '-',
@@ -39,7 +39,7 @@ export async function runEvents(opts: EventsCliOptions, ctx: Ctx): Promise<void>
     ]),
     ['TYPE', 'SCHEMA', 'PUBLISHERS', 'SUBSCRIBERS'],
   )
-  for (const w of catalogue.warnings) ctx.ui.warn(w.message, w.hint)
+  for (const w of catalog.warnings) ctx.ui.warn(w.message, w.hint)
 }
 
 export interface TailCliOptions {

@@ -46,7 +46,7 @@ describe('msvc events', () => {
     await writeFile(join(dir, 'msvc.yaml'), YAML)
   })
 
-  it('lists the catalogue and warns about dangling events', async () => {
+  it('lists the catalog and warns about dangling events', async () => {
     const r = await msvc(['events'], { cwd: dir })
     expect(r.exitCode).toBe(0)
     expect(r.stdout).toMatch(/order\.created\s+\{ n: integer, fail: boolean\? \}\s+order\s+payment/)
@@ -61,7 +61,7 @@ describe('msvc events', () => {
 
   it.each([
     [['events', 'tail', 'OrderCreated'], /not lowercase\.dotted/],
-    [['events', 'tail', 'order.deleted'], /not in the events catalogue.*\n.*known types: order\.created/],
+    [['events', 'tail', 'order.deleted'], /not in the events catalog.*\n.*known types: order\.created/],
     [['events', 'tail', 'order.created', '--server', 'http://127.0.0.1:4222'], /must start with nats:\/\//],
     [['events', 'dlq', '--type', 'Bad'], /not lowercase\.dotted/],
     [['events', 'dlq', '--service', 'nobody'], /no service "nobody"/],
@@ -71,7 +71,7 @@ describe('msvc events', () => {
     expect(r.stderr).toMatch(message)
   })
 
-  it('rejects a subscription to a type the catalogue does not declare, naming file and line', async () => {
+  it('rejects a subscription to a type the catalog does not declare, naming file and line', async () => {
     const other = await tempDir()
     await writeFile(
       join(other, 'msvc.yaml'),
@@ -79,7 +79,7 @@ describe('msvc events', () => {
     )
     const r = await msvc(['events'], { cwd: other })
     expect(r.exitCode).toBe(1)
-    expect(r.stderr).toMatch(/msvc\.yaml:3:\d+ event type "refund\.issued" is not in the events catalogue/)
+    expect(r.stderr).toMatch(/msvc\.yaml:3:\d+ event type "refund\.issued" is not in the events catalog/)
   })
 
   it('names an unreachable broker', async () => {

@@ -255,7 +255,7 @@ export interface GrpcCatalog {
   services: DescService[]
 }
 
-/** The catalogue from the base64 FileDescriptorProtos that `msvc proto gen` embeds beside each client. */
+/** The catalog from the base64 FileDescriptorProtos that `msvc proto gen` embeds beside each client. */
 export function toGrpcCatalog(descriptors: readonly string[]): GrpcCatalog {
   const set = create(FileDescriptorSetSchema, {
     file: descriptors.map((b) => fromBinary(FileDescriptorProtoSchema, base64Decode(b))),
@@ -286,7 +286,7 @@ export interface MessageTemplate {
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1)
 
-/** Resolves a call's method and message against the service's catalogue; problems carry a hint. */
+/** Resolves a call's method and message against the service's catalog; problems carry a hint. */
 export function resolveGrpcCall(
   spec: GrpcCallSpec,
   catalog: GrpcCatalog,

@@ -43,7 +43,7 @@ describe('event template variables', () => {
     expect(v.requiredFields.map((f) => f.name)).not.toContain('note')
   })
 
-  it('lists the catalogue entries a service uses, once', () => {
+  it('lists the catalog entries a service uses, once', () => {
     const spec = svc({ publishes: ['order.created'], subscribes: ['payment.processed', 'order.created'] })
     expect(toServiceEvents(ws, spec).map((e) => e.type)).toEqual(['order.created', 'payment.processed'])
   })

@@ -8,7 +8,7 @@ const TS_TYPES: Record<string, string> = {
   boolean: 'boolean',
 }
 const SAMPLES: Record<string, string> = { string: "'x'", number: '1.5', integer: '1', boolean: 'true' }
-/** entity fields of the generated aggregate a created event may copy, with their catalogue types */
+/** entity fields of the generated aggregate a created event may copy, with their catalog types */
 const ENTITY_FIELDS: Record<string, string> = {
   id: 'string',
   name: 'string',
@@ -30,7 +30,7 @@ export interface EventFieldVars {
   sample: string
 }
 
-/** What a service template knows of one event type of the catalogue. */
+/** What a service template knows of one event type of the catalog. */
 export function toEventVars(ws: Workspace, type: string) {
   const schema = ws.events[type]?.schema ?? {}
   const fields: EventFieldVars[] = Object.entries(schema).map(([name, raw]) => {
@@ -88,7 +88,7 @@ export function toCreatedEventVars(ws: Workspace, spec: ServiceSpec) {
   return { ...ev, mapped }
 }
 
-/** Every catalogue event a service publishes or subscribes to, once, in catalogue order. */
+/** Every catalog event a service publishes or subscribes to, once, in catalog order. */
 export function toServiceEvents(ws: Workspace, spec: ServiceSpec) {
   const used = new Set([...spec.publishes, ...spec.subscribes])
   return Object.keys(ws.events)

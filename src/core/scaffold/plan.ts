@@ -84,7 +84,7 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       }),
       publishes: spec.publishes.map(eventVars),
       subscribes: spec.subscribes.map(eventVars),
-      /** events: the catalogue entries it uses, and the event its create route publishes (or false) */
+      /** events: the catalog entries it uses, and the event its create route publishes (or false) */
       eventTypes: toServiceEvents(ws, spec),
       createdEvent: toCreatedEventVars(ws, spec),
     },

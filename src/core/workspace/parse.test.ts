@@ -127,7 +127,7 @@ describe('parseWorkspace', () => {
       'unknown event',
       GOOD.replace('subscribes: [order.created]', 'subscribes: [order.shipped]'),
       12,
-      /not in the events catalogue/,
+      /not in the events catalog/,
     ],
     ['bad event type', GOOD.replace('  order.created:\n', '  OrderCreated:\n'), 14, /lowercase\.dotted/],
     ['grpc without port', GOOD.replace('{ http: 3001, grpc: 50051 }', '{ http: 3001 }'), 6, /no ports\.grpc/],

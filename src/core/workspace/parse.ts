@@ -78,7 +78,7 @@ function normalize(raw: RawWorkspace): Workspace {
   }
 }
 
-/** Cross-field rules: names, ports, calls, event catalogue. */
+/** Cross-field rules: names, ports, calls, event catalog. */
 function checkReferences(ws: Workspace, at: Locate): Problem[] {
   const problems: Problem[] = []
   const add = (path: (string | number)[], message: string, hint?: string, key = false) =>
@@ -132,7 +132,7 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
         else if (!ws.events[type])
           add(
             ['services', name, list, i],
-            `event type "${type}" is not in the events catalogue`,
+            `event type "${type}" is not in the events catalog`,
             `declare it under events: (${type}: { schema: { id: string } })`,
           )
       })

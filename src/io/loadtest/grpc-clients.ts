@@ -43,7 +43,7 @@ interface GrpcChannel {
 type Caller = Record<string, unknown> & { close(): void }
 type CallerFactory = (opts: Record<string, unknown>) => Caller
 
-/** What a loaded workspace offers a run: each service's generated client module and catalogue. */
+/** What a loaded workspace offers a run: each service's generated client module and catalog. */
 export interface LoadedClients {
   grpc: GrpcJs
   modules: Map<string, Record<string, unknown>>

@@ -3,13 +3,13 @@ import { randomHex } from '../ids.js'
 
 /**
  * The envelope every event travels in (CloudEvents-style attribute names): the data is the
- * payload msvc.yaml's catalogue describes; the rest says what happened, where and when.
+ * payload msvc.yaml's catalog describes; the rest says what happened, where and when.
  */
 export interface EventEnvelope<T = unknown> {
   specversion: '1.0'
   /** unique per event; JetStream deduplicates publishes by it and subscribers by it */
   id: string
-  /** the catalogue's type, `order.created` */
+  /** the catalog's type, `order.created` */
   type: string
   /** the publishing service, `/shop/order` */
   source: string
@@ -95,7 +95,7 @@ export function parseEnvelope(bytes: Uint8Array | string): EventEnvelope {
 }
 
 /**
- * Checks `data` against its catalogue schema; returns the problems (empty when valid).
+ * Checks `data` against its catalog schema; returns the problems (empty when valid).
  * `allowUnknown` lets subscribers accept fields added by a newer publisher.
  */
 export function validatePayload(schema: EventSchema, data: unknown, allowUnknown = false): string[] {

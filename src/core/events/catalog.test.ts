@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
-import { buildCatalogue, checkEventArg, formatSchema, toDeadLetterRow } from './catalogue.js'
+import { buildCatalog, checkEventArg, formatSchema, toDeadLetterRow } from './catalog.js'
 
 const svc = (publishes: string[], subscribes: string[]): ServiceSpec => ({
   description: '',
@@ -30,9 +30,9 @@ const ws: Workspace = {
   },
 }
 
-describe('buildCatalogue', () => {
+describe('buildCatalog', () => {
   it('lists every event with its publishers, subscribers and subject', () => {
-    const c = buildCatalogue(ws)
+    const c = buildCatalog(ws)
     expect(c.stream).toBe('shop-events')
     expect(c.events.find((e) => e.type === 'order.created')).toEqual({
       type: 'order.created',
@@ -43,8 +43,8 @@ describe('buildCatalogue', () => {
     })
   })
   it('warns about events nobody handles, handlers nobody feeds, and unused entries', () => {
-    expect(buildCatalogue(ws).warnings.map((w) => w.message)).toEqual([
-      'old.thing is in the catalogue but no service publishes or subscribes to it',
+    expect(buildCatalog(ws).warnings.map((w) => w.message)).toEqual([
+      'old.thing is in the catalog but no service publishes or subscribes to it',
       'order.shipped is published by shipping but nobody subscribes to it',
       'audit subscribes to refund.issued but nobody publishes it',
     ])
@@ -52,12 +52,12 @@ describe('buildCatalogue', () => {
 })
 
 describe('checkEventArg', () => {
-  it('accepts a catalogue type', () => expect(checkEventArg(ws, 'order.created')).toBeUndefined())
+  it('accepts a catalog type', () => expect(checkEventArg(ws, 'order.created')).toBeUndefined())
   it('rejects a type that is not lowercase.dotted', () =>
     expect(checkEventArg(ws, 'OrderCreated')?.message).toMatch(/not lowercase\.dotted/))
   it('rejects an unknown type and names the known ones', () => {
     const p = checkEventArg(ws, 'order.deleted')
-    expect(p?.message).toBe('event type "order.deleted" is not in the events catalogue of msvc.yaml')
+    expect(p?.message).toBe('event type "order.deleted" is not in the events catalog of msvc.yaml')
     expect(p?.hint).toContain('order.created')
   })
 })

@@ -1,8 +1,8 @@
 import type { Workspace } from '../workspace/model.js'
 import { checkEventType } from '../workspace/names.js'
 
-/** One event type of the catalogue, with who publishes and who handles it. */
-export interface CatalogueEntry {
+/** One event type of the catalog, with who publishes and who handles it. */
+export interface CatalogEntry {
   type: string
   description?: string
   schema: Record<string, string>
@@ -12,9 +12,9 @@ export interface CatalogueEntry {
   subject: string
 }
 
-export interface Catalogue {
+export interface Catalog {
   stream: string
-  events: CatalogueEntry[]
+  events: CatalogEntry[]
   warnings: { type: string; message: string; hint: string }[]
 }
 
@@ -26,9 +26,9 @@ export const EVENT_NAMES = {
   deadLetters: (ws: string, service?: string, type?: string) => `${ws}.dlq.${service ?? '*'}.${type ?? '>'}`,
 }
 
-/** The event catalogue of msvc.yaml, with a warning for every event that goes nowhere or comes from nowhere. */
-export function buildCatalogue(ws: Workspace): Catalogue {
-  const events: CatalogueEntry[] = Object.keys(ws.events)
+/** The event catalog of msvc.yaml, with a warning for every event that goes nowhere or comes from nowhere. */
+export function buildCatalog(ws: Workspace): Catalog {
+  const events: CatalogEntry[] = Object.keys(ws.events)
     .sort()
     .map((type) => {
       const e = ws.events[type]!
@@ -42,7 +42,7 @@ export function buildCatalogue(ws: Workspace): Catalogue {
         subject: EVENT_NAMES.subject(ws.name, type),
       }
     })
-  const warnings: Catalogue['warnings'] = []
+  const warnings: Catalog['warnings'] = []
   for (const e of events) {
     if (e.publishers.length && !e.subscribers.length)
       warnings.push({
@@ -59,24 +59,24 @@ export function buildCatalogue(ws: Workspace): Catalogue {
     else if (!e.subscribers.length && !e.publishers.length)
       warnings.push({
         type: e.type,
-        message: `${e.type} is in the catalogue but no service publishes or subscribes to it`,
+        message: `${e.type} is in the catalog but no service publishes or subscribes to it`,
         hint: 'remove it from events: in msvc.yaml, or use it',
       })
   }
   return { stream: EVENT_NAMES.stream(ws.name), events, warnings }
 }
 
-/** Checks an event type named on the command line against the catalogue; undefined when fine. */
+/** Checks an event type named on the command line against the catalog; undefined when fine. */
 export function checkEventArg(ws: Workspace, type: string): { message: string; hint: string } | undefined {
   const why = checkEventType(type)
   if (why) return { message: why, hint: 'event types are lowercase words joined by dots, e.g. order.created' }
   if (!ws.events[type]) {
     const known = Object.keys(ws.events).sort()
     return {
-      message: `event type "${type}" is not in the events catalogue of msvc.yaml`,
+      message: `event type "${type}" is not in the events catalog of msvc.yaml`,
       hint: known.length
         ? `known types: ${known.join(', ')}`
-        : 'the catalogue is empty; declare events under events:',
+        : 'the catalog is empty; declare events under events:',
     }
   }
   return undefined
