@@ -23,5 +23,7 @@ export const EXIT = {
   failed: 1,
   /** a chaos or load run finished but broke a threshold or hypothesis */
   breached: 2,
+  /** a check ran and found problems: proto gen --check, proto lint, proto breaking, doctor */
+  found: 2,
   cancelled: 130,
 } as const

@@ -5,7 +5,7 @@ import { NATS_IMAGE, buildComposeStack, needsNats, LABEL } from '../core/compose
 import { toEngineHint, toPullHint } from '../core/docker-hints.js'
 import { WORKSPACE_NODE_RANGE, workspaceSupportsNode } from '../core/node-support.js'
 import { DEFAULT_BASE_IMAGE, listBaseImages } from '../core/workspace/model.js'
-import { ExitError } from '../errors.js'
+import { EXIT, ExitError } from '../errors.js'
 import { docker } from '../io/docker.js'
 import { detectComposeFlavour } from '../io/exec.js'
 import { exists } from '../io/fs.js'
@@ -116,7 +116,7 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
       ]),
     )
   }
-  if (checks.some((k) => !k.ok)) throw new ExitError(1)
+  if (checks.some((k) => !k.ok)) throw new ExitError(EXIT.found)
 }
 
 function portFree(port: number): Promise<boolean> {

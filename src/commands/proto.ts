@@ -16,10 +16,17 @@ export interface ProtoGenCliOptions {
 }
 
 /** Prints problems as `file:line:col message` on stderr and fails with exit 1. */
-function failWith(ctx: Ctx, what: string, problems: ProtoProblem[], hint?: string): never {
+/** Reports problems and exits: `code` 1 when msvc could not do its job, 2 when a check found them. */
+function failWith(
+  ctx: Ctx,
+  what: string,
+  problems: ProtoProblem[],
+  hint?: string,
+  code: number = EXIT.failed,
+): never {
   for (const p of problems) ctx.ui.error(formatProblem(p))
   ctx.ui.error(`${what}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, hint)
-  throw new ExitError(EXIT.failed)
+  throw new ExitError(code)
 }
 
 /** `msvc proto gen`: typed clients for every .proto into packages/clients/src/gen. */
@@ -38,7 +45,7 @@ export async function runProtoGen(opts: ProtoGenCliOptions, ctx: Ctx): Promise<v
       `${changed.length} generated file(s) out of date`,
       'run `msvc proto gen` and commit the result',
     )
-    throw new ExitError(EXIT.failed)
+    throw new ExitError(EXIT.found)
   }
   await applyClientsDiff(root, diff)
   const ms = Math.round(performance.now() - t0)
@@ -61,7 +68,7 @@ export async function runProtoLint(opts: { json?: boolean }, ctx: Ctx): Promise<
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   const problems = await lintProtos(root, workspace)
   if (opts.json) ctx.ui.json({ problems })
-  if (problems.length > 0) failWith(ctx, 'proto lint', problems)
+  if (problems.length > 0) failWith(ctx, 'proto lint', problems, undefined, EXIT.found)
   ctx.ui.success('proto lint: no problems')
 }
 
@@ -70,7 +77,8 @@ export async function runProtoBreaking(opts: { against: string; json?: boolean }
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   const problems = await breakingChanges(root, workspace, opts.against)
   if (opts.json) ctx.ui.json({ against: opts.against, problems })
-  if (problems.length > 0) failWith(ctx, `proto breaking against ${opts.against}`, problems)
+  if (problems.length > 0)
+    failWith(ctx, `proto breaking against ${opts.against}`, problems, undefined, EXIT.found)
   ctx.ui.success(`proto breaking: no breaking changes against ${opts.against}`)
 }
 

@@ -56,7 +56,7 @@ describe('msvc proto gen', () => {
       ),
     )
     const check = await msvc(['proto', 'gen', '--check'], { cwd: root })
-    expect(check.exitCode).toBe(1)
+    expect(check.exitCode).toBe(2)
     expect(check.stderr).toContain('packages/clients/src/gen/order/pb/order.ts is stale')
     expect((await msvc(['proto', 'gen'], { cwd: root })).exitCode).toBe(0)
     expect((await clients())['src/gen/order/pb/order.ts']).toContain('owner: string')
@@ -164,7 +164,7 @@ describe('msvc proto lint and breaking', () => {
       (await readFile(proto, 'utf8')).replace('string page_token = 2;', 'string pageToken = 2;'),
     )
     const r = await msvc(['proto', 'lint'], { cwd: root })
-    expect(r.exitCode).toBe(1)
+    expect(r.exitCode).toBe(2)
     expect(r.stderr).toMatch(
       /services\/order\/proto\/order\.proto:\d+:\d+ Field name "pageToken" should be lower_snake_case/,
     )
@@ -190,7 +190,7 @@ describe('msvc proto lint and breaking', () => {
     expect((await msvc(['proto', 'breaking', '--against', 'main'], { cwd: root })).exitCode).toBe(0)
     await writeFile(proto, base.replace('  string description = 3;\n', ''))
     const r = await msvc(['proto', 'breaking', '--against', 'main'], { cwd: root })
-    expect(r.exitCode).toBe(1)
+    expect(r.exitCode).toBe(2)
     expect(r.stderr).toMatch(
       /services\/order\/proto\/order\.proto:\d+:\d+ .*"3" with name "description".*deleted/,
     )
