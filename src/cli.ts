@@ -318,27 +318,32 @@ export async function main(which: 'msvc' | 'create-service', o: MainOptions = {}
     await program.parseAsync(argv)
     return EXIT.ok
   } catch (err) {
-    return exitCodeFor(err, ui)
+    return exitCodeFor(err, ui, argv.includes('--json'))
   } finally {
     // not taken (a parse error, --help): stopped, not left waiting on its stdin
     for (const w of takeWarm()) w.dispose()
   }
 }
 
-export function exitCodeFor(err: unknown, ui: Ui): number {
+/**
+ * Prints an error (one line and a hint on stderr) and gives the exit code. Under `--json`, when the
+ * command wrote nothing to stdout yet, the error is also printed there as one JSON object,
+ * `{ "error": { "message", "hint"?, "exitCode" } }`, so that a script reading stdout always gets JSON.
+ */
+export function exitCodeFor(err: unknown, ui: Ui, json = false): number {
+  const report = (message: string, hint: string | undefined, code: number) => {
+    ui.error(message, hint)
+    if (json && !ui.wroteData()) ui.json({ error: { message, ...(hint ? { hint } : {}), exitCode: code } })
+    return code
+  }
   const e = err as { name?: string; code?: string; exitCode?: number }
-  if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') {
-    ui.error('cancelled; nothing was written')
-    return EXIT.cancelled
-  }
+  if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError')
+    return report('cancelled; nothing was written', undefined, EXIT.cancelled)
   if (err instanceof ExitError) return err.code
-  if (err instanceof UserError) {
-    ui.error(err.message, err.hint)
-    return EXIT.failed
-  }
+  if (err instanceof UserError) return report(err.message, err.hint, EXIT.failed)
   // commander has already printed its own message (unknown option, --help, --version)
   if (typeof e?.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? EXIT.failed
-  ui.error('Unexpected error. Please report it with the output below.')
+  const code = report('Unexpected error. Please report it with the output below.', undefined, EXIT.failed)
   console.error(err)
-  return EXIT.failed
+  return code
 }

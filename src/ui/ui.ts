@@ -21,6 +21,8 @@ export interface Ui {
   /** Runs fn with a spinner on a TTY and a plain line otherwise. */
   step<T>(label: string, fn: () => Promise<T>): Promise<T>
   table(rows: string[][], header?: string[]): void
+  /** Whether anything went to stdout yet (data, json or a table). */
+  wroteData(): boolean
 }
 
 /** Colour is off when NO_COLOR is set, when FORCE_COLOR=0, or when stderr is not a TTY. */
@@ -66,6 +68,11 @@ export function createUi(opts: UiOptions): Ui {
   const color = new Chalk({ level: colorOn ? 1 : 0 })
   const interactive = opts.stderr.isTTY === true && !opts.env.CI
   const err = (s: string) => opts.stderr.write(s + '\n')
+  let wrote = false
+  const out = (s: string) => {
+    wrote = true
+    opts.stdout.write(s)
+  }
   return {
     color,
     interactive,
@@ -79,12 +86,8 @@ export function createUi(opts: UiOptions): Ui {
       err(`${color.red('✖')} ${message}`)
       if (hint) err(`  ${color.dim('hint:')} ${hint}`)
     },
-    data: (text) => {
-      opts.stdout.write(text.endsWith('\n') ? text : text + '\n')
-    },
-    json: (value) => {
-      opts.stdout.write(JSON.stringify(value, null, 2) + '\n')
-    },
+    data: (text) => out(text.endsWith('\n') ? text : text + '\n'),
+    json: (value) => out(JSON.stringify(value, null, 2) + '\n'),
     async step(label, fn) {
       if (!interactive) {
         const t0 = performance.now()
@@ -110,7 +113,8 @@ export function createUi(opts: UiOptions): Ui {
       }
     },
     table(rows, header) {
-      opts.stdout.write(formatTable(rows, header, (s) => color.bold(s)) + '\n')
+      out(formatTable(rows, header, (s) => color.bold(s)) + '\n')
     },
+    wroteData: () => wrote,
   }
 }

@@ -76,6 +76,18 @@ describe('the bins', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack
   })
 
+  it('under --json, an error is one JSON object on stdout too, with the same exit code', async () => {
+    const r = await msvc(['ls', '--json'], { cwd: tmp, env })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/✖ no msvc\.yaml found/)
+    const { error } = JSON.parse(r.stdout) as { error: { message: string; hint?: string; exitCode: number } }
+    expect(error.message).toMatch(/^no msvc\.yaml found/)
+    expect(error.hint).toMatch(/create-service/)
+    expect(error.exitCode).toBe(1)
+    // without --json, stdout stays empty
+    expect((await msvc(['ls'], { cwd: tmp, env })).stdout).toBe('')
+  })
+
   it('rejects a bad name with exit 1 and writes nothing', async () => {
     const r = await createService(['shop', '--yes', '--service', 'Bad_Name'], { cwd: tmp, env })
     expect(r.exitCode).toBe(1)
