@@ -1,7 +1,7 @@
 import { basename, relative, resolve } from 'node:path'
 import type { Ctx } from '../context.js'
 import { planAddService, renderNewWorkspaceYaml, withService } from '../core/workspace/edit.js'
-import { checkServiceName } from '../core/workspace/names.js'
+import { checkDnsLabel } from '../core/workspace/names.js'
 import { parseWorkspace } from '../core/workspace/parse.js'
 import { planCreateWorkspace } from '../core/scaffold/plan.js'
 import { UserError } from '../errors.js'
@@ -45,8 +45,9 @@ async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: C
   }
   const root = resolve(ctx.cwd, dir)
   const wsName = opts.name ?? basename(root)
-  const nameProblem = checkServiceName(wsName)
-  if (nameProblem && !nameProblem.includes('reserved'))
+  // a workspace may be called nats: only services share names with msvc's own stack
+  const nameProblem = checkDnsLabel(wsName)
+  if (nameProblem)
     throw new UserError(
       `invalid workspace name: ${nameProblem}`,
       'the folder name is the workspace name; or pass --name <dns-label>',

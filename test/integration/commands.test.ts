@@ -96,6 +96,14 @@ describe('create-service, add, ls (fixture templates)', () => {
     expect(await readdir(tmp)).toEqual([])
   })
 
+  it("takes a workspace named like a service of msvc's own stack, but not one that is no DNS label", async () => {
+    await runCreate('nats', { yes: true }, ctxAt(tmp).ctx)
+    expect(await readFile(join(tmp, 'nats/msvc.yaml'), 'utf8')).toMatch(/^name: nats$/m)
+    await expect(runCreate('Bad_Shop', { yes: true }, ctxAt(tmp).ctx)).rejects.toThrow(
+      /^invalid workspace name: "Bad_Shop" has uppercase letters/,
+    )
+  })
+
   it('refuses a non-empty folder without --force', async () => {
     await mkdir(join(tmp, 'shop'))
     await writeFile(join(tmp, 'shop/notes.txt'), 'mine')

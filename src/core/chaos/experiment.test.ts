@@ -104,6 +104,15 @@ method:
       'hypothesis: [{ http: { service: order } }]\nmethod:\n  - { at: 0s, fault: latency, service: payment }\n',
       '3:5 latency needs a delay',
     ],
+    // worded for the file, at the field: no command-line flag names (issue #14 §5)
+    [
+      'hypothesis: [{ http: { service: order } }]\nmethod:\n  - { at: 0s, fault: latency, service: payment, delay: 200ms, jitter: lots }\n',
+      '3:71 jitter "lots" is not a duration',
+    ],
+    [
+      'hypothesis: [{ http: { service: order } }]\nmethod:\n  - { at: 0s, fault: kill, service: payment, signal: FOO }\n',
+      '3:54 signal "FOO" is not a signal msvc sends',
+    ],
     [
       'hypothesis: [{ http: { service: order } }]\nmethod:\n  - { at: 0s, fault: flood, service: payment }\n',
       '3:22 method.0.fault must be one of kill',

@@ -1,5 +1,4 @@
 import type { ErrorObject } from 'ajv'
-import { UserError } from '../../errors.js'
 import type { Workspace } from '../workspace/model.js'
 import { hintKnown } from '../workspace/parse.js'
 import {
@@ -14,7 +13,7 @@ import {
 import {
   type FAULT_KINDS,
   isLastingFault,
-  toFaultSpec,
+  parseFaultSpec,
   type FaultSpec,
   type ReplicaSelection,
 } from './faults.js'
@@ -101,6 +100,9 @@ const FAULT_FIELDS: Record<string, string[]> = {
   rate: ['bandwidth'],
   from: ['partition'],
 }
+
+/** The step field that holds each fault's main value. */
+const VALUE_FIELD = { latency: 'delay', loss: 'percent', bandwidth: 'rate' } as const
 
 export type ExperimentResult = { ok: true; experiment: Experiment } | { ok: false; problems: Problem[] }
 
@@ -252,24 +254,22 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
       )
     if (s.from !== undefined) service([...path, 'from'], s.from)
     let spec: FaultSpec = { kind: 'stop' }
-    try {
-      const value =
-        kind === 'latency' ? s.delay : kind === 'loss' ? s.percent : kind === 'bandwidth' ? s.rate : undefined
-      spec = toFaultSpec({
-        kind,
-        ...(value !== undefined ? { value } : {}),
-        ...(s.jitter !== undefined ? { jitter: s.jitter } : {}),
-        ...(s.signal !== undefined ? { signal: s.signal } : {}),
-        ...(s.from !== undefined ? { from: s.from } : {}),
-      })
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e
-      const field = { latency: 'delay', loss: 'percent', bandwidth: 'rate' }[kind as string]
-      add(
-        field && (s as Record<string, unknown>)[field] !== undefined ? [...path, field] : path,
-        e.message.replace(/^(latency|loss|bandwidth) needs/, `${kind} needs`),
-        field ? `set ${field}: (see docs/chaos.md)` : e.hint,
-      )
+    const value =
+      kind === 'latency' ? s.delay : kind === 'loss' ? s.percent : kind === 'bandwidth' ? s.rate : undefined
+    const parsed = parseFaultSpec({
+      kind,
+      ...(value !== undefined ? { value } : {}),
+      ...(s.jitter !== undefined ? { jitter: s.jitter } : {}),
+      ...(s.signal !== undefined ? { signal: s.signal } : {}),
+      ...(s.from !== undefined ? { from: s.from } : {}),
+    })
+    if (parsed.ok) spec = parsed.spec
+    else {
+      // the file's own words: the problem at its field, or at the step when the value is missing
+      const p = parsed.problem
+      const field = p.field === 'value' ? VALUE_FIELD[kind as keyof typeof VALUE_FIELD] : p.field
+      if (p.missing) add(path, `${kind} ${p.text}`, `set ${field}: (${p.hint})`)
+      else add([...path, field!], `${field} ${p.text}`, p.hint)
     }
     return {
       type: 'fault',

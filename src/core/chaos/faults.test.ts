@@ -28,10 +28,11 @@ describe('toFaultSpec', () => {
   ])('%j', (input, spec) => expect(toFaultSpec(input)).toEqual(spec))
 
   it.each<[FaultInput, RegExp]>([
-    [{ kind: 'kill', signal: 'SIGFOO' }, /unknown signal/],
+    [{ kind: 'kill', signal: 'SIGFOO' }, /^--signal "SIGFOO" is not a signal msvc sends$/],
     [{ kind: 'latency' }, /latency needs a delay/],
     [{ kind: 'latency', value: 'soon' }, /not a delay/],
-    [{ kind: 'latency', value: '100ms', jitter: '200ms' }, /jitter 200ms is larger than the delay/],
+    [{ kind: 'latency', value: '100ms', jitter: '200ms' }, /^--jitter 200ms is larger than the delay 100ms$/],
+    [{ kind: 'latency', value: '100ms', jitter: 'lots' }, /^--jitter "lots" is not a duration$/],
     [{ kind: 'loss', value: '0%' }, /not a percentage above 0/],
     [{ kind: 'bandwidth', value: 'fast' }, /not a rate/],
   ])('rejects %j', (input, err) => expect(() => toFaultSpec(input)).toThrow(err))

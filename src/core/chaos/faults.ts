@@ -80,65 +80,111 @@ export interface FaultInput {
   from?: string
 }
 
-/** Turns typed values into a fault spec; a UserError names the bad value and shows a good one. */
-export function toFaultSpec(input: FaultInput): FaultSpec {
-  const need = (what: string, example: string): string => {
-    if (input.value === undefined || input.value === '')
-      throw new UserError(`${input.kind} needs ${what}`, `for example: msvc chaos ${input.kind} ${example}`)
-    return input.value
-  }
+/**
+ * What is wrong with a fault's values, worded for no source in particular: each source (a flag,
+ * an experiment file) names the value its own way (`phraseFaultProblem`, experiment.ts).
+ */
+export interface FaultProblem {
+  /** the value at fault: the main one (a delay, a percentage, a rate), the jitter or the signal */
+  field: 'value' | 'jitter' | 'signal'
+  /** the main value is missing: `text` then follows the fault's kind ("latency needs a delay") */
+  missing?: boolean
+  /** follows the value's name: `"soon" is not a delay` */
+  text: string
+  hint: string
+}
+
+export type FaultSpecResult = { ok: true; spec: FaultSpec } | { ok: false; problem: FaultProblem }
+
+/** Turns typed values into a fault spec, or the problem with one of them. */
+export function parseFaultSpec(input: FaultInput): FaultSpecResult {
+  const fail = (problem: FaultProblem): FaultSpecResult => ({ ok: false, problem })
+  const missing = (what: string, example: string): FaultSpecResult =>
+    fail({ field: 'value', missing: true, text: `needs ${what}`, hint: `for example ${example}` })
+  const raw = input.value ?? ''
   switch (input.kind) {
     case 'kill': {
-      const raw = (input.signal ?? 'SIGKILL').toUpperCase()
-      const signal = raw.startsWith('SIG') ? raw : `SIG${raw}`
+      const given = (input.signal ?? 'SIGKILL').toUpperCase()
+      const signal = given.startsWith('SIG') ? given : `SIG${given}`
       if (!SIGNALS.has(signal))
-        throw new UserError(`unknown signal "${input.signal}"`, `one of ${[...SIGNALS].join(', ')}`)
-      return { kind: 'kill', signal }
+        return fail({
+          field: 'signal',
+          text: `"${input.signal}" is not a signal msvc sends`,
+          hint: `one of ${[...SIGNALS].join(', ')}`,
+        })
+      return { ok: true, spec: { kind: 'kill', signal } }
     }
     case 'stop':
     case 'restart':
     case 'pause':
     case 'reset':
-      return { kind: input.kind }
+      return { ok: true, spec: { kind: input.kind } }
     case 'latency': {
-      const raw = need('a delay', 'payment 200ms --jitter 50ms')
+      if (raw === '') return missing('a delay', '200ms')
       const delayMs = parseDuration(raw)
       if (delayMs === undefined || delayMs <= 0)
-        throw new UserError(`latency "${raw}" is not a delay`, 'for example 200ms or 1s')
+        return fail({ field: 'value', text: `"${raw}" is not a delay`, hint: 'for example 200ms or 1s' })
       let jitterMs = 0
       if (input.jitter !== undefined) {
         const j = parseDuration(input.jitter)
         if (j === undefined)
-          throw new UserError(`--jitter "${input.jitter}" is not a duration`, 'for example 50ms')
+          return fail({
+            field: 'jitter',
+            text: `"${input.jitter}" is not a duration`,
+            hint: 'for example 50ms',
+          })
         if (j > delayMs)
-          throw new UserError(
-            `--jitter ${input.jitter} is larger than the delay ${raw}`,
-            'jitter varies the delay by up to ± that much, so it cannot exceed it',
-          )
+          return fail({
+            field: 'jitter',
+            text: `${input.jitter} is larger than the delay ${raw}`,
+            hint: 'jitter varies the delay by up to ± that much, so it cannot exceed it',
+          })
         jitterMs = j
       }
-      return { kind: 'latency', delayMs, jitterMs }
+      return { ok: true, spec: { kind: 'latency', delayMs, jitterMs } }
     }
     case 'loss': {
-      const raw = need('a percentage', 'payment 20%')
+      if (raw === '') return missing('a percentage', '20%')
       const probability = parsePercent(raw)
       if (probability === undefined || probability <= 0)
-        throw new UserError(`loss "${raw}" is not a percentage above 0`, 'for example 20% or 0.5%')
-      return { kind: 'loss', probability }
+        return fail({
+          field: 'value',
+          text: `"${raw}" is not a percentage above 0`,
+          hint: 'for example 20% or 0.5%',
+        })
+      return { ok: true, spec: { kind: 'loss', probability } }
     }
     case 'bandwidth': {
-      const raw = need('a rate', 'payment 100kbit')
+      if (raw === '') return missing('a rate', '100kbit')
       const bytesPerSecond = parseRate(raw)
       if (bytesPerSecond === undefined)
-        throw new UserError(
-          `bandwidth "${raw}" is not a rate`,
-          'for example 100kbit, 1mbit or 50kbps (bytes)',
-        )
-      return { kind: 'bandwidth', bytesPerSecond }
+        return fail({
+          field: 'value',
+          text: `"${raw}" is not a rate`,
+          hint: 'for example 100kbit, 1mbit or 50kbps (bytes)',
+        })
+      return { ok: true, spec: { kind: 'bandwidth', bytesPerSecond } }
     }
     case 'partition':
-      return { kind: 'partition', ...(input.from ? { from: input.from } : {}) }
+      return { ok: true, spec: { kind: 'partition', ...(input.from ? { from: input.from } : {}) } }
   }
+}
+
+/** A fault problem worded for the command line: `latency "soon" is not a delay`, `--jitter ...`. */
+export function phraseFaultProblem(kind: FaultKind, p: FaultProblem): { message: string; hint: string } {
+  const name = p.missing || p.field === 'value' ? kind : `--${p.field}`
+  const hint = p.missing
+    ? p.hint.replace(/^for example /, `for example: msvc chaos ${kind} <service> `)
+    : p.hint
+  return { message: `${name} ${p.text}`, hint }
+}
+
+/** parseFaultSpec for the command line: the problem as a UserError. */
+export function toFaultSpec(input: FaultInput): FaultSpec {
+  const r = parseFaultSpec(input)
+  if (r.ok) return r.spec
+  const { message, hint } = phraseFaultProblem(input.kind, r.problem)
+  throw new UserError(message, hint)
 }
 
 /** One line on what a fault does: "latency +200ms ±50ms". */

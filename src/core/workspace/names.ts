@@ -23,9 +23,12 @@ export const RESERVED_NAMES = new Set([
   'localhost',
 ])
 
-/** Why `name` cannot be a service name, or undefined when it can. */
-export function checkServiceName(name: string): string | undefined {
-  if (name.length === 0) return 'a service name cannot be empty'
+/**
+ * Why `name` is not a DNS-1123 label (the names compose, Docker and Kubernetes accept), or
+ * undefined when it is one. Workspace and service names both must be.
+ */
+export function checkDnsLabel(name: string): string | undefined {
+  if (name.length === 0) return 'a name cannot be empty'
   if (name.length > 63) return `"${name.slice(0, 20)}…" is ${name.length} characters; at most 63 are allowed`
   if (!DNS_LABEL.test(name)) {
     if (/[A-Z]/.test(name)) return `"${name}" has uppercase letters; use lowercase (${name.toLowerCase()})`
@@ -33,8 +36,15 @@ export function checkServiceName(name: string): string | undefined {
     if (name.includes('_')) return `"${name}" has an underscore; use a hyphen (${name.replaceAll('_', '-')})`
     return `"${name}" is not a DNS-1123 label (lowercase letters, digits and inner hyphens)`
   }
-  if (RESERVED_NAMES.has(name)) return `"${name}" is reserved for msvc's own stack`
   return undefined
+}
+
+/** Why `name` cannot be a service name (not a DNS label, or one msvc's own stack uses), or undefined. */
+export function checkServiceName(name: string): string | undefined {
+  return (
+    checkDnsLabel(name) ??
+    (RESERVED_NAMES.has(name) ? `"${name}" is reserved for msvc's own stack` : undefined)
+  )
 }
 
 /** Why `type` cannot be an event type, or undefined when it can. */
