@@ -91,7 +91,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--stdout', 'print it instead of writing the file')
     .addHelpText('after', examples(['msvc compose', 'msvc compose --stdout | docker-compose -f - config']))
     .action(async (opts) => {
-      const { runCompose } = await import('./commands/stack.js')
+      const { runCompose } = await import('./commands/compose.js')
       await runCompose(opts, ctx())
     })
 
@@ -104,7 +104,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--json', 'print URLs and timings as JSON on stdout')
     .addHelpText('after', examples(['msvc up', 'msvc up payment', 'msvc up --no-wait --json']))
     .action(async (services: string[], opts) => {
-      const { runUp } = await import('./commands/stack.js')
+      const { runUp } = await import('./commands/up.js')
       await runUp(services, opts, ctx())
     })
 
@@ -114,7 +114,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--volumes', 'also remove its volumes (NATS data)')
     .addHelpText('after', examples(['msvc down', 'msvc down --volumes']))
     .action(async (opts) => {
-      const { runDown } = await import('./commands/stack.js')
+      const { runDown } = await import('./commands/down.js')
       await runDown(opts, ctx())
     })
 
@@ -124,7 +124,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', examples(['msvc ps', 'msvc ps --json']))
     .action(async (opts) => {
-      const { runPs } = await import('./commands/stack.js')
+      const { runPs } = await import('./commands/ps.js')
       await runPs(opts, ctx())
     })
 
@@ -137,7 +137,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--tail <n>', 'only the last n lines of each container')
     .addHelpText('after', examples(['msvc logs', 'msvc logs order payment -f', 'msvc logs --since 5m']))
     .action(async (services: string[], opts) => {
-      const { runLogs } = await import('./commands/stack.js')
+      const { runLogs } = await import('./commands/logs.js')
       await runLogs(services, opts, ctx())
     })
 
@@ -147,7 +147,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .description('restart a service and wait until it is healthy')
     .option('--timeout <duration>', 'how long to wait for health', '60s')
     .action(async (service: string, opts) => {
-      const { runRestart } = await import('./commands/stack.js')
+      const { runRestart } = await import('./commands/restart.js')
       await runRestart(service, opts, ctx())
     })
 

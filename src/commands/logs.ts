@@ -1,0 +1,42 @@
+import { NATS_SERVICE } from '../core/compose/build-stack.js'
+import type { Ctx } from '../context.js'
+import { DockerRuntime } from '../runtime/docker-runtime.js'
+import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
+
+export interface LogsCliOptions {
+  follow?: boolean
+  since?: string
+  tail?: string
+}
+
+const PALETTE = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const
+
+/** `msvc logs [service...]`: merged logs, prefixed and coloured by service. */
+export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): Promise<void> {
+  const { root, workspace } = await openWorkspace(ctx)
+  const runtime = await DockerRuntime.connect(root, workspace)
+  const extra = await runtime.extraServices()
+  checkServiceArgs(workspace, names, true, extra)
+  const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE, ...extra]
+  const width = Math.max(4, ...order.map((s) => s.length))
+  const ac = new AbortController()
+  const stop = () => ac.abort()
+  process.once('SIGINT', stop)
+  try {
+    await runtime.logs(
+      names,
+      {
+        follow: opts.follow === true,
+        ...(opts.since ? { since: opts.since } : {}),
+        ...(opts.tail ? { tail: Number(opts.tail) } : {}),
+      },
+      (service, line) => {
+        const paint = ctx.ui.color[PALETTE[Math.max(0, order.indexOf(service)) % PALETTE.length]!]
+        ctx.ui.data(`${paint(service.padEnd(width))} | ${line}`)
+      },
+      ac.signal,
+    )
+  } finally {
+    process.off('SIGINT', stop)
+  }
+}

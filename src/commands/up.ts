@@ -1,0 +1,105 @@
+import { NATS_PORTS, NATS_SERVICE, selectWithDependencies } from '../core/compose/build-stack.js'
+import type { Workspace } from '../core/workspace/model.js'
+import type { Ctx } from '../context.js'
+import { DockerRuntime } from '../runtime/docker-runtime.js'
+import { TaskList } from '../ui/tasks.js'
+import { durationFlag } from './flags.js'
+import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
+
+export interface UpCliOptions {
+  wait?: boolean
+  json?: boolean
+  timeout?: string
+}
+
+/** `msvc up [service...]`: build what changed, start, wait until healthy, print the URLs. */
+export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Promise<void> {
+  const t0 = performance.now()
+  const { root, workspace } = await openWorkspace(ctx)
+  checkServiceArgs(workspace, names)
+  const all = names.length === 0
+  const timeoutMs = durationFlag(opts.timeout ?? '90s', '--timeout', '90s')
+  const runtime = await DockerRuntime.connect(root, workspace)
+  // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
+  const selected = [
+    ...selectWithDependencies(workspace, all ? Object.keys(workspace.services) : names),
+    ...(await runtime.extraServices()),
+  ]
+  const apps = selected.filter((s) => workspace.services[s])
+  const tasks = new TaskList(process.stderr, ctx.ui.color, ctx.ui.interactive && !opts.json, selected)
+  const timings = { build: 0, image: 0, start: 0, healthy: 0, total: 0 }
+
+  const outcomes = await runtime.build(apps, (e) => tasks.update(e))
+  for (const o of outcomes) {
+    timings.build += o.ms.bundle
+    timings.image += o.ms.image
+  }
+  const t1 = performance.now()
+  const rebuilt = outcomes.some((o) => o.bundled || o.imageBuilt)
+  const composed = await runtime.up(all ? [] : selected, { unlessApplied: !rebuilt })
+  for (const s of selected) tasks.update({ service: s, phase: 'starting' })
+  const t2 = performance.now()
+  timings.start = t2 - t1
+  if (opts.wait !== false) await runtime.waitHealthy(selected, { timeoutMs, onEvent: (e) => tasks.update(e) })
+  timings.healthy = performance.now() - t2
+  timings.total = performance.now() - t0
+  const urls = serviceUrls(workspace, selected)
+  if (opts.json) {
+    ctx.ui.json({
+      workspace: workspace.name,
+      services: urls,
+      built: outcomes.filter((o) => o.bundled || o.imageBuilt).map((o) => o.service),
+      // false: nothing changed and everything was running, so compose was not run
+      composed,
+      timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
+    })
+    return
+  }
+  ctx.ui.table(
+    urls.map((u) => [u.service, u.http ?? u.nats ?? '-', u.grpc ?? '-', u.metrics ?? u.monitoring ?? '-']),
+    ['SERVICE', 'HTTP', 'GRPC', 'METRICS'],
+  )
+  ctx.ui.info(
+    ctx.ui.color.dim(
+      `${opts.wait === false ? 'started' : 'healthy'} in ${(timings.total / 1000).toFixed(1)} s (build ${fmt(timings.build)}, image ${fmt(timings.image)}, start ${fmt(timings.start)}, healthy ${fmt(timings.healthy)})`,
+    ),
+  )
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+export interface ServiceUrls {
+  service: string
+  http?: string
+  grpc?: string
+  metrics?: string
+  nats?: string
+  monitoring?: string
+  note?: string
+}
+
+export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
+  return selected.map((service): ServiceUrls => {
+    if (service !== NATS_SERVICE && !ws.services[service])
+      return { service, note: 'from docker-compose.override.yml' }
+    if (service === NATS_SERVICE)
+      return {
+        service,
+        nats: `nats://127.0.0.1:${NATS_PORTS.client}`,
+        monitoring: `http://127.0.0.1:${NATS_PORTS.monitor}`,
+      }
+    const s = ws.services[service]!
+    const published = s.replicas === 1
+    const http = published ? `http://127.0.0.1:${s.ports.http}` : undefined
+    return {
+      service,
+      ...(http ? { http, metrics: `${http}/metrics` } : {}),
+      ...(published && s.ports.grpc !== undefined ? { grpc: `127.0.0.1:${s.ports.grpc}` } : {}),
+      ...(published
+        ? {}
+        : {
+            note: `${s.replicas} replicas: reach them as ${service}:${s.ports.http} on the compose network`,
+          }),
+    }
+  })
+}
