@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UserError } from '../errors.js'
-import { durationFlag } from './flags.js'
+import { durationFlag, sinceFlag } from './flags.js'
 
 describe('durationFlag', () => {
   it('reads units and bare seconds alike, for every command', () => {
@@ -23,5 +23,17 @@ describe('durationFlag', () => {
       expect((e as UserError).message).toBe(`--timeout "${bad}" is not a duration`)
       expect((e as UserError).hint).toBe('for example --timeout 90s (ms, s, m, h; a bare number is seconds)')
     }
+  })
+})
+
+describe('sinceFlag', () => {
+  const now = Date.parse('2026-12-04T10:00:00Z')
+  it('reads a duration as that long ago, and an ISO time as itself, in Unix seconds', () => {
+    expect(sinceFlag('10m', now)).toBe(now / 1000 - 600)
+    expect(sinceFlag('1m30s', now)).toBe(now / 1000 - 90)
+    expect(sinceFlag('2026-12-04T09:00:00Z', now)).toBe(now / 1000 - 3600)
+  })
+  it('refuses anything else with a hint', () => {
+    expect(() => sinceFlag('yesterday', now)).toThrow('--since "yesterday" is not a duration or a time')
   })
 })

@@ -14,3 +14,16 @@ export function durationFlag(value: string, flag: string, example = '30s'): numb
     )
   return ms
 }
+
+/** `--since 10m` (any duration durationFlag reads: that long ago) or an ISO time, as Unix seconds. */
+export function sinceFlag(since: string, now = Date.now()): number {
+  const ago = durationMs(since)
+  if (ago !== undefined) return Math.floor((now - ago) / 1000)
+  const t = Date.parse(since)
+  if (Number.isNaN(t))
+    throw new UserError(
+      `--since "${since}" is not a duration or a time`,
+      'for example --since 10m or --since 2026-01-01T10:00:00Z',
+    )
+  return Math.floor(t / 1000)
+}

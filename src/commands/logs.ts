@@ -1,6 +1,8 @@
 import { NATS_SERVICE } from '../core/compose/build-stack.js'
 import type { Ctx } from '../context.js'
 import { DockerRuntime } from '../runtime/docker-runtime.js'
+import { UserError } from '../errors.js'
+import { sinceFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
 
 export interface LogsCliOptions {
@@ -13,6 +15,9 @@ const PALETTE = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const
 
 /** `msvc logs [service...]`: merged logs, prefixed and coloured by service. */
 export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): Promise<void> {
+  const since = opts.since !== undefined ? sinceFlag(opts.since) : undefined
+  if (opts.tail !== undefined && !/^\d+$/.test(opts.tail))
+    throw new UserError(`--tail "${opts.tail}" is not a number of lines`, 'for example --tail 100')
   const { root, workspace } = await openWorkspace(ctx)
   const runtime = await DockerRuntime.connect(root, workspace)
   const extra = await runtime.extraServices()
@@ -27,8 +32,8 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
       names,
       {
         follow: opts.follow === true,
-        ...(opts.since ? { since: opts.since } : {}),
-        ...(opts.tail ? { tail: Number(opts.tail) } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(opts.tail !== undefined ? { tail: Number(opts.tail) } : {}),
       },
       (service, line) => {
         const paint = ctx.ui.color[PALETTE[Math.max(0, order.indexOf(service)) % PALETTE.length]!]

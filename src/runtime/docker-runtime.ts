@@ -15,6 +15,7 @@ import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
+import { demuxBuffer } from './log-frames.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
 import { buildServiceImage, bundleService, hashSharedInputs } from './build.js'
@@ -377,7 +378,6 @@ export class DockerRuntime implements Runtime {
     )
     if (infos.length === 0)
       throw new UserError('no containers of this workspace are running', 'run msvc up first')
-    const since = opts.since ? toUnixSeconds(opts.since) : undefined
     await Promise.all(
       infos.map(async (info) => {
         const service = info.Labels[LABEL.service] ?? '?'
@@ -385,7 +385,7 @@ export class DockerRuntime implements Runtime {
         const base = {
           stdout: true,
           stderr: true,
-          ...(since !== undefined ? { since } : {}),
+          ...(opts.since !== undefined ? { since: opts.since } : {}),
           ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
         }
         if (!opts.follow) {
@@ -451,35 +451,6 @@ export async function readOverlay(root: string, ws: Workspace): Promise<Overlay>
   }
   await writeFileAtomic(labels, extraLabelsYaml(ws.name, extra))
   return { files: [join(root, name), labels], extra, text }
-}
-
-/** Splits Docker's multiplexed log frames (8-byte headers) into text. */
-export function demuxBuffer(buf: Buffer): string {
-  if (!Buffer.isBuffer(buf)) return String(buf)
-  let out = ''
-  let i = 0
-  while (i + 8 <= buf.length) {
-    const type = buf[i]
-    const size = buf.readUInt32BE(i + 4)
-    if (type !== 0 && type !== 1 && type !== 2) return buf.toString() // a TTY container: raw
-    out += buf.subarray(i + 8, i + 8 + size).toString()
-    i += 8 + size
-  }
-  return out
-}
-
-/** `--since 10m`, `--since 30s` or an ISO time, as Unix seconds. */
-export function toUnixSeconds(since: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(since)
-  if (m)
-    return Math.floor(Date.now() / 1000) - Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h']
-  const t = Date.parse(since)
-  if (Number.isNaN(t))
-    throw new UserError(
-      `--since "${since}" is not a duration or a time`,
-      'for example --since 10m or --since 2026-01-01T10:00:00Z',
-    )
-  return Math.floor(t / 1000)
 }
 
 const indent = (text: string, pad: string) =>

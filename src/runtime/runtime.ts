@@ -29,7 +29,8 @@ export interface BuildOutcome {
 
 export interface LogOptions {
   follow: boolean
-  since?: string
+  /** Unix seconds */
+  since?: number
   tail?: number
 }
 
