@@ -179,7 +179,7 @@ Exit codes: 0 ok, 1 msvc failed, 2 the service did not recover / the hypothesis 
     .option('--stdout', 'print it instead of writing it')
     .addHelpText('after', examples(['msvc chaos init', 'msvc chaos init --stdout']))
     .action(async (opts) => {
-      const { runInit } = await import('./commands/chaos-run.js')
+      const { runInit } = await import('./commands/chaos-init.js')
       await runInit(opts, ctx())
     })
   return chaos

@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { relative, resolve } from 'node:path'
 import { assertChaosEngine, type Engine } from '../io/engine.js'
 import {
   describeFault,
@@ -15,7 +15,6 @@ import {
   type ProbeStep,
   type Rollback,
 } from '../core/chaos/experiment.js'
-import { planExampleExperiment } from '../core/chaos/init.js'
 import {
   judgeExperiment,
   type FaultRecord,
@@ -341,35 +340,4 @@ function printSchedule(exp: Experiment, ui: Ui) {
     )
   if (exp.rollbacks.length)
     ui.data(`rollbacks: ${exp.rollbacks.map((r) => `${r.action} ${r.service}`).join('; ')}`)
-}
-
-export interface InitCliOptions {
-  out?: string
-  force?: boolean
-  stdout?: boolean
-}
-
-/** `msvc chaos init`: an example experiment naming this workspace's services. */
-export async function runInit(opts: InitCliOptions, ctx: Ctx): Promise<void> {
-  const { root, workspace } = await loadWorkspace(ctx.cwd)
-  if (Object.keys(workspace.services).length === 0)
-    throw new UserError('the workspace has no services to experiment on', 'add one with msvc add <name>')
-  const text = planExampleExperiment(workspace)
-  if (opts.stdout) return ctx.ui.data(text)
-  const out = join(root, opts.out ?? 'chaos/experiment.yaml')
-  if (
-    !opts.force &&
-    (await readFile(out).then(
-      () => true,
-      () => false,
-    ))
-  )
-    throw new UserError(
-      `${relative(ctx.cwd, out)} already exists`,
-      'pass --force to overwrite it, or --out another file',
-    )
-  await mkdir(dirname(out), { recursive: true })
-  await writeFile(out, text)
-  ctx.ui.success(`wrote ${relative(ctx.cwd, out) || out}`)
-  ctx.ui.info(`run it with: msvc chaos run ${relative(ctx.cwd, out)}`)
 }
