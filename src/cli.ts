@@ -158,7 +158,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
   proto
     .command('gen')
     .description('generate typed TypeScript clients for every .proto into packages/clients/src/gen')
-    .option('--check', 'write nothing; exit 1 when the generated files are stale (for CI)')
+    .option('--check', 'write nothing; exit 2 when the generated files are stale (for CI)')
     .option('--json', 'print what was written as JSON on stdout')
     .addHelpText('after', examples(['msvc proto gen', 'msvc proto gen --check']))
     .action(async (opts) => (await import('./commands/proto.js')).runProtoGen(opts, ctx()))

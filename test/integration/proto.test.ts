@@ -46,7 +46,7 @@ describe('msvc proto gen', () => {
     expect((await msvc(['proto', 'gen', '--check'], { cwd: root })).exitCode).toBe(0)
   })
 
-  it('--check exits 1 naming the stale files after a proto change, and gen brings them up to date', async () => {
+  it('--check exits 2 naming the stale files after a proto change, and gen brings them up to date', async () => {
     const proto = join(root, 'services/order/proto/order.proto')
     await writeFile(
       proto,
