@@ -242,7 +242,7 @@ describe.skipIf(!hasDocker)('msvc up / ps / down against a real engine', () => {
         /catalog did not become healthy: (container (exited|restarting|keeps restarting) \(exit code [1-9]|health check failing)/,
       )
       expect(r.stderr).toMatch(
-        /last log lines of catalog:\n.*PORT must be an integer from 1 to 65535, got "not-a-port"/,
+        /last log lines of catalog:[\s\S]*PORT must be an integer from 1 to 65535, got "not-a-port"/,
       )
     } finally {
       await writeFile(file, original)
