@@ -45,4 +45,15 @@ describe('env names for a callee', () => {
     // every name compose writes is one the service reads (SERVICE_NAME comes from the kit)
     expect(written.filter((k) => !read.includes(k) && k !== 'SERVICE_NAME')).toEqual([])
   })
+
+  it("default to the callee's name and ports on the compose network, the values compose sets", async () => {
+    const config = await readFile(join(root, 'services/checkout/src/config.ts'), 'utf8')
+    expect(config).toContain("ORDER_URL: env.url('http://order:3001')")
+    expect(config).toContain("ORDER_GRPC_ADDRESS: env.string('order:50051')")
+    const r = await msvc(['compose', '--stdout'], { cwd: root })
+    expect(parse(r.stdout).services.checkout.environment).toMatchObject({
+      ORDER_URL: 'http://order:3001',
+      ORDER_GRPC_ADDRESS: 'order:50051',
+    })
+  })
 })

@@ -133,6 +133,21 @@ describe('create-service, add, ls (fixture templates)', () => {
       expect(listed.services.map((s) => s.name)).toEqual(['order', 'payment'])
     })
 
+    it('asks add what the flags leave out on a terminal, the capabilities included; the name too', async () => {
+      const prompt = scriptedPrompter([
+        ['Service name', 'shipping'],
+        ['What does shipping do', 'Ships orders'],
+        ['Capabilities', ['events']],
+        ['publishes', 'shipping.dispatched'],
+        ['subscribes', ''],
+      ])
+      await runAdd(undefined, {}, ctxAt(ws(), { prompt, interactive: true }).ctx)
+      expect(prompt.asked).toHaveLength(5)
+      const yaml = await readFile(join(ws(), 'msvc.yaml'), 'utf8')
+      expect(yaml).toMatch(/ {2}shipping:\n {4}description: Ships orders\n {4}capabilities: \[events\]/)
+      expect(yaml).toContain('shipping.dispatched:')
+    })
+
     it('prints a table from msvc ls', async () => {
       const { ctx, stdout } = ctxAt(ws())
       await runLs({}, ctx)

@@ -53,10 +53,24 @@ describe('msvc events', () => {
     expect(r.stderr).toContain('order.shipped is published by shipping but nobody subscribes to it')
     expect(r.stderr).toContain('payment subscribes to refund.issued but nobody publishes it')
     const json = await msvc(['events', '--json'], { cwd: dir })
-    expect(JSON.parse(json.stdout)).toMatchObject({
+    expect(json.exitCode).toBe(0)
+    const parsed = JSON.parse(json.stdout) as { warnings: { type: string; message: string; hint: string }[] }
+    expect(parsed).toMatchObject({
       stream: 'cliws-events',
       events: [{ type: 'order.created' }, {}, {}],
     })
+    expect(parsed.warnings).toEqual([
+      {
+        type: 'order.shipped',
+        message: 'order.shipped is published by shipping but nobody subscribes to it',
+        hint: 'add a subscriber: msvc add <service> --events --subscribes order.shipped',
+      },
+      {
+        type: 'refund.issued',
+        message: 'payment subscribes to refund.issued but nobody publishes it',
+        hint: 'add a publisher: msvc add <service> --events --publishes refund.issued',
+      },
+    ])
   })
 
   it.each([
@@ -130,23 +144,34 @@ describe.skipIf(!hasNatsServer() && process.env.MSVC_E2E_REQUIRE_DOCKER !== '1')
         workers,
       )
       await consumer.ready
-      const tail = execa(
-        'node',
-        [MSVC_BIN, 'events', 'tail', 'order.created', '--server', nats.url, '--json', '--count', '3'],
-        {
-          cwd: dir,
-          reject: false,
-          env: { NO_COLOR: '1', CI: '1' },
-          stdin: 'ignore',
-        },
-      )
-      let err = ''
-      tail.stderr?.on('data', (b: Buffer) => (err += b.toString()))
-      await waitFor(
-        () => err.includes('waiting for'),
-        10_000,
-        () => err,
-      )
+      const startTail = (...extra: string[]) => {
+        const child = execa(
+          'node',
+          [MSVC_BIN, 'events', 'tail', 'order.created', '--server', nats.url, '--count', '3', ...extra],
+          {
+            cwd: dir,
+            reject: false,
+            env: { NO_COLOR: '1', CI: '1' },
+            stdin: 'ignore',
+          },
+        )
+        let err = ''
+        child.stderr?.on('data', (b: Buffer) => (err += b.toString()))
+        return {
+          child,
+          waiting: () =>
+            waitFor(
+              () => err.includes('waiting for'),
+              10_000,
+              () => err,
+            ),
+        }
+      }
+      const jsonTail = startTail('--json')
+      const textTail = startTail()
+      await jsonTail.waiting()
+      await textTail.waiting()
+      const tail = jsonTail.child
       const pub = startWorker(
         bundle,
         cfg('order', { role: 'publish', count: 3, acked: join(dir, 'acked'), failed: join(dir, 'failed') }),
@@ -160,10 +185,26 @@ describe.skipIf(!hasNatsServer() && process.env.MSVC_E2E_REQUIRE_DOCKER !== '1')
         .split('\n')
         .map((l) => JSON.parse(l) as { type: string; id: string })
       expect(lines.map((l) => l.type)).toEqual(['order.created', 'order.created', 'order.created'])
-      expect(lines.map((l) => l.id).sort()).toEqual(
-        readLines(join(dir, 'acked'))
-          .map((l) => l.rest)
-          .sort(),
+      const acked = readLines(join(dir, 'acked'))
+      expect(lines.map((l) => l.id).sort()).toEqual(acked.map((l) => l.rest).sort())
+      // one line each: time, type, id, source, data
+      const text = await textTail.child
+      expect(text.exitCode).toBe(0)
+      const textLines = String(text.stdout).trim().split('\n')
+      expect(textLines).toHaveLength(3)
+      for (const { n, rest: id } of acked)
+        expect(textLines).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^\\d{4}-\\d\\d-\\d\\dT\\S+ {2}order\\.created {2}${id} {2}/${WS}/order {2}\\{"n":${n}\\}$`,
+            ),
+          ),
+        )
+      // the tails took nothing from the service's own consumer: it handled all three
+      await waitFor(
+        () => readLines(join(dir, 'fx')).length === 3,
+        10_000,
+        () => `${readLines(join(dir, 'fx')).length} handled`,
       )
     })
 

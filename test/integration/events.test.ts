@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connectBroker, readSubject, type Broker } from '../../src/io/events.js'
@@ -14,6 +14,7 @@ import {
   waitFor,
   type Worker,
 } from '../helpers/events-harness.js'
+import { msvc } from '../helpers/cli.js'
 import { hasNatsServer, NatsServer } from '../helpers/nats.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
@@ -250,6 +251,7 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
 
   it('fails a publish within its bound while the broker is down, and readiness says so', async () => {
     const health = new HealthRegistry()
+    const metrics = new Metrics('order', { processMetrics: false })
     const bus = new EventBus<{ 'order.created': { n: number } }>({
       workspace: ws(),
       service: 'order',
@@ -257,6 +259,7 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
       schemas: { 'order.created': { n: 'integer' } },
       logger: createLogger('order', 'silent'),
       health,
+      registry: metrics.registry,
       publishTimeoutMs: 1000,
     })
     try {
@@ -269,6 +272,10 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
       expect(Date.now() - t0).toBeLessThan(2500)
       expect(await health.readiness()).toMatchObject({ ready: false, checks: [{ name: 'nats', ok: false }] })
       await expect(bus.publish('order.created', { n: 'x' } as never)).rejects.toThrow(/n must be an integer/)
+      const text = (await metrics.exposition()).body
+      expect(text).toContain('events_published_total{type="order.created",service="order"} 1')
+      // the publish that timed out counts; the one refused by its schema was never attempted
+      expect(text).toContain('events_publish_failed_total{type="order.created",service="order"} 1')
     } finally {
       await nats.restart()
       await bus.close()
@@ -279,7 +286,7 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     const w = ws()
     const effects = file('effects'),
       acked = file('acked')
-    const cfg = base(w, 'payment', { role: 'consume', effects, handlerDelayMs: 300, ackWaitMs: 2000 })
+    const cfg = base(w, 'payment', { role: 'consume', effects, handlerDelayMs: 300, ackWaitMs: 6000 })
     const first = startWorker(bundle, cfg, workers)
     await first.ready
     const publisher = startWorker(
@@ -301,9 +308,15 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     expect(afterDrain).toBeLessThan(20)
     const second = startWorker(bundle, { ...cfg, handlerDelayMs: 0 }, workers)
     await second.ready
+    // the queued ones come back at once (nak), well before the 6 s ack wait...
+    await waitFor(
+      () => readLines(effects).length >= 19,
+      3000,
+      () => `${readLines(effects).length} handled`,
+    )
+    // ...and the one still in transit at the stop comes back after it
     await waitFor(
       () => readLines(effects).length >= 20,
-      // queued ones come back at once (nak); one still in transit at stop comes back after ack_wait
       15_000,
       () => `${readLines(effects).length} handled`,
     )
@@ -344,6 +357,80 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     )
   })
 
+  it('a replayed dead letter reaches every subscriber; one that handled it already skips it by its id', async () => {
+    type Payloads = { 'order.created': { n: number } }
+    const w = ws()
+    const make = (service: string, metrics: Metrics) =>
+      new EventBus<Payloads>({
+        workspace: w,
+        service,
+        url: nats.url,
+        schemas: { 'order.created': { n: 'integer' } },
+        logger: createLogger(service, 'silent'),
+        registry: metrics.registry,
+        maxDeliveries: 2,
+        backoff: { baseMs: 10, maxMs: 20 },
+      })
+    const shipMetrics = new Metrics('shipping', { processMetrics: false })
+    const order = make('order', new Metrics('order', { processMetrics: false }))
+    const shipping = make('shipping', shipMetrics)
+    const payment = make('payment', new Metrics('payment', { processMetrics: false }))
+    const handled = { shipping: [] as string[], payment: [] as string[] }
+    let fixed = false
+    shipping.subscribe('order.created', (_data, event) => void handled.shipping.push(event.id))
+    payment.subscribe('order.created', (_data, event) => {
+      if (!fixed) throw new Error('payment is broken')
+      handled.payment.push(event.id)
+    })
+    const yamlDir = file('ws')
+    await mkdir(yamlDir)
+    await writeFile(
+      join(yamlDir, 'msvc.yaml'),
+      [
+        `name: ${w}`,
+        'services:',
+        '  order: { capabilities: [events], ports: { http: 3001 }, publishes: [order.created] }',
+        '  shipping: { capabilities: [events], ports: { http: 3002 }, subscribes: [order.created] }',
+        '  payment: { capabilities: [events], ports: { http: 3003 }, subscribes: [order.created] }',
+        'events:',
+        '  order.created: { schema: { n: integer } }',
+        '',
+      ].join('\n'),
+    )
+    const dlq = (...args: string[]) =>
+      msvc(['events', 'dlq', '--server', nats.url, ...args], { cwd: yamlDir })
+    try {
+      await Promise.all([order.start(), shipping.start(), payment.start()])
+      const event = await order.publish('order.created', { n: 1 })
+      let listed: { deadLetters: { eventId: string; service: string }[] } = { deadLetters: [] }
+      for (let i = 0; i < 50 && listed.deadLetters.length === 0; i++) {
+        listed = JSON.parse((await dlq('--json')).stdout)
+        if (!listed.deadLetters.length) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(listed.deadLetters).toMatchObject([{ eventId: event.id, service: 'payment' }])
+      expect(handled.shipping).toEqual([event.id])
+      fixed = true
+      const replay = await dlq('--replay')
+      expect(replay.exitCode, replay.stderr).toBe(0)
+      await waitFor(
+        () => handled.payment.length === 1,
+        10_000,
+        () => `payment handled ${handled.payment.length}`,
+      )
+      expect(handled.payment).toEqual([event.id])
+      const duplicate = 'events_consumed_total{type="order.created",result="duplicate",service="shipping"} 1'
+      let text = ''
+      for (let i = 0; i < 50 && !text.includes(duplicate); i++) {
+        text = (await shipMetrics.exposition()).body
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(text).toContain(duplicate)
+      expect(handled.shipping).toEqual([event.id])
+    } finally {
+      await Promise.all([order.close(), shipping.close(), payment.close()])
+    }
+  })
+
   it('counts published, consumed by result, redelivered, dead-lettered and handler time', async () => {
     type Payloads = { 'order.created': { n: number } }
     const w = ws()
@@ -370,13 +457,16 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     try {
       await Promise.all([publisher.start(), consumer.start()])
       for (let n = 0; n < 3; n++) await publisher.publish('order.created', { n })
+      // one that is no event envelope at all, straight onto the subject
+      await withBroker((b) => b.js.publish(`${w}.events.order.created`, '{"not":"an envelope"}'))
       await waitFor(
         () => handled === 2,
         10_000,
         () => `${handled} handled`,
       )
       let text = ''
-      for (let i = 0; i < 50 && !text.includes('events_dead_lettered_total{type="order.created"'); i++) {
+      const bothDead = 'events_dead_lettered_total{type="order.created",service="payment"} 2'
+      for (let i = 0; i < 50 && !text.includes(bothDead); i++) {
         text = (await cm.exposition()).body
         await new Promise((r) => setTimeout(r, 50))
       }
@@ -386,8 +476,11 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
       expect(text).toContain(
         'events_consumed_total{type="order.created",result="failed",service="payment"} 3',
       )
+      expect(text).toContain(
+        'events_consumed_total{type="order.created",result="invalid",service="payment"} 1',
+      )
       expect(text).toContain('events_redelivered_total{type="order.created",service="payment"} 2')
-      expect(text).toContain('events_dead_lettered_total{type="order.created",service="payment"} 1')
+      expect(text).toContain(bothDead)
       const okCount = text
         .split('\n')
         .find((l) => l.startsWith('event_handler_duration_seconds_count{') && l.includes('result="ok"'))

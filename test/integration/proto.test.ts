@@ -55,10 +55,24 @@ describe('msvc proto gen', () => {
         'int32 version = 5;\n  string owner = 8;',
       ),
     )
+    const before = await clients()
     const check = await msvc(['proto', 'gen', '--check'], { cwd: root })
     expect(check.exitCode).toBe(2)
     expect(check.stderr).toContain('packages/clients/src/gen/order/pb/order.ts is stale')
-    expect((await msvc(['proto', 'gen'], { cwd: root })).exitCode).toBe(0)
+    expect(await clients()).toEqual(before) // --check writes nothing
+    const json = await msvc(['proto', 'gen', '--check', '--json'], { cwd: root })
+    expect(json.exitCode).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      upToDate: false,
+      stale: expect.arrayContaining(['packages/clients/src/gen/order/pb/order.ts']),
+    })
+    const gen = await msvc(['proto', 'gen', '--json'], { cwd: root })
+    expect(gen.exitCode).toBe(0)
+    expect(JSON.parse(gen.stdout)).toMatchObject({
+      protos: 1,
+      written: expect.arrayContaining(['packages/clients/src/gen/order/pb/order.ts']),
+      removed: [],
+    })
     expect((await clients())['src/gen/order/pb/order.ts']).toContain('owner: string')
     expect((await msvc(['proto', 'gen', '--check'], { cwd: root })).exitCode).toBe(0)
   })
@@ -89,6 +103,37 @@ describe('msvc proto gen', () => {
     expect(after['src/gen/old/client.ts']).toBeUndefined()
   })
 
+  it('refuses a hand-written file where a generated one must go, and writes nothing', async () => {
+    const target = join(root, 'packages/clients/src/gen/order/client.ts')
+    await writeFile(target, 'export const mine = 1\n')
+    const before = await clients()
+    const r = await msvc(['proto', 'gen'], { cwd: root })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain(
+      'packages/clients/src/gen/order/client.ts is not a generated file (no "Code generated" header): move it out of src/gen/',
+    )
+    expect(await clients()).toEqual(before)
+  })
+
+  it('turns hyphens of the workspace and service names into underscores in the proto package', async () => {
+    const r = await createService(['shop-eu', '--yes', '--service', 'order-api', '--grpc'], { cwd: tmp })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const proto = await readFile(join(tmp, 'shop-eu/services/order-api/proto/order-api.proto'), 'utf8')
+    expect(proto).toMatch(/^package shop_eu\.order_api\.v1;$/m)
+  })
+
+  it('keeps a service msvc add wrote when proto gen then fails, and says what to rerun', async () => {
+    const proto = join(root, 'services/order/proto/order.proto')
+    await writeFile(proto, (await readFile(proto, 'utf8')).replace('string name = 2;', 'string name = 2'))
+    const r = await msvc(['add', 'payment', '--grpc'], { cwd: root })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/services\/order\/proto\/order\.proto:\d+:\d+ Expected ";"/)
+    expect(r.stderr).toContain('proto gen failed; the service files are written')
+    expect(r.stderr).toContain('then run `msvc proto gen`')
+    expect(await readdir(join(root, 'services/payment/proto'))).toEqual(['payment.proto'])
+    expect(await readFile(join(root, 'msvc.yaml'), 'utf8')).toMatch(/^ {2}payment:$/m)
+  })
+
   it('handles imports of well-known types and streaming methods, and the result type-checks', async () => {
     const proto = join(root, 'services/order/proto/order.proto')
     const text = (await readFile(proto, 'utf8'))
@@ -111,6 +156,23 @@ describe('msvc proto gen', () => {
     expect(after['src/gen/order/client.ts']).toContain('  ping: { idempotent: true },')
     expect(after['src/gen/order/client.ts']).toContain("from './pb/google/protobuf/empty.js'")
     expect(after['src/gen/order/client.ts']).not.toContain('watchOrders')
+    // docs/proto.md: a streaming method is called through the ts-proto client class the namespace
+    // exports; the typed caller's `raw` is the resilient client behind it
+    await writeFile(
+      join(root, 'packages/clients/src/streaming-use.ts'),
+      [
+        "import { credentials } from '@grpc/grpc-js'",
+        "import { createOrderServiceClient, order } from './index.js'",
+        '',
+        "const caller = createOrderServiceClient({ address: '127.0.0.1:1' })",
+        "export const state: 'closed' | 'open' | 'half-open' = caller.raw.breakerState",
+        "const streaming = new order.OrderServiceClient('127.0.0.1:1', credentials.createInsecure())",
+        'export const watch = (): void => {',
+        "  streaming.watchOrders({ id: 'x' }).on('data', (r: order.GetOrderResponse) => void r)",
+        '}',
+        '',
+      ].join('\n'),
+    )
     await linkNodeModules(root)
     const tsc = await execa(
       'node',
@@ -168,6 +230,20 @@ describe('msvc proto lint and breaking', () => {
     expect(r.stderr).toMatch(
       /services\/order\/proto\/order\.proto:\d+:\d+ Field name "pageToken" should be lower_snake_case/,
     )
+    const json = await msvc(['proto', 'lint', '--json'], { cwd: root })
+    expect(json.exitCode).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      problems: [
+        {
+          file: 'services/order/proto/order.proto',
+          line: expect.any(Number),
+          col: expect.any(Number),
+          message: expect.stringMatching(
+            /"pageToken" should be lower_snake_case.*\(FIELD_LOWER_SNAKE_CASE\)$/,
+          ),
+        },
+      ],
+    })
   })
 
   it('reports a breaking change against a git ref with file:line, and none for an additive one', async () => {
@@ -194,6 +270,20 @@ describe('msvc proto lint and breaking', () => {
     expect(r.stderr).toMatch(
       /services\/order\/proto\/order\.proto:\d+:\d+ .*"3" with name "description".*deleted/,
     )
+    const json = await msvc(['proto', 'breaking', '--against', 'main', '--json'], { cwd: root })
+    expect(json.exitCode).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      against: 'main',
+      problems: [
+        expect.objectContaining({ file: 'services/order/proto/order.proto', line: expect.any(Number) }),
+      ],
+    })
+    // a service that did not exist at the ref is skipped
+    await writeFile(proto, base)
+    expect((await msvc(['add', 'payment', '--grpc'], { cwd: root })).exitCode).toBe(0)
+    const added = await msvc(['proto', 'breaking', '--against', 'main', '--json'], { cwd: root })
+    expect(added.exitCode, added.stderr).toBe(0)
+    expect(JSON.parse(added.stdout)).toEqual({ against: 'main', problems: [] })
     const bad = await msvc(['proto', 'breaking', '--against', 'no-such-ref'], { cwd: root })
     expect(bad.exitCode).toBe(1)
     expect(bad.stderr).toContain('git ref no-such-ref not found')

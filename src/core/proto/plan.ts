@@ -185,7 +185,7 @@ function renderClientModule(
       ]),
       `  /** the breaker guarding ${service}: closed, open or half-open */`,
       `  readonly breakerState: ResilientGrpcClient['breakerState']`,
-      `  /** the underlying client, for what the typed methods leave out (streaming calls) */`,
+      `  /** the resilient client behind the typed methods (its breaker, 'unary' by method name); streaming methods go through the ts-proto client class */`,
       `  readonly raw: ResilientGrpcClient`,
       `  close(): void`,
       '}',

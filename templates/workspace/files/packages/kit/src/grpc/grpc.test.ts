@@ -4,15 +4,27 @@ import {
   type ServerWritableStream,
   type ServiceDefinition,
 } from '@grpc/grpc-js'
+import { create, toBinary } from '@bufbuild/protobuf'
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt'
+import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NotFoundError, VersionConflictError, ConflictError, InvalidInputError } from '../errors.js'
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  UnavailableError,
+  VersionConflictError,
+} from '../errors.js'
 import { HealthRegistry } from '../health.js'
 import { createLogger } from '../logger.js'
 import { Metrics } from '../metrics.js'
+import { BreakerOpenError } from '../resilience/breaker.js'
+import { BulkheadFullError } from '../resilience/bulkhead.js'
 import { TimeoutError } from '../resilience/timeout.js'
 import { ResilientGrpcClient } from './client.js'
 import { currentCallContext } from './context.js'
 import { HealthService, SERVING_STATUS } from './health.js'
+import { REFLECTION_SERVICES } from './reflection.js'
 import { GrpcServer, type UnaryContext } from './server.js'
 import { GrpcCallError } from './status.js'
 
@@ -22,16 +34,24 @@ const json = {
   serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
   deserialize: (b: Buffer) => JSON.parse(b.toString()),
 }
+interface EchoRequest {
+  fail?: string
+  stallMs?: number
+  relay?: boolean
+  /** make one call while serving and answer with the metadata it carried */
+  relayEcho?: boolean
+}
 const method = (name: string) => ({
   path: `/test.v1.Echo/${name}`,
   requestStream: false as const,
   responseStream: false as const,
   requestSerialize: json.serialize,
-  requestDeserialize: json.deserialize as (b: Buffer) => { fail?: string; stallMs?: number; relay?: boolean },
+  requestDeserialize: json.deserialize as (b: Buffer) => EchoRequest,
   responseSerialize: json.serialize as (v: {
     ok: boolean
     requestId?: string
     traceparent?: string
+    tracestate?: string
   }) => Buffer,
   responseDeserialize: json.deserialize,
 })
@@ -51,7 +71,12 @@ const ERRORS: Record<string, () => Error> = {
   stale: () => new VersionConflictError('stale'),
   timeout: () => new TimeoutError(10),
   unavailable: () => new GrpcCallError(status.UNAVAILABLE, 'try later'),
+  unavailableError: () => new UnavailableError('the database is down'),
+  breakerOpen: () => new BreakerOpenError('payment'),
+  bulkheadFull: () => new BulkheadFullError(4, 0),
   crash: () => new Error('secret stack detail'),
+  unknown: () => new GrpcCallError(status.UNKNOWN, 'what happened'),
+  exhausted: () => new GrpcCallError(status.RESOURCE_EXHAUSTED, 'quota'),
 }
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -65,24 +90,42 @@ async function start() {
   const metrics = new Metrics('echo', { processMetrics: false })
   const health = new HealthRegistry()
   const calls = { get: 0, create: 0 }
-  const handler =
-    (name: 'get' | 'create') =>
-    async (req: { fail?: string; stallMs?: number; relay?: boolean }, ctx: UnaryContext) => {
-      calls[name]++
-      if (req.relay) {
-        // a call made while serving: the caller's deadline caps it, whatever the client's default
-        const t0 = performance.now()
-        lastRelay = {
-          code: (await codeOf(relay!.unary('create', { stallMs: 4000 })))!,
-          ms: performance.now() - t0,
-        }
-        return { ok: true, relayed: lastRelay }
+  // the metadata of every attempt, as the server read it
+  const seen: { requestId: string; traceparent?: string; tracestate?: string }[] = []
+  const logLines: Record<string, unknown>[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l))
+      cb()
+    },
+  })
+  const handler = (name: 'get' | 'create') => async (req: EchoRequest, ctx: UnaryContext) => {
+    calls[name]++
+    seen.push({
+      requestId: ctx.requestId,
+      ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+      ...(ctx.tracestate ? { tracestate: ctx.tracestate } : {}),
+    })
+    if (req.relayEcho) return relay!.unary<unknown, { ok: boolean }>('get', {})
+    if (req.relay) {
+      // a call made while serving: the caller's deadline caps it, whatever the client's default
+      const t0 = performance.now()
+      lastRelay = {
+        code: (await codeOf(relay!.unary('create', { stallMs: 4000 })))!,
+        ms: performance.now() - t0,
       }
-      if (req.stallMs) await new Promise((r) => setTimeout(r, req.stallMs))
-      if (req.fail) throw ERRORS[req.fail]!()
-      return { ok: true, requestId: currentCallContext()?.requestId, traceparent: ctx.traceparent }
+      return { ok: true, relayed: lastRelay }
     }
-  const server = new GrpcServer({ logger: createLogger('echo', 'silent'), metrics, health })
+    if (req.stallMs) await new Promise((r) => setTimeout(r, req.stallMs))
+    if (req.fail) throw ERRORS[req.fail]!()
+    return {
+      ok: true,
+      requestId: currentCallContext()?.requestId,
+      traceparent: ctx.traceparent,
+      tracestate: ctx.tracestate,
+    }
+  }
+  const server = new GrpcServer({ logger: createLogger('echo', 'info', sink), metrics, health })
   server.addService(EchoService, {
     get: handler('get'),
     create: handler('create'),
@@ -106,7 +149,7 @@ async function start() {
     cleanups.push(() => c.close())
     return c
   }
-  return { port, calls, metrics, health, server, client }
+  return { port, calls, seen, logLines, metrics, health, server, client }
 }
 
 const codeOf = async (p: Promise<unknown>) => {
@@ -121,7 +164,7 @@ const codeOf = async (p: Promise<unknown>) => {
 describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
   it('maps domain errors to status codes and counts them per method and code', async () => {
     const { client, metrics } = await start()
-    const c = client({ maxAttempts: 1 })
+    const c = client({ maxAttempts: 1, breaker: { failureThreshold: 100 } })
     const got: Record<string, string | undefined> = {}
     for (const fail of Object.keys(ERRORS)) got[fail] = await codeOf(c.unary('create', { fail }))
     expect(got).toEqual({
@@ -131,7 +174,12 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
       stale: 'ABORTED',
       timeout: 'DEADLINE_EXCEEDED',
       unavailable: 'UNAVAILABLE',
+      unavailableError: 'UNAVAILABLE',
+      breakerOpen: 'UNAVAILABLE',
+      bulkheadFull: 'UNAVAILABLE',
       crash: 'INTERNAL',
+      unknown: 'UNKNOWN',
+      exhausted: 'RESOURCE_EXHAUSTED',
     })
     await expect(c.unary('create', { fail: 'crash' })).rejects.toThrow(/internal error/)
     const text = await metrics.registry.metrics()
@@ -156,6 +204,65 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     const fresh = await client().unary<unknown, { requestId: string; traceparent: string }>('get', {})
     expect(fresh.requestId).toMatch(/^[0-9a-f]{32}$/)
     expect(fresh.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+  })
+
+  it('logs an INTERNAL with the request id and the error, and hides its details from the caller', async () => {
+    const { client, logLines } = await start()
+    const err = await client({ maxAttempts: 1 })
+      .unary('create', { fail: 'crash' }, { requestId: 'req-crash' })
+      .catch((e: GrpcCallError) => e)
+    expect(err).toBeInstanceOf(GrpcCallError)
+    expect((err as GrpcCallError).details).toBe('internal error')
+    const line = logLines.find((l) => l.requestId === 'req-crash')
+    expect(line).toMatchObject({ level: 'error', grpcMethod: 'test.v1.Echo/Create', grpcCode: 'INTERNAL' })
+    expect(JSON.stringify(line)).toContain('secret stack detail')
+  })
+
+  it('sends the same request id, traceparent and tracestate on every retry', async () => {
+    const { client, seen } = await start()
+    const c = client({ maxAttempts: 3, breaker: { failureThreshold: 100 } })
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    await codeOf(
+      c.unary('get', { fail: 'unavailable' }, { requestId: 'req-7', traceparent: tp, tracestate: 'shop=1' }),
+    )
+    expect(seen).toEqual([
+      { requestId: 'req-7', traceparent: tp, tracestate: 'shop=1' },
+      { requestId: 'req-7', traceparent: tp, tracestate: 'shop=1' },
+      { requestId: 'req-7', traceparent: tp, tracestate: 'shop=1' },
+    ])
+    // without options: one made-up id and traceparent, the same on each attempt
+    seen.length = 0
+    await codeOf(c.unary('get', { fail: 'unavailable' }))
+    expect(seen).toHaveLength(3)
+    expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBe(1)
+  })
+
+  it('gives a call made while serving the same request id, trace id and tracestate, with a new parent id', async () => {
+    const { client } = await start()
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const r = await client().unary<unknown, { requestId: string; traceparent: string; tracestate: string }>(
+      'get',
+      { relayEcho: true },
+      { requestId: 'req-9', traceparent: tp, tracestate: 'shop=1' },
+    )
+    expect(r.requestId).toBe('req-9')
+    expect(r.tracestate).toBe('shop=1')
+    expect(r.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/)
+    expect(r.traceparent).not.toBe(tp)
+  })
+
+  it('counts INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED against the breaker, and not a client error', async () => {
+    const { client } = await start()
+    for (const fail of ['crash', 'unknown', 'exhausted', 'timeout', 'unavailable']) {
+      const c = client({ maxAttempts: 1, breaker: { failureThreshold: 1 } })
+      await codeOf(c.unary('create', { fail }))
+      expect(c.breakerState, fail).toBe('open')
+    }
+    for (const fail of ['notFound', 'invalid', 'exists', 'stale']) {
+      const c = client({ maxAttempts: 1, breaker: { failureThreshold: 1 } })
+      await codeOf(c.unary('create', { fail }))
+      expect(c.breakerState, fail).toBe('closed')
+    }
   })
 
   it('retries idempotent calls on UNAVAILABLE up to the limit, and never retries non-idempotent ones', async () => {
@@ -248,6 +355,54 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(seen).toEqual([{ ok: true }, { ok: true }, { ok: true }])
   })
 
+  it('on close, drains a call in flight within the grace period and cancels one that outlasts it', async () => {
+    const { client, server } = await start()
+    const c = client({ maxAttempts: 1, deadlineMs: 5000 })
+    const quick = codeOf(c.unary('create', { stallMs: 150 }))
+    const slow = codeOf(c.unary('create', { stallMs: 3000 }))
+    await new Promise((r) => setTimeout(r, 50))
+    const t0 = performance.now()
+    await server.close(400)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(await quick).toBe('OK')
+    expect(await slow).toBe('CANCELLED')
+    // and takes no new call
+    expect(await codeOf(c.unary('create', {}))).toBe('UNAVAILABLE')
+  })
+
+  it('answers server reflection on v1 and v1alpha from the descriptors', async () => {
+    const { server, port } = await start()
+    const file = create(FileDescriptorProtoSchema, {
+      name: 'echo.proto',
+      package: 'test.v1',
+      syntax: 'proto3',
+      service: [{ name: 'Echo' }],
+    })
+    server.addReflection([Buffer.from(toBinary(FileDescriptorProtoSchema, file)).toString('base64')])
+    // services added after listen are served (grpc-js registers handlers on the running server)
+    const { credentials } = await import('@grpc/grpc-js')
+    for (const [i, version] of ['v1', 'v1alpha'].entries()) {
+      const Reflection = makeGenericClientConstructor(
+        REFLECTION_SERVICES[i]!,
+        `grpc.reflection.${version}.ServerReflection`,
+      )
+      const rc = new Reflection(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+        serverReflectionInfo(): NodeJS.EventEmitter & { write(r: { raw: Uint8Array }): void; end(): void }
+        close(): void
+      }
+      cleanups.push(() => rc.close())
+      const stream = rc.serverReflectionInfo()
+      const answer = new Promise<Buffer>((resolve, reject) => {
+        stream.once('data', resolve)
+        stream.once('error', reject)
+      })
+      stream.write({ raw: new Uint8Array([0x3a, 0x00]) }) // list_services: ""
+      const bytes = await answer
+      stream.end()
+      expect(bytes.toString('latin1'), version).toContain('test.v1.Echo')
+    }
+  })
+
   it('answers grpc.health.v1 Check and Watch from readiness', async () => {
     const { port, health } = await start()
     const HealthClient = makeGenericClientConstructor(HealthService, 'grpc.health.v1.Health')
@@ -283,7 +438,10 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(await check('')).toBe(SERVING_STATUS.NOT_SERVING)
     await waitFor(() => seen.length === 2, 3000)
     expect(seen).toEqual([SERVING_STATUS.SERVING, SERVING_STATUS.NOT_SERVING])
-    watch.cancel()
+    // shutdown ends the watch, so that the server's drain does not wait on it
+    const ended = new Promise<void>((resolve) => watch.once('end', () => resolve()))
+    health.markShuttingDown()
+    await ended
   })
 })
 
