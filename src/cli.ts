@@ -6,6 +6,7 @@ import type { Ctx } from './context.js'
 import type { WarmPlugin } from './io/proto/plugin.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
+import { trapSignals } from './io/signals.js'
 import { createUi, type Ui } from './ui/ui.js'
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
@@ -28,6 +29,11 @@ function makeCtx(ui: Ui, o: MainOptions): Ctx {
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true && !env.CI,
     version: VERSION,
     ...(env.MSVC_TEMPLATES_DIR ? { templatesDir: env.MSVC_TEMPLATES_DIR } : {}),
+    // loaded when a command needs them: most commands reach no engine, and dockerode is heavy
+    runtime: async (root, ws) =>
+      (await import('./runtime/docker-runtime.js')).DockerRuntime.connect(root, ws),
+    engine: async () => (await import('./io/engine.js')).assertChaosEngine(),
+    trapSignals,
   }
 }
 

@@ -1,12 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { relative, resolve } from 'node:path'
-import { assertChaosEngine, type Engine } from '../io/engine.js'
-import {
-  describeFault,
-  expectsNewProcess,
-  recoveryClockStarts,
-  watchesRecovery,
-} from '../core/chaos/faults.js'
+import type { Engine } from '../io/engine.js'
+import { describeFault } from '../core/chaos/faults.js'
 import {
   methodDurationMs,
   parseExperiment,
@@ -31,12 +26,11 @@ import { ExitError, UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { runProbe } from '../io/chaos/probes.js'
-import { injectFault, liftFault } from '../io/chaos/runner.js'
+import { FaultUndoError, engineEdges, runFaultLifecycle } from '../io/chaos/lifecycle.js'
+import { liftFault } from '../io/chaos/runner.js'
 import { listServiceContainers } from '../io/chaos/targets.js'
-import { watchRecovery } from '../io/chaos/watch.js'
 import { toWorkspaceError, loadWorkspace } from '../io/workspace.js'
 import type { Ui } from '../ui/ui.js'
-import { trapSignals } from './chaos.js'
 
 export interface RunCliOptions {
   journal?: string
@@ -77,7 +71,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
   const exp = parsed.experiment
   const ui = ctx.ui
   if (opts.dryRun) return printSchedule(exp, ui)
-  const d = await assertChaosEngine()
+  const d = await ctx.engine()
   await restoreLeftoverFaults(root, workspace, ui)
   if ((await listServiceContainers(d, workspace.name)).every((c) => c.State !== 'running'))
     throw new UserError(`the stack of ${workspace.name} is not up`, 'start it with msvc up')
@@ -96,7 +90,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
     method: [],
     rollbacks: [],
   }
-  const trap = trapSignals()
+  const trap = ctx.trapSignals()
   const open = new Map<string, LedgerEntry>()
   const c = ui.color
   ui.info(c.bold(`Experiment: ${exp.title}`))
@@ -199,51 +193,57 @@ async function runFaultStep(step: FaultStep, start: number, env: StepEnv, journa
   }
   journal.method.push(rec)
   const at = `+${formatDuration(step.atMs)}`
+  const c = env.ui.color
   try {
-    const injected = await injectFault(env.d, env.root, env.ws, {
-      service: step.service,
-      spec: step.spec,
-      selection: step.selection,
-      experiment: env.file,
-      ...(step.forMs !== undefined ? { durationMs: step.forMs } : {}),
-    })
-    rec.targets = injected.targets.map((t) => t.name)
-    rec.appliedAt = new Date(injected.appliedAt).toISOString()
-    rec.applyMs = injected.appliedAt - injected.startedAt
-    if (injected.notes?.length) rec.notes = injected.notes
-    if (injected.entry) env.open.set(injected.id, injected.entry)
-    env.ui.info(
-      `${env.ui.color.yellow('⚡')} ${env.ui.color.dim(at)} ${rec.fault} on ${step.service} (${rec.targets.join(', ')})${step.forMs ? ` for ${formatDuration(step.forMs)}` : ''}`,
-    )
-    let from: number | undefined =
-      recoveryClockStarts(step.spec.kind) === 'fault' ? injected.appliedAt : undefined
-    if (injected.entry && step.forMs !== undefined) {
-      await sleep(injected.appliedAt + step.forMs - Date.now(), env.signal)
-      const { endedAt, notes } = await liftFault(env.d, env.root, injected.entry)
-      env.open.delete(injected.id)
-      rec.endedAt = new Date(endedAt).toISOString()
-      if (notes.length) rec.notes = [...(rec.notes ?? []), ...notes]
-      env.ui.info(`${env.ui.color.green('↺')} restored ${rec.fault} on ${step.service}`)
-      from = endedAt
-    }
-    if (watchesRecovery(step.spec.kind) && from !== undefined && !env.signal.aborted) {
-      rec.recovery = await watchRecovery(env.d, {
-        from,
-        newProcess: expectsNewProcess(step.spec.kind),
-        targets: injected.targets.map((t) => ({
-          id: t.id,
-          name: t.name,
-          startedAt: t.startedAt,
+    const outcome = await runFaultLifecycle(
+      engineEdges(env.d, env.root, env.ws),
+      {
+        service: step.service,
+        spec: step.spec,
+        selection: step.selection,
+        experiment: env.file,
+        ...(step.forMs !== undefined ? { durationMs: step.forMs } : {}),
+        // without `for`, a lasting fault stays until the method ends (liftAll)
+        hold: step.forMs ?? 'leave',
+        recovery: {
+          timeoutMs: env.exp.recoveryTimeoutMs,
           httpPort: env.ws.services[step.service]!.ports.http,
-        })),
-        timeoutMs: env.exp.recoveryTimeoutMs,
-        signal: env.signal,
-      })
+        },
+      },
+      env.signal,
+      {
+        applied: (injected) => {
+          rec.targets = injected.targets.map((t) => t.name)
+          rec.appliedAt = new Date(injected.appliedAt).toISOString()
+          rec.applyMs = injected.appliedAt - injected.startedAt
+          if (injected.notes?.length) rec.notes = injected.notes
+          env.ui.info(
+            `${c.yellow('⚡')} ${c.dim(at)} ${rec.fault} on ${step.service} (${rec.targets.join(', ')})${step.forMs ? ` for ${formatDuration(step.forMs)}` : ''}`,
+          )
+        },
+        restarted: (t) => {
+          rec.notes = [
+            ...(rec.notes ?? []),
+            `${t.name} restarted during the fault; its new network namespace did not have it`,
+          ]
+        },
+        lifted: ({ endedAt, notes }) => {
+          rec.endedAt = new Date(endedAt).toISOString()
+          if (notes.length) rec.notes = [...(rec.notes ?? []), ...notes]
+          env.ui.info(`${c.green('↺')} restored ${rec.fault} on ${step.service}`)
+        },
+      },
+    )
+    if (outcome.open) env.open.set(outcome.injected.id, outcome.open)
+    if (outcome.recovery) {
+      rec.recovery = outcome.recovery
       const line = `${step.service} ${describeRecovery(rec.recovery, env.exp.recoveryTimeoutMs)}`
-      if (rec.recovery.recovered) env.ui.info(`${env.ui.color.green('✔')} ${line}`)
+      if (rec.recovery.recovered) env.ui.info(`${c.green('✔')} ${line}`)
       else env.ui.warn(line)
     }
   } catch (e) {
+    // an undo that failed stays in the ledger; the end of the method tries it again
+    if (e instanceof FaultUndoError) env.open.set(e.entry.id, e.entry)
     rec.error = (e as Error).message
     env.ui.warn(`${at} ${rec.fault} on ${step.service} failed: ${rec.error}`)
   }

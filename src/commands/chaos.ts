@@ -1,17 +1,14 @@
-import { assertChaosEngine, type Engine } from '../io/engine.js'
+import type { Engine } from '../io/engine.js'
 import {
   MECHANISM,
   describeFault,
-  expectsNewProcess,
   isLastingFault,
-  recoveryClockStarts,
   toFaultSpec,
-  watchesRecovery,
   type FaultKind,
   type FaultSpec,
 } from '../core/chaos/faults.js'
 import { netfilterPlan } from '../core/chaos/netfilter.js'
-import { describeRecovery, type RecoveryReport } from '../core/chaos/recovery.js'
+import { describeRecovery } from '../core/chaos/recovery.js'
 import { formatDuration } from '../core/chaos/units.js'
 import { durationFlag } from './flags.js'
 import type { Workspace } from '../core/workspace/model.js'
@@ -21,9 +18,8 @@ import { EXIT, ExitError, UserError } from '../errors.js'
 import { sweepStrays } from '../io/chaos/apply.js'
 import { isProcessAlive, ledgerPath, readLedger } from '../io/chaos/ledger-store.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
-import { injectFault, liftFault, type InjectedFault } from '../io/chaos/runner.js'
+import { engineEdges, runFaultLifecycle } from '../io/chaos/lifecycle.js'
 import { resolveTargets } from '../io/chaos/targets.js'
-import { watchRecovery } from '../io/chaos/watch.js'
 import { loadWorkspace } from '../io/workspace.js'
 import type { Ui } from '../ui/ui.js'
 
@@ -91,68 +87,7 @@ export function toFaultOptions(
   }
 }
 
-/** Resolves on timeout, or early (false) when the signal aborts; calls onTick every second. */
-function hold(ms: number, signal: AbortSignal, onTick: (leftMs: number) => void): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false) // Ctrl-C while the fault was being applied
-  return new Promise((resolve) => {
-    const end = Date.now() + ms
-    const tick = setInterval(() => onTick(Math.max(0, end - Date.now())), 1000)
-    const done = (v: boolean) => {
-      clearInterval(tick)
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      resolve(v)
-    }
-    const onAbort = () => done(false)
-    const timer = setTimeout(() => done(true), ms)
-    signal.addEventListener('abort', onAbort)
-    onTick(ms)
-  })
-}
-
-/** SIGINT/SIGTERM abort the returned signal instead of killing msvc, until `release`. */
-export function trapSignals(): {
-  signal: AbortSignal
-  release: () => void
-  received: () => string | undefined
-} {
-  const ac = new AbortController()
-  let got: string | undefined
-  const on = (name: string) => () => {
-    got ??= name
-    ac.abort()
-  }
-  const int = on('SIGINT')
-  const term = on('SIGTERM')
-  process.on('SIGINT', int)
-  process.on('SIGTERM', term)
-  return {
-    signal: ac.signal,
-    received: () => got,
-    release: () => {
-      process.off('SIGINT', int)
-      process.off('SIGTERM', term)
-    },
-  }
-}
-
 const clock = (ms: number) => new Date(ms).toLocaleTimeString('en-GB', { hour12: false })
-
-/** A line that rewrites itself on a TTY; nothing otherwise. */
-function statusLine(ui: Ui) {
-  let shown = false
-  return {
-    set(text: string) {
-      if (!ui.interactive) return
-      process.stderr.write(`\r\x1b[2K${text}`)
-      shown = true
-    },
-    clear() {
-      if (shown) process.stderr.write('\r\x1b[2K')
-      shown = false
-    },
-  }
-}
 
 /** `msvc chaos <fault> <service> [value]`: inject, hold for --for, undo, watch recovery. */
 export async function runFault(
@@ -166,125 +101,104 @@ export async function runFault(
   const o = toFaultOptions(kind, value, opts, workspace, service)
   const ui = ctx.ui
   const c = ui.color
-  const d = await assertChaosEngine()
+  const d = await ctx.engine()
   await restoreLeftoverFaults(root, workspace, ui)
   if (opts.dryRun) return printDryRun(d, workspace, service, o.spec, o.selection, o.durationMs, ui, opts.json)
 
-  const trap = trapSignals()
+  const what = describeFault(o.spec)
+  const report: Record<string, unknown> = {}
+  const line = ui.statusLine()
+  const trap = ctx.trapSignals()
   try {
-    const injected = await injectFault(d, root, workspace, {
-      service,
-      spec: o.spec,
-      selection: o.selection,
-      ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
-    })
-    const what = describeFault(o.spec)
-    const where = injected.targets.map((t) => t.name).join(', ')
-    const report: Record<string, unknown> = {
-      id: injected.id,
-      kind,
-      service,
-      fault: what,
-      spec: o.spec,
-      mechanism: MECHANISM[kind],
-      targets: injected.targets.map((t) => ({ id: t.id.slice(0, 12), name: t.name, replica: t.replica })),
-      appliedAt: new Date(injected.appliedAt).toISOString(),
-      applyMs: injected.appliedAt - injected.startedAt,
-    }
-    const undo = !isLastingFault(kind)
-      ? ''
-      : o.durationMs !== undefined
-        ? `; undone in ${formatDuration(o.durationMs)} (at ${clock(injected.appliedAt + o.durationMs)})`
-        : '; stays until msvc chaos restore'
-    ui.success(`${what} on ${service} (${where})${undo} ${c.dim(`[${report.applyMs as number} ms]`)}`)
-    for (const n of injected.notes ?? []) ui.info(`  ${n}`)
-
-    if (injected.entry && o.durationMs === undefined && trap.signal.aborted) {
-      // Ctrl-C while applying a fault meant to stay: the user wants out, so nothing stays
-      await liftFault(d, root, injected.entry)
-      ui.warn(`cancelled (${trap.received()}); restored ${what} on ${service}`)
+    const outcome = await runFaultLifecycle(
+      engineEdges(d, root, workspace),
+      {
+        service,
+        spec: o.spec,
+        selection: o.selection,
+        ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+        hold: o.durationMs ?? 'leave',
+        ...(opts.watch !== false
+          ? {
+              recovery: {
+                timeoutMs: o.recoveryTimeoutMs,
+                httpPort: workspace.services[service]!.ports.http,
+                ...(opts.probe ? { probe: opts.probe } : {}),
+              },
+            }
+          : {}),
+      },
+      trap.signal,
+      {
+        applied: (injected) => {
+          Object.assign(report, {
+            id: injected.id,
+            kind,
+            service,
+            fault: what,
+            spec: o.spec,
+            mechanism: MECHANISM[kind],
+            targets: injected.targets.map((t) => ({
+              id: t.id.slice(0, 12),
+              name: t.name,
+              replica: t.replica,
+            })),
+            appliedAt: new Date(injected.appliedAt).toISOString(),
+            applyMs: injected.appliedAt - injected.startedAt,
+          })
+          const where = injected.targets.map((t) => t.name).join(', ')
+          const undo = !isLastingFault(kind)
+            ? ''
+            : o.durationMs !== undefined
+              ? `; undone in ${formatDuration(o.durationMs)} (at ${clock(injected.appliedAt + o.durationMs)})`
+              : '; stays until msvc chaos restore'
+          ui.success(`${what} on ${service} (${where})${undo} ${c.dim(`[${report.applyMs as number} ms]`)}`)
+          for (const n of injected.notes ?? []) ui.info(`  ${n}`)
+        },
+        tick: (left) =>
+          line.set(
+            `${c.cyan('⏳')} ${what} on ${service}: ${Math.ceil(left / 1000)} s left ${c.dim('(Ctrl-C restores now)')}`,
+          ),
+        restarted: (t) =>
+          ui.warn(
+            `${t.name} restarted: its new network namespace does not have the fault (it ends for that replica)`,
+          ),
+        lifted: ({ endedAt, notes }) => {
+          line.clear()
+          report.endedAt = new Date(endedAt).toISOString()
+          for (const n of notes) ui.info(`  ${n}`)
+        },
+        watching: () => line.set(`${c.cyan('…')} watching ${service} recover`),
+      },
+    )
+    line.clear()
+    const { injected, endedAt } = outcome
+    if (endedAt !== undefined && o.durationMs !== undefined)
+      report.restoreMs = endedAt - (outcome.cancelled ? endedAt : injected.appliedAt + o.durationMs)
+    if (outcome.recovery) report.recovery = outcome.recovery
+    if (outcome.cancelled) {
+      ui.warn(
+        outcome.recovery
+          ? `cancelled (${trap.received()}) while watching ${service} recover`
+          : `cancelled (${trap.received()}); restored ${what} on ${service}`,
+      )
+      if (opts.json) ui.json({ ...report, cancelled: true })
       throw new ExitError(EXIT.cancelled)
     }
-    let recoveryFrom: number | undefined =
-      recoveryClockStarts(kind) === 'fault' ? injected.appliedAt : undefined
-    if (injected.entry && o.durationMs !== undefined) {
-      const line = statusLine(ui)
-      const lapsed = watchPids(d, injected, ui)
-      const finished = await hold(o.durationMs, trap.signal, (left) =>
-        line.set(
-          `${c.cyan('⏳')} ${what} on ${service}: ${Math.ceil(left / 1000)} s left ${c.dim('(Ctrl-C restores now)')}`,
-        ),
-      )
-      lapsed.stop()
-      line.clear()
-      const { endedAt, notes } = await liftFault(d, root, injected.entry)
-      report.endedAt = new Date(endedAt).toISOString()
-      report.restoreMs = endedAt - (finished ? injected.appliedAt + o.durationMs : endedAt)
-      for (const n of notes) ui.info(`  ${n}`)
-      if (!finished) {
-        ui.warn(`cancelled (${trap.received()}); restored ${what} on ${service}`)
-        if (opts.json) ui.json({ ...report, cancelled: true })
-        throw new ExitError(EXIT.cancelled)
-      }
+    if (endedAt !== undefined)
       ui.success(`restored ${what} on ${service} after ${formatDuration(endedAt - injected.appliedAt)}`)
-      recoveryFrom = endedAt
-    }
-
-    let recovery: RecoveryReport | undefined
-    if (watchesRecovery(kind) && recoveryFrom !== undefined && opts.watch !== false) {
-      const line = statusLine(ui)
-      line.set(`${c.cyan('…')} watching ${service} recover`)
-      recovery = await watchRecovery(d, {
-        from: recoveryFrom,
-        newProcess: expectsNewProcess(kind),
-        targets: injected.targets.map((t) => ({
-          id: t.id,
-          name: t.name,
-          startedAt: t.startedAt,
-          httpPort: workspace.services[service]!.ports.http,
-        })),
-        timeoutMs: o.recoveryTimeoutMs!,
-        ...(opts.probe ? { probe: opts.probe } : {}),
-        signal: trap.signal,
-      })
-      line.clear()
-      report.recovery = recovery
-      if (trap.signal.aborted) {
-        ui.warn(`cancelled (${trap.received()}) while watching ${service} recover`)
-        if (opts.json) ui.json({ ...report, cancelled: true })
-        throw new ExitError(EXIT.cancelled)
-      }
-      const text = `${service} ${describeRecovery(recovery, o.recoveryTimeoutMs!)}`
+    const recovery = outcome.recovery
+    if (recovery) {
+      const text = `${service} ${describeRecovery(recovery, o.recoveryTimeoutMs)}`
       if (recovery.recovered) ui.success(text)
       else ui.warn(text, `msvc ps and msvc logs ${service} show why`)
     }
     if (opts.json) ui.json(report)
     if (recovery && !recovery.recovered) throw new ExitError(EXIT.breached)
   } finally {
+    line.clear()
     trap.release()
   }
-}
-
-/** While a network fault is held, warn when a target restarts: its new namespace has no rules. */
-function watchPids(d: Engine, injected: InjectedFault, ui: Ui): { stop: () => void } {
-  if (MECHANISM[injected.request.spec.kind] === 'engine') return { stop: () => {} }
-  const warned = new Set<string>()
-  const timer = setInterval(() => {
-    for (const t of injected.targets)
-      void d
-        .getContainer(t.id)
-        .inspect()
-        .then((c) => {
-          if (c.State.Pid !== t.pid && !warned.has(t.id)) {
-            warned.add(t.id)
-            ui.warn(
-              `${t.name} restarted: its new network namespace does not have the fault (it ends for that replica)`,
-            )
-          }
-        })
-        .catch(() => {})
-  }, 1000)
-  return { stop: () => clearInterval(timer) }
 }
 
 async function printDryRun(
@@ -331,7 +245,7 @@ export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void>
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   await restoreLeftoverFaults(root, workspace, ctx.ui)
   const ledger = await readLedger(root)
-  const d = ledger.faults.length ? await assertChaosEngine() : undefined
+  const d = ledger.faults.length ? await ctx.engine() : undefined
   const rows = []
   for (const f of ledger.faults) {
     const lapsed: string[] = []
@@ -377,7 +291,7 @@ export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void>
 export async function runRestore(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   const restored = await restoreLeftoverFaults(root, workspace, ctx.ui, { all: true })
-  const d = await assertChaosEngine()
+  const d = await ctx.engine()
   const left = await readLedger(root)
   const notes = await sweepStrays(d, workspace, new Set(left.faults.map((f) => f.id)))
   for (const n of notes) ctx.ui.info(n)

@@ -1,5 +1,4 @@
 import type { Ctx } from '../context.js'
-import { DockerRuntime } from '../runtime/docker-runtime.js'
 import { openWorkspace } from './stack-workspace.js'
 
 export interface DownCliOptions {
@@ -9,7 +8,7 @@ export interface DownCliOptions {
 /** `msvc down`: stops and removes this workspace's containers (and volumes with --volumes). */
 export async function runDown(opts: DownCliOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx, true)
-  const runtime = await DockerRuntime.connect(root, workspace)
+  const runtime = await ctx.runtime(root, workspace)
   const { removed, volumes } = await ctx.ui.step(`Stopping ${workspace.name}`, () =>
     runtime.down({ volumes: opts.volumes === true }),
   )

@@ -32,7 +32,7 @@ import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad, type LoadModel } from '../io/loadtest/engine.js'
 import { createGrpcCalls, loadGeneratedClients, type GrpcCalls } from '../io/loadtest/grpc-clients.js'
-import { assertEngine } from '../io/docker.js'
+import { engineEdges } from '../io/chaos/lifecycle.js'
 import { loadWorkspace } from '../io/workspace.js'
 import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
 import { renderHtmlReport } from '../ui/loadtest-html.js'
@@ -358,11 +358,10 @@ export async function runLoadtest(
   // a fault left behind by an msvc that died would skew what this run measures
   if (loaded) await restoreLeftoverFaults(loaded.root, loaded.workspace, ui)
   const chaos = faults.length
-    ? scheduleFaults(await assertEngine(), loaded!.root, ws!, faults, (line) => ui.info(line))
+    ? scheduleFaults(engineEdges(await ctx.engine(), loaded!.root, ws!), faults, (line) => ui.info(line))
     : undefined
-  const abort = new AbortController()
-  const onSigint = () => abort.abort()
-  process.once('SIGINT', onSigint)
+  // Ctrl-C (or SIGTERM) ends the run early: what was measured is still reported, faults undone
+  const trap = ctx.trapSignals()
   let result
   let chaosResult: Awaited<ReturnType<FaultScheduler['finish']>> | undefined
   try {
@@ -372,7 +371,7 @@ export async function runLoadtest(
       requests: compiled,
       model: plan.model,
       timeoutMs: plan.timeoutMs,
-      signal: abort.signal,
+      signal: trap.signal,
       ...(chaos ? { onStart: (startMs: number) => chaos.start(startMs) } : {}),
       ...(live
         ? {
@@ -381,7 +380,7 @@ export async function runLoadtest(
         : {}),
     })
   } finally {
-    process.removeListener('SIGINT', onSigint)
+    trap.release()
     if (live) process.stderr.write('\r\u001b[2K')
     grpcCalls?.close()
     // every fault the run applied is undone before anything is reported

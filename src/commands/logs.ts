@@ -1,6 +1,5 @@
 import { NATS_SERVICE } from '../core/compose/build-stack.js'
 import type { Ctx } from '../context.js'
-import { DockerRuntime } from '../runtime/docker-runtime.js'
 import { UserError } from '../errors.js'
 import { sinceFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
@@ -19,7 +18,7 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
   if (opts.tail !== undefined && !/^\d+$/.test(opts.tail))
     throw new UserError(`--tail "${opts.tail}" is not a number of lines`, 'for example --tail 100')
   const { root, workspace } = await openWorkspace(ctx)
-  const runtime = await DockerRuntime.connect(root, workspace)
+  const runtime = await ctx.runtime(root, workspace)
   const extra = await runtime.extraServices()
   checkServiceArgs(workspace, names, true, extra)
   const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE, ...extra]

@@ -1,5 +1,4 @@
 import type { Ctx } from '../context.js'
-import { DockerRuntime } from '../runtime/docker-runtime.js'
 import { openWorkspace } from './stack-workspace.js'
 
 export interface PsCliOptions {
@@ -9,7 +8,7 @@ export interface PsCliOptions {
 /** `msvc ps`: state, health, restarts, ports and uptime per container. */
 export async function runPs(opts: PsCliOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx)
-  const runtime = await DockerRuntime.connect(root, workspace)
+  const runtime = await ctx.runtime(root, workspace)
   const rows = await runtime.ps()
   if (opts.json) return ctx.ui.json(rows)
   if (rows.length === 0) return ctx.ui.info(`no containers of ${workspace.name}; start them with msvc up`)

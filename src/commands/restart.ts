@@ -1,12 +1,11 @@
 import type { Ctx } from '../context.js'
-import { DockerRuntime } from '../runtime/docker-runtime.js'
 import { durationFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
 
 /** `msvc restart <service>`: restarts its containers and waits until healthy. */
 export async function runRestart(name: string, opts: { timeout?: string }, ctx: Ctx): Promise<void> {
   const { root, workspace } = await openWorkspace(ctx)
-  const runtime = await DockerRuntime.connect(root, workspace)
+  const runtime = await ctx.runtime(root, workspace)
   checkServiceArgs(workspace, [name], true, await runtime.extraServices())
   await ctx.ui.step(`Restarting ${name}`, async () => {
     await runtime.restart(name)

@@ -1,7 +1,6 @@
 import { NATS_PORTS, NATS_SERVICE, selectWithDependencies } from '../core/compose/build-stack.js'
 import type { Workspace } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
-import { DockerRuntime } from '../runtime/docker-runtime.js'
 import { TaskList } from '../ui/tasks.js'
 import { durationFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
@@ -19,7 +18,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   checkServiceArgs(workspace, names)
   const all = names.length === 0
   const timeoutMs = durationFlag(opts.timeout ?? '90s', '--timeout', '90s')
-  const runtime = await DockerRuntime.connect(root, workspace)
+  const runtime = await ctx.runtime(root, workspace)
   // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
   const selected = [
     ...selectWithDependencies(workspace, all ? Object.keys(workspace.services) : names),

@@ -50,7 +50,8 @@ export interface Runtime {
     opts: { timeoutMs: number; onEvent: (e: PhaseEvent) => void },
   ): Promise<void>
   ps(): Promise<ContainerStatus[]>
-  down(opts: { volumes: boolean }): Promise<{ removed: string[] }>
+  /** removes the containers (and with `volumes`, the named volumes, listed) */
+  down(opts: { volumes: boolean }): Promise<{ removed: string[]; volumes?: string[] }>
   restart(service: string): Promise<void>
   logs(
     services: string[],

@@ -23,6 +23,13 @@ export interface Ui {
   table(rows: string[][], header?: string[]): void
   /** Whether anything went to stdout yet (data, json or a table). */
   wroteData(): boolean
+  /** A line on stderr that rewrites itself (a countdown); nothing when not interactive. */
+  statusLine(): StatusLine
+}
+
+export interface StatusLine {
+  set(text: string): void
+  clear(): void
 }
 
 /** Colour is off when NO_COLOR is set, when FORCE_COLOR=0, or when stderr is not a TTY. */
@@ -85,6 +92,20 @@ export function createUi(opts: UiOptions): Ui {
     error: (message, hint) => {
       err(`${color.red('✖')} ${message}`)
       if (hint) err(`  ${color.dim('hint:')} ${hint}`)
+    },
+    statusLine() {
+      let shown = false
+      return {
+        set(text) {
+          if (!interactive) return
+          opts.stderr.write(`\r\x1b[2K${text}`)
+          shown = true
+        },
+        clear() {
+          if (shown) opts.stderr.write('\r\x1b[2K')
+          shown = false
+        },
+      }
     },
     data: (text) => out(text.endsWith('\n') ? text : text + '\n'),
     json: (value) => out(JSON.stringify(value, null, 2) + '\n'),

@@ -52,6 +52,12 @@ export function fakeCtx(cwd: string, overrides: Partial<Ctx> = {}) {
     prompt: scriptedPrompter([]),
     interactive: false,
     version: '0.0.0-test',
+    runtime: () => Promise.reject(new Error('this test gave the context no runtime')),
+    engine: () => Promise.reject(new Error('this test gave the context no engine')),
+    trapSignals: () => {
+      const ac = new AbortController()
+      return { signal: ac.signal, received: () => undefined, release: () => {} }
+    },
     ...overrides,
   }
   return {
