@@ -7,7 +7,7 @@ import type { WarmPlugin } from './io/proto/plugin.js'
 import { ExitError, UserError, EXIT } from './errors.js'
 import { inquirerPrompter } from './io/prompt.js'
 import { trapSignals } from './io/signals.js'
-import { createUi, type Ui } from './ui/ui.js'
+import { createUi, type Ui, type UiOptions } from './ui/ui.js'
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 
@@ -17,6 +17,11 @@ export interface MainOptions {
   env?: NodeJS.ProcessEnv
   /** ts-proto plugins started by the bin before the CLI loaded (create-service with grpc) */
   warm?: WarmPlugin[]
+  /** where output goes (the process's own streams by default) */
+  stdout?: UiOptions['stdout']
+  stderr?: UiOptions['stderr']
+  /** edges to use instead of the real ones (in-process command tests) */
+  edges?: Partial<Pick<Ctx, 'runtime' | 'engine' | 'trapSignals' | 'prompt'>>
 }
 
 function makeCtx(ui: Ui, o: MainOptions): Ctx {
@@ -34,6 +39,7 @@ function makeCtx(ui: Ui, o: MainOptions): Ctx {
       (await import('./runtime/docker-runtime.js')).DockerRuntime.connect(root, ws),
     engine: async () => (await import('./io/engine.js')).assertChaosEngine(),
     trapSignals,
+    ...o.edges,
   }
 }
 
@@ -310,7 +316,7 @@ export async function main(which: 'msvc' | 'create-service', o: MainOptions = {}
   const env = o.env ?? process.env
   const argv = o.argv ?? process.argv
   if (argv.includes('--no-color')) env.NO_COLOR = '1'
-  const ui = createUi({ stdout: process.stdout, stderr: process.stderr, env })
+  const ui = createUi({ stdout: o.stdout ?? process.stdout, stderr: o.stderr ?? process.stderr, env })
   const ctx = () => makeCtx(ui, { ...o, env })
   let warm = o.warm ?? []
   const takeWarm = () => {

@@ -72,7 +72,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
   const ui = ctx.ui
   if (opts.dryRun) return printSchedule(exp, ui)
   const d = await ctx.engine()
-  await restoreLeftoverFaults(root, workspace, ui)
+  await restoreLeftoverFaults(root, workspace, ui, ctx.engine)
   if ((await listServiceContainers(d, workspace.name)).every((c) => c.State !== 'running'))
     throw new UserError(`the stack of ${workspace.name} is not up`, 'start it with msvc up')
 

@@ -23,8 +23,6 @@ import { resolveTargets } from '../io/chaos/targets.js'
 import { loadWorkspace } from '../io/workspace.js'
 import type { Ui } from '../ui/ui.js'
 
-export { restoreLeftoverFaults }
-
 export interface FaultCliOptions {
   for?: string
   signal?: string
@@ -102,7 +100,7 @@ export async function runFault(
   const ui = ctx.ui
   const c = ui.color
   const d = await ctx.engine()
-  await restoreLeftoverFaults(root, workspace, ui)
+  await restoreLeftoverFaults(root, workspace, ui, ctx.engine)
   if (opts.dryRun) return printDryRun(d, workspace, service, o.spec, o.selection, o.durationMs, ui, opts.json)
 
   const what = describeFault(o.spec)
@@ -243,7 +241,7 @@ export interface ChaosListOptions {
 /** `msvc chaos status`: the faults in effect, from the ledger, checked against the containers. */
 export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await loadWorkspace(ctx.cwd)
-  await restoreLeftoverFaults(root, workspace, ctx.ui)
+  await restoreLeftoverFaults(root, workspace, ctx.ui, ctx.engine)
   const ledger = await readLedger(root)
   const d = ledger.faults.length ? await ctx.engine() : undefined
   const rows = []
@@ -290,7 +288,7 @@ export async function runStatus(opts: ChaosListOptions, ctx: Ctx): Promise<void>
 /** `msvc chaos restore`: undoes every fault in the ledger and removes strays msvc left. */
 export async function runRestore(opts: ChaosListOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await loadWorkspace(ctx.cwd)
-  const restored = await restoreLeftoverFaults(root, workspace, ctx.ui, { all: true })
+  const restored = await restoreLeftoverFaults(root, workspace, ctx.ui, ctx.engine, { all: true })
   const d = await ctx.engine()
   const left = await readLedger(root)
   const notes = await sweepStrays(d, workspace, new Set(left.faults.map((f) => f.id)))

@@ -356,7 +356,7 @@ export async function runLoadtest(
       ui.warn(`gRPC ${down.join(', ')}: not connected after 3 s; calls to it fail (is the service up?)`)
   }
   // a fault left behind by an msvc that died would skew what this run measures
-  if (loaded) await restoreLeftoverFaults(loaded.root, loaded.workspace, ui)
+  if (loaded) await restoreLeftoverFaults(loaded.root, loaded.workspace, ui, ctx.engine)
   const chaos = faults.length
     ? scheduleFaults(engineEdges(await ctx.engine(), loaded!.root, ws!), faults, (line) => ui.info(line))
     : undefined

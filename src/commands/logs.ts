@@ -23,9 +23,8 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
   checkServiceArgs(workspace, names, true, extra)
   const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE, ...extra]
   const width = Math.max(4, ...order.map((s) => s.length))
-  const ac = new AbortController()
-  const stop = () => ac.abort()
-  process.once('SIGINT', stop)
+  // Ctrl-C ends a followed stream: exit 0 once it has stopped
+  const trap = ctx.trapSignals()
   try {
     await runtime.logs(
       names,
@@ -38,9 +37,9 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
         const paint = ctx.ui.color[PALETTE[Math.max(0, order.indexOf(service)) % PALETTE.length]!]
         ctx.ui.data(`${paint(service.padEnd(width))} | ${line}`)
       },
-      ac.signal,
+      trap.signal,
     )
   } finally {
-    process.off('SIGINT', stop)
+    trap.release()
   }
 }

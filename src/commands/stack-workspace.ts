@@ -14,7 +14,7 @@ import { loadWorkspace } from '../io/workspace.js'
  */
 export async function openWorkspace(ctx: Ctx, restoreAll = false) {
   const loaded = await loadWorkspace(ctx.cwd)
-  await restoreLeftoverFaults(loaded.root, loaded.workspace, ctx.ui, { all: restoreAll })
+  await restoreLeftoverFaults(loaded.root, loaded.workspace, ctx.ui, ctx.engine, { all: restoreAll })
   return loaded
 }
 

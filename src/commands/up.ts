@@ -1,7 +1,6 @@
 import { NATS_PORTS, NATS_SERVICE, selectWithDependencies } from '../core/compose/build-stack.js'
 import type { Workspace } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
-import { TaskList } from '../ui/tasks.js'
 import { durationFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
 
@@ -25,7 +24,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
     ...(await runtime.extraServices()),
   ]
   const apps = selected.filter((s) => workspace.services[s])
-  const tasks = new TaskList(process.stderr, ctx.ui.color, ctx.ui.interactive && !opts.json, selected)
+  const tasks = ctx.ui.taskList(selected, !opts.json)
   const timings = { build: 0, image: 0, start: 0, healthy: 0, total: 0 }
 
   const outcomes = await runtime.build(apps, (e) => tasks.update(e))

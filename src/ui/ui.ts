@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
+import { TaskList } from './tasks.js'
 
 export interface UiOptions {
   stdout: Writable & { isTTY?: boolean }
@@ -25,6 +26,8 @@ export interface Ui {
   wroteData(): boolean
   /** A line on stderr that rewrites itself (a countdown); nothing when not interactive. */
   statusLine(): StatusLine
+  /** One line per service and its phase on stderr, redrawn in place on a terminal when `live`. */
+  taskList(services: string[], live: boolean): TaskList
 }
 
 export interface StatusLine {
@@ -93,6 +96,7 @@ export function createUi(opts: UiOptions): Ui {
       err(`${color.red('✖')} ${message}`)
       if (hint) err(`  ${color.dim('hint:')} ${hint}`)
     },
+    taskList: (services, live) => new TaskList(opts.stderr, color, interactive && live, services),
     statusLine() {
       let shown = false
       return {

@@ -2,6 +2,7 @@ import { describeFault } from '../../core/chaos/faults.js'
 import { findLeftovers, type LedgerEntry } from '../../core/chaos/ledger.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import type { Ui } from '../../ui/ui.js'
+import type { Engine } from '../engine.js'
 import { isProcessAlive, readLedger } from './ledger-store.js'
 
 export interface RestoreOptions {
@@ -28,17 +29,15 @@ export async function restoreLeftoverFaults(
   root: string,
   workspace: Workspace,
   ui: Ui,
+  /** the engine, asked for only when there is something to undo */
+  engine: () => Promise<Engine>,
   opts: RestoreOptions = {},
 ): Promise<RestoredFault[]> {
   const ledger = await readLedger(root)
   if (ledger.faults.length === 0) return []
   const leftovers = findLeftovers(ledger, isProcessAlive, opts.all)
   if (leftovers.length === 0) return []
-  const [{ assertChaosEngine }, { liftFault }] = await Promise.all([
-    import('../engine.js'),
-    import('./runner.js'),
-  ])
-  const d = await assertChaosEngine()
+  const [d, { liftFault }] = await Promise.all([engine(), import('./runner.js')])
   const out: RestoredFault[] = []
   for (const entry of leftovers) {
     const what = `${describeFault(entry.spec)} on ${entry.service}`
