@@ -148,12 +148,18 @@ describe('create-service, add, ls (fixture templates)', () => {
       expect(yaml).toContain('shipping.dispatched:')
     })
 
-    it('prints a table from msvc ls', async () => {
+    it('prints a table from msvc ls, with calls and events', async () => {
+      await runAdd(
+        'payment',
+        { http: true, events: true, publishes: 'payment.done', subscribes: 'order.created', calls: 'order' },
+        ctxAt(ws()).ctx,
+      )
       const { ctx, stdout } = ctxAt(ws())
       await runLs({}, ctx)
       expect(stdout()).toMatchInlineSnapshot(`
-        "SERVICE  CAPABILITIES  HTTP  GRPC   CALLS  PUBLISHES  SUBSCRIBES
-        order    http,grpc     3001  50051  -      -          -
+        "SERVICE  CAPABILITIES  HTTP  GRPC   CALLS  PUBLISHES     SUBSCRIBES
+        order    http,grpc     3001  50051  -      -             -
+        payment  http,events   3002  -      order  payment.done  order.created
         "
       `)
     })

@@ -29,3 +29,23 @@ describe('precompiled templates', () => {
     expect(renderString(source, { text: '<b>' })).toBe('<b> (other options)')
   })
 })
+
+describe('the helpers every template may use (docs/templates.md)', () => {
+  it.each([
+    ['{{kebabCase "OrderItem"}}', {}, 'order-item'],
+    ['{{pascalCase "order-item"}}', {}, 'OrderItem'],
+    ['{{camelCase "order-item"}}', {}, 'orderItem'],
+    ['{{constantCase "order-item"}}', {}, 'ORDER_ITEM'],
+    ['{{json v}}', { v: { a: [1, 'x'] } }, '{"a":[1,"x"]}'],
+    ['{{str v}}', { v: "it's" }, "'it\\'s'"],
+    ['{{propKey "id"}} {{propKey "order.created"}}', {}, "id 'order.created'"],
+    ['{{#if (eq a "x")}}yes{{else}}no{{/if}}', { a: 'x' }, 'yes'],
+    ['{{#if (not a)}}yes{{else}}no{{/if}}', { a: true }, 'no'],
+    ['{{#if (and a b)}}yes{{else}}no{{/if}}', { a: true, b: false }, 'no'],
+    ['{{#if (or a b)}}yes{{else}}no{{/if}}', { a: false, b: true }, 'yes'],
+    ['{{join xs " | "}}', { xs: ['a', 'b'] }, 'a | b'],
+    ['{{join xs}}', { xs: ['a', 'b'] }, 'a, b'],
+  ])('%s', (source, vars, expected) => {
+    expect(renderString(source, vars)).toBe(expected)
+  })
+})

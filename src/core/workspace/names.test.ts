@@ -49,10 +49,15 @@ describe('case and number', () => {
     ['address', 'addresses'],
     ['box', 'boxes'],
     ['key', 'keys'],
+    ['status', 'statuses'],
   ])('plural of %s is %s and back', (one, many) => {
     expect(toPlural(one)).toBe(many)
     expect(toSingular(many)).toBe(one)
   })
+  it.each(['order-items', 'payments', 'news'])(
+    'keeps %s, already plural (a service named for its resource)',
+    (many) => expect(toPlural(many)).toBe(many),
+  )
   it('converts case', () => {
     expect(toPascalCase('order-line')).toBe('OrderLine')
     expect(toConstantCase('order-line')).toBe('ORDER_LINE')

@@ -84,6 +84,8 @@ export const toCalleeEnv = (callee: string) => ({
 
 /** English plural of a kebab-case noun, for default resource names (order -> orders). */
 export function toPlural(noun: string): string {
+  // already plural: a consonant and an s (order-items, payments); not status, address, canvas
+  if (/[^aeiousxz]s$/.test(noun)) return noun
   if (/(s|x|z|ch|sh)$/.test(noun)) return noun + 'es'
   if (/[^aeiou]y$/.test(noun)) return noun.slice(0, -1) + 'ies'
   return noun + 's'
@@ -92,7 +94,7 @@ export function toPlural(noun: string): string {
 /** Singular of a plural kebab-case noun, for aggregate names (payments -> payment). */
 export function toSingular(noun: string): string {
   if (/ies$/.test(noun)) return noun.slice(0, -3) + 'y'
-  if (/(ss|x|z|ch|sh)es$/.test(noun)) return noun.slice(0, -2)
+  if (/(ss|us|x|z|ch|sh)es$/.test(noun)) return noun.slice(0, -2)
   if (/ss$/.test(noun)) return noun
   if (/s$/.test(noun)) return noun.slice(0, -1)
   return noun
