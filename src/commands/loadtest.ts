@@ -10,7 +10,7 @@ import {
   isGrpcCall,
   type GrpcCallSpec,
   type LoadRequestSpec,
-} from '../core/loadtest/grpc.js'
+} from '../core/loadtest/grpc-scenario.js'
 import { compileRequest, parseExpect } from '../core/loadtest/request.js'
 import { chaosWindows, type LoadReport } from '../core/loadtest/report.js'
 import { parseScenario, type Scenario } from '../core/loadtest/scenario.js'

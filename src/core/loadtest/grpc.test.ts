@@ -3,16 +3,9 @@ import { base64Encode } from '@bufbuild/protobuf/wire'
 import { FileDescriptorProtoSchema, file_google_protobuf_timestamp } from '@bufbuild/protobuf/wkt'
 import { describe, expect, it } from 'vitest'
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
-import {
-  checkGrpcServices,
-  grpcAddress,
-  grpcServiceMix,
-  parseGrpcExpect,
-  resolveGrpcCall,
-  toGrpcCatalog,
-  toTsProtoName,
-  type GrpcCallSpec,
-} from './grpc.js'
+import { resolveGrpcCall, toGrpcCatalog, toTsProtoName } from './grpc-message.js'
+import { checkGrpcServices, grpcAddress, grpcServiceMix, type GrpcCallSpec } from './grpc-scenario.js'
+import { parseGrpcExpect } from './grpc-status.js'
 import { parseScenario } from './scenario.js'
 
 const svc = (capabilities: ServiceSpec['capabilities'], ports: ServiceSpec['ports']): ServiceSpec => ({

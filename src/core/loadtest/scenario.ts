@@ -5,7 +5,7 @@
  */
 import { parse } from 'yaml'
 import { durationMs } from '../chaos/units.js'
-import { parseGrpcEntry, type GrpcResilience, type LoadRequestSpec } from './grpc.js'
+import { parseGrpcEntry, type GrpcResilience, type LoadRequestSpec } from './grpc-scenario.js'
 import { DEFAULT_EXPECT, compileTemplate, parseExpect } from './request.js'
 import { parseStages, type Stage } from './schedule.js'
 import { parseThreshold, type Threshold } from './thresholds.js'

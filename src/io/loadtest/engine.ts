@@ -16,7 +16,8 @@ import {
   toLatencyStats,
   type LatencyStats,
 } from '../../core/loadtest/histogram.js'
-import { GRPC_CANCELLED, grpcCodeName, type CompiledGrpcCall } from '../../core/loadtest/grpc.js'
+import type { CompiledGrpcCall } from '../../core/loadtest/grpc-message.js'
+import { GRPC_CANCELLED, grpcCodeName } from '../../core/loadtest/grpc-status.js'
 import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'

@@ -14,15 +14,13 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
-  GRPC_UNKNOWN,
-  grpcAddress,
   resolveGrpcCall,
   toGrpcCatalog,
   type CompiledGrpcCall,
-  type GrpcCallSpec,
   type GrpcCatalog,
-  type GrpcResilience,
-} from '../../core/loadtest/grpc.js'
+} from '../../core/loadtest/grpc-message.js'
+import { grpcAddress, type GrpcCallSpec, type GrpcResilience } from '../../core/loadtest/grpc-scenario.js'
+import { GRPC_UNKNOWN } from '../../core/loadtest/grpc-status.js'
 import { compileTemplate } from '../../core/loadtest/request.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { GEN_DIR } from '../../core/proto/model.js'
