@@ -37,7 +37,7 @@ function makeCtx(ui: Ui, o: MainOptions): Ctx {
     // loaded when a command needs them: most commands reach no engine, and dockerode is heavy
     runtime: async (root, ws) =>
       (await import('./runtime/docker-runtime.js')).DockerRuntime.connect(root, ws),
-    engine: async () => (await import('./io/engine.js')).assertChaosEngine(),
+    engine: async () => (await import('./io/engine.js')).connectEngine(),
     trapSignals,
     ...o.edges,
   }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { relative, resolve } from 'node:path'
 import type { Engine } from '../io/engine.js'
+import type { Runtime } from '../runtime/runtime.js'
 import { describeFault } from '../core/chaos/faults.js'
 import {
   methodDurationMs,
@@ -122,7 +123,7 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
       journal.error ??= `could not restore: ${(e as Error).message}`
     })
     if (journal.steadyStateBefore?.met)
-      journal.rollbacks = await runRollbacks(exp.rollbacks, d, workspace, ui)
+      journal.rollbacks = await runRollbacks(exp.rollbacks, d, workspace, ui, () => ctx.runtime(root, workspace))
     trap.release()
   }
   const v = judgeExperiment({ ...journal, interrupted: trap.signal.aborted })
@@ -284,6 +285,7 @@ async function runRollbacks(
   d: Engine,
   ws: Workspace,
   ui: Ui,
+  runtime: () => Promise<Runtime>,
 ): Promise<Journal['rollbacks']> {
   const out: Journal['rollbacks'] = []
   for (const rb of rollbacks) {
@@ -291,23 +293,10 @@ async function runRollbacks(
     let detail = 'done'
     try {
       const infos = await listServiceContainers(d, ws.name, rb.service)
-      if (rb.action === 'wait-healthy') {
-        const deadline = Date.now() + rb.timeoutMs
-        for (;;) {
-          const states = await Promise.all(infos.map((i) => d.getContainer(i.Id).inspect()))
-          if (
-            states.length &&
-            states.every((s) => s.State.Running && (s.State.Health?.Status ?? 'healthy') === 'healthy')
-          )
-            break
-          if (Date.now() > deadline) {
-            ok = false
-            detail = `not healthy within ${formatDuration(rb.timeoutMs)}`
-            break
-          }
-          await new Promise((r) => setTimeout(r, 100))
-        }
-      } else
+      if (rb.action === 'wait-healthy')
+        // the wait of `msvc up` and `msvc restart`: on failure, the reason and the last log lines
+        await (await runtime()).waitHealthy([rb.service], { timeoutMs: rb.timeoutMs, onEvent: () => {} })
+      else
         for (const i of infos) {
           const c = d.getContainer(i.Id)
           const s = (await c.inspect()).State

@@ -155,7 +155,7 @@ export async function engine(env: NodeJS.ProcessEnv = process.env): Promise<Engi
 }
 
 /** The engine client, once the engine answers; a one-line fix when it does not. */
-export async function assertChaosEngine(): Promise<Engine> {
+export async function connectEngine(): Promise<Engine> {
   const e = await engine()
   try {
     await e.ping()

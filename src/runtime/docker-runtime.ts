@@ -16,6 +16,7 @@ import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
 import { demuxBuffer } from './log-frames.js'
+import { containerHealth, serviceHealth, type HealthVerdict } from '../core/health.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
 import { buildServiceImage, bundleService, hashSharedInputs } from './build.js'
@@ -226,31 +227,16 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async healthOf(
-    service: string,
-  ): Promise<{ phase: 'healthy' | 'starting' | 'unhealthy' | 'failed'; detail?: string }> {
+  private async healthOf(service: string): Promise<HealthVerdict> {
     const infos = await this.containers(service)
     if (infos.length === 0) return { phase: 'starting' }
     const expected = service === 'nats' ? 1 : Math.max(1, this.ws.services[service]?.replicas ?? 1)
-    let healthy = 0
+    const verdicts: HealthVerdict[] = []
     for (const info of infos) {
       const c = await this.d.getContainer(info.Id).inspect()
-      const health = c.State.Health?.Status
-      if (c.State.Status === 'exited' || c.State.Status === 'dead' || c.RestartCount >= 2)
-        return {
-          phase: 'failed',
-          detail: `container ${c.State.Status === 'running' ? 'keeps restarting' : c.State.Status} (exit code ${c.State.ExitCode}, ${c.RestartCount} restarts)`,
-        }
-      if (health === 'unhealthy') {
-        const last = c.State.Health?.Log?.at(-1)
-        return {
-          phase: 'unhealthy',
-          detail: `health check failing${last ? `: exit ${last.ExitCode} ${last.Output.trim()}` : ''}`,
-        }
-      }
-      if (c.State.Running && (health === 'healthy' || health === undefined)) healthy++
+      verdicts.push(containerHealth(c.State, c.RestartCount))
     }
-    return healthy >= expected ? { phase: 'healthy' } : { phase: 'starting' }
+    return serviceHealth(verdicts, expected)
   }
 
   private async failure(service: string, why: string): Promise<UserError> {

@@ -1,4 +1,4 @@
-/** A load probe's thresholds and verdict (the run itself is the load engine's, behind a seam). */
+/** A load probe's thresholds and verdict (the run itself is the load generator's, behind a seam). */
 
 export type LoadStat = 'p50' | 'p90' | 'p95' | 'p99' | 'max' | 'mean' | 'errors'
 

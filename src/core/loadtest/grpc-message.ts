@@ -371,7 +371,7 @@ export function compileMessage(v: unknown, desc: DescMessage, at: string, proble
   return combine(parts, (xs) => Object.fromEntries(keys.map((k, i) => [k, xs[i]])))
 }
 
-/** A gRPC call ready to send: the engine calls it and is told the status code when it ends. */
+/** A gRPC call ready to send: the load generator calls it and is told the status code when it ends. */
 export interface CompiledGrpcCall {
   spec: { name: string; weight: number; method: 'gRPC'; path: string; expect: number[] }
   /** starts one call; `done` is called once, never synchronously, with its status code */

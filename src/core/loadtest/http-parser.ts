@@ -1,5 +1,5 @@
 /**
- * An incremental HTTP/1.1 response parser for the load engine: status, then the body framed by
+ * An incremental HTTP/1.1 response parser for the load generator: status, then the body framed by
  * Content-Length, chunked transfer encoding, or the end of the connection. It reads only what it
  * needs (status and framing headers) and never keeps a body: bytes are counted, not stored.
  */

@@ -7,7 +7,7 @@ import type { Workspace } from '../../core/workspace/model.js'
 import { findRunning } from './targets.js'
 
 /**
- * The seam to the load engine: a constant-rate run against a URL, summarised. By default msvc's
+ * The seam to the load generator: a constant-rate run against a URL, summarised. By default msvc's
  * own engine (open model, latency from the intended send time; src/io/loadtest/probe-runner.ts),
  * imported only when an experiment has a load probe.
  */

@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode'
 import { type Engine } from '../engine.js'
+import { containerHealth } from '../../core/health.js'
 import { computeRecovery, type RecoveryReport, type RecoverySample } from '../../core/chaos/recovery.js'
 
 export const POLL_MS = 50
@@ -64,13 +65,9 @@ export async function watchRecovery(d: Engine, o: WatchOptions): Promise<Recover
           .inspect()
           .catch(() => undefined)
         const st = c?.State
-        const health = st?.Health?.Status
+        // the reading `msvc up` waits on, and for a kill or restart a process newer than the fault's target
         const ok =
-          !!st &&
-          st.Running &&
-          !st.Paused &&
-          (health === undefined || health === 'healthy') &&
-          (!o.newProcess || st.StartedAt !== t.startedAt)
+          !!st && containerHealth(st).phase === 'healthy' && (!o.newProcess || st.StartedAt !== t.startedAt)
         samples.push({ at: Date.now(), sentAt, source: 'docker', target: t.name, ok })
         if (c) {
           const url = readyUrl(c, t.httpPort, o.readyPath ?? '/health/ready')

@@ -1,5 +1,5 @@
 /**
- * The load engine behind the chaos experiment's load probe seam (`LoadRunner` in
+ * The load generator behind the chaos experiment's load probe seam (`LoadRunner` in
  * src/io/chaos/probes.ts): a constant-rate open-model run against a URL, summarised as the probe
  * expects. To use it, pass it as the probe's `load` (it replaces `runInterimLoad`).
  */
@@ -8,7 +8,7 @@ import { compileRequest } from '../../core/loadtest/request.js'
 import { constantProfile } from '../../core/loadtest/schedule.js'
 import { urlRequests } from '../../core/loadtest/targets.js'
 import type { LoadRunner } from '../chaos/probes.js'
-import { runLoad } from './engine.js'
+import { runLoad } from './generator.js'
 
 export const engineLoadRunner: LoadRunner = async ({
   url,

@@ -1,8 +1,8 @@
-// Honesty of the load engine against real local servers (issue 7): coordinated omission, rate, errors.
+// Honesty of the load generator against real local servers (issue 7): coordinated omission, rate, errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileRequest, type RequestSpec } from '../../src/core/loadtest/request.js'
 import { constantProfile } from '../../src/core/loadtest/schedule.js'
-import { runLoad } from '../../src/io/loadtest/engine.js'
+import { runLoad } from '../../src/io/loadtest/generator.js'
 import { startLoadServer, type LoadServer } from '../helpers/load-server.js'
 
 const get = (path: string, weight = 1): RequestSpec => ({

@@ -1,5 +1,5 @@
 /**
- * The load engine: raw `net.Socket` HTTP/1.1 connections writing prebuilt request bytes and
+ * The load generator: raw `net.Socket` HTTP/1.1 connections writing prebuilt request bytes and
  * parsing responses by their framing only. Open model: requests leave on the arrival schedule and
  * latency runs from each one's intended send time, whether it waited for a connection or not.
  * Closed model: N connections, each sending its next request when an answer arrives (optionally
