@@ -123,7 +123,9 @@ export async function runExperiment(file: string, opts: RunCliOptions, ctx: Ctx)
       journal.error ??= `could not restore: ${(e as Error).message}`
     })
     if (journal.steadyStateBefore?.met)
-      journal.rollbacks = await runRollbacks(exp.rollbacks, d, workspace, ui, () => ctx.runtime(root, workspace))
+      journal.rollbacks = await runRollbacks(exp.rollbacks, d, workspace, ui, () =>
+        ctx.runtime(root, workspace),
+      )
     trap.release()
   }
   const v = judgeExperiment({ ...journal, interrupted: trap.signal.aborted })

@@ -37,7 +37,8 @@ export function containerHealth(state: ContainerState, restartCount = 0): Health
       detail: `health check failing${last ? `: exit ${last.ExitCode} ${last.Output.trim()}` : ''}`,
     }
   }
-  if (state.Running && !state.Paused && (health === 'healthy' || health === undefined)) return { phase: 'healthy' }
+  if (state.Running && !state.Paused && (health === 'healthy' || health === undefined))
+    return { phase: 'healthy' }
   return { phase: 'starting' }
 }
 

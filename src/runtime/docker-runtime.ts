@@ -1,6 +1,5 @@
 import { createServer } from 'node:net'
-import { createHash } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
@@ -16,6 +15,7 @@ import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
 import { demuxBuffer } from './log-frames.js'
+import { clearAppliedStamp, composeConfigHash, readAppliedStamp, writeAppliedStamp } from './applied-stamp.js'
 import { containerHealth, serviceHealth, type HealthVerdict } from '../core/health.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
@@ -118,7 +118,7 @@ export class DockerRuntime implements Runtime {
   async up(services: string[], opts: { unlessApplied?: boolean } = {}): Promise<boolean> {
     const yaml = renderComposeYaml(buildComposeStack(this.ws))
     const overlay = await this.overlay()
-    const hash = createHash('sha256').update(yaml).update(overlay.text).digest('hex')
+    const hash = composeConfigHash(yaml, overlay.text)
     if (opts.unlessApplied && (await this.isApplied(hash, yaml, services))) return false
     const file = await writeComposeFile(this.root, this.ws)
     await this.checkPorts(services)
@@ -127,20 +127,15 @@ export class DockerRuntime implements Runtime {
       { files: await this.composeFiles(file), project: this.ws.name },
       { kind: 'up', services },
     )
-    await rm(this.appliedStamp(), { force: true })
+    await clearAppliedStamp(this.root)
     const r = await run(command, args, { cwd: this.root })
     if (r.exitCode !== 0)
       throw new UserError(
         `${command} up failed:\n${r.output.trim()}`,
         'see the message above; `msvc doctor` checks the setup',
       )
-    await mkdir(join(this.root, '.msvc'), { recursive: true })
-    await writeFile(this.appliedStamp(), hash + '\n')
+    await writeAppliedStamp(this.root, hash)
     return true
-  }
-
-  private appliedStamp(): string {
-    return join(this.root, '.msvc', 'compose-applied')
   }
 
   /**
@@ -149,8 +144,7 @@ export class DockerRuntime implements Runtime {
    * with every `up`).
    */
   private async isApplied(hash: string, yaml: string, services: string[]): Promise<boolean> {
-    const stamp = await readFile(this.appliedStamp(), 'utf8').catch(() => '')
-    if (stamp.trim() !== hash) return false
+    if ((await readAppliedStamp(this.root)) !== hash) return false
     const onDisk = await readFile(join(this.root, COMPOSE_FILE), 'utf8').catch(() => '')
     if (onDisk !== yaml) return false
     const stack = buildComposeStack(this.ws)

@@ -23,7 +23,7 @@ export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /**
  * The request id of a request or call: the one its caller sent when it is acceptable (see
  * REQUEST_ID), else a new one, 16 random bytes as 32 hex digits (the shape of a W3C trace id).
- * A new id is one hex conversion of pooled bytes: under load (issue #2) randomUUID's id, built
+ * A new id is one hex conversion of pooled bytes: under load (PERFORMANCE.md) randomUUID's id, built
  * piece by piece, cost about a microsecond a request once it was written into a header and a log line.
  */
 export function requestIdFrom(given: unknown): string {

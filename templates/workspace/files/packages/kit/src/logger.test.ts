@@ -120,3 +120,20 @@ describe('preformattedLine', () => {
     ])
   })
 })
+
+describe('createLogger with plain (KIT_PLAIN_LOGGING=1)', () => {
+  it('is a plain pino logger writing each line at once, with the same fields', () => {
+    const lines: string[] = []
+    const log = createLogger('svc', 'info', { write: (l: string) => void lines.push(l) }, { plain: true })
+    log.info({ requestId: 'r-2' }, 'hello')
+    log.debug('not at info')
+    expect(lines).toHaveLength(1) // written as logged, not at the end of the turn
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      service: 'svc',
+      requestId: 'r-2',
+      msg: 'hello',
+    })
+    expect(JSON.parse(lines[0]!).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  })
+})

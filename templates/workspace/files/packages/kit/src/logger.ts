@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
+import { plainMode } from './plain.js'
 
 export type { Logger }
 
@@ -6,10 +7,26 @@ export type { Logger }
  * JSON logs on stdout, one object a line, with the service name in every line.
  *
  * Lines go out at the end of the event-loop turn that logged them, all of the turn's lines in one
- * synchronous write (see StdoutLines). Measured under load (issue #2), a write for every line was
- * the largest cost a request had after the response itself.
+ * synchronous write (see StdoutLines): under load, a write for every line was the largest cost a
+ * request had after the response itself (PERFORMANCE.md). With `plain` (or KIT_PLAIN_LOGGING=1),
+ * a plain pino logger writing each line as it is logged.
  */
-export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination?: DestinationStream,
+  opts: { plain?: boolean } = {},
+): Logger {
+  if (opts.plain ?? plainMode())
+    return pino(
+      {
+        level,
+        base: { service },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination ?? pino.destination({ dest: 1, sync: true }),
+    )
   const logger = pino(
     {
       level,
@@ -29,8 +46,8 @@ const OUR_FORMAT = new WeakSet<Logger>()
 /**
  * A writer of one kind of line written very often (one a request): `write(fields)` writes what
  * `logger[level]({ ...fields }, msg)` writes, given the fields as JSON text already (`"a":1,"b":"x"`,
- * no braces), without pino walking an object key by key. Measured under load (issue #2), pino's
- * serialization of the request line was the largest cost a request had in the kit. The level is
+ * no braces), without pino walking an object key by key. Measured under load, pino's
+ * serialization of the request line was the largest cost a request had in the kit (PERFORMANCE.md). The level is
  * checked at each write, so a level changed at run time is honoured. For a logger createLogger did
  * not make (another format), or one writing to a stream that needs each line's level (a pino
  * multistream), the writer falls back to the logger itself.

@@ -70,6 +70,22 @@ describe('Metrics', () => {
     expect(values).toEqual([...values].sort((a, b) => a - b))
   })
 
+  it('gives the same samples with plain prom-client (KIT_PLAIN_LOGGING=1) as with its own numbers', async () => {
+    const own = new Metrics('svc', { processMetrics: false, plain: false })
+    const plain = new Metrics('svc', { processMetrics: false, plain: true })
+    for (const m of [own, plain]) {
+      m.observeHttp('GET', '/orders/:id', 200, 0.0004)
+      m.observeHttp('GET', '/orders/:id', 200, 0.003)
+      m.observeHttp('GET', '/orders/:id', 404, 0.001)
+      m.observeHttp('POST', '/orders', 201, 12)
+    }
+    const a = parse((await own.exposition()).body)
+    const b = parse((await plain.exposition()).body)
+    expect(a.size).toBeGreaterThan(10)
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort())
+    for (const [k, v] of a) expect(b.get(k), k).toBeCloseTo(v, 9)
+  })
+
   it('keeps the families of other code in the same registry, and empties on reset', async () => {
     const metrics = new Metrics('svc', { processMetrics: false })
     const other = new Counter({ name: 'jobs_total', help: 'jobs', registers: [metrics.registry] })

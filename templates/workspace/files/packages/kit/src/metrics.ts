@@ -1,9 +1,13 @@
-import { Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import { PerRoute } from './per-route.js'
+import { plainMode } from './plain.js'
 
 export { Registry }
 
 type HttpLabel = 'method' | 'route' | 'status_code'
+
+const HTTP_REQUESTS_HELP = 'HTTP requests by method, route template and status code'
+const HTTP_DURATION_HELP = 'HTTP request duration by method, route template and status code'
 
 /** Upper bounds of the request duration histogram, in seconds. */
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -32,7 +36,8 @@ interface Sample {
  * status code); the two HTTP families, `http_requests_total` and
  * `http_request_duration_seconds`, are computed from them when the registry is read. Through
  * prom-client's labelled counter and histogram the same record cost about 1.5 µs a request, a
- * twentieth of the service's CPU under load (issue #2); now it is a few map lookups and additions.
+ * twentieth of the service's CPU under load (PERFORMANCE.md); now it is a few map lookups and additions.
+ * With `plain` (or KIT_PLAIN_LOGGING=1), prom-client's counter and histogram, same names and labels.
  */
 export class Metrics {
   readonly registry = new Registry()
@@ -44,28 +49,50 @@ export class Metrics {
     return series
   })
 
-  constructor(service: string, opts: { processMetrics?: boolean } = {}) {
+  /** KIT_PLAIN_LOGGING=1: prom-client's own counter and histogram (PERFORMANCE.md) */
+  private readonly plain?: { requests: Counter<HttpLabel>; duration: Histogram<HttpLabel> }
+
+  constructor(service: string, opts: { processMetrics?: boolean; plain?: boolean } = {}) {
     this.registry.setDefaultLabels({ service })
     if (opts.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry })
       dropTotalGauges(this.registry)
     }
-    this.register(
-      'http_requests_total',
-      'HTTP requests by method, route template and status code',
-      'counter',
-      () => this.allSeries.map((s) => ({ labels: s.labels, value: s.count })),
+    if (opts.plain ?? plainMode()) {
+      const labelNames: HttpLabel[] = ['method', 'route', 'status_code']
+      this.plain = {
+        requests: new Counter({
+          name: 'http_requests_total',
+          help: HTTP_REQUESTS_HELP,
+          labelNames,
+          registers: [this.registry],
+        }),
+        duration: new Histogram({
+          name: 'http_request_duration_seconds',
+          help: HTTP_DURATION_HELP,
+          labelNames,
+          buckets: HTTP_DURATION_BUCKETS,
+          registers: [this.registry],
+        }),
+      }
+      return
+    }
+    this.register('http_requests_total', HTTP_REQUESTS_HELP, 'counter', () =>
+      this.allSeries.map((s) => ({ labels: s.labels, value: s.count })),
     )
-    this.register(
-      'http_request_duration_seconds',
-      'HTTP request duration by method, route template and status code',
-      'histogram',
-      () => this.allSeries.flatMap(toHistogramSamples),
+    this.register('http_request_duration_seconds', HTTP_DURATION_HELP, 'histogram', () =>
+      this.allSeries.flatMap(toHistogramSamples),
     )
   }
 
   /** Records one finished request; `route` is the route template (`/orders/:id`), never the raw URL. */
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
+    if (this.plain) {
+      const labels = { method, route, status_code: String(statusCode) }
+      this.plain.requests.inc(labels)
+      this.plain.duration.observe(labels, seconds)
+      return
+    }
     const series = this.httpSeries.get(route, method, statusCode)
     series.count += 1
     series.sum += seconds

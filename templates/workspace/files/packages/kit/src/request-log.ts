@@ -54,7 +54,7 @@ export class RequestLines {
  * line (RequestLines), and an error line when the response could not be written. Fastify's other
  * lines (stream and serializer errors) are written as it writes them, with the request id labelled
  * `requestId`. Doing this here rather than in onRequest and onResponse hooks spares every request
- * two hook runs (issue #2).
+ * two hook runs (PERFORMANCE.md).
  */
 export class RequestLogController extends LogController {
   private readonly lines: RequestLines
@@ -99,7 +99,7 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
  * `request.log`: its lines carry the request id, as those of a pino child logger do, but the
  * child is made only when a line is logged at an enabled level. Most requests log nothing of their
  * own, and a pino child for every request (its bindings serialized) showed in the profile under
- * load (issue #2).
+ * load (PERFORMANCE.md).
  */
 class RequestLogger {
   private made: Logger | undefined

@@ -11,7 +11,8 @@ afterEach(async () => {
   await app?.close()
 })
 
-function setup() {
+/** `plain`: KIT_PLAIN_LOGGING's plain pino and prom-client; the kit's own layer otherwise. */
+function setup(plain = false) {
   const lines: string[] = []
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -20,8 +21,9 @@ function setup() {
     },
   })
   const health = new HealthRegistry()
-  const metrics = new Metrics('test', { processMetrics: false })
-  app = createHttpServer({ service: 'test', logger: createLogger('test', 'info', sink), metrics, health })
+  const metrics = new Metrics('test', { processMetrics: false, plain })
+  const logger = createLogger('test', 'info', sink, { plain })
+  app = createHttpServer({ service: 'test', logger, metrics, health, plain })
   app.post(
     '/things',
     {
@@ -55,7 +57,11 @@ const post = (app: FastifyInstance, payload: string, headers: Record<string, str
     headers: { 'content-type': 'application/json', ...headers },
   })
 
-describe('createHttpServer', () => {
+// every behaviour holds with the kit's performance layer and with plain pino and prom-client
+describe.each([
+  ['the kit', false],
+  ['KIT_PLAIN_LOGGING=1', true],
+])('createHttpServer (%s)', (_mode, plain) => {
   it.each([
     ['{"name":', 400, 'invalid_json', undefined],
     ['', 400, 'invalid_json', undefined],
@@ -64,7 +70,7 @@ describe('createHttpServer', () => {
     ['{"name":"x","extra":1}', 400, 'validation_failed', '/extra'],
     ['{"name":"x","count":"3"}', 400, 'validation_failed', '/count'],
   ])('answers %j with %i %s naming %s', async (payload, status, error, field) => {
-    const { app } = setup()
+    const { app } = setup(plain)
     const r = await post(app, payload)
     expect(r.statusCode).toBe(status)
     const body = r.json() as { error: string; details?: { field: string }[] }
@@ -73,7 +79,7 @@ describe('createHttpServer', () => {
   })
 
   it('answers a wrong content type with 415 and a huge body with 413', async () => {
-    const { app } = setup()
+    const { app } = setup(plain)
     expect(
       (
         await app.inject({
@@ -88,7 +94,7 @@ describe('createHttpServer', () => {
   })
 
   it('maps domain errors and hides internals', async () => {
-    const { app } = setup()
+    const { app } = setup(plain)
     expect((await app.inject('/things/missing')).statusCode).toBe(404)
     expect((await app.inject('/things/taken')).statusCode).toBe(409)
     const crash = await app.inject('/things/crash')
@@ -98,7 +104,7 @@ describe('createHttpServer', () => {
   })
 
   it('takes a valid x-request-id, replaces an invalid one, and logs it', async () => {
-    const { app, lines } = setup()
+    const { app, lines } = setup(plain)
     const given = await post(app, '{"name":"a"}', { 'x-request-id': 'abc-123' })
     expect(given.headers['x-request-id']).toBe('abc-123')
     const bad = await post(app, '{"name":"a"}', { 'x-request-id': 'bad id with spaces' })
@@ -106,18 +112,26 @@ describe('createHttpServer', () => {
     await app.close()
     const line = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.requestId === 'abc-123')
-    expect(line).toMatchObject({ service: 'test', route: '/things', statusCode: 201, msg: 'request' })
+      .find((l) => l.requestId === 'abc-123' && String(l.msg).startsWith('request'))
+    if (plain)
+      expect(line).toMatchObject({ service: 'test', res: { statusCode: 201 }, msg: 'request completed' })
+    else expect(line).toMatchObject({ service: 'test', route: '/things', statusCode: 201, msg: 'request' })
   })
 
-  it('writes one line per finished request, and polled routes only at debug', async () => {
-    const { app, lines } = setup()
+  it("writes one line per finished request, and polled routes only at debug (plain: fastify's two)", async () => {
+    const { app, lines } = setup(plain)
     await app.inject({ url: '/things/a', headers: { 'x-request-id': 'one-line' } })
     await app.inject('/health/live')
     await app.inject('/metrics')
     await app.close()
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
     const mine = parsed.filter((l) => l.requestId === 'one-line')
+    if (plain) {
+      // fastify's own request logging: a line as the request comes in and one as it finishes
+      expect(mine.map((l) => l.msg)).toEqual(['incoming request', 'request completed'])
+      expect(mine[1]).toMatchObject({ level: 'info', service: 'test', res: { statusCode: 200 } })
+      return
+    }
     expect(mine).toHaveLength(1)
     expect(mine[0]).toMatchObject({
       level: 'info',
@@ -132,7 +146,7 @@ describe('createHttpServer', () => {
   })
 
   it("gives the handler's own log lines the request id", async () => {
-    const { app, lines } = setup()
+    const { app, lines } = setup(plain)
     await app.inject({ url: '/things/noted', headers: { 'x-request-id': 'handler-1' } })
     await app.close()
     const line = lines
@@ -146,7 +160,7 @@ describe('createHttpServer', () => {
     const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code ?? w.name}: ${w.message}`)
     process.on('warning', onWarning)
     try {
-      const { app } = setup()
+      const { app } = setup(plain)
       await app.ready()
       await new Promise((r) => setImmediate(r))
     } finally {
@@ -156,28 +170,27 @@ describe('createHttpServer', () => {
   })
 
   it('counts requests per route template, not per URL', async () => {
-    const { app } = setup()
+    const { app } = setup(plain)
     await app.inject('/things/a')
     await app.inject('/things/b')
     await app.inject('/things/missing')
     const text = (await app.inject('/metrics')).body
-    expect(text).toContain(
-      'http_requests_total{method="GET",route="/things/:id",status_code="200",service="test"} 2',
-    )
-    expect(text).toContain(
-      'http_request_duration_seconds_count{method="GET",route="/things/:id",status_code="200",service="test"} 2',
-    )
-    expect(text).toContain(
-      'http_requests_total{method="GET",route="/things/:id",status_code="404",service="test"} 1',
-    )
-    expect(text).toContain(
-      'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/things/:id",status_code="200",service="test"} 2',
-    )
+    // each sample with its labels in name order (prom-client's own histogram orders them otherwise)
+    const samples = text
+      .split('\n')
+      .filter((l) => l.startsWith('http_'))
+      .map((l) => l.replace(/\{([^}]*)\}/, (_m, labels: string) => `{${labels.split(',').sort().join(',')}}`))
+    const labels = (status: number) =>
+      `method="GET",route="/things/:id",service="test",status_code="${status}"`
+    expect(samples).toContain(`http_requests_total{${labels(200)}} 2`)
+    expect(samples).toContain(`http_request_duration_seconds_count{${labels(200)}} 2`)
+    expect(samples).toContain(`http_requests_total{${labels(404)}} 1`)
+    expect(samples).toContain(`http_request_duration_seconds_bucket{le="+Inf",${labels(200)}} 2`)
     expect(text).not.toContain('/things/a')
   })
 
   it('is ready only when every check passes and not shutting down', async () => {
-    const { app, health } = setup()
+    const { app, health } = setup(plain)
     expect((await app.inject('/health/ready')).statusCode).toBe(200)
     let up = false
     health.addReadinessCheck('db', () => up)

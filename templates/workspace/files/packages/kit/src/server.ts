@@ -1,4 +1,5 @@
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -9,7 +10,8 @@ import { requestIdFrom } from './ids.js'
 import type { Logger } from './logger.js'
 import type { HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
-import { RequestLogController, requestLoggerFactory } from './request-log.js'
+import { plainMode } from './plain.js'
+import { REQUEST_ID_LOG_LABEL, RequestLogController, requestLoggerFactory, routeOf } from './request-log.js'
 
 export type { FastifyInstance }
 
@@ -20,6 +22,8 @@ export interface HttpServerOptions {
   health: HealthRegistry
   /** largest accepted body in bytes (default 1 MiB) */
   bodyLimit?: number
+  /** fastify's own request logging and hooks instead of the kit's (default: KIT_PLAIN_LOGGING=1) */
+  plain?: boolean
 }
 
 /** One problem in a 400 body: a JSON pointer to the field and what is wrong with it. */
@@ -34,10 +38,16 @@ export interface FieldProblem {
  * stack, RED metrics per route template, one log line per request, health and metrics routes.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const plain = opts.plain ?? plainMode()
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    logController: new RequestLogController(opts.logger, opts.metrics),
-    childLoggerFactory: requestLoggerFactory,
+    // plain: fastify's own request lines (two a request) and child loggers (PERFORMANCE.md)
+    ...(plain
+      ? { logController: new LogController({ requestIdLogLabel: REQUEST_ID_LOG_LABEL }) }
+      : {
+          logController: new RequestLogController(opts.logger, opts.metrics),
+          childLoggerFactory: requestLoggerFactory,
+        }),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
@@ -46,6 +56,17 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
     },
   })
+
+  if (plain) {
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header('x-request-id', request.id)
+      done()
+    })
+    app.addHook('onResponse', (request, reply, done) => {
+      opts.metrics.observeHttp(request.method, routeOf(request), reply.statusCode, reply.elapsedTime / 1000)
+      done()
+    })
+  }
 
   // JSON only: a text/plain body would otherwise reach the schema as a string (400); it is a 415.
   app.removeContentTypeParser('text/plain')
