@@ -1,6 +1,8 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+const CORE_FORBIDDEN = ['node:fs', 'node:fs/promises', 'fs', 'execa', 'dockerode', 'node:child_process']
+
 export default tseslint.config(
   {
     ignores: [
@@ -36,18 +38,43 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Import boundaries (docs/architecture.md, Layout): core holds decisions only and imports nothing
+  // outside core, no I/O module either (STYLE.md §3); io and runtime touch the world and import
+  // neither ui nor commands. Patterns match the import text, so each depth gets its own.
   {
-    // core/ holds decisions only: no I/O (STYLE.md §3).
-    files: ['src/core/**/*.ts'],
+    files: ['src/core/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: CORE_FORBIDDEN, patterns: ['../*'] }],
+      'no-restricted-globals': ['error', 'process', 'console'],
+    },
+  },
+  {
+    files: ['src/core/*/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: CORE_FORBIDDEN, patterns: ['../../*'] }],
+      'no-restricted-globals': ['error', 'process', 'console'],
+    },
+  },
+  {
+    files: ['src/io/**/*.ts', 'src/runtime/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: ['node:fs', 'node:fs/promises', 'fs', 'execa', 'dockerode', 'node:child_process'],
-          patterns: ['../io/*', '../../io/*'],
+          patterns: [
+            '../ui/*',
+            '../../ui/*',
+            '../commands/*',
+            '../../commands/*',
+            '../cli.js',
+            '../../cli.js',
+            '../cli-*',
+            '../../cli-*',
+          ],
         },
       ],
-      'no-restricted-globals': ['error', 'process', 'console'],
     },
   },
 )

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js'
+import { UserError } from '../errors.js'
 import { formatDuration, formatRate, parseDuration, parsePercent, parseRate } from './units.js'
 
 /** Every fault msvc can inject, in the order the CLI lists them. */

@@ -1,4 +1,4 @@
-import { EXIT } from '../../errors.js'
+import { EXIT } from '../errors.js'
 import type { FaultSpec } from './faults.js'
 import type { RecoveryReport } from './recovery.js'
 

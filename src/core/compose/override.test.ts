@@ -1,6 +1,6 @@
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
-import { UserError } from '../../errors.js'
+import { UserError } from '../errors.js'
 import { extraLabelsYaml, readOverride } from './override.js'
 
 const F = 'docker-compose.override.yml'

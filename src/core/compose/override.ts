@@ -1,5 +1,5 @@
 import { parse, stringify } from 'yaml'
-import { UserError } from '../../errors.js'
+import { UserError } from '../errors.js'
 import { LABEL } from './build-stack.js'
 
 /**

@@ -11,7 +11,7 @@ import {
 } from './model.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 import { hintKnown } from './parse.js'
-import { UserError } from '../../errors.js'
+import { UserError } from '../errors.js'
 
 /** What a user asks for when adding a service (flags or prompt answers). */
 export interface AddServiceOptions {

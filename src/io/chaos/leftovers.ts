@@ -1,7 +1,6 @@
 import { describeFault } from '../../core/chaos/faults.js'
 import { findLeftovers, type LedgerEntry } from '../../core/chaos/ledger.js'
 import type { Workspace } from '../../core/workspace/model.js'
-import type { Ui } from '../../ui/ui.js'
 import type { Engine } from '../engine.js'
 import { isProcessAlive, readLedger } from './ledger-store.js'
 
@@ -28,7 +27,8 @@ export interface RestoredFault {
 export async function restoreLeftoverFaults(
   root: string,
   workspace: Workspace,
-  ui: Ui,
+  /** where the restores are told (the command's ui) */
+  ui: { warn(line: string, hint?: string): void; info(line: string): void },
   /** the engine, asked for only when there is something to undo */
   engine: () => Promise<Engine>,
   opts: RestoreOptions = {},
