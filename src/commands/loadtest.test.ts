@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RequestSpec } from '../core/loadtest/request.js'
 import { parseScenario } from '../core/loadtest/scenario.js'
-import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest.js'
+import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest-plan.js'
 
 const noWorkspace = () => ({ unknown: ['order'] })
 const plan = (target: string | undefined, o: LoadtestCliOptions) =>

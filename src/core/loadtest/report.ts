@@ -2,7 +2,33 @@
 import type { Journal } from '../chaos/journal.js'
 import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
+import { profileDurationMs, profileRequests, type LoadProfile } from './schedule.js'
 import type { ThresholdResult } from './thresholds.js'
+
+/** How load is sent: on a schedule (open model) or by N connections as fast as answered (closed). */
+export type LoadModel =
+  | { kind: 'open'; profile: LoadProfile; maxConnections: number }
+  | { kind: 'closed'; connections: number; pipelining: number; durationMs: number }
+
+/** What a run of the load generator measured (io/loadtest/generator.ts). */
+export interface LoadRunResult {
+  startedAt: string
+  /** epoch ms of the start */
+  startMs: number
+  durationMs: number
+  requests: number
+  errors: number
+  /** requests written to a socket, and ms from the start until the last one was */
+  sent: number
+  sendingMs: number
+  latency: LatencyStats
+  sendLag?: SendLag
+  unfinished: number
+  endpoints: EndpointReport[]
+  timeline: SecondPoint[]
+  connectionsOpened: number
+  interrupted: boolean
+}
 
 export interface EndpointReport {
   name: string
@@ -111,4 +137,64 @@ export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEn
     push(`${m.fault} ${m.service}`, start, ends.length ? Math.max(...ends) : NaN)
   }
   return out
+}
+
+/** How long the model runs: the schedule's length (open) or the duration (closed). */
+export const modelDurationMs = (model: LoadModel): number =>
+  model.kind === 'open' ? profileDurationMs(model.profile) : model.durationMs
+
+/** The report of a finished run: what it measured, judged against its thresholds, with its fault windows. */
+export function toLoadReport(o: {
+  target: string
+  model: LoadModel
+  result: LoadRunResult
+  thresholds: ThresholdResult[]
+  chaos: ChaosWindow[]
+  chaosFailures: string[]
+}): LoadReport {
+  const { model, result } = o
+  const totalMs = modelDurationMs(model)
+  const seconds = result.durationMs / 1000
+  return {
+    target: o.target,
+    model: model.kind,
+    startedAt: result.startedAt,
+    durationMs: Math.round(result.durationMs),
+    ...(model.kind === 'open' ? { targetRate: profileRequests(model.profile) / (totalMs / 1000) } : {}),
+    // open model: what left on schedule, over the schedule (or longer, when sends fell behind it)
+    achievedRate:
+      model.kind === 'open'
+        ? result.sent /
+          ((result.interrupted ? result.durationMs : Math.max(totalMs, result.sendingMs)) / 1000)
+        : seconds > 0
+          ? result.requests / seconds
+          : 0,
+    connections: model.kind === 'closed' ? model.connections : result.connectionsOpened,
+    ...(model.kind === 'closed' ? { pipelining: model.pipelining } : {}),
+    requests: result.requests,
+    errors: result.errors,
+    errorRate: result.requests ? result.errors / result.requests : 0,
+    latency: result.latency,
+    ...(result.sendLag ? { sendLag: result.sendLag } : {}),
+    unfinished: result.unfinished,
+    endpoints: result.endpoints,
+    timeline: result.timeline,
+    thresholds: o.thresholds,
+    passed: o.thresholds.every((t) => t.ok),
+    chaos: o.chaos,
+    ...(o.chaosFailures.length ? { chaosFailures: o.chaosFailures } : {}),
+  }
+}
+
+/** Requests that got an answer: not status 0 over HTTP; not UNAVAILABLE or CANCELLED (pending at the end) over gRPC. */
+export function answeredRequests(endpoints: EndpointReport[]): number {
+  return endpoints.reduce(
+    (n, e) =>
+      n +
+      e.requests -
+      (e.protocol === 'grpc'
+        ? (e.statuses.UNAVAILABLE ?? 0) + (e.statuses.CANCELLED ?? 0)
+        : (e.statuses['0'] ?? 0)),
+    0,
+  )
 }

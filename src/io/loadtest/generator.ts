@@ -10,25 +10,18 @@
  * never touches that path beyond one property check per send.
  */
 import { connect, type Socket } from 'node:net'
-import {
-  createHistogram,
-  recordMs,
-  toLatencyStats,
-  type LatencyStats,
-} from '../../core/loadtest/histogram.js'
+import { createHistogram, recordMs, toLatencyStats } from '../../core/loadtest/histogram.js'
 import type { CompiledGrpcCall } from '../../core/loadtest/grpc-message.js'
 import { GRPC_CANCELLED, grpcCodeName } from '../../core/loadtest/grpc-status.js'
 import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
-import type { EndpointReport, SecondPoint, SendLag } from '../../core/loadtest/report.js'
-import { createArrivalSchedule, rateAt, type LoadProfile } from '../../core/loadtest/schedule.js'
+import type { LoadModel, LoadRunResult, SecondPoint } from '../../core/loadtest/report.js'
+import { createArrivalSchedule, rateAt } from '../../core/loadtest/schedule.js'
 
-export type LoadModel =
-  | { kind: 'open'; profile: LoadProfile; maxConnections: number }
-  | { kind: 'closed'; connections: number; pipelining: number; durationMs: number }
+export type { LoadModel, LoadRunResult }
 
-export interface EngineOptions {
+export interface GeneratorOptions {
   /** where HTTP requests go (unused when every request is a gRPC call) */
   host: string
   port: number
@@ -47,25 +40,6 @@ export interface EngineOptions {
   random?: () => number
   /** the clock started (epoch ms): the schedule's t = 0 */
   onStart?: (startMs: number) => void
-}
-
-export interface EngineResult {
-  startedAt: string
-  /** epoch ms of the start */
-  startMs: number
-  durationMs: number
-  requests: number
-  errors: number
-  /** requests written to a socket, and ms from the start until the last one was */
-  sent: number
-  sendingMs: number
-  latency: LatencyStats
-  sendLag?: SendLag
-  unfinished: number
-  endpoints: EndpointReport[]
-  timeline: SecondPoint[]
-  connectionsOpened: number
-  interrupted: boolean
 }
 
 interface Job {
@@ -89,7 +63,7 @@ interface Conn {
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
-export function runLoad(o: EngineOptions): Promise<EngineResult> {
+export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
   return new Promise((resolve) => {
     const lateAfterMs = o.lateAfterMs ?? 1
     const open = o.model.kind === 'open' ? o.model : undefined
