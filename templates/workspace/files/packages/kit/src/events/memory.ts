@@ -1,4 +1,4 @@
-import { EventValidationError, EventPublishError, type EventPublisher } from './bus.js'
+import { EventValidationError, EventPublishError, type EventPublisher } from './types.js'
 import {
   createEnvelope,
   parseNatsUrl,
