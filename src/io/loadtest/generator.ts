@@ -10,9 +10,9 @@
  * never touches that path beyond one property check per send.
  */
 import { connect, type Socket } from 'node:net'
-import { createHistogram, recordMs, toLatencyStats } from '../../core/loadtest/histogram.js'
 import type { CompiledGrpcCall } from '../../core/loadtest/grpc-message.js'
-import { GRPC_CANCELLED, grpcCodeName } from '../../core/loadtest/grpc-status.js'
+import { GRPC_CANCELLED } from '../../core/loadtest/grpc-status.js'
+import { RunRecorder } from '../../core/loadtest/recorder.js'
 import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
@@ -70,40 +70,34 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const closed = o.model.kind === 'closed' ? o.model : undefined
     const pick = createWeightedPicker(o.requests.map((r) => r.spec.weight))
     const random = o.random ?? Math.random
-    const overall = createHistogram()
-    const second = createHistogram()
-    const lag = open ? createHistogram() : undefined
-    // one endpoint: its histogram is the overall one, filled from the per-second ones
-    const single = o.requests.length === 1
     const eps = o.requests.map((r) => {
-      const ok = new Uint8Array(600)
       const grpc = 'call' in r ? r : undefined
-      // gRPC: status codes 0-16 (0 is OK); HTTP: statuses 100-599, 0 for no answer
-      if (grpc) for (const code of grpc.spec.expect) ok[code] = 1
-      else for (let s = 100; s < 600; s++) ok[s] = isExpected(s, (r as CompiledRequest).spec.expect) ? 1 : 0
       return {
-        h: single ? undefined : createHistogram(),
-        requests: 0,
-        errors: 0,
-        /** responses by status, 0 for none */
-        statuses: new Uint32Array(600),
-        ok,
         bytes: grpc ? undefined : (r as CompiledRequest).bytes,
         http: grpc ? undefined : (r as CompiledRequest),
         grpc,
         r,
       }
     })
+    // what is measured: latencies, statuses, the timeline, the send lag (core/loadtest/recorder.ts)
+    const rec = new RunRecorder(
+      eps.map((e) => ({
+        name: e.r.spec.name,
+        method: e.r.spec.method,
+        path: e.r.spec.path,
+        grpc: e.grpc !== undefined,
+        // gRPC: status codes 0-16 (0 is OK); HTTP: statuses 100-599, 0 for no answer
+        expects: e.grpc
+          ? (s) => e.grpc!.spec.expect.includes(s)
+          : (s) => s >= 100 && isExpected(s, e.http!.spec.expect),
+      })),
+      open ? lateAfterMs : undefined,
+    )
     const hasHttp = eps.some((e) => e.http)
     /** gRPC calls sent and not yet answered */
     const grpcPending = new Set<Job>()
-    let requests = 0
-    let errors = 0
     let sent = 0
     let lastWrite = 0
-    let secondRequests = 0
-    let secondErrors = 0
-    let late = 0
     let seq = 0
     let connectionsOpened = 0
     let unfinished = 0
@@ -115,7 +109,6 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const idle: Conn[] = []
     const backlog: Job[] = []
     let backlogHead = 0
-    const timeline: SecondPoint[] = []
     let startMs = Date.now()
     let t0 = performance.now()
     /** connections opening now: a burst of sends opens at most this many at once, not one per send */
@@ -123,7 +116,6 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const MAX_CONNECTING = 8
     /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
     let dispatchDue: ((now: number) => void) | undefined
-    let secondIndex = 0
 
     const bytesFor = (ep: number): Uint8Array => {
       const e = eps[ep]!
@@ -132,31 +124,14 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
 
     const finish = (job: Job, status: number, now: number) => {
       inFlight--
-      const e = eps[job.ep]!
-      const latency = now - job.start
-      recordMs(second, latency)
-      if (e.h) recordMs(e.h, latency)
-      e.requests++
-      requests++
-      secondRequests++
-      // HTTP: 0 is no answer; gRPC: 0 is OK; `ok` knows which is which for this endpoint
-      const st = status > 0 && status < 600 ? status : 0
-      e.statuses[st]!++
-      if (!e.ok[st]) {
-        e.errors++
-        errors++
-        secondErrors++
-      }
+      rec.answer(job.ep, status, now - job.start)
     }
 
     /** A request leaves now: open model, its lag behind schedule; closed, its clock starts. */
     const markSent = (job: Job): number => {
       const now = performance.now()
-      if (lag) {
-        const behind = now - job.start
-        recordMs(lag, behind < 0 ? 0 : behind)
-        if (behind > lateAfterMs) late++
-      } else {
+      if (open) rec.sendLag(now - job.start)
+      else {
         job.start = now
         inFlight++
       }
@@ -339,26 +314,15 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     }
 
     const closeSecond = (partial: boolean) => {
-      if (partial && !secondRequests) return
-      overall.add(second)
-      const s = toLatencyStats(second)
-      const p: SecondPoint = {
-        t: secondIndex,
-        ...(open ? { targetRate: Math.round(rateAt(open.profile, secondIndex * 1000 + 500)) } : {}),
-        requests: secondRequests,
-        errors: secondErrors,
-        p50: s.p50,
-        p90: s.p90,
-        p99: s.p99,
-        p999: s.p999,
-        max: s.max,
-      }
-      timeline.push(p)
-      second.reset()
-      secondRequests = 0
-      secondErrors = 0
-      secondIndex++
-      o.onSecond?.(p, { requests, errors, elapsedMs: performance.now() - t0, inFlight })
+      const i = rec.currentSecond
+      const p = rec.closeSecond(partial, open ? Math.round(rateAt(open.profile, i * 1000 + 500)) : undefined)
+      if (p)
+        o.onSecond?.(p, {
+          requests: rec.requests,
+          errors: rec.errors,
+          elapsedMs: performance.now() - t0,
+          inFlight,
+        })
     }
 
     let ticker: NodeJS.Timeout | undefined
@@ -406,40 +370,17 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
       grpcPending.clear()
       closeSecond(true)
-      const durationMs = now - t0
-      const lagStats = lag ? toLatencyStats(lag) : undefined
-      resolve({
-        startedAt: new Date(startMs).toISOString(),
-        startMs,
-        durationMs,
-        requests,
-        errors,
-        sent,
-        sendingMs: lastWrite ? lastWrite - t0 : 0,
-        latency: toLatencyStats(overall),
-        ...(lagStats
-          ? { sendLag: { late, lateAfterMs, p50: lagStats.p50, p99: lagStats.p99, max: lagStats.max } }
-          : {}),
-        unfinished,
-        endpoints: eps.map((e) => ({
-          name: e.r.spec.name,
-          ...(e.grpc ? { protocol: 'grpc' as const } : {}),
-          method: e.r.spec.method,
-          path: e.r.spec.path,
-          requests: e.requests,
-          errors: e.errors,
-          // gRPC statuses by name (OK, NOT_FOUND), HTTP ones by number
-          statuses: Object.fromEntries(
-            [...e.statuses]
-              .map((n, s) => [e.grpc ? grpcCodeName(s) : String(s), n] as const)
-              .filter(([, n]) => n > 0),
-          ),
-          latency: toLatencyStats(e.h ?? overall),
-        })),
-        timeline,
-        connectionsOpened,
-        interrupted,
-      })
+      resolve(
+        rec.result({
+          startMs,
+          durationMs: now - t0,
+          sent,
+          sendingMs: lastWrite ? lastWrite - t0 : 0,
+          unfinished,
+          connectionsOpened,
+          interrupted,
+        }),
+      )
     }
 
     const onAbort = () => {

@@ -1,0 +1,174 @@
+/**
+ * What a load run measures, as it happens: each answer's latency and status per endpoint, the
+ * per-second timeline, and (open model) how far sends fell behind the schedule; then the run's
+ * result. Pure: the load generator (io/loadtest/generator.ts) owns the sockets and the clock and
+ * tells the recorder what happened and when.
+ */
+import { createHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
+import { grpcCodeName } from './grpc-status.js'
+import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
+
+/** One kind of request of the run: its name, how it is reported, and which statuses are expected. */
+export interface RecordedEndpoint {
+  name: string
+  method: string
+  path: string
+  grpc: boolean
+  /** is status `s` expected? (HTTP 100-599, 0 for no answer; gRPC codes 0-16, 0 is OK) */
+  expects(s: number): boolean
+}
+
+interface EndpointStats {
+  h: Histogram | undefined
+  requests: number
+  errors: number
+  /** responses by status, 0 for none */
+  statuses: Uint32Array
+  ok: Uint8Array
+}
+
+export class RunRecorder {
+  requests = 0
+  errors = 0
+  /** open model: sends more than lateAfterMs behind their schedule */
+  late = 0
+  private readonly overall = createHistogram()
+  private readonly second = createHistogram()
+  private readonly lag: Histogram | undefined
+  private readonly stats: EndpointStats[]
+  private secondRequests = 0
+  private secondErrors = 0
+  private secondIndex = 0
+  readonly timeline: SecondPoint[] = []
+
+  constructor(
+    private readonly endpoints: RecordedEndpoint[],
+    /** open model: record send lag (sends later than this count as late) */
+    private readonly lateAfterMs?: number,
+  ) {
+    this.lag = lateAfterMs !== undefined ? createHistogram() : undefined
+    // one endpoint: its histogram is the overall one, filled from the per-second ones
+    const single = endpoints.length === 1
+    this.stats = endpoints.map((e) => {
+      const ok = new Uint8Array(600)
+      for (let s = 0; s < 600; s++) ok[s] = e.expects(s) ? 1 : 0
+      return {
+        h: single ? undefined : createHistogram(),
+        requests: 0,
+        errors: 0,
+        statuses: new Uint32Array(600),
+        ok,
+      }
+    })
+  }
+
+  /** A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`. */
+  answer(ep: number, status: number, latencyMs: number): void {
+    const e = this.stats[ep]!
+    recordMs(this.second, latencyMs)
+    if (e.h) recordMs(e.h, latencyMs)
+    e.requests++
+    this.requests++
+    this.secondRequests++
+    const st = status > 0 && status < 600 ? status : 0
+    e.statuses[st]!++
+    if (!e.ok[st]) {
+      e.errors++
+      this.errors++
+      this.secondErrors++
+    }
+  }
+
+  /** Open model: a send left `behindMs` after its intended time. */
+  sendLag(behindMs: number): void {
+    if (!this.lag) return
+    const behind = behindMs < 0 ? 0 : behindMs
+    recordMs(this.lag, behind)
+    if (behind > this.lateAfterMs!) this.late++
+  }
+
+  /** Ends the current second (`partial`: the run's last, dropped when empty); returns its point. */
+  closeSecond(partial: boolean, targetRate?: number): SecondPoint | undefined {
+    if (partial && !this.secondRequests) return undefined
+    this.overall.add(this.second)
+    const s = toLatencyStats(this.second)
+    const p: SecondPoint = {
+      t: this.secondIndex,
+      ...(targetRate !== undefined ? { targetRate } : {}),
+      requests: this.secondRequests,
+      errors: this.secondErrors,
+      p50: s.p50,
+      p90: s.p90,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+    }
+    this.timeline.push(p)
+    this.second.reset()
+    this.secondRequests = 0
+    this.secondErrors = 0
+    this.secondIndex++
+    return p
+  }
+
+  /** The index of the second being recorded (0 at the start). */
+  get currentSecond(): number {
+    return this.secondIndex
+  }
+
+  /** The run's result; call once, after the last closeSecond. */
+  result(run: {
+    startMs: number
+    durationMs: number
+    sent: number
+    sendingMs: number
+    unfinished: number
+    connectionsOpened: number
+    interrupted: boolean
+  }): LoadRunResult {
+    const lagStats = this.lag ? toLatencyStats(this.lag) : undefined
+    return {
+      startedAt: new Date(run.startMs).toISOString(),
+      startMs: run.startMs,
+      durationMs: run.durationMs,
+      requests: this.requests,
+      errors: this.errors,
+      sent: run.sent,
+      sendingMs: run.sendingMs,
+      latency: toLatencyStats(this.overall),
+      ...(lagStats
+        ? {
+            sendLag: {
+              late: this.late,
+              lateAfterMs: this.lateAfterMs!,
+              p50: lagStats.p50,
+              p99: lagStats.p99,
+              max: lagStats.max,
+            },
+          }
+        : {}),
+      unfinished: run.unfinished,
+      endpoints: this.endpoints.map((e, i): EndpointReport => {
+        const st = this.stats[i]!
+        return {
+          name: e.name,
+          ...(e.grpc ? { protocol: 'grpc' as const } : {}),
+          method: e.method,
+          path: e.path,
+          requests: st.requests,
+          errors: st.errors,
+          // gRPC statuses by name (OK, NOT_FOUND), HTTP ones by number
+          statuses: Object.fromEntries(
+            [...st.statuses]
+              .map((n, s) => [e.grpc ? grpcCodeName(s) : String(s), n] as const)
+              .filter(([, n]) => n > 0),
+          ),
+          latency: toLatencyStats(st.h ?? this.overall),
+        }
+      }),
+      timeline: this.timeline,
+      connectionsOpened: run.connectionsOpened,
+      interrupted: run.interrupted,
+    }
+  }
+}
