@@ -8,16 +8,19 @@
  * gRPC unary calls of a scenario take the same schedule, mix and histograms, but go through the
  * generated client (grpc-js multiplexes them over its own HTTP/2 connection): an HTTP-only run
  * never touches that path beyond one property check per send.
+ *
+ * Its parts: the HTTP connections (http-pool.ts), when requests leave (schedulers.ts), and what is
+ * measured (core/loadtest/recorder.ts); this module ties them to the clock and the run's end.
  */
-import { connect, type Socket } from 'node:net'
 import type { CompiledGrpcCall } from '../../core/loadtest/grpc-message.js'
 import { GRPC_CANCELLED } from '../../core/loadtest/grpc-status.js'
 import { RunRecorder } from '../../core/loadtest/recorder.js'
-import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
 import type { LoadModel, LoadRunResult, SecondPoint } from '../../core/loadtest/report.js'
-import { createArrivalSchedule, rateAt } from '../../core/loadtest/schedule.js'
+import { rateAt } from '../../core/loadtest/schedule.js'
+import { HttpPool } from './http-pool.js'
+import { startClosedModel, startOpenModel, type Job } from './schedulers.js'
 
 export type { LoadModel, LoadRunResult }
 
@@ -40,26 +43,6 @@ export interface GeneratorOptions {
   random?: () => number
   /** the clock started (epoch ms): the schedule's t = 0 */
   onStart?: (startMs: number) => void
-}
-
-interface Job {
-  ep: number
-  /** performance.now() the latency clock starts at: intended send time (open) or the write (closed) */
-  start: number
-}
-
-interface Conn {
-  socket: Socket
-  ready: boolean
-  inflight: Job[]
-  /** jobs waiting for the connect */
-  queued: Job[]
-  parser: ResponseParser
-  dead: boolean
-  /** called once it is connected, or has failed to */
-  onReady?: (() => void) | undefined
-  /** closed model: gRPC calls this connection's slots are waiting for */
-  grpcPending: number
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
@@ -99,28 +82,15 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     let sent = 0
     let lastWrite = 0
     let seq = 0
-    let connectionsOpened = 0
     let unfinished = 0
     let inFlight = 0
     let sending = true
     let finished = false
     let interrupted = false
-    const conns = new Set<Conn>()
-    const idle: Conn[] = []
-    const backlog: Job[] = []
-    let backlogHead = 0
     let startMs = Date.now()
     let t0 = performance.now()
-    /** connections opening now: a burst of sends opens at most this many at once, not one per send */
-    let connecting = 0
-    const MAX_CONNECTING = 8
     /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
     let dispatchDue: ((now: number) => void) | undefined
-
-    const bytesFor = (ep: number): Uint8Array => {
-      const e = eps[ep]!
-      return e.bytes ?? e.http!.encode({ seq: seq++, random, nowMs: Date.now() })
-    }
 
     const finish = (job: Job, status: number, now: number) => {
       inFlight--
@@ -135,25 +105,42 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         job.start = now
         inFlight++
       }
+      sent++
+      lastWrite = now
       return now
     }
 
-    const write = (c: Conn, job: Job) => {
-      const now = markSent(job)
-      c.inflight.push(job)
-      sent++
-      lastWrite = now
-      c.socket.write(bytesFor(job.ep))
-    }
+    const pool = new HttpPool({
+      host: o.host,
+      port: o.port,
+      ...(closed ? { pipelining: closed.pipelining } : { maxConnections: open!.maxConnections }),
+      sending: () => sending,
+      bytesFor: (ep) => {
+        const e = eps[ep]!
+        return e.bytes ?? e.http!.encode({ seq: seq++, random, nowMs: Date.now() })
+      },
+      sent: markSent,
+      answered: finish,
+      nextForSlot: () => {
+        const ep = pick()
+        const g = eps[ep]!.grpc
+        return g ? { ep, grpc: (done) => callGrpc({ ep, start: 0 }, g, done) } : { ep }
+      },
+      hasBody: (ep) => eps[ep]!.r.spec.method !== 'HEAD',
+      afterAnswer: (now) => {
+        dispatchDue?.(now)
+        maybeDone()
+      },
+      dropped: (n) => (inFlight -= n),
+      maybeDone: () => maybeDone(),
+    })
 
     /**
      * Sends a gRPC call through the generated client. Open model: latency from the intended send
      * time; closed: from now, and `next` sends the slot's next request when this one ends.
      */
     const callGrpc = (job: Job, g: CompiledGrpcCall, next?: () => void) => {
-      const now = markSent(job)
-      sent++
-      lastWrite = now
+      markSent(job)
       grpcPending.add(job)
       g.call({ seq: seq++, random, nowMs: Date.now() }, (code) => {
         // a call still pending when the run ended was counted then
@@ -173,144 +160,12 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       callGrpc({ ep, start: 0 }, eps[ep]!.grpc!, grpcSlot)
     }
 
-    /** Ends a connection; what it still owed is answered with status 0 (an error). */
-    const failConn = (c: Conn, graceful = false) => {
-      if (c.dead) return
-      c.dead = true
-      if (!c.ready) {
-        connecting--
-        c.onReady?.()
-      }
-      conns.delete(c)
-      const i = idle.indexOf(c)
-      if (i >= 0) idle.splice(i, 1)
-      const now = performance.now()
-      if (graceful) {
-        // the server announced the close: what was pipelined behind that answer was never
-        // processed. The closed model sends others on the next connection; the open model
-        // sends these again, their clocks still running from their intended times.
-        if (closed) inFlight -= c.inflight.length
-        else for (const j of c.inflight) backlog.push(j)
-      } else for (const j of c.inflight) finish(j, 0, now)
-      for (const j of c.queued) finish(j, 0, now)
-      c.inflight.length = 0
-      c.queued.length = 0
-      c.socket.destroy()
-      // a server that closes after N requests gets a new connection at once; a failing one, after a pause
-      if (closed && sending) setTimeout(() => sending && openConn(), graceful ? 0 : 10)
-      else pump()
-      maybeDone()
-    }
-
-    const onFree = (c: Conn) => {
-      if (closed) {
-        while (sending && !c.dead && c.inflight.length + c.grpcPending < closed.pipelining) {
-          const ep = pick()
-          const g = eps[ep]!.grpc
-          if (!g) {
-            write(c, { ep, start: 0 })
-            continue
-          }
-          // a gRPC pick holds this connection's slot until it is answered, as a request would
-          c.grpcPending++
-          callGrpc({ ep, start: 0 }, g, () => {
-            c.grpcPending--
-            onFree(c)
-          })
-        }
-        return
-      }
-      if (backlogHead < backlog.length) {
-        const job = backlog[backlogHead++]!
-        if (backlogHead > 1024 && backlogHead * 2 > backlog.length) {
-          backlog.splice(0, backlogHead)
-          backlogHead = 0
-        }
-        write(c, job)
-      } else idle.push(c)
-    }
-
-    const openConn = (first?: Job, onReady?: () => void): Conn => {
-      connectionsOpened++
-      connecting++
-      const socket = connect({ host: o.host, port: o.port, noDelay: true })
-      const c: Conn = {
-        socket,
-        ready: false,
-        inflight: [],
-        queued: first ? [first] : [],
-        dead: false,
-        parser: undefined as unknown as ResponseParser,
-        grpcPending: 0,
-      }
-      c.parser = new ResponseParser(
-        (r: ParsedResponse) => {
-          const job = c.inflight.shift()
-          if (!job) return failConn(c)
-          const now = performance.now()
-          finish(job, r.status, now)
-          if (r.close) return failConn(c, true)
-          onFree(c)
-          // sends that fell due while a batch of answers is read leave now, not after the batch
-          dispatchDue?.(now)
-          maybeDone()
-        },
-        () => eps[c.inflight[0]?.ep ?? 0]!.r.spec.method !== 'HEAD',
-      )
-      conns.add(c)
-      c.onReady = onReady
-      socket.on('connect', () => {
-        c.ready = true
-        connecting--
-        c.onReady?.()
-        const q = c.queued.splice(0)
-        for (const j of q) write(c, j)
-        if (closed) onFree(c)
-        else if (!q.length) onFree(c)
-        pump()
-      })
-      socket.on('data', (chunk: Buffer) => {
-        c.parser.feed(chunk)
-        if (c.parser.error) failConn(c)
-      })
-      socket.on('end', () => {
-        c.parser.end()
-        failConn(c)
-      })
-      socket.on('error', () => failConn(c))
-      socket.on('close', () => failConn(c))
-      return c
-    }
-
+    /** Open model: a job due now, on its way (gRPC) or to a connection. */
     const dispatch = (job: Job) => {
       inFlight++
       const g = eps[job.ep]!.grpc
       if (g) return callGrpc(job, g)
-      const c = idle.pop()
-      if (c) return write(c, job)
-      if (open && conns.size < open.maxConnections && connecting < MAX_CONNECTING) {
-        openConn(job)
-        return
-      }
-      backlog.push(job)
-    }
-
-    /** Hands waiting jobs to new connections after one was lost. */
-    const pump = () => {
-      if (!open) return
-      while (backlogHead < backlog.length && conns.size < open.maxConnections && connecting < MAX_CONNECTING)
-        openConn(backlog[backlogHead++]!)
-    }
-
-    const sweepTimeouts = () => {
-      const now = performance.now()
-      const limit = now - o.timeoutMs
-      for (const c of conns) {
-        const head = c.inflight[0] ?? c.queued[0]
-        if (head && head.start < limit) failConn(c)
-      }
-      while (backlogHead < backlog.length && backlog[backlogHead]!.start < limit)
-        finish(backlog[backlogHead++]!, 0, now)
+      pool.send(job)
     }
 
     const closeSecond = (partial: boolean) => {
@@ -332,9 +187,11 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       o.onStart?.(startMs)
       ticker = setInterval(() => {
         closeSecond(false)
-        sweepTimeouts()
+        const now = performance.now()
+        pool.sweep(now - o.timeoutMs, now)
         maybeDone()
       }, 1000)
+      return t0
     }
     let drainTimer: NodeJS.Timeout | undefined
 
@@ -347,7 +204,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     }
 
     function maybeDone() {
-      if (!sending && !finished && inFlight <= 0 && backlogHead >= backlog.length) done()
+      if (!sending && !finished && inFlight <= 0 && pool.waiting === 0) done()
     }
 
     function done() {
@@ -358,15 +215,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       o.signal?.removeEventListener('abort', onAbort)
       const now = performance.now()
       unfinished = inFlight
-      for (const c of [...conns]) {
-        for (const j of c.inflight) finish(j, 0, now)
-        for (const j of c.queued) finish(j, 0, now)
-        c.inflight.length = 0
-        c.queued.length = 0
-        c.dead = true
-        c.socket.destroy()
-      }
-      while (backlogHead < backlog.length) finish(backlog[backlogHead++]!, 0, now)
+      pool.closeAll(now)
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
       grpcPending.clear()
       closeSecond(true)
@@ -377,7 +226,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           sent,
           sendingMs: lastWrite ? lastWrite - t0 : 0,
           unfinished,
-          connectionsOpened,
+          connectionsOpened: pool.opened,
           interrupted,
         }),
       )
@@ -390,52 +239,20 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     }
     o.signal?.addEventListener('abort', onAbort)
 
-    if (closed) {
-      startClock()
-      // with HTTP requests, N connections whose slots may also carry gRPC calls; without, N x P
-      // calls kept in flight (the generated client multiplexes them on its HTTP/2 connection)
-      if (hasHttp) for (let i = 0; i < closed.connections; i++) openConn()
-      else for (let i = 0; i < closed.connections * closed.pipelining; i++) grpcSlot()
-      setTimeout(stopSending, closed.durationMs)
-      return
+    const hooks = {
+      pick,
+      startClock,
+      stopSending,
+      sending: () => sending,
+      finished: () => finished,
     }
-    // open model: the schedule starts at once and connections open on demand, up to maxConnections;
-    // a job that finds none free waits in the backlog with its clock running.
-    const sched = createArrivalSchedule(open!.profile)
-    let next = sched.next()
-    const due = (nowAbs: number) => {
-      const now = nowAbs - t0
-      while (next !== undefined && next <= now) {
-        dispatch({ ep: pick(), start: t0 + next })
-        next = sched.next()
-      }
-    }
-    const tick = () => {
-      if (!sending) return
-      due(performance.now())
-      if (next === undefined) return stopSending()
-      const wait = next - (performance.now() - t0)
-      if (wait > 2) setTimeout(tick, wait - 1)
-      else setImmediate(tick)
-    }
-    // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
-    // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
-    const peak = Math.max(open!.profile.startRate, ...open!.profile.stages.map((st) => st.rate))
-    // (gRPC channels are connected by their loader before the run)
-    const warm = hasHttp ? Math.min(open!.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200))) : 0
-    let waiting = warm
-    let started = false
-    let warmTimer: NodeJS.Timeout | undefined
-    const begin = () => {
-      clearTimeout(warmTimer)
-      if (started || finished) return
-      started = true
-      startClock()
-      dispatchDue = (now) => sending && due(now)
-      tick()
-    }
-    for (let i = 0; i < warm; i++) openConn(undefined, () => --waiting === 0 && begin())
-    if (warm) warmTimer = setTimeout(begin, 1000)
-    else begin()
+    if (closed) startClosedModel(closed, hasHttp, { ...hooks, openConnection: () => pool.open(), grpcSlot })
+    else
+      startOpenModel(open!, hasHttp, {
+        ...hooks,
+        dispatch,
+        openWarm: (ready) => pool.open(undefined, ready),
+        onDue: (fn) => (dispatchDue = fn),
+      })
   })
 }

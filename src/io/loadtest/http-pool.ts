@@ -1,0 +1,230 @@
+/**
+ * The load generator's HTTP/1.1 connections: raw sockets writing prebuilt request bytes, answers
+ * read by their framing only (core/loadtest/http-parser.ts). Open model: connections open on
+ * demand up to a limit, and a job that finds none free waits in the backlog with its clock
+ * running. Closed model: each connection keeps `pipelining` requests in flight. The generator
+ * (generator.ts) decides what is sent when and records what comes back.
+ */
+import { connect, type Socket } from 'node:net'
+import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
+import { MAX_CONNECTING, type Job } from './schedulers.js'
+
+interface Conn {
+  socket: Socket
+  ready: boolean
+  inflight: Job[]
+  /** jobs waiting for the connect */
+  queued: Job[]
+  parser: ResponseParser
+  dead: boolean
+  /** called once it is connected, or has failed to */
+  onReady?: (() => void) | undefined
+  /** closed model: gRPC calls this connection's slots are waiting for */
+  grpcPending: number
+}
+
+export interface PoolHooks {
+  host: string
+  port: number
+  /** closed model: requests kept in flight per connection */
+  pipelining?: number
+  /** open model: most connections at once */
+  maxConnections?: number
+  sending(): boolean
+  /** the request's bytes (prebuilt, or rendered from its template) */
+  bytesFor(ep: number): Uint8Array
+  /** a request leaves now (its lag or clock); returns now */
+  sent(job: Job): number
+  /** a request ended with `status` (0: no answer) */
+  answered(job: Job, status: number, now: number): void
+  /** closed model: the endpoint for a free slot, and if it is a gRPC call, how to send it */
+  nextForSlot(): { ep: number; grpc?: (done: () => void) => void }
+  /** does endpoint `ep` expect a body (not HEAD)? */
+  hasBody(ep: number): boolean
+  /** after an answer: sends that fell due leave now, and the run may be done */
+  afterAnswer(now: number): void
+  /** the closed model's jobs not processed behind a graceful close are dropped from the count */
+  dropped(n: number): void
+  maybeDone(): void
+}
+
+export class HttpPool {
+  readonly conns = new Set<Conn>()
+  private readonly idle: Conn[] = []
+  private readonly backlog: Job[] = []
+  private backlogHead = 0
+  /** connections opening now: a burst of sends opens at most MAX_CONNECTING at once */
+  private connecting = 0
+  opened = 0
+
+  constructor(private readonly h: PoolHooks) {}
+
+  /** Jobs waiting for a connection. */
+  get waiting(): number {
+    return this.backlog.length - this.backlogHead
+  }
+
+  /** Sends a job on a free connection, a new one, or queues it (open model). */
+  send(job: Job): void {
+    const c = this.idle.pop()
+    if (c) return this.write(c, job)
+    if (
+      this.h.maxConnections &&
+      this.conns.size < this.h.maxConnections &&
+      this.connecting < MAX_CONNECTING
+    ) {
+      this.open(job)
+      return
+    }
+    this.backlog.push(job)
+  }
+
+  open(first?: Job, onReady?: () => void): void {
+    this.opened++
+    this.connecting++
+    const socket = connect({ host: this.h.host, port: this.h.port, noDelay: true })
+    const c: Conn = {
+      socket,
+      ready: false,
+      inflight: [],
+      queued: first ? [first] : [],
+      dead: false,
+      parser: undefined as unknown as ResponseParser,
+      grpcPending: 0,
+    }
+    c.parser = new ResponseParser(
+      (r: ParsedResponse) => {
+        const job = c.inflight.shift()
+        if (!job) return this.fail(c)
+        const now = performance.now()
+        this.h.answered(job, r.status, now)
+        if (r.close) return this.fail(c, true)
+        this.free(c)
+        // sends that fell due while a batch of answers is read leave now, not after the batch
+        this.h.afterAnswer(now)
+      },
+      () => this.h.hasBody(c.inflight[0]?.ep ?? 0),
+    )
+    this.conns.add(c)
+    c.onReady = onReady
+    socket.on('connect', () => {
+      c.ready = true
+      this.connecting--
+      c.onReady?.()
+      const q = c.queued.splice(0)
+      for (const j of q) this.write(c, j)
+      if (this.h.pipelining || !q.length) this.free(c)
+      this.pump()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      c.parser.feed(chunk)
+      if (c.parser.error) this.fail(c)
+    })
+    socket.on('end', () => {
+      c.parser.end()
+      this.fail(c)
+    })
+    socket.on('error', () => this.fail(c))
+    socket.on('close', () => this.fail(c))
+  }
+
+  private write(c: Conn, job: Job): void {
+    this.h.sent(job)
+    c.inflight.push(job)
+    c.socket.write(this.h.bytesFor(job.ep))
+  }
+
+  /** A connection can take more: the closed model fills its slots; the open model gives it the backlog. */
+  private free(c: Conn): void {
+    const pipelining = this.h.pipelining
+    if (pipelining) {
+      while (this.h.sending() && !c.dead && c.inflight.length + c.grpcPending < pipelining) {
+        const next = this.h.nextForSlot()
+        if (!next.grpc) {
+          this.write(c, { ep: next.ep, start: 0 })
+          continue
+        }
+        // a gRPC pick holds this connection's slot until it is answered, as a request would
+        c.grpcPending++
+        next.grpc(() => {
+          c.grpcPending--
+          this.free(c)
+        })
+      }
+      return
+    }
+    if (this.backlogHead < this.backlog.length) {
+      const job = this.backlog[this.backlogHead++]!
+      if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+        this.backlog.splice(0, this.backlogHead)
+        this.backlogHead = 0
+      }
+      this.write(c, job)
+    } else this.idle.push(c)
+  }
+
+  /** Ends a connection; what it still owed is answered with status 0 (an error). */
+  fail(c: Conn, graceful = false): void {
+    if (c.dead) return
+    c.dead = true
+    if (!c.ready) {
+      this.connecting--
+      c.onReady?.()
+    }
+    this.conns.delete(c)
+    const i = this.idle.indexOf(c)
+    if (i >= 0) this.idle.splice(i, 1)
+    const now = performance.now()
+    if (graceful) {
+      // the server announced the close: what was pipelined behind that answer was never
+      // processed. The closed model sends others on the next connection; the open model
+      // sends these again, their clocks still running from their intended times.
+      if (this.h.pipelining) this.h.dropped(c.inflight.length)
+      else for (const j of c.inflight) this.backlog.push(j)
+    } else for (const j of c.inflight) this.h.answered(j, 0, now)
+    for (const j of c.queued) this.h.answered(j, 0, now)
+    c.inflight.length = 0
+    c.queued.length = 0
+    c.socket.destroy()
+    // a server that closes after N requests gets a new connection at once; a failing one, after a pause
+    if (this.h.pipelining && this.h.sending())
+      setTimeout(() => this.h.sending() && this.open(), graceful ? 0 : 10)
+    else this.pump()
+    this.h.maybeDone()
+  }
+
+  /** Hands waiting jobs to new connections after one was lost (open model). */
+  private pump(): void {
+    const max = this.h.maxConnections
+    if (!max) return
+    while (
+      this.backlogHead < this.backlog.length &&
+      this.conns.size < max &&
+      this.connecting < MAX_CONNECTING
+    )
+      this.open(this.backlog[this.backlogHead++]!)
+  }
+
+  /** Fails connections whose oldest request started before `limit`, and backlog jobs as old. */
+  sweep(limit: number, now: number): void {
+    for (const c of this.conns) {
+      const head = c.inflight[0] ?? c.queued[0]
+      if (head && head.start < limit) this.fail(c)
+    }
+    while (this.backlogHead < this.backlog.length && this.backlog[this.backlogHead]!.start < limit)
+      this.h.answered(this.backlog[this.backlogHead++]!, 0, now)
+  }
+
+  /** The run is over: everything still owed is answered with status 0 and every socket closed. */
+  closeAll(now: number): void {
+    for (const c of [...this.conns]) {
+      for (const j of c.inflight) this.h.answered(j, 0, now)
+      for (const j of c.queued) this.h.answered(j, 0, now)
+      c.inflight.length = 0
+      c.queued.length = 0
+      c.dead = true
+      c.socket.destroy()
+    }
+    while (this.backlogHead < this.backlog.length) this.h.answered(this.backlog[this.backlogHead++]!, 0, now)
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * When requests leave, for each load model. Open model: on the arrival schedule, from the moment
+ * the warm connections are up (or a second has passed), each request with its intended send time.
+ * Closed model: N connections (or, without HTTP requests, N x P gRPC slots) kept busy for the
+ * duration. The generator (generator.ts) owns the connections and answers; these only decide when
+ * to send and when to stop.
+ */
+import { createArrivalSchedule } from '../../core/loadtest/schedule.js'
+import type { LoadModel } from '../../core/loadtest/report.js'
+
+/** A request to send: which endpoint, and when its latency clock starts (performance.now()). */
+export interface Job {
+  ep: number
+  /** performance.now() the latency clock starts at: intended send time (open) or the write (closed) */
+  start: number
+}
+
+/** Connections a burst of sends opens at once, at most (not one per send). */
+export const MAX_CONNECTING = 8
+
+/** What a scheduler drives in the generator. */
+export interface SchedulerHooks {
+  pick(): number
+  /** starts the run's clock (t0, the per-second ticker); returns t0 */
+  startClock(): number
+  /** the schedule is over: what is in flight gets the timeout to come back */
+  stopSending(): void
+  sending(): boolean
+  finished(): boolean
+}
+
+/** Open model: warm connections first, then every request at its time. */
+export function startOpenModel(
+  model: Extract<LoadModel, { kind: 'open' }>,
+  hasHttp: boolean,
+  h: SchedulerHooks & {
+    dispatch(job: Job): void
+    /** opens a connection before the clock starts; `ready` once it connected or failed */
+    openWarm(ready: () => void): void
+    /** sends due while answers are read leave at once, not after the batch */
+    onDue(dispatchDue: (now: number) => void): void
+  },
+): void {
+  const sched = createArrivalSchedule(model.profile)
+  let next = sched.next()
+  let t0 = 0
+  const due = (nowAbs: number) => {
+    const now = nowAbs - t0
+    while (next !== undefined && next <= now) {
+      h.dispatch({ ep: h.pick(), start: t0 + next })
+      next = sched.next()
+    }
+  }
+  const tick = () => {
+    if (!h.sending()) return
+    due(performance.now())
+    if (next === undefined) return h.stopSending()
+    const wait = next - (performance.now() - t0)
+    if (wait > 2) setTimeout(tick, wait - 1)
+    else setImmediate(tick)
+  }
+  // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
+  // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
+  // (gRPC channels are connected by their loader before the run)
+  const peak = Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate))
+  const warm = hasHttp ? Math.min(model.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200))) : 0
+  let waiting = warm
+  let started = false
+  let warmTimer: NodeJS.Timeout | undefined
+  const begin = () => {
+    clearTimeout(warmTimer)
+    if (started || h.finished()) return
+    started = true
+    t0 = h.startClock()
+    h.onDue((now) => h.sending() && due(now))
+    tick()
+  }
+  for (let i = 0; i < warm; i++) h.openWarm(() => --waiting === 0 && begin())
+  if (warm) warmTimer = setTimeout(begin, 1000)
+  else begin()
+}
+
+/** Closed model: N connections whose slots may also carry gRPC calls; without HTTP, N x P gRPC slots. */
+export function startClosedModel(
+  model: Extract<LoadModel, { kind: 'closed' }>,
+  hasHttp: boolean,
+  h: SchedulerHooks & { openConnection(): void; grpcSlot(): void },
+): void {
+  h.startClock()
+  if (hasHttp) for (let i = 0; i < model.connections; i++) h.openConnection()
+  else for (let i = 0; i < model.connections * model.pipelining; i++) h.grpcSlot()
+  setTimeout(h.stopSending, model.durationMs)
+}
