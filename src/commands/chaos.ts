@@ -2,6 +2,7 @@ import type { Engine } from '../io/engine.js'
 import {
   MECHANISM,
   describeFault,
+  faultInput,
   isLastingFault,
   toFaultSpec,
   type FaultKind,
@@ -48,13 +49,9 @@ export function toFaultOptions(
 ) {
   if (!ws.services[service])
     throw new UserError(`unknown service "${service}"`, hintKnown(Object.keys(ws.services)))
-  const spec = toFaultSpec({
-    kind,
-    ...(value !== undefined ? { value } : {}),
-    ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
-    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-    ...(opts.from !== undefined ? { from: opts.from } : {}),
-  })
+  const spec = toFaultSpec(
+    faultInput(kind, { value, jitter: opts.jitter, signal: opts.signal, from: opts.from }),
+  )
   if (spec.kind === 'partition' && spec.from && !ws.services[spec.from])
     throw new UserError(`--from names unknown service "${spec.from}"`, hintKnown(Object.keys(ws.services)))
   let durationMs: number | undefined

@@ -13,16 +13,18 @@ export async function docker(): Promise<Dockerode> {
   return client
 }
 
-/** Fails with a one-line fix when no engine answers. */
-export async function assertEngine(): Promise<Dockerode> {
-  const d = await docker()
+/** `client` once the engine answers it; a one-line fix (UserError) when it does not. Either client. */
+export async function answering<T extends { ping(): Promise<unknown> }>(client: T): Promise<T> {
   try {
-    await d.ping()
-    return d
+    await client.ping()
+    return client
   } catch (e) {
     throw toEngineError(e)
   }
 }
+
+/** dockerode, once the engine answers (the runtime's client: image builds, volumes, log streams). */
+export const assertEngine = async (): Promise<Dockerode> => answering(await docker())
 
 export function toEngineError(e: unknown): UserError {
   const code = (e as { code?: string }).code

@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:http'
 import type Dockerode from 'dockerode'
-import { toEngineError } from './docker.js'
+import { answering } from './docker.js'
 
 /**
  * The part of the Docker engine API that chaos uses: find containers by label, inspect them,
@@ -155,12 +155,4 @@ export async function engine(env: NodeJS.ProcessEnv = process.env): Promise<Engi
 }
 
 /** The engine client, once the engine answers; a one-line fix when it does not. */
-export async function connectEngine(): Promise<Engine> {
-  const e = await engine()
-  try {
-    await e.ping()
-    return e
-  } catch (err) {
-    throw toEngineError(err)
-  }
-}
+export const connectEngine = async (): Promise<Engine> => answering(await engine())

@@ -13,6 +13,7 @@ import {
 import {
   type FAULT_KINDS,
   isLastingFault,
+  faultInput,
   parseFaultSpec,
   type FaultSpec,
   type ReplicaSelection,
@@ -256,13 +257,9 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
     let spec: FaultSpec = { kind: 'stop' }
     const value =
       kind === 'latency' ? s.delay : kind === 'loss' ? s.percent : kind === 'bandwidth' ? s.rate : undefined
-    const parsed = parseFaultSpec({
-      kind,
-      ...(value !== undefined ? { value } : {}),
-      ...(s.jitter !== undefined ? { jitter: s.jitter } : {}),
-      ...(s.signal !== undefined ? { signal: s.signal } : {}),
-      ...(s.from !== undefined ? { from: s.from } : {}),
-    })
+    const parsed = parseFaultSpec(
+      faultInput(kind, { value, jitter: s.jitter, signal: s.signal, from: s.from }),
+    )
     if (parsed.ok) spec = parsed.spec
     else {
       // the file's own words: the problem at its field, or at the step when the value is missing

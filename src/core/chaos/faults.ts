@@ -80,6 +80,24 @@ export interface FaultInput {
   from?: string
 }
 
+/** A FaultInput from values that may be missing: only the given ones are set. */
+export function faultInput(
+  kind: FaultKind,
+  values: {
+    value?: string | undefined
+    jitter?: string | undefined
+    signal?: string | undefined
+    from?: string | undefined
+  },
+): FaultInput {
+  const input: FaultInput = { kind }
+  if (values.value !== undefined) input.value = values.value
+  if (values.jitter !== undefined) input.jitter = values.jitter
+  if (values.signal !== undefined) input.signal = values.signal
+  if (values.from !== undefined) input.from = values.from
+  return input
+}
+
 /**
  * What is wrong with a fault's values, worded for no source in particular: each source (a flag,
  * an experiment file) names the value its own way (`phraseFaultProblem`, experiment.ts).

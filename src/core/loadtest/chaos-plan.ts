@@ -1,5 +1,12 @@
 /** `--chaos 'kill payment@10s'`: faults scheduled inside a load run, parsed and checked without Docker. */
-import { FAULT_KINDS, isLastingFault, toFaultSpec, type FaultKind, type FaultSpec } from '../chaos/faults.js'
+import {
+  FAULT_KINDS,
+  faultInput,
+  isLastingFault,
+  toFaultSpec,
+  type FaultKind,
+  type FaultSpec,
+} from '../chaos/faults.js'
 import { parseDuration } from '../chaos/units.js'
 
 export interface ScheduledFault {
@@ -29,6 +36,6 @@ export function parseScheduledFault(text: string): ScheduledFault {
   if (m[5] !== undefined && !(forMs && forMs > 0)) throw new Error(`"${m[5]}" is not a duration such as 20s`)
   if (forMs !== undefined && !isLastingFault(kind as FaultKind))
     throw new Error(`${kind} happens once; "for" does not apply`)
-  const spec = toFaultSpec({ kind: kind as FaultKind, ...(m[3] !== undefined ? { value: m[3] } : {}) })
+  const spec = toFaultSpec(faultInput(kind as FaultKind, { value: m[3] }))
   return { text: text.trim(), service: m[2]!, spec, atMs, ...(forMs !== undefined ? { forMs } : {}) }
 }
