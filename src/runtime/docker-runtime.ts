@@ -3,12 +3,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
-import {
-  LABEL,
-  buildComposeStack,
-  renderComposeYaml,
-  selectWithDependencies,
-} from '../core/compose/build-stack.js'
+import { LABEL, buildComposeStack, renderComposeYaml } from '../core/compose/build-stack.js'
 import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js'
 import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from '../core/compose/override.js'
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
@@ -446,5 +441,3 @@ async function isPortFree(port: number): Promise<boolean> {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
   })
 }
-
-export { selectWithDependencies }

@@ -72,8 +72,7 @@ export interface ProbeStep {
 
 export type MethodStep = FaultStep | ProbeStep
 
-import { ROLLBACK_ACTIONS } from './experiment-schema.js'
-export { ROLLBACK_ACTIONS }
+import type { ROLLBACK_ACTIONS } from './experiment-schema.js'
 export interface Rollback {
   action: (typeof ROLLBACK_ACTIONS)[number]
   service: string

@@ -15,8 +15,6 @@ import { listFilesUnder } from '../fs.js'
 import type { WarmPlugin } from './plugin.js'
 import { runProtoc, type EarlyCompile } from './protoc-run.js'
 
-export { TS_PROTO_OPTIONS, toolchainPaths } from './protoc-run.js'
-
 /** The .proto files of one service's proto/ folder, relative to it, sorted. */
 export async function listProtoFiles(protoDir: string): Promise<string[]> {
   return (await listFilesUnder(protoDir)).filter((f) => f.endsWith('.proto'))
