@@ -16,20 +16,27 @@ describe('msvc loadtest, cut short', () => {
     await Promise.all([fast?.stop(), stalled?.stop()])
   })
 
-  it('Ctrl-C: exit 130, and the report of what was measured so far', async () => {
-    const child = execa('node', [MSVC_BIN, 'loadtest', `${fast.url}/`, '-r', '100', '-d', '30s', '--json'], {
-      reject: false,
-      env: { CI: '1', NO_COLOR: '1' },
-    })
-    await new Promise((r) => setTimeout(r, 1500))
-    child.kill('SIGINT')
-    const r = await child
-    expect(r.exitCode).toBe(130)
-    expect(r.stderr).toContain('cancelled')
-    const report = JSON.parse(r.stdout) as LoadReport
-    expect(report.requests).toBeGreaterThan(0)
-    expect(report.durationMs).toBeLessThan(30_000)
-  })
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s (Ctrl-C, or a stop): exit 130, and the report of what was measured so far',
+    async (signal) => {
+      const child = execa(
+        'node',
+        [MSVC_BIN, 'loadtest', `${fast.url}/`, '-r', '100', '-d', '30s', '--json'],
+        {
+          reject: false,
+          env: { CI: '1', NO_COLOR: '1' },
+        },
+      )
+      await new Promise((r) => setTimeout(r, 1500))
+      child.kill(signal)
+      const r = await child
+      expect(r.exitCode).toBe(130)
+      expect(r.stderr).toContain('cancelled')
+      const report = JSON.parse(r.stdout) as LoadReport
+      expect(report.requests).toBeGreaterThan(0)
+      expect(report.durationMs).toBeLessThan(30_000)
+    },
+  )
 
   it('a request unanswered after --timeout is an error with no status', async () => {
     const r = await msvc([
