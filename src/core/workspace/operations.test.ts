@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { parseOperationsFlag, parseOperationsYaml, type OperationsResult } from './operations.js'
+
+const problems = (r: OperationsResult) => (r.ok ? [] : r.problems.map((p) => `${p.field}: ${p.message}`))
+
+describe('--operations', () => {
+  it("reads the issue's reserve and release, an idempotent one and one on the collection", () => {
+    const r = parseOperationsFlag(
+      'reserve(sku:string!,quantity:integer!),release(sku:string!,quantity:integer!),confirm()~,*restock(sku:string!)',
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.operations.map((o) => [o.name, o.input.map((f) => f.name), o.idempotent, o.on])).toEqual([
+      ['reserve', ['sku', 'quantity'], false, 'record'],
+      ['release', ['sku', 'quantity'], false, 'record'],
+      ['confirm', [], true, 'record'],
+      ['restock', ['sku'], false, 'collection'],
+    ])
+  })
+
+  it.each([
+    ['create(name:string)', 'create: "create" is a CRUD route every resource has'],
+    ['reserve(),reserve()', 'reserve: "reserve" is declared twice'],
+    ['reserve(sku:text)', 'reserve(sku): unknown field type "text"'],
+    ['reserve', 'reserve: "reserve" is not an operation'],
+    ['Reserve()', 'Reserve: "Reserve" is not an operation name'],
+  ])('refuses %s', (flag, problem) => {
+    expect(problems(parseOperationsFlag(flag))).toContain(problem)
+  })
+})
+
+describe('operations: in msvc.yaml', () => {
+  it('gives what the flag gives, with the events each publishes', () => {
+    const r = parseOperationsYaml(
+      parse(`
+reserve: { input: { sku: string!, quantity: integer! }, publishes: [inventory.reserved] }
+confirm: { idempotent: true }
+restock: { on: collection, input: { sku: string! } }
+`),
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    const flag = parseOperationsFlag(
+      'reserve(sku:string!,quantity:integer!),confirm()~,*restock(sku:string!)',
+    )
+    if (!flag.ok) throw new Error('flag')
+    expect(r.operations.map((o) => ({ ...o, publishes: [] }))).toEqual(flag.operations)
+    expect(r.operations[0]!.publishes).toEqual(['inventory.reserved'])
+  })
+
+  it.each([
+    ['delete: {}', 'delete: "delete" is a CRUD route every resource has'],
+    ['x: { on: somewhere }', 'x: on: must be record or collection, not "somewhere"'],
+    ['x: { input: { id: string } }', 'x.input.id: "id" is reserved: every record has it'],
+    ['x: { inputs: {} }', 'x: has an unknown key "inputs"'],
+  ])('refuses %s', (text, problem) => {
+    expect(problems(parseOperationsYaml(parse(text)))).toContain(problem)
+  })
+})
