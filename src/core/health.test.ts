@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { containerHealth, serviceHealth } from './health.js'
+import { containerHealth, currentContainers, serviceHealth } from './health.js'
 
 const running = { Status: 'running', Running: true }
 
@@ -43,5 +43,14 @@ describe('serviceHealth', () => {
       detail: 'x',
     })
     expect(serviceHealth([], 1)).toEqual({ phase: 'starting' })
+  })
+})
+
+describe('currentContainers', () => {
+  it('takes the newest of a service, as many as it should have, and none being removed', () => {
+    const c = (id: string, Created: number, State = 'running') => ({ id, Created, State })
+    expect(currentContainers([c('old', 1, 'exited'), c('new', 2)], 1).map((x) => x.id)).toEqual(['new'])
+    expect(currentContainers([c('a', 3), c('b', 5), c('c', 4)], 2).map((x) => x.id)).toEqual(['b', 'c'])
+    expect(currentContainers([c('gone', 9, 'removing'), c('a', 1)], 1).map((x) => x.id)).toEqual(['a'])
   })
 })

@@ -50,3 +50,18 @@ export function serviceHealth(containers: HealthVerdict[], expected: number): He
     ? { phase: 'healthy' }
     : { phase: 'starting' }
 }
+
+/**
+ * The containers whose health is the service's: not ones being removed, and of more than
+ * `expected`, the newest. While `up` replaces a container, the old one can still be listed for a
+ * moment; its state says nothing about the new configuration.
+ */
+export function currentContainers<T extends { State: string; Created: number }>(
+  containers: T[],
+  expected: number,
+): T[] {
+  return containers
+    .filter((c) => c.State !== 'removing')
+    .sort((a, b) => b.Created - a.Created)
+    .slice(0, Math.max(1, expected))
+}

@@ -11,7 +11,7 @@ import { UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
 import { demuxBuffer } from './log-frames.js'
 import { clearAppliedStamp, composeConfigHash, readAppliedStamp, writeAppliedStamp } from './applied-stamp.js'
-import { containerHealth, serviceHealth, type HealthVerdict } from '../core/health.js'
+import { containerHealth, currentContainers, serviceHealth, type HealthVerdict } from '../core/health.js'
 import { assertEngine, toEngineError } from '../io/docker.js'
 import { detectComposeFlavour, run } from '../io/exec.js'
 import { buildServiceImage, bundleService, hashSharedInputs } from './build.js'
@@ -221,7 +221,7 @@ export class DockerRuntime implements Runtime {
     if (infos.length === 0) return { phase: 'starting' }
     const expected = service === 'nats' ? 1 : Math.max(1, this.ws.services[service]?.replicas ?? 1)
     const verdicts: HealthVerdict[] = []
-    for (const info of infos) {
+    for (const info of currentContainers(infos, expected)) {
       const c = await this.d.getContainer(info.Id).inspect()
       verdicts.push(containerHealth(c.State, c.RestartCount))
     }
