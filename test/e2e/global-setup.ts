@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { CREATE_BIN, MSVC_BIN } from '../helpers/cli.js'
-import { E2E_RUNTIME_IMAGES, E2E_SERVICES } from './workspace-spec.js'
+import { parseDocument } from 'yaml'
+import { E2E_NESTED_EVENT, E2E_RUNTIME_IMAGES, E2E_SERVICES } from './workspace-spec.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -47,8 +48,12 @@ export default async function setup(project: TestProject) {
     [CREATE_BIN, 'shop', '--name', name, '--yes', '--service', first!.name, ...first!.flags],
     parent,
   )
-  for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
   const yamlFile = join(dir, 'msvc.yaml')
+  // an event with objects and arrays, declared before the service that publishes it is added
+  const doc = parseDocument(await readFile(yamlFile, 'utf8'))
+  doc.setIn(['events', E2E_NESTED_EVENT.type], doc.createNode({ schema: E2E_NESTED_EVENT.schema }))
+  await writeFile(yamlFile, doc.toString())
+  for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
   let yaml = await readFile(yamlFile, 'utf8')
   for (const [service, image] of Object.entries(E2E_RUNTIME_IMAGES)) {
     const withImage = yaml.replace(

@@ -25,10 +25,22 @@ export const E2E_SERVICES: { name: string; flags: string[] }[] = [
   { name: 'notifier', flags: ['--events', '--subscribes', 'order.created'] },
   { name: 'audit', flags: ['--grpc', '--events', '--subscribes', 'payment.processed'] },
   { name: 'beacon', flags: ['--capabilities', 'none'] },
-  // events that it publishes and handles none of (issue #13: an unused import in its tests)
+  // events that it publishes and handles none of (issue #13: an unused import in its tests);
+  // shipping.dispatched carries objects and arrays (E2E_NESTED_EVENT)
   { name: 'shipping', flags: ['--events', '--publishes', 'shipping.dispatched'] },
   { name: 'checkout', flags: ['--http', '--calls', 'order,payment', '--resource', 'carts'] },
 ]
 
 /** Services built on another image than the default node:24-slim (`runtime:` in msvc.yaml). */
 export const E2E_RUNTIME_IMAGES: Record<string, string> = { payment: 'node:22-slim' }
+
+/** An event whose payload has objects and arrays, optional and required (docs/events.md). */
+export const E2E_NESTED_EVENT = {
+  type: 'shipping.dispatched',
+  schema: {
+    id: 'string',
+    parcels: '{weight:number,labels:string[],fragile:boolean?}[]',
+    carrier: '{name:string,tracking:{code:string,url:string?}}',
+    note: 'string?',
+  },
+}

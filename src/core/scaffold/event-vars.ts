@@ -1,13 +1,7 @@
+import { parsePayloadType, sampleOf, tsTypeOf, zeroOf } from '../events/payload-type.js'
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
 
-const TS_TYPES: Record<string, string> = {
-  string: 'string',
-  number: 'number',
-  integer: 'number',
-  boolean: 'boolean',
-}
-const SAMPLES: Record<string, string> = { string: "'x'", number: '1.5', integer: '1', boolean: 'true' }
 /** entity fields of the generated aggregate a created event may copy, with their catalog types */
 const ENTITY_FIELDS: Record<string, string> = {
   id: 'string',
@@ -28,20 +22,24 @@ export interface EventFieldVars {
   optional: boolean
   /** a literal that satisfies the schema, for generated tests */
   sample: string
+  /** its zero value, a placeholder for the owner ('', 0, false, [], { ... }) */
+  zero: string
 }
 
 /** What a service template knows of one event type of the catalog. */
 export function toEventVars(ws: Workspace, type: string) {
   const schema = ws.events[type]?.schema ?? {}
   const fields: EventFieldVars[] = Object.entries(schema).map(([name, raw]) => {
-    const optional = raw.endsWith('?')
-    const base = optional ? raw.slice(0, -1) : raw
+    const parsed = parsePayloadType(raw)
+    // msvc.yaml's checks refused a bad type before templates render
+    if (!parsed.ok) throw new Error(`event ${type}, field ${name}: ${parsed.message}`)
     return {
       name,
       key: toPropertyKey(name),
-      tsType: TS_TYPES[base] ?? 'unknown',
-      optional,
-      sample: SAMPLES[base] ?? 'null',
+      tsType: tsTypeOf(parsed.type),
+      optional: parsed.optional,
+      sample: sampleOf(parsed.type),
+      zero: zeroOf(parsed.type),
     }
   })
   return {
@@ -51,11 +49,15 @@ export function toEventVars(ws: Workspace, type: string) {
     constant: toConstantCase(type),
     description: ws.events[type]?.description ?? '',
     /** the schema as a TypeScript object literal, formatted as prettier writes it */
-    schemaTs: Object.keys(schema).length
-      ? `{ ${Object.entries(schema)
-          .map(([k, v]) => `${toPropertyKey(k)}: ${toJsString(v)}`)
-          .join(', ')} }`
-      : '{}',
+    schemaTs: propertyLine(
+      type,
+      Object.entries(schema).map(([k, v]) => `${toPropertyKey(k)}: ${toJsString(v)}`),
+    ),
+    /** a payload with the required fields (generated tests), formatted as prettier writes it */
+    sampleTs: propertyLine(
+      type,
+      fields.filter((f) => !f.optional).map((f) => `${f.key}: ${f.sample}`),
+    ),
     fields,
     /** required fields only, for the smallest valid sample */
     requiredFields: fields.filter((f) => !f.optional),
@@ -73,7 +75,6 @@ export function toCreatedEventVars(ws: Workspace, spec: ServiceSpec) {
   if (!spec.capabilities.includes('http') || !spec.publishes.includes(type)) return false
   const idField = `${toCamelCase(entity)}Id`
   const ev = toEventVars(ws, type)
-  const zero: Record<string, string> = { string: "''", number: '0', boolean: 'false' }
   const mapped = ev.fields
     .map((f) => {
       const raw = ws.events[type]!.schema[f.name]!.replace('?', '')
@@ -82,7 +83,7 @@ export function toCreatedEventVars(ws: Workspace, spec: ServiceSpec) {
       if (own === raw || (own === 'integer' && raw === 'number'))
         return { name: f.name, key: f.key, expr: `item.${f.name}`, todo: false }
       if (f.optional) return undefined
-      return { name: f.name, key: f.key, expr: zero[f.tsType] ?? 'null', todo: true }
+      return { name: f.name, key: f.key, expr: f.zero, todo: true }
     })
     .filter((f) => f !== undefined)
   return { ...ev, mapped }
@@ -101,4 +102,19 @@ export const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) 
 /** `s` as a single-quoted TypeScript string literal, the quotes the workspace's prettier wants. */
 export function toJsString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`
+}
+
+/** The workspace's prettier printWidth (templates/workspace/files/_prettierrc.json). */
+const PRINT_WIDTH = 110
+
+/**
+ * An object literal that is the value of `'<type>': ...,` at the top level of an object (indented
+ * by 2): on one line when that line fits the print width, else one property a line, as prettier
+ * would write it.
+ */
+function propertyLine(type: string, props: string[]): string {
+  if (props.length === 0) return '{}'
+  const inline = `{ ${props.join(', ')} }`
+  if (2 + toJsString(type).length + 2 + inline.length + 1 <= PRINT_WIDTH) return inline
+  return `{\n${props.map((p) => `    ${p},\n`).join('')}  }`
 }

@@ -145,6 +145,29 @@ describe('parseWorkspace', () => {
     )
   })
 
+  it('takes event fields with objects and arrays, and names a bad type with its line and column', () => {
+    const nested = GOOD.replace(
+      'schema: { orderId: string, total: number }',
+      "schema: { orderId: string, total: number, items: '{sku:string,quantity:integer}[]', note: 'string?' }",
+    )
+    const parsed = parseWorkspace(nested)
+    expect(parsed.ok && parsed.workspace.events['order.created']!.schema.items).toBe(
+      '{sku:string,quantity:integer}[]',
+    )
+    const bad = GOOD.replace(
+      'schema: { orderId: string, total: number }',
+      'schema: { orderId: string, total: nmber }',
+    )
+    expect(problemsOf(bad)).toContainEqual(
+      expect.objectContaining({
+        line: 15,
+        col: 39,
+        message:
+          'field total of order.created: "nmber" is not a type: use string, number, integer, boolean, {field:type,...}, or any of them with []',
+      }),
+    )
+  })
+
   it('rejects a cycle in calls', () => {
     const text = GOOD.replace('    capabilities: [http]\n', '    capabilities: [http]\n    calls: [order]\n')
     expect(problemsOf(text)[0]!.message).toMatch(/cycle: order -> payment -> order/)

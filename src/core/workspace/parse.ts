@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv'
+import { parsePayloadType } from '../events/payload-type.js'
 import {
   dedupeProblems,
   errorPath,
@@ -138,9 +139,18 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
       })
     }
   }
-  for (const type of Object.keys(ws.events)) {
+  for (const [type, e] of Object.entries(ws.events)) {
     const why = checkEventType(type)
     if (why) add(['events', type], why, undefined, true)
+    for (const [field, text] of Object.entries(e.schema)) {
+      const parsed = parsePayloadType(text)
+      if (!parsed.ok)
+        add(
+          ['events', type, 'schema', field],
+          `field ${field} of ${type}: ${parsed.message}`,
+          "e.g. total: number, note: 'string?', items: '{sku:string,quantity:integer}[]'",
+        )
+    }
   }
   const cycle = findCallCycle(ws)
   if (cycle)

@@ -76,10 +76,9 @@ export const WORKSPACE_SCHEMA = {
           description: { type: 'string' },
           schema: {
             type: 'object',
-            additionalProperties: {
-              type: 'string',
-              enum: ['string', 'number', 'integer', 'boolean', 'string?', 'number?', 'integer?', 'boolean?'],
-            },
+            // a field's type: string, number, integer, boolean, {field:type,...}, any of them with
+            // [] and/or ? (core/events/payload-type.ts checks the grammar, with line and column)
+            additionalProperties: { type: 'string', minLength: 1 },
           },
         },
       },

@@ -102,3 +102,31 @@ describe('redeliveryDelay', () => {
     expect(redeliveryDelay(3, 100, 1000, () => 0)).toBe(200)
   })
 })
+
+describe('validatePayload with objects and arrays', () => {
+  const schema = { id: 'string', items: '{sku:string,quantity:integer,note:string?}[]', tags: 'string[]?' }
+  it('accepts a payload that fits, and names each problem by its path', () => {
+    expect(validatePayload(schema, { id: 'o1', items: [{ sku: 'A', quantity: 2 }] })).toEqual([])
+    expect(
+      validatePayload(schema, {
+        id: 'o1',
+        items: [
+          { sku: 'A', quantity: 2.5 },
+          { quantity: 1, extra: true },
+        ],
+        tags: 'x',
+      }),
+    ).toEqual([
+      'items[0].quantity must be an integer, got 2.5',
+      'items[1].sku is required',
+      'items[1].extra is not a field of this event',
+      'tags must be an array, got "x"',
+    ])
+    expect(validatePayload(schema, { id: 'o1', items: {} })).toEqual(['items must be an array, got {}'])
+  })
+  it('lets a subscriber take fields a newer publisher added, at any depth', () => {
+    expect(
+      validatePayload(schema, { id: 'o1', items: [{ sku: 'A', quantity: 1, colour: 'red' }], more: 1 }, true),
+    ).toEqual([])
+  })
+})

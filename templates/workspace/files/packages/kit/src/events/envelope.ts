@@ -94,35 +94,107 @@ export function parseEnvelope(bytes: Uint8Array | string): EventEnvelope {
   return e as unknown as EventEnvelope
 }
 
+/** A field's type in the catalog: a scalar, `{field:type,...}`, either with `[]`; `?` optional. */
+type FieldType =
+  | { kind: 'scalar'; name: string }
+  | { kind: 'array'; of: FieldType }
+  | { kind: 'object'; fields: { name: string; type: FieldType; optional: boolean }[] }
+
+const parsedTypes = new Map<string, { type: FieldType; optional: boolean }>()
+
+/** Parses a catalog type once (`'{sku:string,quantity:integer}[]?'`); msvc checked the grammar. */
+function typeOf(text: string): { type: FieldType; optional: boolean } {
+  let cached = parsedTypes.get(text)
+  if (!cached) {
+    const t = text.trim()
+    const optional = t.endsWith('?')
+    cached = { type: parseType(optional ? t.slice(0, -1).trim() : t), optional }
+    parsedTypes.set(text, cached)
+  }
+  return cached
+}
+
+function parseType(text: string): FieldType {
+  if (text.endsWith('[]')) return { kind: 'array', of: parseType(text.slice(0, -2).trim()) }
+  if (!text.startsWith('{')) return { kind: 'scalar', name: text }
+  const fields: { name: string; type: FieldType; optional: boolean }[] = []
+  let depth = 0
+  let start = 1
+  const inner = text.slice(0, -1)
+  for (let i = 1; i <= inner.length; i++) {
+    const ch = inner[i]
+    if (ch === '{') depth++
+    else if (ch === '}') depth--
+    else if ((ch === ',' && depth === 0) || i === inner.length) {
+      const part = inner.slice(start, i).trim()
+      start = i + 1
+      if (!part) continue
+      const colon = part.indexOf(':')
+      let t = part.slice(colon + 1).trim()
+      const optional = t.endsWith('?')
+      if (optional) t = t.slice(0, -1).trim()
+      fields.push({ name: part.slice(0, colon).trim(), type: parseType(t), optional })
+    }
+  }
+  return { kind: 'object', fields }
+}
+
+/** The problems of `value` against `type`, named by their path (`items[1].sku`). */
+function check(value: unknown, type: FieldType, at: string, allowUnknown: boolean, problems: string[]): void {
+  if (type.kind === 'scalar') {
+    const ok =
+      type.name === 'integer'
+        ? Number.isInteger(value)
+        : type.name === 'number'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : typeof value === type.name
+    if (!ok)
+      problems.push(
+        `${at} must be ${type.name === 'integer' ? 'an' : 'a'} ${type.name}, got ${describe(value)}`,
+      )
+    return
+  }
+  if (type.kind === 'array') {
+    if (!Array.isArray(value)) return void problems.push(`${at} must be an array, got ${describe(value)}`)
+    value.forEach((v, i) => check(v, type.of, `${at}[${i}]`, allowUnknown, problems))
+    return
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return void problems.push(`${at} must be an object, got ${describe(value)}`)
+  checkFields(value as Record<string, unknown>, type.fields, `${at}.`, allowUnknown, problems)
+}
+
+function checkFields(
+  obj: Record<string, unknown>,
+  fields: { name: string; type: FieldType; optional: boolean }[],
+  prefix: string,
+  allowUnknown: boolean,
+  problems: string[],
+): void {
+  for (const f of fields) {
+    const value = obj[f.name]
+    if (value === undefined) {
+      if (!f.optional) problems.push(`${prefix}${f.name} is required`)
+      continue
+    }
+    check(value, f.type, `${prefix}${f.name}`, allowUnknown, problems)
+  }
+  if (!allowUnknown)
+    for (const name of Object.keys(obj))
+      if (!fields.some((f) => f.name === name)) problems.push(`${prefix}${name} is not a field of this event`)
+}
+
 /**
- * Checks `data` against its catalog schema; returns the problems (empty when valid).
- * `allowUnknown` lets subscribers accept fields added by a newer publisher.
+ * Checks `data` against its catalog schema; returns the problems (empty when valid). Fields may be
+ * objects and arrays (`items: '{sku:string,quantity:integer}[]'`). `allowUnknown` lets
+ * subscribers accept fields added by a newer publisher.
  */
 export function validatePayload(schema: EventSchema, data: unknown, allowUnknown = false): string[] {
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     return ['payload must be a JSON object']
-  const obj = data as Record<string, unknown>
   const problems: string[] = []
-  for (const [field, rawType] of Object.entries(schema)) {
-    const optional = rawType.endsWith('?')
-    const type = optional ? rawType.slice(0, -1) : rawType
-    const value = obj[field]
-    if (value === undefined) {
-      if (!optional) problems.push(`${field} is required`)
-      continue
-    }
-    const ok =
-      type === 'integer'
-        ? Number.isInteger(value)
-        : type === 'number'
-          ? typeof value === 'number' && Number.isFinite(value)
-          : typeof value === type
-    if (!ok)
-      problems.push(`${field} must be ${type === 'integer' ? 'an' : 'a'} ${type}, got ${describe(value)}`)
-  }
-  if (!allowUnknown)
-    for (const field of Object.keys(obj))
-      if (!(field in schema)) problems.push(`${field} is not a field of this event`)
+  const fields = Object.entries(schema).map(([name, text]) => ({ name, ...typeOf(text) }))
+  checkFields(data as Record<string, unknown>, fields, '', allowUnknown, problems)
   return problems
 }
 
