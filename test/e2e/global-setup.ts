@@ -52,7 +52,8 @@ export default async function setup(project: TestProject) {
   // an event with objects and arrays, declared before the service that publishes it is added
   const doc = parseDocument(await readFile(yamlFile, 'utf8'))
   doc.setIn(['events', E2E_NESTED_EVENT.type], doc.createNode({ schema: E2E_NESTED_EVENT.schema }))
-  await writeFile(yamlFile, doc.toString())
+  // written as the workspace's prettier writes it (single quotes, no padding in flow sequences)
+  await writeFile(yamlFile, doc.toString({ singleQuote: true, flowCollectionPadding: false, lineWidth: 0 }))
   for (const s of rest) await run('node', [MSVC_BIN, 'add', s.name, ...s.flags], dir)
   let yaml = await readFile(yamlFile, 'utf8')
   for (const [service, image] of Object.entries(E2E_RUNTIME_IMAGES)) {

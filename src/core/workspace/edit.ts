@@ -153,7 +153,7 @@ export function addServiceToYaml(text: string, name: string, spec: ServiceSpec, 
       events.set(type, node)
     }
   }
-  return unpadFlowSequences(doc.toString({ lineWidth: 0 }))
+  return unpadFlowSequences(doc.toString({ lineWidth: 0, singleQuote: true }))
 }
 
 /**
