@@ -53,6 +53,18 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
     ...extra,
   })
   const ids = (lines: { rest: string }[]) => lines.map((l) => l.rest)
+  /** A bus in process for `order.created { n }`, its metrics in `metrics`, retrying quickly. */
+  const orderBus = (workspace: string, service: string, metrics: Metrics, maxDeliveries: number) =>
+    new EventBus<{ 'order.created': { n: number } }>({
+      workspace,
+      service,
+      url: nats.url,
+      schemas: { 'order.created': { n: 'integer' } },
+      logger: createLogger(service, 'silent'),
+      registry: metrics.registry,
+      maxDeliveries,
+      backoff: { baseMs: 10, maxMs: 20 },
+    })
 
   async function withBroker<T>(fn: (b: Broker) => Promise<T>): Promise<T> {
     const b = await connectBroker(nats.url)
@@ -358,19 +370,8 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
   })
 
   it('a replayed dead letter reaches every subscriber; one that handled it already skips it by its id', async () => {
-    type Payloads = { 'order.created': { n: number } }
     const w = ws()
-    const make = (service: string, metrics: Metrics) =>
-      new EventBus<Payloads>({
-        workspace: w,
-        service,
-        url: nats.url,
-        schemas: { 'order.created': { n: 'integer' } },
-        logger: createLogger(service, 'silent'),
-        registry: metrics.registry,
-        maxDeliveries: 2,
-        backoff: { baseMs: 10, maxMs: 20 },
-      })
+    const make = (service: string, metrics: Metrics) => orderBus(w, service, metrics, 2)
     const shipMetrics = new Metrics('shipping', { processMetrics: false })
     const order = make('order', new Metrics('order', { processMetrics: false }))
     const shipping = make('shipping', shipMetrics)
@@ -432,19 +433,8 @@ describe.skipIf(!run)('events over a real NATS JetStream', () => {
   })
 
   it('counts published, consumed by result, redelivered, dead-lettered and handler time', async () => {
-    type Payloads = { 'order.created': { n: number } }
     const w = ws()
-    const make = (service: string, metrics: Metrics) =>
-      new EventBus<Payloads>({
-        workspace: w,
-        service,
-        url: nats.url,
-        schemas: { 'order.created': { n: 'integer' } },
-        logger: createLogger(service, 'silent'),
-        registry: metrics.registry,
-        maxDeliveries: 3,
-        backoff: { baseMs: 10, maxMs: 20 },
-      })
+    const make = (service: string, metrics: Metrics) => orderBus(w, service, metrics, 3)
     const pm = new Metrics('order', { processMetrics: false })
     const cm = new Metrics('payment', { processMetrics: false })
     const publisher = make('order', pm)

@@ -5,6 +5,7 @@
  * optional, inside objects too. The kit validates payloads with the same grammar
  * (packages/kit/src/events/envelope.ts); here it is checked, and turned into TypeScript.
  */
+import { splitTop } from '../workspace/fields.js'
 
 export const PAYLOAD_SCALARS = ['string', 'number', 'integer', 'boolean'] as const
 type Scalar = (typeof PAYLOAD_SCALARS)[number]
@@ -46,7 +47,7 @@ function parseType(text: string): PayloadType {
   if ((PAYLOAD_SCALARS as readonly string[]).includes(text)) return { kind: 'scalar', name: text as Scalar }
   if (text.startsWith('{') && text.endsWith('}')) {
     const fields: PayloadField[] = []
-    for (const part of splitTop(text.slice(1, -1))) {
+    for (const part of splitTop(text.slice(1, -1), ',')) {
       const colon = part.indexOf(':')
       if (colon < 0) throw new Error(`"${part}" has no type (write name:type)`)
       const name = part.slice(0, colon).trim()
@@ -63,23 +64,6 @@ function parseType(text: string): PayloadType {
   throw new Error(
     `"${text}" is not a type: use string, number, integer, boolean, {field:type,...}, or any of them with []`,
   )
-}
-
-function splitTop(text: string): string[] {
-  const out: string[] = []
-  let depth = 0
-  let start = 0
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]
-    if (ch === '{') depth++
-    else if (ch === '}') depth--
-    else if (ch === ',' && depth === 0) {
-      out.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  out.push(text.slice(start))
-  return out.map((s) => s.trim()).filter(Boolean)
 }
 
 const key = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`)

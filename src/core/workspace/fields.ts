@@ -51,8 +51,8 @@ const NAME = /^[a-z][A-Za-z0-9]*$/
 
 // ---- the flag: name:type[!][=default], comma-separated; enum(a|b), {nested}, [] for arrays ----
 
-/** Splits on `sep` outside (), {} and quotes. */
-function splitTop(text: string, sep: string): string[] {
+/** Splits on `sep` outside (), {} and quotes; trims, drops empty parts. */
+export function splitTop(text: string, sep: string): string[] {
   const out: string[] = []
   let depth = 0
   let quote = ''

@@ -4,7 +4,7 @@
  * or on the collection (`POST /<resource>/<op>`), and the events it publishes. Read from the
  * `--operations` flag (`reserve(sku:string!,quantity:integer!),release(...)`) or from msvc.yaml.
  */
-import { parseFieldsFlag, parseFieldsYaml, type FieldProblem, type FieldSpec } from './fields.js'
+import { parseFieldsFlag, parseFieldsYaml, splitTop, type FieldProblem, type FieldSpec } from './fields.js'
 
 export interface OperationSpec {
   name: string
@@ -31,7 +31,7 @@ const NAME = /^[a-z][A-Za-z0-9]*$/
 export function parseOperationsFlag(text: string): OperationsResult {
   const problems: FieldProblem[] = []
   const operations: OperationSpec[] = []
-  for (const part of splitOperations(text)) {
+  for (const part of splitTop(text, ',')) {
     const m = /^(\*)?\s*([^(\s]+)\s*\((.*)\)\s*(~)?$/s.exec(part)
     if (!m) {
       problems.push({
@@ -55,24 +55,6 @@ export function parseOperationsFlag(text: string): OperationsResult {
     })
   }
   return finish(operations, problems)
-}
-
-/** Splits on commas outside parentheses and braces. */
-function splitOperations(text: string): string[] {
-  const out: string[] = []
-  let depth = 0
-  let start = 0
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]
-    if (ch === '(' || ch === '{') depth++
-    else if (ch === ')' || ch === '}') depth--
-    else if (ch === ',' && depth === 0) {
-      out.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  out.push(text.slice(start))
-  return out.map((s) => s.trim()).filter(Boolean)
 }
 
 const KEYS = ['input', 'idempotent', 'on', 'publishes']
