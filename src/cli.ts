@@ -57,6 +57,14 @@ function withServiceFlags(cmd: Command): Command {
     .option('--publishes <types>', 'event types it publishes, comma-separated (order.created,...)')
     .option('--subscribes <types>', 'event types it handles, comma-separated')
     .option('--calls <services>', 'services it calls, comma-separated')
+    .option(
+      '--fields <list>',
+      "the aggregate's fields: sku:string!,quantity:integer,reserved:integer=0,tags:string[]",
+    )
+    .option(
+      '--operations <list>',
+      'operations beyond CRUD: reserve(sku:string!,quantity:integer!),release(...)',
+    )
     .option('--port <n>', 'HTTP port (default: the next free one from 3001)')
     .option('--grpc-port <n>', 'gRPC port (default: the next free one from 50051)')
     .option('-y, --yes', 'ask nothing; take defaults for what the flags leave out')
@@ -80,6 +88,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
         'msvc add payment --http --grpc --events --publishes payment.processed',
         'msvc add order --http --calls payment,inventory --subscribes payment.processed',
         'msvc add search --http --port 3010 --dry-run',
+        "msvc add inventory --http --grpc --fields 'sku:string!,quantity:integer' --operations 'reserve(quantity:integer!)'",
       ]),
     )
     .action(async (name: string | undefined, opts) => {

@@ -3,6 +3,8 @@ import type { AddServiceOptions } from '../core/workspace/edit.js'
 import { CAPABILITIES } from '../core/workspace/model.js'
 import { checkEventType, checkServiceName, toPlural } from '../core/workspace/names.js'
 import { UserError } from '../errors.js'
+import { parseFieldsFlag, type FieldProblem, type FieldSpec } from '../core/workspace/fields.js'
+import { parseOperationsFlag, type OperationSpec } from '../core/workspace/operations.js'
 import type { Prompter } from '../io/prompt.js'
 
 /** Raw service flags shared by `create-service` and `msvc add`. */
@@ -18,6 +20,8 @@ export interface ServiceCliOptions {
   calls?: string
   port?: string
   grpcPort?: string
+  fields?: string
+  operations?: string
   yes?: boolean
 }
 
@@ -57,6 +61,37 @@ function capabilitiesFromFlags(opts: ServiceCliOptions): Capability[] | undefine
  * Flags first; on an interactive terminal, asks only for what the flags left out.
  * Without a terminal (or with --yes) the defaults stand: the http capability only.
  */
+/** `--fields` and `--operations`, read before anything is asked: a typo fails at once. */
+export function readModelFlags(opts: ServiceCliOptions): {
+  fields?: FieldSpec[]
+  operations?: OperationSpec[]
+} {
+  const refuse = (flag: string, problems: FieldProblem[]): never => {
+    const first = problems[0]!
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''
+    throw new UserError(
+      `${flag}: ${first.field ? `${first.field}: ` : ''}${first.message}${more}`,
+      first.hint ??
+        (flag === '--fields'
+          ? 'write name:type[!][=default], e.g. sku:string!,quantity:integer=0'
+          : 'write name(field:type,...), e.g. reserve(sku:string!,quantity:integer!)'),
+    )
+  }
+  const out: { fields?: FieldSpec[]; operations?: OperationSpec[] } = {}
+  if (opts.fields !== undefined) {
+    const r = parseFieldsFlag(opts.fields)
+    if (!r.ok) refuse('--fields', r.problems)
+    else if (r.fields.length === 0) refuse('--fields', [{ field: '', message: 'names no field' }])
+    else out.fields = r.fields
+  }
+  if (opts.operations !== undefined) {
+    const r = parseOperationsFlag(opts.operations)
+    if (!r.ok) refuse('--operations', r.problems)
+    else out.operations = r.operations
+  }
+  return out
+}
+
 export async function resolveServiceInput(
   name: string | undefined,
   opts: ServiceCliOptions,
@@ -65,6 +100,7 @@ export async function resolveServiceInput(
   defaultName?: string,
 ): Promise<AddServiceOptions> {
   const ask = interactive && !opts.yes
+  const model = readModelFlags(opts)
   if (name === undefined) {
     if (!ask) {
       if (defaultName === undefined)
@@ -132,5 +168,6 @@ export async function resolveServiceInput(
     ...(calls ? { calls } : {}),
     ...(httpPort !== undefined ? { httpPort } : {}),
     ...(grpcPort !== undefined ? { grpcPort } : {}),
+    ...model,
   }
 }

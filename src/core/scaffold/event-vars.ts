@@ -1,16 +1,30 @@
 import { parsePayloadType, sampleOf, tsTypeOf, zeroOf } from '../events/payload-type.js'
-import type { ServiceSpec, Workspace } from '../workspace/model.js'
+import { toEntityFields, type ServiceSpec, type Workspace } from '../workspace/model.js'
+import { PRINT_WIDTH, toJsString, toPropertyKey } from './ts-literal.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
 
-/** entity fields of the generated aggregate a created event may copy, with their catalog types */
-const ENTITY_FIELDS: Record<string, string> = {
-  id: 'string',
-  name: 'string',
-  description: 'string',
-  status: 'string',
-  version: 'integer',
-  createdAt: 'string',
-  updatedAt: 'string',
+/**
+ * The aggregate's fields a created event may copy, with their catalog types: the scalar ones
+ * always on a stored record (required, defaulted) and the record's own id, version and times.
+ */
+function copyableFields(spec: ServiceSpec): Record<string, string> {
+  const out: Record<string, string> = {
+    id: 'string',
+    version: 'integer',
+    createdAt: 'string',
+    updatedAt: 'string',
+  }
+  for (const f of toEntityFields(spec)) {
+    if (!f.required && f.default === undefined) continue
+    const k = f.type.kind
+    const t = ['string', 'uuid', 'timestamp', 'enum'].includes(k)
+      ? 'string'
+      : ['integer', 'number', 'boolean'].includes(k)
+        ? k
+        : undefined
+    if (t) out[f.name] = t
+  }
+  return out
 }
 
 export interface EventFieldVars {
@@ -75,11 +89,12 @@ export function toCreatedEventVars(ws: Workspace, spec: ServiceSpec) {
   if (!spec.capabilities.includes('http') || !spec.publishes.includes(type)) return false
   const idField = `${toCamelCase(entity)}Id`
   const ev = toEventVars(ws, type)
+  const copyable = copyableFields(spec)
   const mapped = ev.fields
     .map((f) => {
       const raw = ws.events[type]!.schema[f.name]!.replace('?', '')
       if (f.name === idField) return { name: f.name, key: f.key, expr: 'item.id', todo: false }
-      const own = ENTITY_FIELDS[f.name]
+      const own = copyable[f.name]
       if (own === raw || (own === 'integer' && raw === 'number'))
         return { name: f.name, key: f.key, expr: `item.${f.name}`, todo: false }
       if (f.optional) return undefined
@@ -97,15 +112,7 @@ export function toServiceEvents(ws: Workspace, spec: ServiceSpec) {
     .map((t) => toEventVars(ws, t))
 }
 
-export const toPropertyKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : toJsString(name))
-
-/** `s` as a single-quoted TypeScript string literal, the quotes the workspace's prettier wants. */
-export function toJsString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`
-}
-
-/** The workspace's prettier printWidth (templates/workspace/files/_prettierrc.json). */
-const PRINT_WIDTH = 110
+export { toJsString, toPropertyKey }
 
 /**
  * An object literal that is the value of `'<type>': ...,` at the top level of an object (indented

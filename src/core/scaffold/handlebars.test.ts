@@ -37,7 +37,9 @@ describe('the helpers every template may use (docs/templates.md)', () => {
     ['{{camelCase "order-item"}}', {}, 'orderItem'],
     ['{{constantCase "order-item"}}', {}, 'ORDER_ITEM'],
     ['{{json v}}', { v: { a: [1, 'x'] } }, '{"a":[1,"x"]}'],
-    ['{{str v}}', { v: "it's" }, "'it\\'s'"],
+    // prettier's choice: the quotes that need fewer escapes
+    ['{{str v}}', { v: "it's" }, '"it\'s"'],
+    ['{{str v}}', { v: 'say "hi"' }, '\'say "hi"\''],
     ['{{propKey "id"}} {{propKey "order.created"}}', {}, "id 'order.created'"],
     ['{{#if (eq a "x")}}yes{{else}}no{{/if}}', { a: 'x' }, 'yes'],
     ['{{#if (not a)}}yes{{else}}no{{/if}}', { a: true }, 'no'],

@@ -7,6 +7,7 @@ import {
   toPascalCase,
   toSingular,
 } from '../workspace/names.js'
+import { toEntityVars } from './entity-vars.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 import {
   type FilePlan,
@@ -88,6 +89,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       eventTypes: toServiceEvents(ws, spec),
       createdEvent: toCreatedEventVars(ws, spec),
     },
+    /** the aggregate: its fields and operations as types, schemas, proto lines and test samples */
+    entity: toEntityVars(spec),
   }
 }
 

@@ -1,3 +1,4 @@
+import { layoutImports } from './ts-literal.js'
 import { renderString } from './handlebars.js'
 
 /** One file scaffolding will write, relative to the target root. */
@@ -59,15 +60,16 @@ export function renderTemplate(
     path = parts.join('/')
     if (path.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
       throw new Error(`template path ${file.path} renders to an unsafe path "${path}"`)
-    const contents = isTemplate ? renderFile(file, vars) : file.contents
+    const contents = isTemplate ? renderFile(file, vars, path.endsWith('.ts')) : file.contents
     out.push({ path: prefix ? `${prefix}/${path}` : path, contents, mode: file.mode })
   }
   return out
 }
 
-function renderFile(file: TemplateFile, vars: object): string {
+function renderFile(file: TemplateFile, vars: object, typescript: boolean): string {
   try {
-    return renderString(new TextDecoder().decode(file.contents), vars)
+    const text = renderString(new TextDecoder().decode(file.contents), vars)
+    return typescript ? layoutImports(text) : text
   } catch (e) {
     throw new Error(`template ${file.path}: ${(e as Error).message}`, { cause: e })
   }

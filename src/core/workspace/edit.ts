@@ -11,6 +11,8 @@ import {
 } from './model.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 import { hintKnown } from './parse.js'
+import { toFieldsYaml, type FieldSpec } from './fields.js'
+import { toOperationsYaml, type OperationSpec } from './operations.js'
 import { UserError } from '../errors.js'
 
 /** What a user asks for when adding a service (flags or prompt answers). */
@@ -24,6 +26,10 @@ export interface AddServiceOptions {
   calls?: string[]
   httpPort?: number
   grpcPort?: number
+  /** the aggregate's fields (`--fields`); absent: the default name, description and status */
+  fields?: FieldSpec[]
+  /** operations beyond CRUD (`--operations`) */
+  operations?: OperationSpec[]
 }
 
 /** The default schema given to an event type that a service names before anyone declares it. */
@@ -98,6 +104,13 @@ export function planAddService(
   if ((publishes.length > 0 || subscribes.length > 0) && !opts.capabilities.includes('events'))
     throw new UserError('--publishes/--subscribes need the events capability', 'add --events')
 
+  const servesResource = opts.capabilities.includes('http') || opts.capabilities.includes('grpc')
+  if ((opts.fields !== undefined || opts.operations?.length) && !servesResource)
+    throw new UserError(
+      `--${opts.fields !== undefined ? 'fields' : 'operations'} needs a resource to hold them`,
+      'add --http or --grpc',
+    )
+
   const ordered = CAPABILITIES.filter((c) => opts.capabilities.includes(c))
   return {
     spec: {
@@ -110,6 +123,8 @@ export function planAddService(
       subscribes,
       replicas: 1,
       env: {},
+      ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+      ...(opts.operations?.length ? { operations: opts.operations } : {}),
     },
     newEvents,
   }
@@ -184,8 +199,17 @@ function toServiceNode(doc: Document, spec: ServiceSpec): YAMLMap {
   if (spec.subscribes.length) plain.subscribes = spec.subscribes
   plain.replicas = spec.replicas
   if (Object.keys(spec.env).length) plain.env = spec.env
+  if (spec.fields) plain.fields = toFieldsYaml(spec.fields)
+  if (spec.operations?.length) plain.operations = toOperationsYaml(spec.operations)
   const node = doc.createNode(plain) as YAMLMap
   for (const item of node.items) {
+    const key = (item.key as { value: string }).value
+    if (key === 'fields' || key === 'operations') {
+      // one field (operation) a line; a field's own map, list or input on that line
+      for (const f of (item.value as YAMLMap).items)
+        if (f.value instanceof YAMLMap || f.value instanceof YAMLSeq) f.value.flow = true
+      continue
+    }
     if (
       item.value instanceof YAMLSeq ||
       (item.value instanceof YAMLMap && (item.key as { value: string }).value === 'ports')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { describeType, parseFieldsFlag, parseFieldsYaml, type FieldsResult } from './fields.js'
+import { describeType, parseFieldsFlag, parseFieldsYaml, toFieldsYaml, type FieldsResult } from './fields.js'
 
 const ok = (r: FieldsResult) => {
   if (!r.ok) throw new Error(JSON.stringify(r.problems))
@@ -70,7 +70,7 @@ tags: { type: array, items: string }
     const [sku, items] = ok(
       parseFieldsYaml(
         parse(`
-sku: { type: string, required: true, unique: true, maxLength: 64, pattern: '^[A-Z0-9-]+$' }
+sku: { type: string, required: true, unique: true, maxLength: 64, pattern: '^[A-Z0-9-]+$', example: [A-1, B-2] }
 items:
   type: array
   required: true
@@ -88,6 +88,14 @@ items:
   })
 
   it.each([
+    ["sku: { type: string, pattern: '^[A-Z]+$' }", 'sku: a field with a pattern needs an example'],
+    [
+      "sku: { type: string, unique: true, pattern: '^[A-Z]+$', example: AB }",
+      'sku: a unique field with a pattern needs two examples',
+    ],
+    ["sku: { type: string, pattern: '^[A-Z]+$', example: ab }", 'sku: example "ab" does not fit the field'],
+    ['sku: { type: string, minLength: 3, default: ab }', 'sku: default "ab" breaks the field\'s limits'],
+    ['tags: { type: array, items: string, unique: true }', 'tags: a string[] field cannot be unique'],
     ['sku: { type: text }', 'sku: unknown field type "text"'],
     ['version: integer', 'version: "version" is reserved: every record has it'],
     ['n: { type: integer, default: 1.5 }', 'n: default 1.5 is not an integer'],
@@ -98,5 +106,34 @@ items:
     ['s: { type: string, pattern: "(" }', 's: pattern "(" is not a regular expression'],
   ])('refuses %s', (text, problem) => {
     expect(problems(parseFieldsYaml(parse(text)))).toContain(problem)
+  })
+})
+
+describe('fields back to msvc.yaml', () => {
+  it.each([
+    'sku:string!,quantity:integer,reserved:integer=0,tags:string[]',
+    'status:enum(pending|paid)=pending,items:{sku:string!,quantity:integer!,price:number!}[]!',
+    'customer:{id:uuid!,email:string},at:timestamp,ok:boolean=false,xs:number[]=[]',
+  ])('writes %s in the short form, and reads it back the same', (flag) => {
+    const fields = ok(parseFieldsFlag(flag))
+    const yaml = toFieldsYaml(fields)
+    expect(Object.values(yaml).every((v) => typeof v === 'string')).toBe(true)
+    expect(ok(parseFieldsYaml(yaml))).toEqual(fields)
+  })
+
+  it('writes the map form when a field has more than the flag can say, and reads it back the same', () => {
+    const fields = ok(
+      parseFieldsYaml(
+        parse(`
+sku: { type: string, required: true, unique: true, maxLength: 64, pattern: '^[A-Z]+$', example: [AB, CD] }
+note: { type: string, default: 'two words' }
+lines: { type: array, items: { type: object, fields: { n: { type: integer, min: 1 } } } }
+`),
+      ),
+    )
+    const yaml = toFieldsYaml(fields)
+    expect(yaml.sku).toMatchObject({ type: 'string', unique: true, example: ['AB', 'CD'] })
+    expect(yaml.note).toEqual({ type: 'string', default: 'two words' })
+    expect(ok(parseFieldsYaml(yaml))).toEqual(fields)
   })
 })

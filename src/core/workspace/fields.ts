@@ -24,7 +24,8 @@ export interface FieldLimits {
   /** integer/number: the smallest and largest value; array: the fewest and most items */
   min?: number
   max?: number
-  /** string: the longest */
+  /** string: the shortest and the longest */
+  minLength?: number
   maxLength?: number
   /** string: a regular expression the whole value matches */
   pattern?: string
@@ -36,6 +37,11 @@ export interface FieldSpec extends FieldLimits {
   required: boolean
   unique: boolean
   default?: unknown
+  /**
+   * a value that fits, or a list of them: what generated tests send (required with a pattern,
+   * which no sample can guess; two for a unique one)
+   */
+  example?: unknown
 }
 
 export interface FieldProblem {
@@ -179,8 +185,10 @@ const KEYS = [
   'default',
   'min',
   'max',
+  'minLength',
   'maxLength',
   'pattern',
+  'example',
   'values',
   'fields',
   'items',
@@ -233,7 +241,7 @@ function readYamlField(
   const type = readYamlType(s, at, problems)
   if (!type) return undefined
   const f: FieldSpec = { name, type, required: s.required === true, unique: s.unique === true }
-  for (const k of ['min', 'max', 'maxLength'] as const)
+  for (const k of ['min', 'max', 'minLength', 'maxLength'] as const)
     if (s[k] !== undefined) {
       if (typeof s[k] !== 'number') problems.push({ field: at, message: `${k} must be a number` })
       else f[k] = s[k]
@@ -251,7 +259,48 @@ function readYamlField(
     if (value === undefined) problems.push(badDefault(at, JSON.stringify(s.default), type))
     else f.default = value
   }
+  if (s.example !== undefined) {
+    // one value, or (for a field that is not a list) several: a unique field's tests need two
+    const list = Array.isArray(s.example) && type.kind !== 'array' ? (s.example as unknown[]) : [s.example]
+    const bad = list.find((v) => checkDefault(v, type) === undefined || !fitsLimits(v, f))
+    if (bad !== undefined || list.length === 0)
+      problems.push({ field: at, message: `example ${JSON.stringify(bad)} does not fit the field` })
+    else f.example = s.example
+  }
+  if (f.pattern !== undefined && type.kind === 'string') {
+    const have = f.example === undefined ? 0 : Array.isArray(f.example) ? new Set(f.example).size : 1
+    const need = f.unique ? 2 : f.default === undefined ? 1 : 0
+    if (have < need)
+      problems.push({
+        field: at,
+        message: `a ${f.unique ? 'unique ' : ''}field with a pattern needs ${need === 2 ? 'two examples' : 'an example'}`,
+        hint: `add example: ${need === 2 ? '[a, b], values' : 'a value'} that match ${f.pattern}; generated tests send them`,
+      })
+  }
+  if (f.unique && !['string', 'integer', 'number', 'uuid', 'timestamp'].includes(type.kind))
+    problems.push({
+      field: at,
+      message: `a ${describeType(type)} field cannot be unique`,
+      hint: 'unique applies to string, integer, number, uuid and timestamp fields',
+    })
+  if (f.default !== undefined && !fitsLimits(f.default, f))
+    problems.push({ field: at, message: `default ${JSON.stringify(f.default)} breaks the field's limits` })
   return f
+}
+
+/** Whether a value of the right type also keeps the field's limits. */
+export function fitsLimits(value: unknown, f: FieldLimits): boolean {
+  if (typeof value === 'string') {
+    if (f.minLength !== undefined && value.length < f.minLength) return false
+    if (f.maxLength !== undefined && value.length > f.maxLength) return false
+    if (f.pattern !== undefined && !new RegExp(f.pattern, 'u').test(value)) return false
+  }
+  const size = typeof value === 'number' ? value : Array.isArray(value) ? value.length : undefined
+  if (size !== undefined) {
+    if (f.min !== undefined && size < f.min) return false
+    if (f.max !== undefined && size > f.max) return false
+  }
+  return true
 }
 
 function readYamlType(
@@ -302,7 +351,7 @@ function readYamlType(
 
 const validRegExp = (p: string) => {
   try {
-    new RegExp(p)
+    new RegExp(p, 'u')
     return true
   } catch {
     return false
@@ -398,5 +447,62 @@ const badDefault = (at: string, text: string, type: FieldType): FieldProblem => 
 export function describeType(t: FieldType): string {
   if (t.kind === 'enum') return `enum(${t.values.join('|')})`
   if (t.kind === 'array') return `${describeType(t.items)}[]`
+  return t.kind
+}
+
+// ---- back to msvc.yaml: the short form where it says everything, else the map ----
+
+/** The `fields:` map to write into msvc.yaml for these fields (what parseFieldsYaml reads back). */
+export function toFieldsYaml(fields: FieldSpec[]): Record<string, unknown> {
+  return Object.fromEntries(fields.map((f) => [f.name, toFieldYaml(f)]))
+}
+
+function toFieldYaml(f: FieldSpec): unknown {
+  if (isShort(f)) return shortForm(f)
+  const out: Record<string, unknown> = { ...toTypeYaml(f.type) }
+  if (f.required) out.required = true
+  if (f.unique) out.unique = true
+  if (f.default !== undefined) out.default = f.default
+  for (const k of ['min', 'max', 'minLength', 'maxLength', 'pattern', 'example'] as const)
+    if (f[k] !== undefined) out[k] = f[k]
+  return out
+}
+
+function toTypeYaml(t: FieldType): Record<string, unknown> {
+  if (t.kind === 'enum') return { type: 'enum', values: t.values }
+  if (t.kind === 'object') return { type: 'object', fields: toFieldsYaml(t.fields) }
+  if (t.kind === 'array') {
+    const items = toTypeYaml(t.items)
+    return { type: 'array', items: Object.keys(items).length === 1 ? items.type : items }
+  }
+  return { type: t.kind }
+}
+
+/** Only a type, `!` and a default that reads back the same: the flag's grammar says it all. */
+function isShort(f: FieldSpec): boolean {
+  const limits = ['min', 'max', 'minLength', 'maxLength', 'pattern', 'example'] as const
+  if (f.unique || limits.some((k) => f[k] !== undefined)) return false
+  const nested =
+    f.type.kind === 'object'
+      ? f.type.fields
+      : f.type.kind === 'array' && f.type.items.kind === 'object'
+        ? f.type.items.fields
+        : []
+  if (!nested.every(isShort)) return false
+  if (f.default === undefined) return true
+  if (typeof f.default === 'string') return /^[\w.:@/+-]*$/.test(f.default) && f.default !== ''
+  return typeof f.default !== 'object' || (Array.isArray(f.default) && f.default.length === 0)
+}
+
+/** `string!`, `integer=0`, `enum(pending|paid)=pending`, `{sku:string!,quantity:integer!}[]!`. */
+export function shortForm(f: FieldSpec): string {
+  const def = f.default === undefined ? '' : `=${Array.isArray(f.default) ? '[]' : String(f.default)}`
+  return `${typeText(f.type)}${f.required ? '!' : ''}${def}`
+}
+
+function typeText(t: FieldType): string {
+  if (t.kind === 'enum') return `enum(${t.values.join('|')})`
+  if (t.kind === 'object') return `{${t.fields.map((f) => `${f.name}:${shortForm(f)}`).join(',')}}`
+  if (t.kind === 'array') return `${typeText(t.items)}[]`
   return t.kind
 }

@@ -1,10 +1,9 @@
 /** The one model of the system: what msvc.yaml says, with defaults filled in. */
+import type { FieldSpec } from './fields.js'
+import type { OperationSpec } from './operations.js'
 
 export const CAPABILITIES = ['http', 'grpc', 'events'] as const
 export type Capability = (typeof CAPABILITIES)[number]
-
-export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean'] as const
-export type FieldType = (typeof FIELD_TYPES)[number]
 
 export interface ServicePorts {
   /** every service has an HTTP port: health, metrics, and its REST resource when `http` is on */
@@ -27,7 +26,30 @@ export interface ServiceSpec {
   deadline?: string
   /** the service's own base image, over the workspace's */
   runtime?: RuntimeSpec
+  /** the aggregate's fields, as msvc.yaml declares them; absent: DEFAULT_FIELDS */
+  fields?: FieldSpec[]
+  /** what the aggregate does beyond CRUD (reserve, refund...); absent: none */
+  operations?: OperationSpec[]
 }
+
+/**
+ * The fields of an aggregate whose service declares none: a unique name, a description and a
+ * status, what every generated service had before fields could be declared.
+ */
+export const DEFAULT_FIELDS: readonly FieldSpec[] = [
+  { name: 'name', type: { kind: 'string' }, required: true, unique: true, minLength: 1, maxLength: 200 },
+  { name: 'description', type: { kind: 'string' }, required: false, unique: false, maxLength: 2000 },
+  {
+    name: 'status',
+    type: { kind: 'enum', values: ['active', 'inactive'] },
+    required: false,
+    unique: false,
+    default: 'active',
+  },
+]
+
+/** The aggregate's fields: declared, or the defaults. */
+export const toEntityFields = (s: ServiceSpec): readonly FieldSpec[] => s.fields ?? DEFAULT_FIELDS
 
 /** What a service's image is built on (`runtime:` in msvc.yaml, per workspace or per service). */
 export interface RuntimeSpec {

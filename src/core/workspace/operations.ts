@@ -4,7 +4,14 @@
  * or on the collection (`POST /<resource>/<op>`), and the events it publishes. Read from the
  * `--operations` flag (`reserve(sku:string!,quantity:integer!),release(...)`) or from msvc.yaml.
  */
-import { parseFieldsFlag, parseFieldsYaml, splitTop, type FieldProblem, type FieldSpec } from './fields.js'
+import {
+  parseFieldsFlag,
+  parseFieldsYaml,
+  splitTop,
+  toFieldsYaml,
+  type FieldProblem,
+  type FieldSpec,
+} from './fields.js'
 
 export interface OperationSpec {
   name: string
@@ -122,4 +129,18 @@ function finish(operations: OperationSpec[], problems: FieldProblem[]): Operatio
     seen.add(op.name)
   }
   return problems.length ? { ok: false, problems } : { ok: true, operations }
+}
+
+/** The `operations:` map to write into msvc.yaml (what parseOperationsYaml reads back). */
+export function toOperationsYaml(operations: OperationSpec[]): Record<string, unknown> {
+  return Object.fromEntries(
+    operations.map((op) => {
+      const out: Record<string, unknown> = {}
+      if (op.input.length) out.input = toFieldsYaml(op.input)
+      if (op.idempotent) out.idempotent = true
+      if (op.on === 'collection') out.on = 'collection'
+      if (op.publishes.length) out.publishes = op.publishes
+      return [op.name, out]
+    }),
+  )
 }

@@ -168,6 +168,77 @@ describe('parseWorkspace', () => {
     )
   })
 
+  it('reads fields and operations, and names each bad one with its line and column', () => {
+    const withModel = GOOD.replace(
+      '    publishes: [order.created]\n',
+      `    publishes: [order.created]
+    fields:
+      items: '{sku:string!,quantity:integer!}[]!'
+      total: { type: number, min: 0 }
+    operations:
+      confirm: { idempotent: true, publishes: [order.created] }
+`,
+    )
+    const parsed = parseWorkspace(withModel)
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems))
+    const order = parsed.workspace.services.order!
+    expect(order.fields!.map((f) => f.name)).toEqual(['items', 'total'])
+    expect(order.operations).toEqual([
+      { name: 'confirm', input: [], idempotent: true, on: 'record', publishes: ['order.created'] },
+    ])
+    expect(parsed.workspace.services.payment!.fields).toBeUndefined()
+
+    const bad = withModel
+      .replace('total: { type: number, min: 0 }', 'id: string')
+      .replace('confirm:', 'update:')
+    expect(problemsOf(bad)).toEqual([
+      expect.objectContaining({
+        line: 11,
+        col: 7,
+        message: expect.stringMatching(/fields.id: "id" is reserved/),
+      }),
+      expect.objectContaining({
+        line: 13,
+        col: 7,
+        message: expect.stringMatching(/operations.update: "update" is a CRUD route/),
+      }),
+    ])
+  })
+
+  it.each([
+    [
+      'fields on a service without a resource',
+      GOOD.replace(
+        '    ports: { http: 3002 }\n',
+        '    ports: { http: 3002 }\n    fields: { a: string }\n',
+      ).replace(
+        'capabilities: [http]\n    ports: { http: 3002 }',
+        'capabilities: []\n    ports: { http: 3002 }',
+      ),
+      /service payment declares fields but serves no resource/,
+    ],
+    [
+      'an operation publishing an event not in the catalog',
+      GOOD.replace(
+        '    publishes: [order.created]\n',
+        '    publishes: [order.created]\n    operations: { confirm: { publishes: [order.confirmed] } }\n',
+      ),
+      /operation confirm publishes "order.confirmed", which is not in the events catalog/,
+    ],
+    [
+      'an operation publishing an event its service does not list',
+      GOOD.replace(
+        '    subscribes: [order.created]\n',
+        '    subscribes: [order.created]\n    operations: { pay: { publishes: [order.created] } }\n',
+      ),
+      /operation pay publishes "order.created", which payment does not list in publishes/,
+    ],
+  ])('refuses %s', (_what, text, message) => {
+    expect(problemsOf(text)).toContainEqual(
+      expect.objectContaining({ message: expect.stringMatching(message) }),
+    )
+  })
+
   it('rejects a cycle in calls', () => {
     const text = GOOD.replace('    capabilities: [http]\n', '    capabilities: [http]\n    calls: [order]\n')
     expect(problemsOf(text)[0]!.message).toMatch(/cycle: order -> payment -> order/)

@@ -19,6 +19,8 @@ import {
 import { WORKSPACE_SCHEMA } from './schema.js'
 import validateWorkspace from './validate-shape.gen.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
+import { parseFieldsYaml, type FieldProblem, type FieldSpec } from './fields.js'
+import { parseOperationsYaml, type OperationSpec } from './operations.js'
 
 export type { Problem }
 
@@ -37,22 +39,63 @@ export function parseWorkspace(text: string): ParseResult {
     return { ok: false, problems }
   }
   const raw = data as RawWorkspace
-  const workspace = normalize(raw)
+  const model = readModels(raw, at)
+  if (model.problems.length > 0) return { ok: false, problems: model.problems }
+  const workspace = normalize(raw, model)
   const problems = checkReferences(workspace, at)
   if (problems.length > 0) return { ok: false, problems }
   return { ok: true, workspace }
 }
 
+type RawService = Omit<Partial<ServiceSpec>, 'fields' | 'operations'> &
+  Pick<ServiceSpec, 'ports' | 'capabilities'> & { fields?: unknown; operations?: unknown }
+
 interface RawWorkspace {
   name: string
-  services: Record<string, Partial<ServiceSpec> & Pick<ServiceSpec, 'ports' | 'capabilities'>>
+  services: Record<string, RawService>
   events?: Record<string, Partial<EventSpec>>
   runtime?: RuntimeSpec
 }
 
-function normalize(raw: RawWorkspace): Workspace {
+interface Models {
+  fields: Map<string, FieldSpec[]>
+  operations: Map<string, OperationSpec[]>
+  problems: Problem[]
+}
+
+/** Each service's `fields:` and `operations:`, read by their own grammar, problems located. */
+function readModels(raw: RawWorkspace, at: Locate): Models {
+  const out: Models = { fields: new Map(), operations: new Map(), problems: [] }
+  const report = (service: string, key: string, p: FieldProblem) => {
+    const path = ['services', service, key, ...p.field.split(/\.|\[\]|[()]/).filter(Boolean)]
+    const where = `services.${service}.${key}${p.field ? `.${p.field}` : ''}`
+    out.problems.push({
+      ...at(path, path.length === 4),
+      field: where,
+      message: `${where}: ${p.message}`,
+      ...(p.hint ? { hint: p.hint } : {}),
+    })
+  }
+  for (const [name, s] of Object.entries(raw.services ?? {})) {
+    if (s.fields !== undefined) {
+      const r = parseFieldsYaml(s.fields)
+      if (r.ok) out.fields.set(name, r.fields)
+      else for (const p of r.problems) report(name, 'fields', p)
+    }
+    if (s.operations !== undefined) {
+      const r = parseOperationsYaml(s.operations)
+      if (r.ok) out.operations.set(name, r.operations)
+      else for (const p of r.problems) report(name, 'operations', p)
+    }
+  }
+  return out
+}
+
+function normalize(raw: RawWorkspace, models: Models): Workspace {
   const services: Record<string, ServiceSpec> = {}
   for (const [name, s] of Object.entries(raw.services ?? {})) {
+    const fields = models.fields.get(name)
+    const operations = models.operations.get(name)
     services[name] = {
       description: s.description ?? '',
       capabilities: s.capabilities,
@@ -65,6 +108,8 @@ function normalize(raw: RawWorkspace): Workspace {
       env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
       ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
       ...(s.runtime !== undefined ? { runtime: { image: s.runtime.image } } : {}),
+      ...(fields !== undefined ? { fields } : {}),
+      ...(operations?.length ? { operations } : {}),
     }
   }
   const events: Record<string, EventSpec> = {}
@@ -126,6 +171,31 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
           hintKnown(names),
         )
     })
+    const resourceless = !caps.has('http') && !caps.has('grpc')
+    for (const key of ['fields', 'operations'] as const)
+      if (svc[key] !== undefined && resourceless)
+        add(
+          ['services', name, key],
+          `service ${name} declares ${key} but serves no resource`,
+          'add http or grpc to its capabilities, or remove the ' + key,
+          true,
+        )
+    for (const op of svc.operations ?? [])
+      op.publishes.forEach((type, i) => {
+        const path = ['services', name, 'operations', op.name, 'publishes', i]
+        if (!ws.events[type])
+          add(
+            path,
+            `operation ${op.name} publishes "${type}", which is not in the events catalog`,
+            `declare it under events:`,
+          )
+        else if (!svc.publishes.includes(type))
+          add(
+            path,
+            `operation ${op.name} publishes "${type}", which ${name} does not list in publishes`,
+            `add it to services.${name}.publishes`,
+          )
+      })
     for (const list of ['publishes', 'subscribes'] as const) {
       svc[list].forEach((type, i) => {
         const why = checkEventType(type)

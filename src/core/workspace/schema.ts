@@ -58,6 +58,10 @@ export const WORKSPACE_SCHEMA = {
           replicas: { type: 'integer', minimum: 0, maximum: 50 },
           deadline: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' },
           runtime: RUNTIME,
+          // the aggregate's fields and operations: their grammar is checked by fields.ts and
+          // operations.ts, whose messages name the field (parse.ts locates them)
+          fields: { type: 'object' },
+          operations: { type: 'object' },
           env: {
             type: 'object',
             propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
