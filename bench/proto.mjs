@@ -109,7 +109,7 @@ await build({
 writeFileSync(
   join(root, 'bare-server.mjs'),
   `import * as api from './api.mjs'
-const item = { id: 'x', name: 'bench', description: '', status: 1, version: 1, createTime: new Date().toISOString(), updateTime: new Date().toISOString() }
+const item = { id: 'x', name: 'bench', description: '', status: 'active', version: 1, createTime: new Date().toISOString(), updateTime: new Date().toISOString() }
 const server = new api.Server()
 server.addService(api.order.OrderServiceService, { getOrder: (call, cb) => cb(null, { order: { ...item, id: call.request.id } }) })
 server.bindAsync('127.0.0.1:' + process.env.GRPC_PORT, api.ServerCredentials.createInsecure(), () => console.log('ready'))

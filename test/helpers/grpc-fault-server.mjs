@@ -16,7 +16,7 @@ const order = (id, name) => ({
   id,
   name,
   description: '',
-  status: 1,
+  status: 'active',
   version: 1,
   createTime: '',
   updateTime: '',

@@ -65,7 +65,7 @@ requests:
   - name: list orders
     path: /orders?limit=5
     expect: 200
-  - grpc: { service: order, method: CreateOrder, message: { name: "load {{uuid}}", status: ORDER_STATUS_ACTIVE } }
+  - grpc: { service: order, method: CreateOrder, message: { name: "load {{uuid}}", status: active } }
   - grpc: { service: order, method: GetOrder, message: { id: "missing-{{seq}}" } }
   - name: get missing, expected
     grpc: { service: order, method: GetOrder, message: { id: missing }, metadata: { x-tenant: load }, deadline: 1s }

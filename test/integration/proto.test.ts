@@ -51,8 +51,8 @@ describe('msvc proto gen', () => {
     await writeFile(
       proto,
       (await readFile(proto, 'utf8')).replace(
-        'int32 version = 5;',
-        'int32 version = 5;\n  string owner = 8;',
+        'int32 version = 2;',
+        'int32 version = 2;\n  string owner = 20;',
       ),
     )
     const before = await clients()
@@ -80,7 +80,7 @@ describe('msvc proto gen', () => {
   it('reports a syntax error with file:line:col, exits 1 and leaves every generated file as it was', async () => {
     const before = await clients()
     const proto = join(root, 'services/order/proto/order.proto')
-    await writeFile(proto, (await readFile(proto, 'utf8')).replace('string name = 2;', 'string name = 2'))
+    await writeFile(proto, (await readFile(proto, 'utf8')).replace('string name = 5;', 'string name = 5'))
     const r = await msvc(['proto', 'gen'], { cwd: root })
     expect(r.exitCode).toBe(1)
     expect(r.stderr).toMatch(/services\/order\/proto\/order\.proto:\d+:\d+ Expected ";"\./)
@@ -124,7 +124,7 @@ describe('msvc proto gen', () => {
 
   it('keeps a service msvc add wrote when proto gen then fails, and says what to rerun', async () => {
     const proto = join(root, 'services/order/proto/order.proto')
-    await writeFile(proto, (await readFile(proto, 'utf8')).replace('string name = 2;', 'string name = 2'))
+    await writeFile(proto, (await readFile(proto, 'utf8')).replace('string name = 5;', 'string name = 5'))
     const r = await msvc(['add', 'payment', '--grpc'], { cwd: root })
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/services\/order\/proto\/order\.proto:\d+:\d+ Expected ";"/)
@@ -262,13 +262,13 @@ describe('msvc proto lint and breaking', () => {
     await git(['commit', '-qm', 'base'])
     const proto = join(root, 'services/order/proto/order.proto')
     const base = await readFile(proto, 'utf8')
-    await writeFile(proto, base.replace('int32 version = 5;', 'int32 version = 5;\n  string owner = 8;'))
+    await writeFile(proto, base.replace('int32 version = 2;', 'int32 version = 2;\n  string owner = 20;'))
     expect((await msvc(['proto', 'breaking', '--against', 'main'], { cwd: root })).exitCode).toBe(0)
-    await writeFile(proto, base.replace('  string description = 3;\n', ''))
+    await writeFile(proto, base.replace('  optional string description = 6;\n', ''))
     const r = await msvc(['proto', 'breaking', '--against', 'main'], { cwd: root })
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toMatch(
-      /services\/order\/proto\/order\.proto:\d+:\d+ .*"3" with name "description".*deleted/,
+      /services\/order\/proto\/order\.proto:\d+:\d+ .*"6" with name "description".*deleted/,
     )
     const json = await msvc(['proto', 'breaking', '--against', 'main', '--json'], { cwd: root })
     expect(json.exitCode).toBe(2)
