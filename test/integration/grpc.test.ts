@@ -80,9 +80,7 @@ describe('generated client -> generated server (separate processes)', () => {
       const first = await c.listOrders({ pageSize: 1 })
       expect(first.orders.map((o: any) => o.name)).toEqual(['first'])
       const second = await c.listOrders({ pageSize: 1, pageToken: first.nextPageToken })
-      expect(second.orders.map((o: any) => [o.name, o.status])).toEqual([
-        ['second', 'inactive'],
-      ])
+      expect(second.orders.map((o: any) => [o.name, o.status])).toEqual([['second', 'inactive']])
       expect(second.nextPageToken).toBe('')
       expect(await codeOf(c.listOrders({ pageSize: 101 }))).toBe('INVALID_ARGUMENT')
       expect(await codeOf(c.listOrders({ pageToken: 'garbage' }))).toBe('INVALID_ARGUMENT')

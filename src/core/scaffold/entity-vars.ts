@@ -9,7 +9,7 @@ import type { FieldSpec, FieldType } from '../workspace/fields.js'
 import { DEFAULT_FIELDS, toEntityFields, type ServiceSpec } from '../workspace/model.js'
 import type { OperationSpec } from '../workspace/operations.js'
 import { toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
-import { expanded, toPropertyKey, toTs } from './ts-literal.js'
+import { expanded, PRINT_WIDTH, toPropertyKey, toTs } from './ts-literal.js'
 
 /** A top-level field is always present on a stored record when it is required, has a default, or is a list. */
 const isPresent = (f: FieldSpec) => f.required || f.default !== undefined || f.type.kind === 'array'
@@ -344,6 +344,7 @@ export function toEntityVars(spec: ServiceSpec) {
     },
     operations,
     hasOperations: operations.length > 0,
+    hasCollectionOperations: operations.some((o) => !o.record),
     recordOperations: operations.filter((o) => o.record),
     ENTITY,
     /** `export class <Entity>Service extends ... {` as prettier breaks it when it is long */
@@ -374,6 +375,11 @@ function operationVars(op: OperationSpec, Entity: string, Resource: string) {
     /** the RPC's name; also the prefix of its messages and of the input type */
     method,
     methodCamel: method[0]!.toLowerCase() + method.slice(1),
+    /** `const checkReserveInput = inputChecker<...>(...)`, broken as prettier breaks it */
+    checkerDecl: callLine(
+      `const check${Op}Input = inputChecker<${inputType}>(`,
+      `${toConstantCase(method)}_SCHEMA`,
+    ),
     constant: toConstantCase(method),
     inputType,
     inputTs: tsLines(owner, op.input, (f) => !f.required),
@@ -415,3 +421,7 @@ function classOpen(Entity: string, empty: boolean): string {
   if (inline.length <= 110) return inline
   return `${parts[0]}\n  ${parts[1]}\n  ${parts[2]}${empty ? ' {}' : '\n{'}`
 }
+
+/** `head` + `arg` + `)` on one line when it fits, else the argument on its own line. */
+const callLine = (head: string, arg: string) =>
+  head.length + arg.length + 1 <= PRINT_WIDTH ? `${head}${arg})` : `${head}\n  ${arg},\n)`
