@@ -65,6 +65,7 @@ function withServiceFlags(cmd: Command): Command {
       '--operations <list>',
       'operations beyond CRUD: reserve(sku:string!,quantity:integer!),release(...)',
     )
+    .option('--store <store>', 'postgres (its own database; the default with a resource) or memory')
     .option('--port <n>', 'HTTP port (default: the next free one from 3001)')
     .option('--grpc-port <n>', 'gRPC port (default: the next free one from 50051)')
     .option('-y, --yes', 'ask nothing; take defaults for what the flags leave out')

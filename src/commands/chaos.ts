@@ -13,6 +13,7 @@ import { describeRecovery } from '../core/chaos/recovery.js'
 import { formatDuration } from '../core/chaos/units.js'
 import { durationFlag } from './flags.js'
 import type { Workspace } from '../core/workspace/model.js'
+import { listStackNames, stackMember } from '../core/compose/build-stack.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
@@ -47,8 +48,8 @@ export function toFaultOptions(
   ws: Workspace,
   service: string,
 ) {
-  if (!ws.services[service])
-    throw new UserError(`unknown service "${service}"`, hintKnown(Object.keys(ws.services)))
+  if (!stackMember(ws, service))
+    throw new UserError(`unknown service "${service}"`, hintKnown(listStackNames(ws)))
   const spec = toFaultSpec(
     faultInput(kind, { value, jitter: opts.jitter, signal: opts.signal, from: opts.from }),
   )
@@ -117,7 +118,7 @@ export async function runFault(
           ? {
               recovery: {
                 timeoutMs: o.recoveryTimeoutMs,
-                httpPort: workspace.services[service]!.ports.http,
+                ...httpPortOf(workspace, service),
                 ...(opts.probe ? { probe: opts.probe } : {}),
               },
             }
@@ -207,8 +208,7 @@ async function printDryRun(
   json?: boolean,
 ) {
   const targets = await resolveTargets(d, ws, service, selection)
-  const p = ws.services[service]!.ports
-  const ports = [p.http, ...(p.grpc !== undefined ? [p.grpc] : [])]
+  const ports = stackMember(ws, service)!.ports
   const plan = netfilterPlan(spec, {
     faultId: '00000000',
     ports,
@@ -308,4 +308,10 @@ export async function runRestore(opts: ChaosListOptions, ctx: Ctx): Promise<void
     ctx.ui.info(`no faults to restore in ${workspace.name}`)
   else if (failed.length === 0) ctx.ui.success(`restored ${restored.length} fault(s) in ${workspace.name}`)
   if (failed.length) throw new ExitError(EXIT.failed)
+}
+
+/** The HTTP port whose /health/ready tells recovery; a database has none (its healthcheck tells). */
+function httpPortOf(ws: Workspace, service: string): { httpPort?: number } {
+  const m = stackMember(ws, service)
+  return m?.kind === 'service' ? { httpPort: m.httpPort } : {}
 }

@@ -1,4 +1,4 @@
-import { NATS_SERVICE } from '../core/compose/build-stack.js'
+import { listStackNames } from '../core/compose/build-stack.js'
 import type { Ctx } from '../context.js'
 import { UserError } from '../errors.js'
 import { sinceFlag } from './flags.js'
@@ -21,7 +21,7 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
   const runtime = await ctx.runtime(root, workspace)
   const extra = await runtime.extraServices()
   checkServiceArgs(workspace, names, true, extra)
-  const order = [...Object.keys(workspace.services).sort(), NATS_SERVICE, ...extra]
+  const order = [...listStackNames(workspace), ...extra]
   const width = Math.max(4, ...order.map((s) => s.length))
   // Ctrl-C ends a followed stream: exit 0 once it has stopped
   const trap = ctx.trapSignals()

@@ -1,6 +1,6 @@
 import type { Capability } from '../core/workspace/model.js'
 import type { AddServiceOptions } from '../core/workspace/edit.js'
-import { CAPABILITIES } from '../core/workspace/model.js'
+import { CAPABILITIES, STORES, type Store } from '../core/workspace/model.js'
 import { checkEventType, checkServiceName, toPlural } from '../core/workspace/names.js'
 import { UserError } from '../errors.js'
 import { parseFieldsFlag, type FieldProblem, type FieldSpec } from '../core/workspace/fields.js'
@@ -22,6 +22,7 @@ export interface ServiceCliOptions {
   grpcPort?: string
   fields?: string
   operations?: string
+  store?: string
   yes?: boolean
 }
 
@@ -169,5 +170,12 @@ export async function resolveServiceInput(
     ...(httpPort !== undefined ? { httpPort } : {}),
     ...(grpcPort !== undefined ? { grpcPort } : {}),
     ...model,
+    ...(opts.store !== undefined ? { store: readStore(opts.store) } : {}),
   }
+}
+
+function readStore(v: string): Store {
+  if (!(STORES as readonly string[]).includes(v))
+    throw new UserError(`--store "${v}" is not a store`, `choose from ${STORES.join(', ')}`)
+  return v as Store
 }

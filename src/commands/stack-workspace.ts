@@ -1,4 +1,4 @@
-import { NATS_SERVICE } from '../core/compose/build-stack.js'
+import { listStackNames } from '../core/compose/build-stack.js'
 import type { Workspace } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
@@ -18,14 +18,18 @@ export async function openWorkspace(ctx: Ctx, restoreAll = false) {
   return loaded
 }
 
-/** `extra`: the services of docker-compose.override.yml, which logs and restart accept too. */
+/**
+ * `allowInfra`: NATS and the services' databases are accepted too; `extra`: the services of
+ * docker-compose.override.yml, which logs and restart accept as well.
+ */
 export function checkServiceArgs(
   ws: Workspace,
   names: string[],
-  allowNats = false,
+  allowInfra = false,
   extra: string[] = [],
 ): void {
+  const known = allowInfra ? listStackNames(ws) : Object.keys(ws.services)
   for (const n of names)
-    if (!ws.services[n] && !(allowNats && n === NATS_SERVICE) && !extra.includes(n))
-      throw new UserError(`unknown service "${n}"`, hintKnown([...Object.keys(ws.services), ...extra]))
+    if (!known.includes(n) && !extra.includes(n))
+      throw new UserError(`unknown service "${n}"`, hintKnown([...known, ...extra]))
 }

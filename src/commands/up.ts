@@ -1,4 +1,10 @@
-import { NATS_PORTS, NATS_SERVICE, selectWithDependencies } from '../core/compose/build-stack.js'
+import {
+  NATS_PORTS,
+  NATS_SERVICE,
+  POSTGRES_PORT,
+  selectWithDependencies,
+  stackMember,
+} from '../core/compose/build-stack.js'
 import type { Workspace } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
 import { durationFlag } from './flags.js'
@@ -78,6 +84,12 @@ export interface ServiceUrls {
 
 export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
   return selected.map((service): ServiceUrls => {
+    const member = stackMember(ws, service)
+    if (member?.kind === 'database')
+      return {
+        service,
+        note: `PostgreSQL of ${member.owner}, on the compose network as ${service}:${POSTGRES_PORT}`,
+      }
     if (service !== NATS_SERVICE && !ws.services[service])
       return { service, note: 'from docker-compose.override.yml' }
     if (service === NATS_SERVICE)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { computeRecovery, type RecoverySample } from './recovery.js'
+import { computeRecovery, describeRecovery, type RecoverySample } from './recovery.js'
 
 const s = (
   source: RecoverySample['source'],
@@ -68,5 +68,22 @@ describe('computeRecovery', () => {
     expect(
       computeRecovery(samples.slice(0, 4), { from: 1000, targets: ['a', 'b'], probe: 'http://x' }).recovered,
     ).toBe(false)
+  })
+})
+
+describe('a target without /health/ready (a database)', () => {
+  it('is back when Docker says healthy, and the description says only that', () => {
+    const r = computeRecovery([s('docker', 1000, false), s('docker', 1200, true)], {
+      from: 1000,
+      targets: ['web_1'],
+      ready: false,
+    })
+    expect(r).toMatchObject({ recovered: true, healthyMs: 205, recoveredMs: 205, ready: false })
+    expect(describeRecovery(r, 30_000)).toBe('recovered in 0.20 s (Docker healthy 0.20 s)')
+    const withReady = computeRecovery([s('docker', 1000, false), s('docker', 1200, true)], {
+      from: 1000,
+      targets: ['web_1'],
+    })
+    expect(withReady.recovered).toBe(false)
   })
 })

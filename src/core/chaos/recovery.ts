@@ -24,6 +24,8 @@ export interface RecoveryReport {
   probeMs?: number
   /** the largest of the above: the service is back */
   recoveredMs?: number
+  /** false: the target has no /health/ready (a database), Docker's healthcheck decides */
+  ready?: false
 }
 
 /**
@@ -33,7 +35,7 @@ export interface RecoveryReport {
  */
 export function computeRecovery(
   samples: RecoverySample[],
-  opts: { from: number; targets: string[]; probe?: string },
+  opts: { from: number; targets: string[]; probe?: string; ready?: boolean },
 ): RecoveryReport {
   const seriesTime = (source: RecoverySample['source'], target: string): number | undefined => {
     const s = samples
@@ -56,13 +58,16 @@ export function computeRecovery(
     return max
   }
   const healthyMs = all('docker', opts.targets)
-  const readyMs = all('ready', opts.targets)
+  // a target without /health/ready (a database, NATS) is back when Docker's healthcheck passes
+  const watchesReady = opts.ready !== false
+  const readyMs = watchesReady ? all('ready', opts.targets) : undefined
   const probeMs = opts.probe ? all('probe', [opts.probe]) : undefined
-  const parts = [healthyMs, readyMs, ...(opts.probe ? [probeMs] : [])]
+  const parts = [healthyMs, ...(watchesReady ? [readyMs] : []), ...(opts.probe ? [probeMs] : [])]
   const recovered = parts.every((p) => p !== undefined)
   return {
     recovered,
     from: opts.from,
+    ...(watchesReady ? {} : { ready: false as const }),
     ...(healthyMs !== undefined ? { healthyMs } : {}),
     ...(readyMs !== undefined ? { readyMs } : {}),
     ...(probeMs !== undefined ? { probeMs } : {}),
@@ -75,7 +80,9 @@ export function describeRecovery(r: RecoveryReport, timeoutMs: number): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
   const parts = [
     r.healthyMs !== undefined ? `Docker healthy ${s(r.healthyMs)}` : 'Docker health: not healthy',
-    r.readyMs !== undefined ? `/health/ready ${s(r.readyMs)}` : '/health/ready: not ready',
+    ...(r.ready === false
+      ? []
+      : [r.readyMs !== undefined ? `/health/ready ${s(r.readyMs)}` : '/health/ready: not ready']),
     ...(r.probeMs !== undefined ? [`probe ${s(r.probeMs)}`] : []),
   ]
   return r.recovered

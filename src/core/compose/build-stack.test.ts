@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { parseWorkspace } from '../workspace/parse.js'
 import type { Workspace } from '../workspace/model.js'
-import { buildComposeStack, renderComposeYaml, selectWithDependencies } from './build-stack.js'
+import {
+  buildComposeStack,
+  listStackNames,
+  renderComposeYaml,
+  selectWithDependencies,
+  stackMember,
+} from './build-stack.js'
 
 const ws = (text: string): Workspace => {
   const r = parseWorkspace(text)
@@ -78,5 +84,72 @@ describe('selectWithDependencies', () => {
     ],
   ])('%j -> %j', (names, expected) => {
     expect(selectWithDependencies(SHOP, names)).toEqual(expected)
+  })
+})
+
+describe('a postgres service and its database', () => {
+  const PG = ws(`name: shop
+services:
+  order:
+    capabilities: [http, events]
+    ports: { http: 3001 }
+    store: postgres
+    publishes: [order.created]
+  stock-keeping:
+    capabilities: [grpc]
+    ports: { http: 3002, grpc: 50051 }
+    store: postgres
+    database: { image: 'postgres:15' }
+  memo:
+    capabilities: [http]
+    ports: { http: 3003 }
+events:
+  order.created: { schema: { id: string } }
+`)
+
+  it('gets <service>-db: healthcheck over TCP, a named volume, DATABASE_URL and a gate in depends_on', () => {
+    const stack = buildComposeStack(PG)
+    expect(stack.services['order-db']).toMatchObject({
+      image: 'postgres:17',
+      labels: { 'msvc.workspace': 'shop', 'msvc.service': 'order-db' },
+      environment: { POSTGRES_USER: 'order', POSTGRES_PASSWORD: 'order-dev', POSTGRES_DB: 'order' },
+      healthcheck: { test: ['CMD-SHELL', 'pg_isready -h 127.0.0.1 -U order -d order'] },
+      volumes: ['order-db-data:/var/lib/postgresql/data'],
+    })
+    expect(stack.services['order-db']!.ports).toBeUndefined()
+    expect(stack.services.order!.environment!.DATABASE_URL).toBe(
+      'postgres://order:order-dev@order-db:5432/order',
+    )
+    expect(stack.services.order!.depends_on).toEqual({
+      nats: { condition: 'service_healthy' },
+      'order-db': { condition: 'service_healthy' },
+    })
+    expect(stack.services['stock-keeping-db']).toMatchObject({
+      image: 'postgres:15',
+      environment: { POSTGRES_USER: 'stock_keeping', POSTGRES_DB: 'stock_keeping' },
+    })
+    expect(stack.services['memo-db']).toBeUndefined()
+    expect(stack.services.memo!.environment!.DATABASE_URL).toBeUndefined()
+    expect(Object.keys(stack.volumes!)).toEqual(['nats-data', 'order-db-data', 'stock-keeping-db-data'])
+  })
+
+  it('starts a database with its service, and stack commands know its name', () => {
+    expect(selectWithDependencies(PG, ['stock-keeping'])).toEqual(['stock-keeping', 'stock-keeping-db'])
+    expect(listStackNames(PG)).toEqual([
+      'memo',
+      'order',
+      'stock-keeping',
+      'nats',
+      'order-db',
+      'stock-keeping-db',
+    ])
+    expect(stackMember(PG, 'order-db')).toEqual({
+      kind: 'database',
+      name: 'order-db',
+      owner: 'order',
+      ports: [5432],
+    })
+    expect(stackMember(PG, 'memo-db')).toBeUndefined()
+    expect(stackMember(PG, 'order')).toMatchObject({ kind: 'service', ports: [3001], httpPort: 3001 })
   })
 })

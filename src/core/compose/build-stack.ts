@@ -1,5 +1,11 @@
 import { stringify } from 'yaml'
-import { toBaseImage, type Workspace } from '../workspace/model.js'
+import {
+  DEFAULT_DATABASE_IMAGE,
+  listPostgresServices,
+  toBaseImage,
+  toDatabaseService,
+  type Workspace,
+} from '../workspace/model.js'
 import { toCalleeEnv } from '../workspace/names.js'
 
 /** Labels on everything msvc creates; msvc finds and touches only what carries its workspace's. */
@@ -44,6 +50,21 @@ export interface ComposeFile {
   networks: { default: { labels: Record<string, string> } }
 }
 
+/** How a service reaches its own database on the compose network (development credentials). */
+export function databaseSettings(service: string) {
+  const name = service.replace(/-/g, '_')
+  const host = toDatabaseService(service)
+  const password = `${name}-dev`
+  return {
+    host,
+    user: name,
+    password,
+    database: name,
+    url: `postgres://${name}:${password}@${host}:5432/${name}`,
+    volume: `${host}-data`,
+  }
+}
+
 /** True when any service has the events capability, so the stack carries NATS. */
 export const needsNats = (ws: Workspace) =>
   Object.values(ws.services).some((s) => s.capabilities.includes('events'))
@@ -80,6 +101,10 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}
     if (s.capabilities.includes('events')) depends[NATS_SERVICE] = { condition: 'service_healthy' }
+    if (s.store === 'postgres') {
+      environment.DATABASE_URL = databaseSettings(name).url
+      depends[toDatabaseService(name)] = { condition: 'service_healthy' }
+    }
     for (const callee of [...s.calls].sort()) depends[callee] = { condition: 'service_healthy' }
     const ports =
       s.replicas === 1
@@ -102,6 +127,23 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
     }
   }
   const file: ComposeFile = { services, networks: { default: { labels: wsLabel } } }
+  const volumes: Record<string, { labels: Record<string, string> }> = {}
+  for (const owner of listPostgresServices(ws)) {
+    const db = databaseSettings(owner)
+    services[db.host] = {
+      image: ws.services[owner]!.database?.image ?? DEFAULT_DATABASE_IMAGE,
+      labels: { ...wsLabel, [LABEL.service]: db.host },
+      environment: { POSTGRES_USER: db.user, POSTGRES_PASSWORD: db.password, POSTGRES_DB: db.database },
+      // over TCP: while the image initialises, its temporary server listens on the socket only
+      healthcheck: {
+        test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${db.user} -d ${db.database}`],
+        ...HEALTHCHECK,
+      },
+      restart: 'unless-stopped',
+      volumes: [`${db.volume}:/var/lib/postgresql/data`],
+    }
+    volumes[db.volume] = { labels: wsLabel }
+  }
   if (nats) {
     services[NATS_SERVICE] = {
       image: NATS_IMAGE,
@@ -119,12 +161,53 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       restart: 'unless-stopped',
       volumes: ['nats-data:/data'],
     }
-    file.volumes = { 'nats-data': { labels: wsLabel } }
+    volumes['nats-data'] = { labels: wsLabel }
   }
+  if (Object.keys(volumes).length) file.volumes = Object.fromEntries(Object.entries(volumes).sort())
   return file
 }
 
-/** Services to start for `msvc up a b`: those named and everything they depend on. */
+/**
+ * What the stack runs besides the workspace's services: NATS when a service has events, and the
+ * database of each postgres service. Stack commands (ps, logs, restart, chaos) accept these names.
+ */
+export function listInfraServices(ws: Workspace): string[] {
+  return [...(needsNats(ws) ? [NATS_SERVICE] : []), ...listPostgresServices(ws).map(toDatabaseService)]
+}
+
+/** PostgreSQL's port inside a database container. */
+export const POSTGRES_PORT = 5432
+
+/** One member of the running stack, as stack commands and chaos see it. */
+export type StackMember =
+  | { kind: 'service'; name: string; ports: number[]; httpPort: number }
+  | { kind: 'database'; name: string; owner: string; ports: number[] }
+  | { kind: 'nats'; name: string; ports: number[] }
+
+/** The member called `name` (a service, a service's database, NATS), or undefined. */
+export function stackMember(ws: Workspace, name: string): StackMember | undefined {
+  const s = ws.services[name]
+  if (s)
+    return {
+      kind: 'service',
+      name,
+      ports: [s.ports.http, ...(s.ports.grpc !== undefined ? [s.ports.grpc] : [])],
+      httpPort: s.ports.http,
+    }
+  if (name === NATS_SERVICE && needsNats(ws)) return { kind: 'nats', name, ports: [NATS_PORTS.client] }
+  const owner = name.endsWith('-db') ? name.slice(0, -3) : undefined
+  if (owner !== undefined && ws.services[owner]?.store === 'postgres')
+    return { kind: 'database', name, owner, ports: [POSTGRES_PORT] }
+  return undefined
+}
+
+/** Every name stack commands accept: the services, then NATS and the databases. */
+export const listStackNames = (ws: Workspace): string[] => [
+  ...Object.keys(ws.services).sort(),
+  ...listInfraServices(ws),
+]
+
+/** Services to start for `msvc up a b`: those named, everything they depend on, and their databases. */
 export function selectWithDependencies(ws: Workspace, names: string[]): string[] {
   const out = new Set<string>()
   const visit = (n: string) => {
@@ -133,6 +216,7 @@ export function selectWithDependencies(ws: Workspace, names: string[]): string[]
     for (const c of ws.services[n]?.calls ?? []) visit(c)
   }
   names.forEach(visit)
+  for (const n of [...out]) if (ws.services[n]?.store === 'postgres') out.add(toDatabaseService(n))
   if ([...out].some((n) => ws.services[n]?.capabilities.includes('events'))) out.add(NATS_SERVICE)
   return [...out].sort()
 }

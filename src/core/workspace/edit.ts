@@ -2,8 +2,11 @@ import { isMap, parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml'
 import {
   type Capability,
   type ServiceSpec,
+  type Store,
   type Workspace,
   CAPABILITIES,
+  STORES,
+  toDatabaseService,
   allocatePort,
   listUsedPorts,
   PORT_BASE,
@@ -30,6 +33,8 @@ export interface AddServiceOptions {
   fields?: FieldSpec[]
   /** operations beyond CRUD (`--operations`) */
   operations?: OperationSpec[]
+  /** `--store`; absent: postgres for a service with a resource */
+  store?: Store
 }
 
 /** The default schema given to an event type that a service names before anyone declares it. */
@@ -111,6 +116,21 @@ export function planAddService(
       'add --http or --grpc',
     )
 
+  if (opts.store !== undefined && !STORES.includes(opts.store))
+    throw new UserError(`unknown store "${String(opts.store)}"`, `choose from ${STORES.join(', ')}`)
+  if (opts.store === 'postgres' && !servesResource)
+    throw new UserError('--store postgres needs a resource to keep', 'add --http or --grpc')
+  const store = opts.store ?? (servesResource ? 'postgres' : undefined)
+  const owner = opts.name.endsWith('-db') ? opts.name.slice(0, -3) : undefined
+  const clash =
+    (owner !== undefined && ws.services[owner]?.store === 'postgres' ? owner : undefined) ??
+    (store === 'postgres' && ws.services[toDatabaseService(opts.name)] ? opts.name : undefined)
+  if (clash !== undefined)
+    throw new UserError(
+      `service "${opts.name}" would clash with ${toDatabaseService(clash)}, the database of ${clash}`,
+      'a postgres service owns the name <service>-db: pick another name',
+    )
+
   const ordered = CAPABILITIES.filter((c) => opts.capabilities.includes(c))
   return {
     spec: {
@@ -125,6 +145,7 @@ export function planAddService(
       env: {},
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
       ...(opts.operations?.length ? { operations: opts.operations } : {}),
+      ...(store !== undefined ? { store } : {}),
     },
     newEvents,
   }
@@ -199,6 +220,8 @@ function toServiceNode(doc: Document, spec: ServiceSpec): YAMLMap {
   if (spec.subscribes.length) plain.subscribes = spec.subscribes
   plain.replicas = spec.replicas
   if (Object.keys(spec.env).length) plain.env = spec.env
+  if (spec.store) plain.store = spec.store
+  if (spec.database) plain.database = spec.database
   if (spec.fields) plain.fields = toFieldsYaml(spec.fields)
   if (spec.operations?.length) plain.operations = toOperationsYaml(spec.operations)
   const node = doc.createNode(plain) as YAMLMap

@@ -30,7 +30,29 @@ export interface ServiceSpec {
   fields?: FieldSpec[]
   /** what the aggregate does beyond CRUD (reserve, refund...); absent: none */
   operations?: OperationSpec[]
+  /**
+   * where the aggregate lives: its own PostgreSQL database, or the process's memory (absent: memory;
+   * `msvc add` writes postgres for a new service with a resource unless told otherwise)
+   */
+  store?: Store
+  /** the database container's image (`database: { image }`), for a postgres store */
+  database?: { image: string }
 }
+
+export const STORES = ['postgres', 'memory'] as const
+export type Store = (typeof STORES)[number]
+
+/** The image of a service's database when msvc.yaml names none (PostgreSQL 15 features only). */
+export const DEFAULT_DATABASE_IMAGE = 'postgres:17'
+
+/** The compose service of a postgres service's database: `order` -> `order-db`. */
+export const toDatabaseService = (service: string) => `${service}-db`
+
+/** The services whose aggregate lives in PostgreSQL, sorted. */
+export const listPostgresServices = (ws: Workspace): string[] =>
+  Object.keys(ws.services)
+    .filter((n) => ws.services[n]!.store === 'postgres')
+    .sort()
 
 /**
  * The fields of an aggregate whose service declares none: a unique name, a description and a

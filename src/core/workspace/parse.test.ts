@@ -301,6 +301,7 @@ describe('msvc.yaml text', () => {
           ports: { http: 3001, grpc: 50051 }
           publishes: [order.created]
           replicas: 1
+          store: postgres
       events:
         order.created:
           schema: { id: string }

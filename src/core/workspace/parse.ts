@@ -13,6 +13,7 @@ import {
   type EventSpec,
   type RuntimeSpec,
   type ServiceSpec,
+  toDatabaseService,
   type Workspace,
   RESERVED_PORTS,
 } from './model.js'
@@ -109,6 +110,8 @@ function normalize(raw: RawWorkspace, models: Models): Workspace {
       ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
       ...(s.runtime !== undefined ? { runtime: { image: s.runtime.image } } : {}),
       ...(fields !== undefined ? { fields } : {}),
+      ...(s.store !== undefined ? { store: s.store } : {}),
+      ...(s.database !== undefined ? { database: { image: s.database.image } } : {}),
       ...(operations?.length ? { operations } : {}),
     }
   }
@@ -172,6 +175,25 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
         )
     })
     const resourceless = !caps.has('http') && !caps.has('grpc')
+    if (svc.store === 'postgres' && resourceless)
+      add(
+        ['services', name, 'store'],
+        `service ${name} has store: postgres but serves no resource to keep`,
+        'add http or grpc to its capabilities, or remove store',
+      )
+    if (svc.database !== undefined && svc.store !== 'postgres')
+      add(
+        ['services', name, 'database'],
+        `service ${name} sets database but its store is not postgres`,
+        'add store: postgres, or remove database',
+      )
+    if (svc.store === 'postgres' && ws.services[toDatabaseService(name)])
+      add(
+        ['services', name],
+        `service ${toDatabaseService(name)} would clash with the database of ${name}`,
+        `rename service ${toDatabaseService(name)}`,
+        true,
+      )
     for (const key of ['fields', 'operations'] as const)
       if (svc[key] !== undefined && resourceless)
         add(

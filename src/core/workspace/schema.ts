@@ -61,6 +61,13 @@ export const WORKSPACE_SCHEMA = {
           // the aggregate's fields and operations: their grammar is checked by fields.ts and
           // operations.ts, whose messages name the field (parse.ts locates them)
           fields: { type: 'object' },
+          store: { type: 'string', enum: ['postgres', 'memory'] },
+          database: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['image'],
+            properties: { image: { type: 'string', pattern: IMAGE_REFERENCE } },
+          },
           operations: { type: 'object' },
           env: {
             type: 'object',

@@ -54,7 +54,7 @@ export interface LifecycleRequest extends FaultRequest {
    */
   hold: number | 'until-aborted' | 'leave'
   /** watch recovery afterwards (for the faults that have one); undefined: do not watch */
-  recovery?: { timeoutMs: number; httpPort: number; probe?: string }
+  recovery?: { timeoutMs: number; httpPort?: number; probe?: string }
 }
 
 export interface LifecycleHooks {
@@ -134,7 +134,7 @@ export async function runFaultLifecycle(
       id: t.id,
       name: t.name,
       startedAt: t.startedAt,
-      httpPort: req.recovery!.httpPort,
+      ...(req.recovery!.httpPort !== undefined ? { httpPort: req.recovery!.httpPort } : {}),
     })),
     timeoutMs: req.recovery.timeoutMs,
     ...(req.recovery.probe ? { probe: req.recovery.probe } : {}),

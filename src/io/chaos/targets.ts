@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode'
 import { type Engine } from '../engine.js'
-import { LABEL } from '../../core/compose/build-stack.js'
+import { LABEL, listStackNames, stackMember } from '../../core/compose/build-stack.js'
 import { selectReplicas, type ReplicaSelection } from '../../core/chaos/faults.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { hintKnown } from '../../core/workspace/parse.js'
@@ -41,8 +41,8 @@ const replicaNumber = (c: Dockerode.ContainerInfo) =>
  * up and a service with nothing running are three different UserErrors.
  */
 export async function findRunning(d: Engine, ws: Workspace, service: string): Promise<ChaosTarget[]> {
-  if (!ws.services[service])
-    throw new UserError(`unknown service "${service}"`, hintKnown(Object.keys(ws.services)))
+  if (!stackMember(ws, service))
+    throw new UserError(`unknown service "${service}"`, hintKnown(listStackNames(ws)))
   const all = await listServiceContainers(d, ws.name)
   const running = all.filter((c) => c.State === 'running' || c.State === 'paused')
   if (running.length === 0)
@@ -87,7 +87,5 @@ export async function resolveTargets(
 }
 
 /** The container ports of a service: HTTP, and gRPC when it has it. */
-export const servicePorts = (ws: Workspace, service: string): number[] => {
-  const p = ws.services[service]!.ports
-  return [p.http, ...(p.grpc !== undefined ? [p.grpc] : [])]
-}
+export const servicePorts = (ws: Workspace, service: string): number[] =>
+  stackMember(ws, service)?.ports ?? []

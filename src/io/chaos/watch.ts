@@ -10,8 +10,8 @@ export interface WatchTarget {
   name: string
   /** StartedAt before the fault: after a kill or restart, recovery needs a newer one */
   startedAt: string
-  /** the service's HTTP port in the container */
-  httpPort: number
+  /** the service's HTTP port in the container; none for a database, whose healthcheck decides */
+  httpPort?: number
 }
 
 export interface WatchOptions {
@@ -69,7 +69,7 @@ export async function watchRecovery(d: Engine, o: WatchOptions): Promise<Recover
         const ok =
           !!st && containerHealth(st).phase === 'healthy' && (!o.newProcess || st.StartedAt !== t.startedAt)
         samples.push({ at: Date.now(), sentAt, source: 'docker', target: t.name, ok })
-        if (c) {
+        if (c && t.httpPort !== undefined) {
           const url = readyUrl(c, t.httpPort, o.readyPath ?? '/health/ready')
           if (url) urls.set(t.name, url)
         }
@@ -79,9 +79,11 @@ export async function watchRecovery(d: Engine, o: WatchOptions): Promise<Recover
       }),
     )
     if (o.probe) probeAsync('probe', o.probe, o.probe)
+    const ready = o.targets.every((t) => t.httpPort !== undefined)
     const report = computeRecovery(samples, {
       from: o.from,
       targets: names,
+      ready,
       ...(o.probe ? { probe: o.probe } : {}),
     })
     if (report.recovered || Date.now() > deadline || o.signal?.aborted) {
@@ -89,7 +91,12 @@ export async function watchRecovery(d: Engine, o: WatchOptions): Promise<Recover
         await Promise.race([Promise.all(inflight), new Promise((r) => setTimeout(r, 1100))])
       return report.recovered
         ? report
-        : computeRecovery(samples, { from: o.from, targets: names, ...(o.probe ? { probe: o.probe } : {}) })
+        : computeRecovery(samples, {
+            from: o.from,
+            targets: names,
+            ready,
+            ...(o.probe ? { probe: o.probe } : {}),
+          })
     }
     await new Promise((r) => setTimeout(r, Math.max(0, POLL_MS - (Date.now() - tick))))
   }
