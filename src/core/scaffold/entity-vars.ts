@@ -52,7 +52,7 @@ const nestedName = (owner: string, f: FieldSpec) =>
 
 // ---- TypeScript ----
 
-function tsType(owner: string, f: FieldSpec, t: FieldType = f.type): string {
+export function tsType(owner: string, f: FieldSpec, t: FieldType = f.type): string {
   switch (t.kind) {
     case 'string':
     case 'uuid':

@@ -1,0 +1,99 @@
+/**
+ * What the templates of a postgres service know of its tables: the Drizzle schema as TypeScript
+ * and the mapping between a row and the aggregate, from the same TableSpec the migrations are
+ * generated from (core/db/table.ts).
+ */
+import { OUTBOX_TABLE, toEntityTable, type ColumnSpec, type TableSpec } from '../db/table.js'
+import type { ServiceSpec } from '../workspace/model.js'
+import { toPascalCase, toSingular } from '../workspace/names.js'
+import { tsType } from './entity-vars.js'
+import { PRINT_WIDTH, toTs } from './ts-literal.js'
+
+/** `sku: text('sku').notNull().unique(),`, laid out as prettier lays out a member chain. */
+function columnLine(c: ColumnSpec, owner: string): string {
+  const args =
+    c.kind === 'bigint' || c.kind === 'bigserial'
+      ? `'${c.column}', { mode: 'number' }`
+      : c.kind === 'timestamp'
+        ? `'${c.column}', { withTimezone: true, mode: 'date' }`
+        : c.kind === 'text' && c.field?.type.kind === 'enum'
+          ? `'${c.column}', { enum: ${toTs(c.field.type.values)} }`
+          : `'${c.column}'`
+  const calls = [`${c.kind}(${args})`]
+  if (c.kind === 'jsonb')
+    calls.push(`$type<${c.field ? tsType(owner, c.field) : 'Record<string, unknown>'}>()`)
+  if (c.primaryKey) calls.push('primaryKey()')
+  if (c.notNull && !c.primaryKey) calls.push('notNull()')
+  if (c.unique) calls.push('unique()')
+  if (c.default !== undefined) calls.push(`default(${toTs(c.default)})`)
+  if (c.defaultNow) calls.push('defaultNow()')
+  const inline = `    ${c.key}: ${calls.join('.')},`
+  // prettier keeps a chain of up to three calls on one line when it fits; longer ones break
+  if (calls.length <= 3 && inline.length <= PRINT_WIDTH) return inline
+  return `    ${c.key}: ${calls[0]}\n${calls
+    .slice(1)
+    .map((x) => `      .${x}`)
+    .join('\n')},`
+}
+
+function tableTs(t: TableSpec, owner: string): string {
+  const columns = t.columns.map((c) => columnLine(c, owner)).join('\n')
+  const indexes = t.indexes
+    .map((i) => {
+      const on = i.columns.map((c) => `t.${t.columns.find((x) => x.column === c)!.key}`).join(', ')
+      const where = i.whereNull
+        ? `.where(isNull(t.${t.columns.find((x) => x.column === i.whereNull)!.key}))`
+        : ''
+      return `index('${i.name}').on(${on})${where}`
+    })
+    .join(', ')
+  return `export const ${t.variable} = pgTable(\n  '${t.name}',\n  {\n${columns}\n  },\n  (t) => [${indexes}],\n)`
+}
+
+export function toDbVars(spec: ServiceSpec) {
+  const entity = toPascalCase(toSingular(spec.resource))
+  const table = toEntityTable(spec)
+  const kinds = new Set([...table.columns, ...OUTBOX_TABLE.columns].map((c) => c.kind))
+  const fieldColumns = table.columns.filter((c) => c.field)
+  // the nested types a jsonb column names, imported from the model
+  const jsonTypes = [
+    ...new Set(
+      fieldColumns
+        .filter((c) => c.kind === 'jsonb')
+        .flatMap((c) => tsType(entity, c.field!).match(/\b[A-Z]\w*/g) ?? []),
+    ),
+  ].sort()
+  return {
+    table: table.name,
+    variable: table.variable,
+    /** drizzle-orm/pg-core's builders the schema uses, sorted */
+    builders: ['index', 'pgTable', ...kinds].sort(),
+    jsonTypes,
+    entityTableTs: tableTs(table, entity),
+    outboxTableTs: tableTs(OUTBOX_TABLE, entity),
+    /** `    sku: item.sku,` lines: the aggregate as a row */
+    toRowLines: fieldColumns.map((c) => {
+      const v = `item.${c.key}`
+      const f = c.field!
+      const expr =
+        f.type.kind === 'timestamp'
+          ? c.notNull
+            ? `new Date(${v})`
+            : `${v} === undefined ? null : new Date(${v})`
+          : c.notNull
+            ? v
+            : `${v} ?? null`
+      return `    ${c.key}: ${expr},`
+    }),
+    /** `    ...(row.note !== null ? { note: row.note } : {}),` lines: a row as the aggregate */
+    toEntityLines: fieldColumns.map((c) => {
+      const v = `row.${c.key}`
+      const value = c.field!.type.kind === 'timestamp' ? `${v}.toISOString()` : v
+      return c.notNull ? `    ${c.key}: ${value},` : `    ...(${v} !== null ? { ${c.key}: ${value} } : {}),`
+    }),
+    /** unique constraints as Postgres names them, with the field each guards */
+    uniqueConstraints: table.columns
+      .filter((c) => c.unique)
+      .map((c) => ({ name: `${table.name}_${c.column}_unique`, field: c.key })),
+  }
+}
