@@ -78,7 +78,9 @@ export async function buildServiceImage(
   const dir = join(root, 'services', service)
   // the base image is an input too: choosing another in msvc.yaml rebuilds the image
   const hash = createHash('sha256')
-    .update(`${await hashTree(dir, ['Dockerfile', '.dockerignore', 'dist/main.js'])}-${baseImage}`)
+    .update(
+      `${await hashTree(dir, ['Dockerfile', '.dockerignore', 'dist/main.js', 'dist/drizzle'])}-${baseImage}`,
+    )
     .digest('hex')
   const tag = imageTag(ws, service)
   const existing = await d

@@ -3,6 +3,7 @@
  * and the mapping between a row and the aggregate, from the same TableSpec the migrations are
  * generated from (core/db/table.ts).
  */
+import { databaseSettings } from '../compose/build-stack.js'
 import { OUTBOX_TABLE, toEntityTable, type ColumnSpec, type TableSpec } from '../db/table.js'
 import type { ServiceSpec } from '../workspace/model.js'
 import { toPascalCase, toSingular } from '../workspace/names.js'
@@ -28,8 +29,12 @@ function columnLine(c: ColumnSpec, owner: string): string {
   if (c.default !== undefined) calls.push(`default(${toTs(c.default)})`)
   if (c.defaultNow) calls.push('defaultNow()')
   const inline = `    ${c.key}: ${calls.join('.')},`
-  // prettier keeps a chain of up to three calls on one line when it fits; longer ones break
-  if (calls.length <= 3 && inline.length <= PRINT_WIDTH) return inline
+  // prettier breaks a chain of more than two calls when an argument nests (an object holding a
+  // list, say), and any chain that does not fit
+  const nests = (v: unknown) =>
+    typeof v === 'object' && v !== null && Object.values(v).some((x) => typeof x === 'object' && x !== null)
+  const complex = (c.field?.type.kind === 'enum' && c.kind === 'text') || nests(c.default)
+  if (!(calls.length > 2 && complex) && inline.length <= PRINT_WIDTH) return inline
   return `    ${c.key}: ${calls[0]}\n${calls
     .slice(1)
     .map((x) => `      .${x}`)
@@ -50,7 +55,7 @@ function tableTs(t: TableSpec, owner: string): string {
   return `export const ${t.variable} = pgTable(\n  '${t.name}',\n  {\n${columns}\n  },\n  (t) => [${indexes}],\n)`
 }
 
-export function toDbVars(spec: ServiceSpec) {
+export function toDbVars(spec: ServiceSpec, service: string) {
   const entity = toPascalCase(toSingular(spec.resource))
   const table = toEntityTable(spec)
   const kinds = new Set([...table.columns, ...OUTBOX_TABLE.columns].map((c) => c.kind))
@@ -64,6 +69,8 @@ export function toDbVars(spec: ServiceSpec) {
     ),
   ].sort()
   return {
+    /** DATABASE_URL's default: the service's database on the compose network, as compose sets it */
+    defaultUrl: databaseSettings(service).url,
     table: table.name,
     variable: table.variable,
     /** drizzle-orm/pg-core's builders the schema uses, sorted */
@@ -91,9 +98,13 @@ export function toDbVars(spec: ServiceSpec) {
       const value = c.field!.type.kind === 'timestamp' ? `${v}.toISOString()` : v
       return c.notNull ? `    ${c.key}: ${value},` : `    ...(${v} !== null ? { ${c.key}: ${value} } : {}),`
     }),
-    /** unique constraints as Postgres names them, with the field each guards */
-    uniqueConstraints: table.columns
-      .filter((c) => c.unique)
-      .map((c) => ({ name: `${table.name}_${c.column}_unique`, field: c.key })),
+    /** unique constraints as Postgres names them, and the field each guards, as an object literal */
+    uniqueTs: toTs(
+      Object.fromEntries(
+        table.columns.filter((c) => c.unique).map((c) => [`${table.name}_${c.column}_unique`, c.key]),
+      ),
+      0,
+      'const UNIQUE: Record<string, string> = '.length,
+    ),
   }
 }

@@ -7,6 +7,7 @@ import {
   toPascalCase,
   toSingular,
 } from '../workspace/names.js'
+import { toDbVars } from './db-vars.js'
 import { toEntityVars } from './entity-vars.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 import {
@@ -50,6 +51,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       events: spec.capabilities.includes('events'),
       /** the aggregate's domain service: behind the REST routes and the gRPC server alike */
       domain: spec.capabilities.includes('http') || spec.capabilities.includes('grpc'),
+      /** its aggregate lives in its own PostgreSQL database (else in memory) */
+      postgres: spec.store === 'postgres',
       /** imports the workspace's generated clients package (serves or calls gRPC) */
       usesClients:
         spec.capabilities.includes('grpc') ||
@@ -91,6 +94,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
     },
     /** the aggregate: its fields and operations as types, schemas, proto lines and test samples */
     entity: toEntityVars(spec),
+    /** a postgres service's tables: the Drizzle schema and the row mapping (false for memory) */
+    db: spec.store === 'postgres' ? toDbVars(spec, serviceName) : false,
   }
 }
 
