@@ -109,8 +109,12 @@ describe('serviceTarget', () => {
       ['GET', '/orders?limit=20', 4],
       ['POST', '/orders', 1],
     ])
-    // the generated route requires name and rejects unknown properties
-    expect(Object.keys(JSON.parse(t.requests[1]!.body!))).toEqual(['name', 'description'])
+    // the default fields: name (unique, made fresh per request), description and status
+    expect(Object.keys(JSON.parse(t.requests[1]!.body!.replace('{{uuid}}', 'u')))).toEqual([
+      'name',
+      'description',
+      'status',
+    ])
   })
 
   it('without http: its health route; unknown: undefined', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Workspace } from '../workspace/model.js'
 import { compileTemplate } from './request.js'
-import { serviceTarget } from './targets.js'
+import { createBody, serviceTarget } from './targets.js'
 
 const ws = {
   name: 'shop',
@@ -20,6 +20,39 @@ describe('a service target', () => {
       [1, 2].flatMap(() => [0, 1, 2].map((seq) => body.render({ seq, random: Math.random, nowMs: 0 }))),
     )
     expect(names.size).toBe(6)
-    expect(JSON.parse([...names][0]!)).toMatchObject({ name: expect.stringMatching(/^load [0-9a-f-]{36}$/) })
+    expect(JSON.parse([...names][0]!)).toMatchObject({ name: expect.stringMatching(/^name [0-9a-f-]{36}$/) })
+  })
+})
+
+describe('createBody: what the model says a create takes', () => {
+  it('sends every field, each unique one fresh, and the body passes the route schema', async () => {
+    const { Ajv } = await import('ajv')
+    const { parseFieldsYaml } = await import('../workspace/fields.js')
+    const { fieldSchema } = await import('../scaffold/entity-vars.js')
+    const { unwrap } = await import('../scaffold/ts-literal.js')
+    const parsed = parseFieldsYaml({
+      sku: { type: 'string', required: true, unique: true, maxLength: 64 },
+      code: { type: 'integer', unique: true, min: 1 },
+      ref: { type: 'uuid', unique: true },
+      items: '{sku:string!,quantity:integer!}[]!',
+      kind: 'enum(raw|done)=raw',
+    })
+    if (!parsed.ok) throw new Error('bad fields')
+    const spec = { resource: 'stocks', fields: parsed.fields } as never
+    const body = compileTemplate(createBody(spec))
+    const validate = new Ajv().compile({
+      type: 'object',
+      additionalProperties: false,
+      required: ['sku', 'items'],
+      properties: Object.fromEntries(parsed.fields.map((f) => [f.name, unwrap(fieldSchema(f))])),
+    })
+    const seen = new Set<string>()
+    for (const seq of [0, 1, 2]) {
+      const sent = JSON.parse(body.render({ seq, random: Math.random, nowMs: 0 })) as Record<string, unknown>
+      expect(validate(sent), JSON.stringify(validate.errors)).toBe(true)
+      seen.add(`${String(sent.sku)}|${String(sent.code)}|${String(sent.ref)}`)
+      expect(sent.items).toEqual([{ sku: 'sku-1', quantity: 1 }])
+    }
+    expect(seen.size).toBe(3)
   })
 })

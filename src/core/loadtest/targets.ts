@@ -1,5 +1,6 @@
 /** Load targets: a URL, or a service of the workspace with requests its generated REST resource accepts. */
-import { hasCapability, type Workspace } from '../workspace/model.js'
+import { sampleValue } from '../scaffold/entity-vars.js'
+import { hasCapability, toEntityFields, type ServiceSpec, type Workspace } from '../workspace/model.js'
 import type { RequestSpec } from './request.js'
 
 /** `http://...` and `https://...` are URLs; anything else names a service. */
@@ -65,10 +66,42 @@ export function serviceTarget(
         method: 'POST',
         path: r,
         headers: { 'content-type': 'application/json' },
-        // names are unique per run and across runs: the resource answers 409 to a name it has
-        body: JSON.stringify({ name: 'load {{uuid}}', description: 'created by msvc loadtest' }),
+        // unique fields are fresh per request and across runs: the resource answers 409 to a taken one
+        body: createBody(s),
         expect: [[201, 201]],
       },
     ],
   }
+}
+
+/**
+ * A create body the resource's schema accepts, from the model's fields (the values its generated
+ * tests send), with every unique field fresh: a string or uuid takes `{{uuid}}`, a number a random
+ * integer. A unique string whose limits leave no room for a uuid keeps its sample (it will clash).
+ */
+export function createBody(spec: ServiceSpec): string {
+  const fresh = new Map<string, string>()
+  const body: Record<string, unknown> = {}
+  for (const f of toEntityFields(spec)) {
+    const sample = sampleValue(f, 1)
+    if (!f.unique || f.pattern !== undefined) {
+      body[f.name] = sample
+      continue
+    }
+    const marker = `__msvc_fresh_${fresh.size}__`
+    const k = f.type.kind
+    if (k === 'uuid') fresh.set(marker, '"{{uuid}}"')
+    else if (k === 'integer' || k === 'number')
+      fresh.set(marker, `{{randomInt ${f.min ?? 1} ${f.max ?? 2_000_000_000}}}`)
+    else if (k === 'string' && (f.maxLength === undefined || f.maxLength >= f.name.length + 37))
+      fresh.set(marker, `"${f.name} {{uuid}}"`)
+    else {
+      body[f.name] = sample
+      continue
+    }
+    body[f.name] = marker
+  }
+  let text = JSON.stringify(body)
+  for (const [marker, value] of fresh) text = text.replace(`"${marker}"`, value)
+  return text
 }

@@ -4,7 +4,7 @@ import { parseFieldsFlag, parseFieldsYaml, type FieldSpec } from '../workspace/f
 import type { ServiceSpec } from '../workspace/model.js'
 import { parseOperationsFlag } from '../workspace/operations.js'
 import { fieldSchema, outOfLimits, sampleOf, toEntityVars, toSnakeCase } from './entity-vars.js'
-import { Expanded } from './ts-literal.js'
+import { unwrap } from './ts-literal.js'
 
 const fieldsOf = (flag: string): FieldSpec[] => {
   const r = parseFieldsFlag(flag)
@@ -24,21 +24,11 @@ const spec = (extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
   ...extra,
 })
 
-/** The schema as plain data (Expanded marks only layout). */
-const plain = (v: unknown): unknown =>
-  v instanceof Expanded
-    ? plain(v.value)
-    : Array.isArray(v)
-      ? v.map(plain)
-      : v !== null && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
-        : v
-
 const newSchema = (fields: FieldSpec[]) => ({
   type: 'object',
   additionalProperties: false,
   required: fields.filter((f) => f.required).map((f) => f.name),
-  properties: Object.fromEntries(fields.map((f) => [f.name, plain(fieldSchema(f))])),
+  properties: Object.fromEntries(fields.map((f) => [f.name, unwrap(fieldSchema(f))])),
 })
 
 const FIELD_SETS = {

@@ -106,3 +106,13 @@ export function layoutImports(source: string): string {
     },
   )
 }
+
+/** The value with its layout marks (Expanded) removed: plain data, as the source would evaluate to. */
+export function unwrap(v: unknown): unknown {
+  if (v instanceof Expanded) return unwrap(v.value)
+  if (Array.isArray(v)) return v.map(unwrap)
+  if (v instanceof Raw) return v
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]))
+  return v
+}
