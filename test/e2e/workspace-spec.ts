@@ -12,11 +12,23 @@ export const E2E_SERVICES: { name: string; flags: string[] }[] = [
       'payment.processed',
       '--description',
       'Takes and tracks customer orders',
+      // the e2e tests start order and payment as processes and in stacks of their own: in memory
+      '--store',
+      'memory',
     ],
   },
   {
     name: 'payment',
-    flags: ['--http', '--events', '--publishes', 'payment.processed', '--subscribes', 'order.created'],
+    flags: [
+      '--http',
+      '--events',
+      '--publishes',
+      'payment.processed',
+      '--subscribes',
+      'order.created',
+      '--store',
+      'memory',
+    ],
   },
   // a name of 24 characters: templates stay prettier-clean up to that length (docs/templates.md);
   // its aggregate has every kind of field and operation (docs/model.md), built, linted and tested
@@ -32,15 +44,19 @@ export const E2E_SERVICES: { name: string; flags: string[] }[] = [
       'reserve(sku:string!,quantity:integer!),release(quantity:integer!)~,*recount(note:string,skus:string[])',
     ],
   },
+  // postgres (the default with a resource): its tests run on PGlite, its stack has catalog-db
   { name: 'catalog', flags: ['--http'] },
-  { name: 'ledger', flags: ['--grpc'] },
+  { name: 'ledger', flags: ['--grpc', '--store', 'memory'] },
   { name: 'notifier', flags: ['--events', '--subscribes', 'order.created'] },
   { name: 'audit', flags: ['--grpc', '--events', '--subscribes', 'payment.processed'] },
   { name: 'beacon', flags: ['--capabilities', 'none'] },
   // events that it publishes and handles none of (issue #13: an unused import in its tests);
   // shipping.dispatched carries objects and arrays (E2E_NESTED_EVENT)
   { name: 'shipping', flags: ['--events', '--publishes', 'shipping.dispatched'] },
-  { name: 'checkout', flags: ['--http', '--calls', 'order,payment', '--resource', 'carts'] },
+  {
+    name: 'checkout',
+    flags: ['--http', '--calls', 'order,payment', '--resource', 'carts', '--store', 'memory'],
+  },
 ]
 
 /** Services built on another image than the default node:24-slim (`runtime:` in msvc.yaml). */

@@ -53,6 +53,8 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
       domain: spec.capabilities.includes('http') || spec.capabilities.includes('grpc'),
       /** its aggregate lives in its own PostgreSQL database (else in memory) */
       postgres: spec.store === 'postgres',
+      /** a postgres service that publishes: its events go through the transactional outbox */
+      outbox: spec.store === 'postgres' && spec.publishes.length > 0 && spec.capabilities.includes('events'),
       /** imports the workspace's generated clients package (serves or calls gRPC) */
       usesClients:
         spec.capabilities.includes('grpc') ||

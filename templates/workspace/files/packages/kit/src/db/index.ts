@@ -132,3 +132,4 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
   if (isConnectionError(e)) return new UnavailableError('the database is not available')
   return e
 }
+export * from './outbox.js'
