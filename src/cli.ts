@@ -108,6 +108,17 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     })
 
   program
+    .command('sync')
+    .description("re-derive every generated file from msvc.yaml; the user's files are never overwritten")
+    .option('--check', 'write nothing; exit 2 when anything is out of step (for CI)')
+    .option('--json', 'print what changed (or would) as JSON on stdout')
+    .addHelpText('after', examples(['msvc sync', 'msvc sync --check']))
+    .action(async (opts) => {
+      const { runSync } = await import('./commands/sync.js')
+      await runSync(opts, ctx())
+    })
+
+  program
     .command('compose')
     .description('write docker-compose.yml from msvc.yaml')
     .option('--stdout', 'print it instead of writing the file')
