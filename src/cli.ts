@@ -119,6 +119,19 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     })
 
   program
+    .command('db')
+    .description("the services' own PostgreSQL databases")
+    .command('migrate')
+    .argument('[service]', 'a postgres service (default: every one)')
+    .description('apply pending migrations to the running databases (services also apply them at start)')
+    .option('--json', 'print what was applied as JSON on stdout')
+    .addHelpText('after', examples(['msvc db migrate', 'msvc db migrate inventory']))
+    .action(async (service: string | undefined, opts) => {
+      const { runDbMigrate } = await import('./commands/db.js')
+      await runDbMigrate(service, opts, ctx())
+    })
+
+  program
     .command('compose')
     .description('write docker-compose.yml from msvc.yaml')
     .option('--stdout', 'print it instead of writing the file')

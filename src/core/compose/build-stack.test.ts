@@ -116,7 +116,7 @@ events:
       healthcheck: { test: ['CMD-SHELL', 'pg_isready -h 127.0.0.1 -U order -d order'] },
       volumes: ['order-db-data:/var/lib/postgresql/data'],
     })
-    expect(stack.services['order-db']!.ports).toBeUndefined()
+    expect(stack.services['order-db']!.ports).toEqual(['127.0.0.1::5432'])
     expect(stack.services.order!.environment!.DATABASE_URL).toBe(
       'postgres://order:order-dev@order-db:5432/order',
     )

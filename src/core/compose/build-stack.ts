@@ -134,6 +134,8 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       image: ws.services[owner]!.database?.image ?? DEFAULT_DATABASE_IMAGE,
       labels: { ...wsLabel, [LABEL.service]: db.host },
       environment: { POSTGRES_USER: db.user, POSTGRES_PASSWORD: db.password, POSTGRES_DB: db.database },
+      // a free loopback port of the host: msvc db migrate and psql reach it, nothing else does
+      ports: [`127.0.0.1::${POSTGRES_PORT}`],
       // over TCP: while the image initialises, its temporary server listens on the socket only
       healthcheck: {
         test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${db.user} -d ${db.database}`],

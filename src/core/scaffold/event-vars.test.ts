@@ -58,6 +58,37 @@ describe('event template variables', () => {
     ])
   })
 
+  it("copies the aggregate's lists and objects when their shape fits the event's", async () => {
+    const { parseFieldsFlag } = await import('../workspace/fields.js')
+    const fields = parseFieldsFlag(
+      'items:{sku:string!,quantity:integer!}[]!,customer:{id:string!,note:string},total:number=0',
+    )
+    if (!fields.ok) throw new Error('bad fields')
+    const events: Workspace['events'] = {
+      'order.created': {
+        schema: {
+          orderId: 'string',
+          items: '{sku:string,quantity:number}[]',
+          customer: '{id:string,note:string?}',
+          total: 'number',
+          lines: '{sku:string}[]',
+        },
+      },
+    }
+    const v = toCreatedEventVars(
+      { ...ws, events },
+      svc({ publishes: ['order.created'], fields: fields.fields }),
+    )
+    expect(v && v.mapped.map((m) => [m.name, m.expr, m.todo])).toEqual([
+      ['orderId', 'item.id', false],
+      ['items', 'item.items', false],
+      // optional in the aggregate: not always there to copy
+      ['customer', "{ id: '' }", true],
+      ['total', 'item.total', false],
+      ['lines', '[]', true],
+    ])
+  })
+
   it('publishes nothing on create unless the model says so', () => {
     expect(toCreatedEventVars(ws, svc({ publishes: ['payment.processed'] }))).toBe(false)
     expect(toCreatedEventVars(ws, svc({ capabilities: ['events'], publishes: ['order.created'] }))).toBe(

@@ -1,29 +1,63 @@
-import { parsePayloadType, sampleOf, tsTypeOf, zeroOf } from '../events/payload-type.js'
+import { parsePayloadType, sampleOf, tsTypeOf, zeroOf, type PayloadType } from '../events/payload-type.js'
+import type { FieldType } from '../workspace/fields.js'
 import { toEntityFields, type ServiceSpec, type Workspace } from '../workspace/model.js'
 import { PRINT_WIDTH, toJsString, toPropertyKey } from './ts-literal.js'
 import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
 
+/** A field's type in the event catalog's grammar (`{sku:string,quantity:integer?}[]`). */
+function payloadTypeOf(t: FieldType, required = true): PayloadType {
+  switch (t.kind) {
+    case 'integer':
+    case 'number':
+    case 'boolean':
+      return { kind: 'scalar', name: t.kind }
+    case 'object':
+      return {
+        kind: 'object',
+        fields: t.fields.map((f) => ({
+          name: f.name,
+          type: payloadTypeOf(f.type, f.required),
+          optional: !f.required && f.type.kind !== 'array',
+        })),
+      }
+    case 'array':
+      return { kind: 'array', of: payloadTypeOf(t.items, required) }
+    default:
+      return { kind: 'scalar', name: 'string' }
+  }
+}
+
+/** Whether a value of type `from` always fits `to` (an integer fits a number; a present field an optional one). */
+function fits(from: PayloadType, to: PayloadType): boolean {
+  if (from.kind === 'scalar' && to.kind === 'scalar')
+    return from.name === to.name || (from.name === 'integer' && to.name === 'number')
+  if (from.kind === 'array' && to.kind === 'array') return fits(from.of, to.of)
+  if (from.kind === 'object' && to.kind === 'object')
+    return (
+      from.fields.length === to.fields.length &&
+      to.fields.every((t) => {
+        const f = from.fields.find((x) => x.name === t.name)
+        return !!f && (t.optional || !f.optional) && fits(f.type, t.type)
+      })
+    )
+  return false
+}
+
 /**
- * The aggregate's fields a created event may copy, with their catalog types: the scalar ones
- * always on a stored record (required, defaulted) and the record's own id, version and times.
+ * The aggregate's fields a created event may copy, with their types in the catalog's grammar: the
+ * ones always on a stored record (required, defaulted, lists) and the record's own id, version
+ * and times.
  */
-function copyableFields(spec: ServiceSpec): Record<string, string> {
-  const out: Record<string, string> = {
-    id: 'string',
-    version: 'integer',
-    createdAt: 'string',
-    updatedAt: 'string',
+function copyableFields(spec: ServiceSpec): Record<string, PayloadType> {
+  const str: PayloadType = { kind: 'scalar', name: 'string' }
+  const out: Record<string, PayloadType> = {
+    id: str,
+    version: { kind: 'scalar', name: 'integer' },
+    createdAt: str,
+    updatedAt: str,
   }
-  for (const f of toEntityFields(spec)) {
-    if (!f.required && f.default === undefined) continue
-    const k = f.type.kind
-    const t = ['string', 'uuid', 'timestamp', 'enum'].includes(k)
-      ? 'string'
-      : ['integer', 'number', 'boolean'].includes(k)
-        ? k
-        : undefined
-    if (t) out[f.name] = t
-  }
+  for (const f of toEntityFields(spec))
+    if (f.required || f.default !== undefined || f.type.kind === 'array') out[f.name] = payloadTypeOf(f.type)
   return out
 }
 
@@ -92,10 +126,10 @@ export function toCreatedEventVars(ws: Workspace, spec: ServiceSpec) {
   const copyable = copyableFields(spec)
   const mapped = ev.fields
     .map((f) => {
-      const raw = ws.events[type]!.schema[f.name]!.replace('?', '')
+      const declared = parsePayloadType(ws.events[type]!.schema[f.name]!)
       if (f.name === idField) return { name: f.name, key: f.key, expr: 'item.id', todo: false }
       const own = copyable[f.name]
-      if (own === raw || (own === 'integer' && raw === 'number'))
+      if (own && declared.ok && fits(own, declared.type))
         return { name: f.name, key: f.key, expr: `item.${f.name}`, todo: false }
       if (f.optional) return undefined
       return { name: f.name, key: f.key, expr: f.zero, todo: true }
