@@ -6,7 +6,18 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const ALL = ['scaffold', 'service', 'proto', 'events', 'loadtest', 'loadtest-grpc', 'up', 'chaos-timing']
+const ALL = [
+  'scaffold',
+  'service',
+  'store',
+  'sync',
+  'proto',
+  'events',
+  'loadtest',
+  'loadtest-grpc',
+  'up',
+  'chaos-timing',
+]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))
 if (unknown.length) {

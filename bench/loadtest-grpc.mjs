@@ -43,7 +43,16 @@ try {
   // a workspace with one gRPC service, its node_modules linked to this repository's
   await execa(
     'node',
-    [join(REPO, 'bin/create-service.js'), 'shop', '--yes', '--service', 'order', '--grpc'],
+    [
+      join(REPO, 'bin/create-service.js'),
+      'shop',
+      '--yes',
+      '--service',
+      'order',
+      '--grpc',
+      '--store',
+      'memory',
+    ],
     {
       cwd: dir,
       env: { CI: '1' },

@@ -2,7 +2,9 @@
 // Scaffolding speed: `create-service` with every capability (npm install excluded),
 // side by side with `npm init -y` (a peer that writes one file) and bare `node -e ''`
 // (process start), taking turns N rounds in this run (N odd). Prints medians and ratios.
-// Target (issue #2): under 300 ms wall.
+// Target (issue #2): under 300 ms wall, for a service in memory (what issue #2 measured). A
+// service with its own PostgreSQL (the default with a resource) also gets its first migration
+// from drizzle-kit, whose API takes about 120 ms to load: it is measured beside, with no target.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,28 +18,31 @@ const N = rounds('N', 15)
 const CREATE = fileURLToPath(new URL('../bin/create-service.js', import.meta.url))
 const env = { ...process.env, CI: '1', NO_COLOR: '1' }
 
+const full = (extra) => (dir) =>
+  execFileSync(
+    'node',
+    [
+      CREATE,
+      'shop',
+      '--yes',
+      '--service',
+      'order',
+      '--http',
+      '--grpc',
+      '--events',
+      '--publishes',
+      'order.created',
+      ...extra,
+    ],
+    { cwd: dir, env, stdio: 'ignore' },
+  )
 const variants = {
-  'create-service (http,grpc,events)': (dir) =>
-    execFileSync(
-      'node',
-      [
-        CREATE,
-        'shop',
-        '--yes',
-        '--service',
-        'order',
-        '--http',
-        '--grpc',
-        '--events',
-        '--publishes',
-        'order.created',
-      ],
-      { cwd: dir, env, stdio: 'ignore' },
-    ),
+  'create-service (http,grpc,events)': full(['--store', 'memory']),
+  'create-service (... and postgres)': full([]),
   'npm init -y': (dir) => execFileSync('npm', ['init', '-y'], { cwd: dir, env, stdio: 'ignore' }),
   "node -e ''": () => execFileSync('node', ['-e', ''], { env, stdio: 'ignore' }),
 }
-// the three take turns, round after round, in alternating order
+// they take turns, round after round, in alternating order
 const samples = await alternate(N, Object.keys(variants), (name) => {
   const dir = mkdtempSync(join(tmpdir(), 'msvc-bench-'))
   const t0 = process.hrtime.bigint()

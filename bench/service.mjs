@@ -90,7 +90,7 @@ const wrk = (url, pid) => {
 try {
   const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, env, stdio: 'ignore' })
   if (parent) {
-    sh('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http'], parent)
+    sh('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http', '--store', 'memory'], parent)
     sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], ws)
     sh('npm', ['run', 'build'], ws)
   }

@@ -46,11 +46,14 @@ try {
       '--events',
       '--publishes',
       'order.created',
+      // in memory: the stack's start is what is measured, not PostgreSQL's (bench/store.mjs has it)
+      '--store',
+      'memory',
     ],
     parent,
   )
-  sh('node', [MSVC, 'add', 'payment', '--http'])
-  sh('node', [MSVC, 'add', 'gateway-api', '--http', '--calls', 'order,payment'])
+  sh('node', [MSVC, 'add', 'payment', '--http', '--store', 'memory'])
+  sh('node', [MSVC, 'add', 'gateway-api', '--http', '--calls', 'order,payment', '--store', 'memory'])
   sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'])
 
   const cold = timed(() => JSON.parse(sh('node', [MSVC, 'up', '--json'])))

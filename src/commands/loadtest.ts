@@ -10,6 +10,7 @@ import { judgeThresholds } from '../core/loadtest/thresholds.js'
 import { hasCapability } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
+import { listStackNames, stackMember } from '../core/compose/build-stack.js'
 import { EXIT, ExitError, UserError } from '../errors.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
@@ -49,11 +50,8 @@ export async function runLoadtest(
       : undefined
   const ws = loaded?.workspace
   for (const f of faults)
-    if (!ws?.services[f.service])
-      throw new UserError(
-        `--chaos: unknown service "${f.service}"`,
-        hintKnown(Object.keys(ws?.services ?? {})),
-      )
+    if (!ws || !stackMember(ws, f.service))
+      throw new UserError(`--chaos: unknown service "${f.service}"`, hintKnown(ws ? listStackNames(ws) : []))
   const plan = toLoadtestPlan(targetArg, o, scenario, (name) => {
     const found = ws && serviceTarget(ws, name)
     if (!ws || !found) return { unknown: Object.keys(ws?.services ?? {}) }

@@ -58,6 +58,11 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const migrationsModule = services.some((s) => workspace.services[s]!.store === 'postgres')
     ? import('../io/db/migrations.js')
     : undefined
+  // the clients of the protos as they are on disk, generated (protoc and its plugin, child
+  // processes) while the services render: used as they are unless sync changes a proto
+  const protoGen = import('../io/proto/gen.js')
+  const early = protoGen.then((g) => g.generateClients(root, workspace))
+  early.catch(() => undefined)
 
   const rendered: PlannedFile[] = []
   const disk = new Map<string, string | undefined>()
@@ -92,7 +97,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const compose = renderComposeYaml(buildComposeStack(workspace))
   const composeStale = composeNow !== undefined && composeNow !== compose
 
-  const { generateClients, isUpToDate, applyClientsDiff } = await import('../io/proto/gen.js')
+  const { generateClients, isUpToDate, applyClientsDiff } = await protoGen
   const paths = (fs: PlannedFile[]) => fs.map((f) => f.path)
   const changes = {
     write: paths(plan.write).sort(),
@@ -110,7 +115,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
 
   if (opts.check) {
     // the clients against the protos as they are on disk (a stale proto is reported above already)
-    const clients = await generateClients(root, workspace)
+    const clients = await early
     const clientsStale = clients.ok && !isUpToDate(clients.diff)
     const stale = outOfStep || clientsStale
     if (opts.json) ctx.ui.json({ upToDate: !stale, ...changes, clients: clientsStale })
@@ -132,7 +137,10 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   if (files.length) await applyPlan(root, { files }, { force: true })
   for (const p of plan.remove) await rm(join(root, p), { force: true })
   if (composeStale) await writeFileAtomic(composePath, compose)
-  const clients = await generateClients(root, workspace)
+  const protoChanged = [...changes.write, ...changes.create, ...changes.remove].some((p) =>
+    p.endsWith('.proto'),
+  )
+  const clients = protoChanged ? await generateClients(root, workspace) : await early
   if (!clients.ok) {
     const { formatProblem } = await import('../core/proto/protoc-errors.js')
     for (const p of clients.problems) ctx.ui.error(formatProblem(p))

@@ -71,6 +71,12 @@ export function toDbVars(spec: ServiceSpec, service: string) {
   return {
     /** DATABASE_URL's default: the service's database on the compose network, as compose sets it */
     defaultUrl: databaseSettings(service).url,
+    /** the DATABASE_URL line of config.ts, broken as prettier breaks it when long */
+    urlConfigTs: (() => {
+      const head = `  DATABASE_URL: env.string(`
+      const arg = toTs(databaseSettings(service).url)
+      return head.length + arg.length + 2 <= PRINT_WIDTH ? `${head}${arg}),` : `${head}\n    ${arg},\n  ),`
+    })(),
     table: table.name,
     variable: table.variable,
     /** drizzle-orm/pg-core's builders the schema uses, sorted */
