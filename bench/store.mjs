@@ -4,7 +4,8 @@
 // with wrk on 127.0.0.1; then the outbox relay's throughput and latency against the same events
 // published straight to JetStream. Targets (issue #15):
 //  - GET /orders/:id: at least 80 % of the bare route's requests per second (the bare route:
-//    `select * from orders where id = $1`, the row sent back as it is);
+//    `select * from orders where id = $1` as a named statement, prepared once per connection as
+//    the generated reads are, the row sent back as it is);
 //  - POST /orders (INSERT and its order.created outbox row in one transaction): at least 60 % of
 //    a bare route doing the INSERT alone;
 //  - the relay: at least 3,000 events/s from commit to JetStream ack; p99 commit -> published
@@ -151,12 +152,15 @@ try {
 const pg = require('pg')
 const app = require('fastify')({ logger: false })
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 })
-app.get('/orders/:id', async (req) => (await pool.query('select * from orders where id = $1', [req.params.id])).rows[0])
+// named statements: prepared once per connection, as the generated repository's reads are
+app.get('/orders/:id', async (req) =>
+  (await pool.query({ name: 'by_id', text: 'select * from orders where id = $1', values: [req.params.id] })).rows[0])
 app.post('/orders', async (req, reply) => {
-  const row = (await pool.query(
-    "insert into orders (id, name, status, version, created_at, updated_at) values ($1, $2, 'active', 1, now(), now()) returning *",
-    [randomUUID(), req.body.name],
-  )).rows[0]
+  const row = (await pool.query({
+    name: 'insert',
+    text: "insert into orders (id, name, status, version, created_at, updated_at) values ($1, $2, 'active', 1, now(), now()) returning *",
+    values: [randomUUID(), req.body.name],
+  })).rows[0]
   return reply.code(201).send(row)
 })
 app.listen({ port: ${ports.bare}, host: '127.0.0.1' })
@@ -173,22 +177,26 @@ app.listen({ port: ${ports.bare}, host: '127.0.0.1' })
   const getUrl = (name) => `http://127.0.0.1:${ports[name]}/orders/${created.id}`
   const postUrl = (name) => `http://127.0.0.1:${ports[name]}/orders`
   await waitFor(getUrl('bare'))
-  const script = join(parent, 'post.lua')
-  writeFileSync(
-    script,
-    `local n = 0
-local run = tostring(math.random(1, 1e9))
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-request = function()
-  n = n + 1
-  return wrk.format(nil, nil, nil, '{"name":"' .. run .. '-' .. n .. '"}')
-end
-`,
-  )
+  // a script per run: names unique across runs (the resource answers 409 to a taken one)
+  let scripts = 0
+  const postScript = () => {
+    const script = join(parent, `post-${++scripts}.lua`)
+    const lua = [
+      'local n = 0',
+      `local run = "r${scripts}"`,
+      'wrk.method = "POST"',
+      'wrk.headers["content-type"] = "application/json"',
+      'request = function()',
+      '  n = n + 1',
+      `  return wrk.format(nil, nil, nil, '{"name":"' .. run .. '-' .. n .. '"}')`,
+      'end',
+    ]
+    writeFileSync(script, lua.join('\n') + '\n')
+    return script
+  }
   for (const name of Object.keys(ports)) wrk(getUrl(name)) // warm-up, not counted
   const gets = await alternate(ROUNDS, Object.keys(ports), (name) => wrk(getUrl(name)))
-  const posts = await alternate(ROUNDS, Object.keys(ports), (name) => wrk(postUrl(name), script))
+  const posts = await alternate(ROUNDS, Object.keys(ports), (name) => wrk(postUrl(name), postScript()))
   const ratio = (runs) => median(runs.generated) / median(runs.bare)
   console.log(
     `store benchmark: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s x ${ROUNDS}, node ${process.version}, PostgreSQL in Docker, ${has('taskset') ? 'servers on core 1, wrk on core 0' : 'unpinned'}`,
