@@ -16,6 +16,7 @@
 // Needs Docker (the postgres image), wrk and nats-server.
 // Usage: npm run build && node bench/store.mjs   (env: ROUNDS, SECONDS, CONNECTIONS, EVENTS)
 import { execFileSync, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -258,7 +259,7 @@ export { sql } from 'drizzle-orm'`,
   const fill = async (n) => {
     for (let i = 0; i < n; i += 500) {
       const events = Array.from({ length: Math.min(500, n - i) }, () => {
-        const id = crypto.randomUUID()
+        const id = randomUUID()
         return { id, type: 'order.created', payload: { orderId: id } }
       })
       await conn.db.transaction((tx) => k.writeOutbox(tx, events))
@@ -282,7 +283,7 @@ export { sql } from 'drizzle-orm'`,
     for (let i = 0; i < EVENTS; i += 200)
       await Promise.all(
         Array.from({ length: Math.min(200, EVENTS - i) }, () => {
-          const id = crypto.randomUUID()
+          const id = randomUUID()
           return bus.publish('order.created', { orderId: id }, { id })
         }),
       )
@@ -316,7 +317,7 @@ export { sql } from 'drizzle-orm'`,
     const wait = due - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     const events = Array.from({ length: 10 }, () => {
-      const id = crypto.randomUUID()
+      const id = randomUUID()
       return { id, type: 'order.created', payload: { orderId: id } }
     })
     await conn.db.transaction((tx) => k.writeOutbox(tx, events))

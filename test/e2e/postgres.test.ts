@@ -159,7 +159,7 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     )
     await edit(
       'services/inventory/test/domain.test.ts',
-      /it\('reserve: [\s\S]*?\n  \}\)\n/,
+      /it\('reserve: [\s\S]*?\n {2}\}\)\n/,
       `it('reserve: takes what is free, and refuses more', async () => {
     const service = make()
     const created = await service.create({ ...one, quantity: 5 })
