@@ -10,7 +10,8 @@ import { freePort, waitForHttp } from './net.js'
  * workspace packages, as npm would hoist them.
  */
 export async function createLinkedWorkspace(tmp: string, services: string[][]): Promise<string> {
-  const [first, ...rest] = services
+  // in memory unless a service says otherwise: these services run as processes, with no database
+  const [first, ...rest] = services.map((s) => (s.includes('--store') ? s : [...s, '--store', 'memory']))
   const created = await createService(['shop', '--yes', '--service', ...first!], { cwd: tmp })
   if (created.exitCode !== 0) throw new Error(`create-service failed: ${created.stderr}`)
   const root = join(tmp, 'shop')

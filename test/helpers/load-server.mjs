@@ -1,7 +1,7 @@
 // A local HTTP server for the loadtest tests, in its own process so that it is a real peer.
 // argv[2] is JSON: { stallEveryMs, stallMs, firstStallInMs, delayMs, maxRequestsPerSocket }. Prints {"port","t0"} once listening.
 //   - stalls: a request arriving while (now - t0) mod stallEveryMs < stallMs is held until the stall ends
-//   - GET /fail answers 500; GET /orders a list; POST /orders 201 when the body is { name, description? }, else 400
+//   - GET /fail answers 500; GET /orders a list; POST /orders 201 when the body is the default aggregate's ({ name, description?, status? }), else 400
 import { Buffer } from 'node:buffer'
 import http from 'node:http'
 import { setTimeout } from 'node:timers'
@@ -34,7 +34,13 @@ function answer(req, res, body) {
     try {
       const v = JSON.parse(body)
       const keys = Object.keys(v)
-      if (typeof v.name === 'string' && v.name && keys.every((k) => k === 'name' || k === 'description'))
+      const known = ['name', 'description', 'status']
+      if (
+        typeof v.name === 'string' &&
+        v.name &&
+        keys.every((k) => known.includes(k)) &&
+        (v.status === undefined || v.status === 'active' || v.status === 'inactive')
+      )
         return json(201, { id: String(++created), ...v })
     } catch {
       /* 400 below */

@@ -51,6 +51,10 @@ describe('create-service, add, ls (fixture templates)', () => {
       'packages/clients/src/gen/order/pb/order.ts',
       'packages/clients/src/index.ts',
       'packages/clients/tsconfig.json',
+      // a service with a resource keeps it in PostgreSQL: its first migration (docs/model.md)
+      'services/order/drizzle/0000_init.sql',
+      'services/order/drizzle/meta/0000_snapshot.json',
+      'services/order/drizzle/meta/_journal.json',
       'services/order/proto/order.proto',
       'services/order/src/http.ts',
       'services/order/src/main.ts',
@@ -92,7 +96,7 @@ describe('create-service, add, ls (fixture templates)', () => {
     const { ctx, stdout } = ctxAt(tmp)
     await runCreate('shop', { yes: true, service: 'order', dryRun: true }, ctx)
     expect(stdout()).toMatch(/create\s+services\/order\/src\/main\.ts\s+\d+ B/)
-    expect(stdout()).toMatch(/5 files, .* \(dry run: nothing written\)/)
+    expect(stdout()).toMatch(/8 files, .* \(dry run: nothing written\)/)
     expect(await readdir(tmp)).toEqual([])
   })
 

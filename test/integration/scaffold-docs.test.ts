@@ -247,9 +247,12 @@ describe('fields and operations from flags (docs/model.md)', () => {
     expect(await readdir(join(svc, 'src/domain'))).toEqual([
       'inventory.crud.ts',
       'inventory.model.ts',
+      'inventory.pg.ts',
       'inventory.ts',
     ])
     for (const f of [
+      'src/domain/inventory.pg.ts',
+      'src/db/schema.ts',
       'src/domain/inventory.model.ts',
       'src/domain/inventory.crud.ts',
       'src/http/routes.ts',
