@@ -64,6 +64,7 @@ async function until<T>(
 describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on order.created', () => {
   let parent: string
   let ws: string
+  let workspaceName: string
   const run = async (cmd: string, args: string[]) => {
     const r = await execa(cmd, args, { cwd: ws, reject: false, all: true, env: { CI: '1', NO_COLOR: '1' } })
     if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.exitCode}):\n${r.all}`)
@@ -80,6 +81,7 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
   beforeAll(async () => {
     parent = await realpath(await mkdtemp(join(tmpdir(), 'msvc-e2e-pg-')))
     const name = `pgshop-${randomBytes(3).toString('hex')}`
+    workspaceName = name
     const created = await createService(
       [
         'pgshop',
@@ -162,7 +164,7 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
       /it\('reserve: [\s\S]*?\n {2}\}\)\n/,
       `it('reserve: takes what is free, and refuses more', async () => {
     const service = make()
-    const created = await service.create({ ...one, quantity: 5 })
+    const created = await service.create({ ...one, quantity: 5, reserved: 0 })
     expect(await service.reserve(created.id, { ...reserveInput, quantity: 3 })).toMatchObject({ reserved: 3, version: 2 })
     await expect(service.reserve(created.id, { sku: created.sku, quantity: 3 })).rejects.toMatchObject({ name: 'ConflictError' })
   })
@@ -226,7 +228,33 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     })
   })
 
-  it('keeps the data across msvc down and up; down --volumes is what removes it', async () => {
+  it('is not ready while its database is stopped, and serves again once it is back', async () => {
+    const stop = msvc(['chaos', 'stop', 'inventory-db', '--for', '3s'], { cwd: ws })
+    const down = await until(
+      'not ready',
+      async () => {
+        const r = await fetch(`${INVENTORY}/health/ready`)
+        return { status: r.status, body: (await r.json()) as { checks: { name: string; ok: boolean }[] } }
+      },
+      (r) => r.status === 503,
+    )
+    expect(down.body.checks).toContainEqual(expect.objectContaining({ name: 'database', ok: false }))
+    expect((await fetch(`${INVENTORY}/inventories`)).status).toBe(503)
+    const stopped = await stop
+    expect(stopped.exitCode, stopped.stderr).toBe(0)
+    expect(stopped.stderr).toMatch(/inventory-db recovered in/)
+    await until(
+      'ready',
+      async () => (await fetch(`${INVENTORY}/health/ready`)).status,
+      (s) => s === 200,
+    )
+    // a kill of the database, through msvc chaos, is measured until its health check passes
+    const killed = await msvc(['chaos', 'kill', 'order-db'], { cwd: ws })
+    expect(killed.exitCode, killed.stderr).toBe(0)
+    expect(killed.stderr).toMatch(/order-db recovered in [\d.]+ s \(Docker healthy/)
+  })
+
+  it('keeps the data across msvc down and up', async () => {
     const before = await allItems()
     expect((await msvc(['down'], { cwd: ws })).exitCode).toBe(0)
     const up = await msvc(['up'], { cwd: ws })
@@ -269,5 +297,15 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     const after = (await allItems()).length
     expect(after).toBeGreaterThanOrEqual(before + acknowledged)
     expect(after).toBeLessThanOrEqual(before + post.requests)
+    // down --volumes is what removes the data
+    expect((await msvc(['down', '--volumes'], { cwd: ws })).exitCode).toBe(0)
+    const volumes = await execa('docker', [
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=msvc.workspace=${workspaceName}`,
+    ])
+    expect(volumes.stdout.trim()).toBe('')
   })
 })
