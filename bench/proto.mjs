@@ -37,13 +37,22 @@ const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6
 // ---- workspace with 6 grpc services, node_modules linked to this repo's (no npm install) ----
 const tmp = mkdtempSync(join(tmpdir(), 'msvc-bench-proto-'))
 const root = join(tmp, 'shop')
-execFileSync('node', [CREATE, 'shop', '--yes', '--service', SERVICES[0], '--http', '--grpc'], {
-  cwd: tmp,
-  env,
-  stdio: 'ignore',
-})
+// in memory: the generated server runs as a process here, with no database
+execFileSync(
+  'node',
+  [CREATE, 'shop', '--yes', '--service', SERVICES[0], '--http', '--grpc', '--store', 'memory'],
+  {
+    cwd: tmp,
+    env,
+    stdio: 'ignore',
+  },
+)
 for (const s of SERVICES.slice(1))
-  execFileSync('node', [MSVC, 'add', s, '--grpc', '--yes'], { cwd: root, env, stdio: 'ignore' })
+  execFileSync('node', [MSVC, 'add', s, '--grpc', '--yes', '--store', 'memory'], {
+    cwd: root,
+    env,
+    stdio: 'ignore',
+  })
 
 // ---- 1. proto gen, taking turns with the bare protoc runs ----
 const out = join(tmp, 'bare-out')
