@@ -195,7 +195,11 @@ app.listen({ port: ${ports.bare}, host: '127.0.0.1' })
     writeFileSync(script, lua.join('\n') + '\n')
     return script
   }
-  for (const name of Object.keys(ports)) wrk(getUrl(name)) // warm-up, not counted
+  // warm-up, not counted: each server's code paths compiled and its connections opened
+  for (const name of Object.keys(ports)) {
+    wrk(getUrl(name))
+    wrk(postUrl(name), postScript())
+  }
   const gets = await alternate(ROUNDS, Object.keys(ports), (name) => wrk(getUrl(name)))
   const posts = await alternate(ROUNDS, Object.keys(ports), (name) => wrk(postUrl(name), postScript()))
   const ratio = (runs) => median(runs.generated) / median(runs.bare)

@@ -9,6 +9,7 @@ import type { ServiceSpec } from '../../src/core/workspace/model.js'
 import { planMigration } from '../../src/io/db/migrations.js'
 import { connectBroker, readSubject } from '../../src/io/events.js'
 import {
+  isConnectionError,
   openDatabase,
   OutboxRelay,
   writeOutbox,
@@ -68,6 +69,15 @@ async function audit(url: string, natsUrl: string, workspace: string) {
   }
 }
 
+/** Ends the one session inside a transaction (the relay's, between its publishes and its marks). */
+async function terminateOpenTransaction(admin: pg.Client): Promise<void> {
+  const killed = await admin.query<{ ok: boolean }>(
+    "select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and pid <> pg_backend_pid()",
+  )
+  if (killed.rows.length !== 1 || !killed.rows[0]!.ok)
+    throw new Error(`expected one relay transaction, ended ${killed.rows.length}`)
+}
+
 describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)', () => {
   let dir: string
   let migrations: string
@@ -107,6 +117,7 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
         await c.connect()
         await c.query('create database faults')
         await c.query('create database kills')
+        await c.query('create database refusals')
         await c.end()
         break
       } catch (e) {
@@ -137,6 +148,8 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
       logger,
     })
     await bus.start()
+    const admin = new pg.Client({ connectionString: dbUrl('faults') })
+    await admin.connect()
     class Crash extends Error {}
     let random = 42
     const rnd = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
@@ -159,20 +172,27 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
             if (!(e instanceof Crash)) throw e
             aborted.push(id)
           })
-        // now and then a relay that dies after k of its batch's publishes, before marking them sent
+        // now and then a relay that dies after k of its batch's publishes, before marking them sent:
+        // its connection is cut (as the database sees a relay process die), and it publishes no more
         if (rnd() < 0.6) {
           let budget = Math.floor(rnd() * 4)
+          let cut: Promise<void> | undefined
           const dying = new OutboxRelay({
             db: conn.db,
             logger,
             batch: 3,
             publish: async (e) => {
-              if (budget-- <= 0) throw new Crash()
+              if (budget-- <= 0) {
+                cut ??= terminateOpenTransaction(admin)
+                await cut
+                throw new Crash()
+              }
               await bus.publish('stock.created', e.payload as { id: string }, { id: e.id })
             },
           })
           await dying.drainOnce().catch((e: unknown) => {
-            if (!(e instanceof Crash)) throw e
+            // the marks die with the connection: the batch's publishes are not marked sent
+            if (!cut || !isConnectionError(e)) throw e
             crashes++
           })
         }
@@ -185,6 +205,7 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
       })
       while ((await relay.drainOnce()) > 0);
     } finally {
+      await admin.end()
       await bus.close()
       await conn.close()
     }
@@ -199,6 +220,68 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
     expect(new Set(events.map((e) => e.data.id))).toEqual(new Set(rows))
     for (const id of aborted) expect(rows).not.toContain(id)
   }, 120_000)
+
+  it('keeps an event its schema refuses, with the error, and publishes those behind it; prune deletes only what was published', async () => {
+    const conn = await openDatabase({ url: dbUrl('refusals'), migrationsFolder: migrations, logger })
+    const bus = new EventBus<{ 'stock.created': { id: string } }>({
+      workspace: 'refusals',
+      service: 'stock',
+      url: nats.url,
+      schemas: { 'stock.created': { id: 'string' } },
+      logger,
+    })
+    await bus.start()
+    const good = [randomUUID(), randomUUID(), randomUUID()]
+    const bad = randomUUID()
+    try {
+      await conn.db.transaction((tx) =>
+        writeOutbox(tx, [
+          { id: randomUUID(), type: 'stock.created', payload: { id: good[0] } },
+          // written by an older version of the code, say: its id is a number now refused
+          { id: bad, type: 'stock.created', payload: { id: 7 } },
+          ...good.slice(1).map((id) => ({ id: randomUUID(), type: 'stock.created', payload: { id } })),
+        ]),
+      )
+      const relay = new OutboxRelay({
+        db: conn.db,
+        logger,
+        batch: 2,
+        keepPublishedMs: 0,
+        publish: (e) => bus.publish('stock.created', e.payload as { id: string }, { id: e.id }),
+      })
+      let settled = 0
+      for (let n; (n = await relay.drainOnce()) > 0;) settled += n
+      expect(settled).toBe(4)
+      const client = new pg.Client({ connectionString: dbUrl('refusals') })
+      await client.connect()
+      try {
+        const kept = await client.query<{ id: string; error: string | null; published_at: Date | null }>(
+          'select id, error, published_at from outbox where error is not null',
+        )
+        expect(kept.rows).toHaveLength(1)
+        expect(kept.rows[0]!.id).toBe(bad)
+        expect(kept.rows[0]!.published_at).toBeNull()
+        expect(kept.rows[0]!.error).toMatch(/stock\.created does not match its schema: id must be a string/)
+        expect(await relay.prune()).toBe(3)
+        const left = await client.query<{ id: string }>('select id from outbox')
+        expect(left.rows.map((r) => r.id)).toEqual([bad])
+      } finally {
+        await client.end()
+      }
+      const broker = await connectBroker(nats.url)
+      try {
+        const messages = await readSubject(broker, 'refusals-events', 'refusals.events.stock.created', 100)
+        expect(messages.map((m) => (JSON.parse(m.data) as { data: { id: string } }).data.id).sort()).toEqual(
+          [...good].sort(),
+        )
+      } finally {
+        await broker.close()
+      }
+    } finally {
+      await bus.close()
+      await conn.close()
+    }
+  }, 60_000)
 
   it('SIGKILLs the writing, relaying process at random moments: each committed record once in the stream', async () => {
     const bundle = join(dir, 'outbox-worker.mjs')

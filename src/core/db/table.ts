@@ -113,6 +113,8 @@ export const OUTBOX_TABLE: TableSpec = {
     { key: 'payload', column: 'payload', kind: 'jsonb', notNull: true },
     { key: 'createdAt', column: 'created_at', kind: 'timestamp', notNull: true, defaultNow: true },
     { key: 'publishedAt', column: 'published_at', kind: 'timestamp', notNull: false },
+    // why the relay refused it (a payload its schema rejects): kept, never published, logged
+    { key: 'error', column: 'error', kind: 'text', notNull: false },
   ],
   indexes: [{ name: 'outbox_unpublished_idx', columns: ['seq'], whereNull: 'published_at' }],
 }

@@ -75,6 +75,26 @@ function renderFile(file: TemplateFile, vars: object, typescript: boolean): stri
   }
 }
 
+/**
+ * Every path a template could write under `prefix`, whatever the variables: a pattern per file,
+ * each `{{...}}` in its path matching one path segment's worth of text. Sync removes a file with
+ * the generated line only when one of these matches it (anything else is a copy the user made).
+ */
+export function templatePathPatterns(files: TemplateFile[], prefix = ''): RegExp[] {
+  return files.map((file) => {
+    let path = file.path.endsWith('.hbs') ? file.path.slice(0, -'.hbs'.length) : file.path
+    const parts = path.split('/')
+    const base = parts.pop()!
+    parts.push(RENAMES[base] ?? base)
+    path = (prefix ? `${prefix}/` : '') + parts.join('/')
+    const re = path
+      .split(/\{\{[^}]*\}\}/)
+      .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]+')
+    return new RegExp(`^${re}$`)
+  })
+}
+
 /** `when` is a dotted variable path, optionally negated with a leading `!`. */
 export function isTruthy(vars: object, when: string): boolean {
   const negate = when.startsWith('!')

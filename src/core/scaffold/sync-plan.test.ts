@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { templatePathPatterns } from './render.js'
 import { isGeneratedText, planSync } from './sync-plan.js'
 
 const gen = (body: string) =>
@@ -20,11 +21,35 @@ describe('planSync', () => {
       ['s/missing.ts', undefined],
       ['s/adopted.ts', '// mine now\n'],
     ])
-    const plan = planSync(rendered, disk, ['s/a.ts', 's/same.ts', 's/gone.ts'])
+    const templates = [/^s\/[^/]+\.ts$/]
+    const plan = planSync(rendered, disk, ['s/a.ts', 's/same.ts', 's/gone.ts', 's/copies/a.ts'], templates)
     expect(plan.write.map((f) => f.path)).toEqual(['s/a.ts'])
     expect(plan.create.map((f) => f.path)).toEqual(['s/missing.ts'])
     expect(plan.remove).toEqual(['s/gone.ts'])
     expect(plan.adopted).toEqual(['s/adopted.ts'])
+    // a copy of a generated file where no template writes: the user's, never removed
+    expect(plan.strays).toEqual(['s/copies/a.ts'])
+  })
+
+  it('matches every path a template writes, whatever its variables, and no other', () => {
+    const files = [
+      'src/domain/{{service.entityKebab}}.pg.ts.hbs',
+      '_dockerignore',
+      'proto/{{service.name}}.proto.hbs',
+    ]
+    const res = templatePathPatterns(
+      files.map((path) => ({ path, contents: new Uint8Array(), mode: 0o644 })),
+      'services/order',
+    )
+    const writes = (p: string) => res.some((re) => re.test(p))
+    expect(writes('services/order/src/domain/order.pg.ts')).toBe(true)
+    expect(writes('services/order/src/domain/stock-position.pg.ts')).toBe(true)
+    expect(writes('services/order/.dockerignore')).toBe(true)
+    expect(writes('services/order/proto/order.proto')).toBe(true)
+    expect(writes('services/order/src/domain/order.pg.ts.bak')).toBe(false)
+    expect(writes('services/order/src/domain/old/order.pg.ts')).toBe(false)
+    expect(writes('services/order/src/domain/orderXpg.ts')).toBe(false)
+    expect(writes('services/payment/src/domain/order.pg.ts')).toBe(false)
   })
 
   it('knows a generated file by its first line, in TypeScript, YAML or a Dockerfile', () => {

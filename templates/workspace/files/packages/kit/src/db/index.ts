@@ -45,8 +45,14 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseC
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: 2000,
   })
-  // an idle client losing its server (a restarted database) must not crash the process
-  pool.on('error', (err) => opts.logger.warn({ err }, 'database connection lost'))
+  // A client losing its server (a restarted database) must not crash the process. The pool
+  // listens on idle clients only: one lost while checked out between two queries (the outbox
+  // relay's transaction while it publishes) would emit an unhandled 'error'. Every client gets a
+  // listener of its own; its next query fails, and that caller sees a 503.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => opts.logger.warn({ err }, 'database connection lost')),
+  )
+  pool.on('error', () => undefined) // logged by the client's own listener above
   const deadline = Date.now() + (opts.startupTimeoutMs ?? 30_000)
   for (let attempt = 1; ; attempt++) {
     try {
