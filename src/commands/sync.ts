@@ -3,6 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Ctx } from '../context.js'
 import { buildComposeStack, renderComposeYaml } from '../core/compose/build-stack.js'
+import { migrationRisks } from '../core/db/migration-risks.js'
 import { toServiceTables } from '../core/db/table.js'
 import { planServiceFiles } from '../core/scaffold/plan.js'
 import { templatePathPatterns, type PlannedFile } from '../core/scaffold/render.js'
@@ -41,6 +42,8 @@ async function generatedFilesOf(root: string, service: string): Promise<string[]
   await walk(`services/${service}`)
   return out
 }
+
+const text = (c: string | Uint8Array) => (typeof c === 'string' ? c : new TextDecoder().decode(c))
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined)
 
@@ -107,6 +110,10 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
     create: paths(plan.create).sort(),
     remove: plan.remove,
     migrations: paths(migrations).filter((p) => p.endsWith('.sql')),
+    // what each new migration may do to stored rows, named before anyone applies it
+    risks: migrations
+      .filter((f) => f.path.endsWith('.sql'))
+      .flatMap((f) => migrationRisks(text(f.contents)).map((risk) => `${f.path}: ${risk}`)),
     compose: composeStale,
     adopted: plan.adopted.sort(),
     strays: plan.strays,
@@ -156,6 +163,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   for (const p of changes.write) ctx.ui.info(`  write   ${p}`)
   for (const p of changes.create) ctx.ui.info(`  create  ${p}`)
   for (const p of changes.migrations) ctx.ui.info(`  migrate ${p}`)
+  for (const r of changes.risks) ctx.ui.warn(r)
   for (const p of changes.remove) ctx.ui.info(`  remove  ${p}`)
   if (composeStale) ctx.ui.info(`  write   ${COMPOSE_FILE}`)
   for (const p of changes.adopted) ctx.ui.warn(`${p} no longer says it is generated: left as you wrote it`)

@@ -11,12 +11,16 @@ import { join } from 'node:path'
 import { mkdtemp } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LoadReport } from '../../src/core/loadtest/report.js'
+import { NATS_PORTS } from '../../src/core/compose/build-stack.js'
+import { connectBroker, readSubject } from '../../src/io/events.js'
 import { createService, msvc } from '../helpers/cli.js'
 import { dockerAvailable } from '../helpers/docker.js'
 
 const hasDocker = await dockerAvailable()
 const INVENTORY = 'http://127.0.0.1:3101'
 const ORDER = 'http://127.0.0.1:3102'
+/** the stack's broker, on its loopback port */
+const NATS = `nats://127.0.0.1:${NATS_PORTS.client}`
 
 interface Item {
   id: string
@@ -95,6 +99,8 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
         '--events',
         '--subscribes',
         'order.created',
+        '--publishes',
+        'inventory.reserved',
         '--port',
         '3101',
         '--grpc-port',
@@ -111,8 +117,13 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     // the event the order carries, declared in the catalog before order is added
     await edit(
       'msvc.yaml',
-      'schema: { id: string }',
-      "schema: { orderId: string, items: '{sku:string,quantity:integer}[]' }",
+      /order\.created:\n( +)schema: \{ id: string \}/,
+      "order.created:\n$1schema: { orderId: string, items: '{sku:string,quantity:integer}[]' }",
+    )
+    await edit(
+      'msvc.yaml',
+      /inventory\.reserved:\n( +)schema: \{ id: string \}/,
+      'inventory.reserved:\n$1schema: { inventoryId: string, quantity: integer }',
     )
     const added = await msvc(
       [
@@ -141,13 +152,20 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     const item = await this.get(id)
     const free = item.quantity - item.reserved
     if (free < input.quantity) throw new ConflictError(\`only \${free} of \${item.sku} left\`)
-    return this.change(item, { reserved: item.reserved + input.quantity })
+    // the event commits with the change (the outbox), or neither does
+    return this.change(item, { reserved: item.reserved + input.quantity }, [
+      storedEvent('inventory.reserved', { inventoryId: item.id, quantity: input.quantity }),
+    ])
   }`,
     )
     await edit(
       'services/inventory/src/domain/inventory.ts',
       /^/,
-      "import { ConflictError } from '@" + name + "/kit'\n",
+      "import { ConflictError } from '@" +
+        name +
+        "/kit'\nimport { storedEvent } from '@" +
+        name +
+        "/kit/db'\n",
     )
     await edit(
       'services/inventory/src/events/handlers.ts',
@@ -202,6 +220,10 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     expect(created.status).toBe(201)
     const item = (await created.json()) as Item
     expect(item).toMatchObject({ sku: 'A-1', quantity: 10, reserved: 0, version: 1 })
+    // an integer its schema allows and its bigint column cannot hold: the client's fault, a 400
+    const huge = await fetch(`${INVENTORY}/inventories`, json({ sku: 'B-1', quantity: 1e20 }))
+    expect(huge.status).toBe(400)
+    expect(((await huge.json()) as { message: string }).message).toMatch(/out of range for type bigint/)
     const order = await fetch(`${ORDER}/orders`, json({ items: [{ sku: 'A-1', quantity: 3 }] }))
     expect(order.status).toBe(201)
     const reserved = await until(
@@ -218,6 +240,29 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     expect(tooMuch.status).toBe(409)
     const fits = await fetch(`${INVENTORY}/inventories/${item.id}/reserve`, json({ sku: 'A-1', quantity: 7 }))
     expect(await fits.json()).toMatchObject({ reserved: 10, version: 3 })
+    // each reserve's inventory.reserved, from the outbox to JetStream, once; none for the refused one
+    const broker = await connectBroker(NATS)
+    try {
+      const published = await until(
+        'inventory.reserved published',
+        async () =>
+          (
+            await readSubject(
+              broker,
+              `${workspaceName}-events`,
+              `${workspaceName}.events.inventory.reserved`,
+              100,
+            )
+          ).map((m) => (JSON.parse(m.data) as { data: { inventoryId: string; quantity: number } }).data),
+        (events) => events.length >= 2,
+      )
+      expect(published.sort((a, b) => a.quantity - b.quantity)).toEqual([
+        { inventoryId: item.id, quantity: 3 },
+        { inventoryId: item.id, quantity: 7 },
+      ])
+    } finally {
+      await broker.close()
+    }
     const migrate = await msvc(['db', 'migrate', '--json'], { cwd: ws })
     expect(migrate.exitCode, migrate.stderr).toBe(0)
     expect(JSON.parse(migrate.stdout)).toEqual({

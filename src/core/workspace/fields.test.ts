@@ -40,6 +40,7 @@ describe('--fields', () => {
     ['sku:text', 'sku: unknown field type "text"'],
     ['id:string', 'id: "id" is reserved: every record has it'],
     ['createdAt:timestamp', 'createdAt: "createdAt" is reserved: every record has it'],
+    ['seq:integer', 'seq: "seq" is reserved: every record has it'],
     ['sku:string,sku:integer', 'sku: "sku" is declared twice'],
     ['quantity:integer=many', 'quantity: default many is not an integer'],
     ['ok:boolean=yes', 'ok: default yes is not a boolean'],

@@ -10,8 +10,8 @@ export type ScalarType = (typeof SCALAR_TYPES)[number]
 export const FIELD_TYPES = [...SCALAR_TYPES, 'enum', 'object', 'array'] as const
 export type FieldTypeName = (typeof FIELD_TYPES)[number]
 
-/** Every record has these; an entity may not declare them. */
-export const RESERVED_FIELDS = ['id', 'version', 'createdAt', 'updatedAt'] as const
+/** Columns every record has (`seq` orders a page in PostgreSQL): no field may take their names. */
+export const RESERVED_FIELDS = ['id', 'version', 'createdAt', 'updatedAt', 'seq'] as const
 
 /** A value's type: a scalar, an enum, an object of fields, or an array of one of those (not of arrays). */
 export type FieldType =

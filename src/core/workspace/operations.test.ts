@@ -20,6 +20,8 @@ describe('--operations', () => {
 
   it.each([
     ['create(name:string)', 'create: "create" is a CRUD route every resource has'],
+    ['change(name:string)', 'change: "change" is a member of the generated <Entity>Crud class'],
+    ['repo()', 'repo: "repo" is a member of the generated <Entity>Crud class'],
     ['reserve(),reserve()', 'reserve: "reserve" is declared twice'],
     ['reserve(sku:text)', 'reserve(sku): unknown field type "text"'],
     ['reserve', 'reserve: "reserve" is not an operation'],

@@ -28,6 +28,9 @@ export type OperationsResult =
 /** The routes and RPCs every resource has already: an operation may not take their names. */
 export const CRUD_NAMES = ['create', 'get', 'list', 'update', 'delete'] as const
 
+/** Members of the generated `<Entity>Crud` class that an operation's method would clash with. */
+export const CRUD_MEMBERS = ['change', 'now', 'repo', 'onCreated', 'createdEvents', 'constructor'] as const
+
 const NAME = /^[a-z][A-Za-z0-9]*$/
 
 /**
@@ -124,6 +127,12 @@ function finish(operations: OperationSpec[], problems: FieldProblem[]): Operatio
         field: op.name,
         message: `"${op.name}" is a CRUD route every resource has`,
         hint: 'name what it does in the domain: reserve, refund, confirm',
+      })
+    if ((CRUD_MEMBERS as readonly string[]).includes(op.name))
+      problems.push({
+        field: op.name,
+        message: `"${op.name}" is a member of the generated <Entity>Crud class`,
+        hint: `choose another name than ${CRUD_MEMBERS.join(', ')}`,
       })
     if (seen.has(op.name)) problems.push({ field: op.name, message: `"${op.name}" is declared twice` })
     seen.add(op.name)

@@ -27,6 +27,16 @@ describe('database errors as the domain names them', () => {
     expect(toStoreError(e, 'order')).toMatchObject({ name: 'UnavailableError' })
   })
 
+  it.each([
+    ['an integer beyond bigint', '22003', 'value "100000000000000000000" is out of range for type bigint'],
+    ['a date beyond PostgreSQL', '22008', 'date/time field value out of range: "300000-01-01"'],
+    ['text with a NUL byte', '22021', 'invalid byte sequence for encoding "UTF8": 0x00'],
+  ])('%s is an InvalidInputError (400) with the reason', (_what, code, message) => {
+    const mapped = toStoreError(wrapped(withCode(message, code)), 'order') as Error
+    expect(mapped).toMatchObject({ name: 'InvalidInputError', statusCode: 400 })
+    expect(mapped.message).toBe(`the order cannot be stored: ${message}`)
+  })
+
   it('anything else stays as it was (a 500, logged)', () => {
     const e = wrapped(withCode('syntax error', '42601'))
     expect(toStoreError(e, 'order')).toBe(e)

@@ -2,7 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import pg from 'pg'
-import { ConflictError, UnavailableError } from '../errors.js'
+import { ConflictError, InvalidInputError, UnavailableError } from '../errors.js'
 import type { HealthRegistry } from '../health.js'
 import type { Logger } from '../logger.js'
 
@@ -132,9 +132,16 @@ export function isConnectionError(e: unknown): boolean {
 }
 
 /**
+ * Values the schema let through that PostgreSQL cannot hold: a number out of its column's range
+ * (22003), a date outside PostgreSQL's (22008) or not one (22007), text with a NUL or an invalid
+ * byte (22021, 22P05), a value of the wrong form (22P02), a string too long (22001).
+ */
+const INPUT_CODES = /^(22003|22008|22007|22021|22P05|22P02|22001)$/
+
+/**
  * A repository's error as the domain names it: a unique violation is a ConflictError naming the
- * field (from `unique`, constraint name to field), an unreachable database an UnavailableError;
- * anything else as it was.
+ * field (from `unique`, constraint name to field), a value the column cannot hold an
+ * InvalidInputError (400), an unreachable database an UnavailableError; anything else as it was.
  */
 export function toStoreError(e: unknown, kind: string, unique: Record<string, string> = {}): unknown {
   const pgError = databaseErrorOf(e)
@@ -143,6 +150,10 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
     return new ConflictError(
       field ? `a ${kind} with this ${field} already exists` : `the ${kind} already exists`,
     )
+  }
+  if (pgError?.code && INPUT_CODES.test(pgError.code)) {
+    const message = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e)
+    return new InvalidInputError(`the ${kind} cannot be stored: ${message}`, '')
   }
   if (isConnectionError(e)) return new UnavailableError('the database is not available')
   return e
