@@ -55,6 +55,13 @@ function tableTs(t: TableSpec, owner: string): string {
   return `export const ${t.variable} = pgTable(\n  '${t.name}',\n  {\n${columns}\n  },\n  (t) => [${indexes}],\n)`
 }
 
+/**
+ * The name PostgreSQL gives a unique constraint drizzle-kit declares: `<table>_<column>_unique`,
+ * cut to 63 bytes as PostgreSQL cuts every identifier (the name its errors then carry).
+ */
+export const uniqueConstraintName = (table: string, column: string): string =>
+  Buffer.from(`${table}_${column}_unique`).subarray(0, 63).toString()
+
 export function toDbVars(spec: ServiceSpec, service: string) {
   const entity = toPascalCase(toSingular(spec.resource))
   const table = toEntityTable(spec)
@@ -107,7 +114,7 @@ export function toDbVars(spec: ServiceSpec, service: string) {
     /** unique constraints as Postgres names them, and the field each guards, as an object literal */
     uniqueTs: toTs(
       Object.fromEntries(
-        table.columns.filter((c) => c.unique).map((c) => [`${table.name}_${c.column}_unique`, c.key]),
+        table.columns.filter((c) => c.unique).map((c) => [uniqueConstraintName(table.name, c.column), c.key]),
       ),
       0,
       'const UNIQUE: Record<string, string> = '.length,
