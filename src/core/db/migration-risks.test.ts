@@ -31,6 +31,7 @@ describe('migrationRisks', () => {
       migrationRisks(
         migration(
           'ALTER TABLE "orders" ADD COLUMN "note" text;',
+          'ALTER TABLE "orders" ADD COLUMN "seq" bigserial NOT NULL;',
           'ALTER TABLE "orders" ADD COLUMN "reserved" bigint DEFAULT 0 NOT NULL;',
           'ALTER TABLE "orders" ALTER COLUMN "sku" DROP NOT NULL;',
           'CREATE TABLE "stocks" ("id" uuid PRIMARY KEY NOT NULL);',

@@ -15,7 +15,7 @@ const RISKS: [RegExp, (m: RegExpMatchArray) => string][] = [
     (m) => `makes ${m[1]}.${m[2]} required: fails while a stored row has none`,
   ],
   [
-    /^ALTER TABLE "([^"]+)" ADD COLUMN "([^"]+)" (?:(?!DEFAULT)[^;])*NOT NULL(?:(?!DEFAULT)[^;])*;?$/i,
+    /^ALTER TABLE "([^"]+)" ADD COLUMN "([^"]+)" (?!(?:big|small)?serial\b)(?:(?!DEFAULT)[^;])*NOT NULL(?:(?!DEFAULT)[^;])*;?$/i,
     (m) => `adds required ${m[1]}.${m[2]} with no default: fails while the table has rows`,
   ],
   [

@@ -85,6 +85,9 @@ export function toDbVars(spec: ServiceSpec, service: string) {
       return head.length + arg.length + 2 <= PRINT_WIDTH ? `${head}${arg}),` : `${head}\n    ${arg},\n  ),`
     })(),
     table: table.name,
+    /** what every prepared statement's name starts with: the table's name, cut to 40 bytes so that
+     * PostgreSQL (which keeps 63) keeps each name whole */
+    statementPrefix: Buffer.from(table.name).subarray(0, 40).toString(),
     variable: table.variable,
     /** drizzle-orm/pg-core's builders the schema uses, sorted */
     builders: ['index', 'pgTable', ...kinds].sort(),

@@ -77,7 +77,7 @@ function renderFile(file: TemplateFile, vars: object, typescript: boolean): stri
 
 /**
  * Every path a template could write under `prefix`, whatever the variables: a pattern per file,
- * each `{{...}}` in its path matching one path segment's worth of text. Sync removes a file with
+ * each `{{...}}` in its path matching a kebab-case name (what service and entity names are). Sync removes a file with
  * the generated line only when one of these matches it (anything else is a copy the user made).
  */
 export function templatePathPatterns(files: TemplateFile[], prefix = ''): RegExp[] {
@@ -90,7 +90,7 @@ export function templatePathPatterns(files: TemplateFile[], prefix = ''): RegExp
     const re = path
       .split(/\{\{[^}]*\}\}/)
       .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[^/]+')
+      .join('[a-z0-9]+(?:-[a-z0-9]+)*')
     return new RegExp(`^${re}$`)
   })
 }

@@ -47,6 +47,8 @@ describe('planSync', () => {
     expect(writes('services/order/.dockerignore')).toBe(true)
     expect(writes('services/order/proto/order.proto')).toBe(true)
     expect(writes('services/order/src/domain/order.pg.ts.bak')).toBe(false)
+    expect(writes('services/order/src/domain/order.pg.copy.ts')).toBe(false)
+    expect(writes('services/order/proto/order.v1-backup.proto')).toBe(false)
     expect(writes('services/order/src/domain/old/order.pg.ts')).toBe(false)
     expect(writes('services/order/src/domain/orderXpg.ts')).toBe(false)
     expect(writes('services/payment/src/domain/order.pg.ts')).toBe(false)

@@ -99,12 +99,14 @@ export function addDatabaseReadiness(
 }
 
 /** The driver's error under drizzle's wrapping (DrizzleQueryError), with its SQLSTATE or errno code. */
-export function databaseErrorOf(e: unknown): { code?: string; constraint?: string } | undefined {
+export function databaseErrorOf(
+  e: unknown,
+): { code?: string; constraint?: string; message: string } | undefined {
   let cur: unknown = e
   for (let i = 0; i < 5 && cur instanceof Error; i++) {
     const c = cur as Error & { code?: unknown; constraint?: string; errors?: unknown[] }
     if (typeof c.code === 'string')
-      return { code: c.code, ...(c.constraint ? { constraint: c.constraint } : {}) }
+      return { code: c.code, message: c.message, ...(c.constraint ? { constraint: c.constraint } : {}) }
     if (cur instanceof AggregateError) cur = cur.errors[0]
     else cur = c.cause
   }
@@ -152,8 +154,7 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
     )
   }
   if (pgError?.code && INPUT_CODES.test(pgError.code)) {
-    const message = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e)
-    return new InvalidInputError(`the ${kind} cannot be stored: ${message}`, '')
+    return new InvalidInputError(`the ${kind} cannot be stored: ${pgError.message}`, '')
   }
   if (isConnectionError(e)) return new UnavailableError('the database is not available')
   return e

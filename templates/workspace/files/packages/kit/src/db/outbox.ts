@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { fillPlaceholders, getTableColumns, sql, type Placeholder } from 'drizzle-orm'
+import { getTableColumns, is, Param, Placeholder, sql } from 'drizzle-orm'
 import type { PgTable, PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import pg from 'pg'
 import { EventValidationError } from '../events/types.js'
@@ -49,11 +49,13 @@ export class PreparedWrite {
     private readonly name: string,
     change: PrintableQuery,
   ) {
+    // PostgreSQL keeps 63 bytes of a name: longer ones would share a statement
+    if (Buffer.byteLength(name) > 50) throw new Error(`statement name "${name}" is longer than 50 bytes`)
     this.change = change.toSQL()
   }
 
   async run(values: Record<string, unknown>, events: StoredEvent[] = []): Promise<boolean> {
-    const params = fillPlaceholders(this.change.params, values)
+    const params = this.change.params.map((p) => fill(p, values))
     for (const e of events) params.push(e.id, e.type, JSON.stringify(e.payload))
     const result = await runNamed(this.db, `${this.name}_${events.length}`, this.text(events.length), params)
     return result.rows.length > 0
@@ -74,6 +76,20 @@ export class PreparedWrite {
     this.texts.set(events, text)
     return text
   }
+}
+
+/**
+ * A parameter's value: a placeholder bound to a column is encoded as the column encodes (a Date as
+ * text, jsonb as JSON), and null stays SQL NULL (drizzle's fillPlaceholders would encode it: a
+ * null timestamp throws, a null jsonb becomes JSON null).
+ */
+function fill(p: unknown, values: Record<string, unknown>): unknown {
+  const placeholder = is(p, Param) && is(p.value, Placeholder) ? p.value : is(p, Placeholder) ? p : undefined
+  if (!placeholder) return p
+  if (!(placeholder.name in values)) throw new Error(`no value for placeholder "${placeholder.name}"`)
+  const v = values[placeholder.name]
+  if (v === null || v === undefined) return null
+  return is(p, Param) ? p.encoder.mapToDriverValue(v) : v
 }
 
 /**
@@ -190,7 +206,8 @@ export class OutboxRelay {
         sql`select id, type, payload from outbox where published_at is null and error is null order by seq limit ${limit} for update skip locked`,
       )) as unknown as { rows: StoredEvent[] }
       const events = result.rows
-      const results = await Promise.allSettled(events.map((e) => this.opts.publish(e)))
+      // async: a publish that throws at once is a failed publish like any other
+      const results = await Promise.allSettled(events.map(async (e) => this.opts.publish(e)))
       const sent: string[] = []
       let refused = 0
       let failure: unknown
