@@ -2,7 +2,9 @@
 // `msvc sync` on a workspace of six services with nothing to change (every service's files
 // rendered and compared, the postgres services' tables diffed by drizzle-kit, compose and the
 // clients checked), beside `msvc ls` (the same process start and msvc.yaml read, nothing else),
-// taking turns N rounds (N odd). Target (issue #15): under 1 s.
+// taking turns N rounds (N odd). Target (issue #15): under 1 s. Measured twice: as a user's
+// repeated sync runs (what the last one remembered in .msvc/ lets it skip drizzle-kit and protoc),
+// and as in a fresh clone (nothing remembered).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -81,9 +83,13 @@ try {
   })
   void check
   ms(['sync']) // warm the file cache
-  const samples = await alternate(N, ['msvc sync', 'msvc ls'], (name) =>
-    ms(name === 'msvc sync' ? ['sync'] : ['ls']),
-  )
+  // cold: what sync remembers (.msvc/sync-cache.json) removed first, as in a fresh clone
+  const samples = await alternate(N, ['msvc sync', 'msvc sync cold', 'msvc ls'], (name) => {
+    if (name === 'msvc sync cold') rmSync(join(ws, '.msvc/sync-cache.json'), { force: true })
+    const took = ms(name === 'msvc ls' ? ['ls'] : ['sync'])
+    if (name === 'msvc sync cold') ms(['sync']) // remembered again for the warm runs
+    return took
+  })
   const sync = median(samples['msvc sync'])
   const ls = median(samples['msvc ls'])
   console.log(
@@ -92,10 +98,16 @@ try {
   console.log(
     `msvc sync  median ${sync.toFixed(0)} ms  (${samples['msvc sync'].map((x) => x.toFixed(0)).join(', ')})`,
   )
+  const cold = median(samples['msvc sync cold'])
+  console.log(
+    `msvc sync, nothing remembered (a fresh clone)  median ${cold.toFixed(0)} ms  (${samples['msvc sync cold'].map((x) => x.toFixed(0)).join(', ')})`,
+  )
   console.log(
     `msvc ls    median ${ls.toFixed(0)} ms  (${samples['msvc ls'].map((x) => x.toFixed(0)).join(', ')}): sync is ${(sync / ls).toFixed(1)} x`,
   )
-  console.log(`target < 1000 ms: ${sync < 1000 ? 'met' : 'NOT met'}`)
+  console.log(
+    `target < 1000 ms: ${sync < 1000 ? 'met' : 'NOT met'} (remembered); ${cold < 1000 ? 'met' : 'NOT met'} (fresh clone)`,
+  )
 } finally {
   rmSync(parent, { recursive: true, force: true })
 }

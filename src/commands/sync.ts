@@ -9,6 +9,16 @@ import { planServiceFiles } from '../core/scaffold/plan.js'
 import { templatePathPatterns, type PlannedFile } from '../core/scaffold/render.js'
 import { isGeneratedText, missingOwnedMembers, planSync } from '../core/scaffold/sync-plan.js'
 import { EXIT, ExitError } from '../errors.js'
+import type { ClientsDiff } from '../io/proto/gen.js'
+import {
+  clientsInputKey,
+  clientsOutputKey,
+  migrationsKey,
+  readSyncCache,
+  tablesKey,
+  writeSyncCache,
+  type SyncCache,
+} from '../io/sync-cache.js'
 import { applyPlan, writeFileAtomic } from '../io/fs.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { loadWorkspace } from '../io/workspace.js'
@@ -58,13 +68,41 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   const templates = await loadTemplateSet(ctx.templatesDir)
   const services = Object.keys(workspace.services).sort()
-  const migrationsModule = services.some((s) => workspace.services[s]!.store === 'postgres')
-    ? import('../io/db/migrations.js')
-    : undefined
+  // drizzle-kit only for the postgres services whose tables or migrations changed since it last
+  // found nothing to add (src/io/db/migration-cache.ts)
+  const postgres = services.filter((s) => workspace.services[s]!.store === 'postgres')
+  const cache = await readSyncCache(root)
+  const keys = await Promise.all(
+    postgres.map(async (name) => ({
+      name,
+      tables: tablesKey(toServiceTables(workspace.services[name]!), ctx.version),
+      migrations: await migrationsKey(join(root, 'services', name, 'drizzle')),
+    })),
+  )
+  const toDiff = keys
+    .filter(
+      (k) =>
+        !k.migrations ||
+        cache.migrations[k.name]?.tables !== k.tables ||
+        cache.migrations[k.name]?.migrations !== k.migrations,
+    )
+    .map((k) => k.name)
+  const migrationsModule = toDiff.length ? import('../io/db/migrations.js') : undefined
   // the clients of the protos as they are on disk, generated (protoc and its plugin, child
   // processes) while the services render: used as they are unless sync changes a proto
   const protoGen = import('../io/proto/gen.js')
-  const early = protoGen.then((g) => g.generateClients(root, workspace))
+  // ... unless neither the model, the protos nor the clients changed since the last sync
+  const [clientsInput, clientsOutput] = await Promise.all([
+    clientsInputKey(root, workspace, ctx.version),
+    clientsOutputKey(root),
+  ])
+  const clientsCached = cache.clients?.input === clientsInput && cache.clients.output === clientsOutput
+  const early = clientsCached
+    ? Promise.resolve({
+        ok: true as const,
+        diff: { write: [], remove: [], create: [], handWritten: [] } as ClientsDiff,
+      })
+    : protoGen.then((g) => g.generateClients(root, workspace))
   early.catch(() => undefined)
 
   const rendered: PlannedFile[] = []
@@ -88,7 +126,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const migrations: PlannedFile[] = []
   if (migrationsModule) {
     const { planMigration } = await migrationsModule
-    for (const name of services.filter((s) => workspace.services[s]!.store === 'postgres')) {
+    for (const name of toDiff) {
       const change = await planMigration(
         join(root, 'services', name),
         toServiceTables(workspace.services[name]!),
@@ -158,6 +196,23 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
     throw new ExitError(EXIT.failed)
   }
   await applyClientsDiff(root, clients.diff)
+  // what is in step now, remembered for the next sync: each postgres service's migrations match
+  // its tables, and the clients match the model and the protos
+  const remembered: SyncCache = {
+    migrations: Object.fromEntries(
+      await Promise.all(
+        keys.map(async (k) => {
+          const now = await migrationsKey(join(root, 'services', k.name, 'drizzle'))
+          return [k.name, { tables: k.tables, migrations: now ?? '' }] as const
+        }),
+      ),
+    ),
+    clients: {
+      input: protoChanged ? await clientsInputKey(root, workspace, ctx.version) : clientsInput,
+      output: await clientsOutputKey(root),
+    },
+  }
+  if (JSON.stringify(remembered) !== JSON.stringify(cache)) await writeSyncCache(root, remembered)
   const ms = Math.round(performance.now() - t0)
   if (opts.json) return ctx.ui.json({ ...changes, ms })
   for (const p of changes.write) ctx.ui.info(`  write   ${p}`)

@@ -125,6 +125,28 @@ describe('msvc sync', () => {
     expect(again.exitCode, again.stderr).toBe(0)
   })
 
+  it('remembers what was in step, and still sees a client or a migration changed by hand', async () => {
+    expect((await msvc(['sync'], { cwd: root })).exitCode).toBe(0)
+    expect(existsSync(join(root, '.msvc/sync-cache.json'))).toBe(true)
+    const gen = join(root, 'packages/clients/src/gen')
+    const [client] = (await readdir(gen, { recursive: true })).filter((f) => f.endsWith('.ts'))
+    const clientPath = join(gen, client!)
+    const original = await readFile(clientPath, 'utf8')
+    await writeFile(clientPath, original + '// edited\n')
+    const stale = await msvc(['sync', '--check', '--json'], { cwd: root })
+    expect(stale.exitCode).toBe(2)
+    expect(JSON.parse(stale.stdout)).toMatchObject({ clients: true })
+    expect((await msvc(['sync'], { cwd: root })).exitCode).toBe(0)
+    expect(await readFile(clientPath, 'utf8')).toBe(original)
+    // the migrations gone: drizzle-kit is asked again, and writes them again
+    await rm(svc('drizzle'), { recursive: true })
+    const again = await msvc(['sync', '--check', '--json'], { cwd: root })
+    expect(again.exitCode).toBe(2)
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      migrations: expect.arrayContaining([expect.stringMatching(/0000_init\.sql$/)]),
+    })
+  })
+
   it('names what a migration may do to stored rows before anyone applies it', async () => {
     await editYaml('      quantity: integer\n', '      note: string!\n')
     const sync = await msvc(['sync', '--json'], { cwd: root })
