@@ -13,11 +13,12 @@ import type { ClientsDiff } from '../io/proto/gen.js'
 import {
   clientsInputKey,
   clientsOutputKey,
+  clientsRecordPath,
   migrationsKey,
-  readSyncCache,
+  migrationsRecordPath,
+  readRecord,
   tablesKey,
-  writeSyncCache,
-  type SyncCache,
+  writeRecord,
 } from '../io/sync-cache.js'
 import { applyPlan, writeFileAtomic } from '../io/fs.js'
 import { loadTemplateSet } from '../io/templates.js'
@@ -69,34 +70,30 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const templates = await loadTemplateSet(ctx.templatesDir)
   const services = Object.keys(workspace.services).sort()
   // drizzle-kit only for the postgres services whose tables or migrations changed since it last
-  // found nothing to add (src/io/db/migration-cache.ts)
+  // found nothing to add, as each service's record says (src/io/sync-cache.ts)
   const postgres = services.filter((s) => workspace.services[s]!.store === 'postgres')
-  const cache = await readSyncCache(root)
   const keys = await Promise.all(
     postgres.map(async (name) => ({
       name,
       tables: tablesKey(toServiceTables(workspace.services[name]!), ctx.version),
       migrations: await migrationsKey(join(root, 'services', name, 'drizzle')),
+      record: await readRecord(migrationsRecordPath(root, name)),
     })),
   )
   const toDiff = keys
-    .filter(
-      (k) =>
-        !k.migrations ||
-        cache.migrations[k.name]?.tables !== k.tables ||
-        cache.migrations[k.name]?.migrations !== k.migrations,
-    )
+    .filter((k) => !k.migrations || k.record?.input !== k.tables || k.record.output !== k.migrations)
     .map((k) => k.name)
   const migrationsModule = toDiff.length ? import('../io/db/migrations.js') : undefined
   // the clients of the protos as they are on disk, generated (protoc and its plugin, child
   // processes) while the services render: used as they are unless sync changes a proto
   const protoGen = import('../io/proto/gen.js')
   // ... unless neither the model, the protos nor the clients changed since the last sync
-  const [clientsInput, clientsOutput] = await Promise.all([
+  const [clientsInput, clientsOutput, clientsRecord] = await Promise.all([
     clientsInputKey(root, workspace, ctx.version),
     clientsOutputKey(root),
+    readRecord(clientsRecordPath(root)),
   ])
-  const clientsCached = cache.clients?.input === clientsInput && cache.clients.output === clientsOutput
+  const clientsCached = clientsRecord?.input === clientsInput && clientsRecord.output === clientsOutput
   const early = clientsCached
     ? Promise.resolve({
         ok: true as const,
@@ -196,23 +193,21 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
     throw new ExitError(EXIT.failed)
   }
   await applyClientsDiff(root, clients.diff)
-  // what is in step now, remembered for the next sync: each postgres service's migrations match
+  // what is in step now, recorded for the next sync: each postgres service's migrations match
   // its tables, and the clients match the model and the protos
-  const remembered: SyncCache = {
-    migrations: Object.fromEntries(
-      await Promise.all(
-        keys.map(async (k) => {
-          const now = await migrationsKey(join(root, 'services', k.name, 'drizzle'))
-          return [k.name, { tables: k.tables, migrations: now ?? '' }] as const
-        }),
-      ),
-    ),
-    clients: {
-      input: protoChanged ? await clientsInputKey(root, workspace, ctx.version) : clientsInput,
-      output: await clientsOutputKey(root),
-    },
+  for (const k of keys) {
+    const now = await migrationsKey(join(root, 'services', k.name, 'drizzle'))
+    if (now) await writeRecord(migrationsRecordPath(root, k.name), { input: k.tables, output: now }, k.record)
   }
-  if (JSON.stringify(remembered) !== JSON.stringify(cache)) await writeSyncCache(root, remembered)
+  if (existsSync(join(root, 'packages', 'clients')))
+    await writeRecord(
+      clientsRecordPath(root),
+      {
+        input: protoChanged ? await clientsInputKey(root, workspace, ctx.version) : clientsInput,
+        output: await clientsOutputKey(root),
+      },
+      clientsRecord,
+    )
   const ms = Math.round(performance.now() - t0)
   if (opts.json) return ctx.ui.json({ ...changes, ms })
   for (const p of changes.write) ctx.ui.info(`  write   ${p}`)

@@ -1,29 +1,33 @@
 /**
- * What `msvc sync` remembers from its last run, so that a sync with nothing to change need not
- * load drizzle-kit (about 350 ms, measured) nor run protoc and its plugin (about 300 ms, waited
- * for) of the 1.1 s such a sync took on 6 services:
- * - per postgres service, the hash of the tables msvc derived from msvc.yaml and the hash of its
- *   migrations folder's journal and latest snapshot, as they were when drizzle-kit last found
- *   nothing to add;
- * - the hash of what the clients are generated from (msvc.yaml's model and every proto file) and
- *   of the generated clients, as they were after the last sync.
+ * What `msvc sync` records of its last run, so that a sync with nothing to change need not load
+ * drizzle-kit (about 350 ms, measured) nor run protoc and its plugin (about 300 ms, waited for) of
+ * the 1.1 s such a sync took on 6 services:
+ * - `services/<name>/drizzle/meta/msvc-sync.json`: the hash of the tables msvc derived from
+ *   msvc.yaml and the hash of the folder's journal and latest snapshot, when drizzle-kit last
+ *   found nothing to add;
+ * - `packages/clients/msvc-sync.json`: the hash of what the clients are generated from (the model
+ *   and every proto file) and of the generated clients, after the last sync.
+ * Each says "these inputs gave these outputs" under one msvc version, which stays true wherever it
+ * is read: the records are committed with the files they describe, so a fresh clone is fast too.
  * Any change to either side (a field, a proto, a migration or a client edited by hand, another
- * msvc) does the work again. Kept in .msvc/ (git-ignored): a fresh clone does it once.
+ * msvc) does the work again, and a record that does not parse counts as none.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TableSpec } from '../core/db/table.js'
 import { GEN_DIR } from '../core/proto/model.js'
 import type { Workspace } from '../core/workspace/model.js'
 import { listFilesUnder, writeFileAtomic } from './fs.js'
 
-const CACHE = join('.msvc', 'sync-cache.json')
-
-export interface SyncCache {
-  migrations: Record<string, { tables: string; migrations: string }>
-  clients?: { input: string; output: string }
+/** A record: these inputs (hashed) gave these outputs (hashed). */
+export interface SyncRecord {
+  input: string
+  output: string
 }
+
+export const RECORD = 'msvc-sync.json'
+const CLIENTS_DIR = join('packages', 'clients')
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
@@ -31,7 +35,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 export const tablesKey = (tables: TableSpec[], version: string): string =>
   sha(JSON.stringify({ version, tables }))
 
-/** The hash of the migrations folder's journal and its latest snapshot; undefined when there is none. */
+/** The hash of a migrations folder's journal and its latest snapshot; undefined when there is none. */
 export async function migrationsKey(folder: string): Promise<string | undefined> {
   const journal = await readFile(join(folder, 'meta', '_journal.json'), 'utf8').catch(() => undefined)
   if (journal === undefined) return undefined
@@ -62,7 +66,7 @@ export async function clientsInputKey(root: string, ws: Workspace, version: stri
   return h.digest('hex')
 }
 
-/** The generated clients as they are on disk (and whether the package around them is there). */
+/** The generated clients as they are on disk (and which files the package around them has). */
 export async function clientsOutputKey(root: string): Promise<string> {
   const h = createHash('sha256')
   const dir = join(root, GEN_DIR)
@@ -70,20 +74,28 @@ export async function clientsOutputKey(root: string): Promise<string> {
     h.update(`${rel}\0`)
       .update(await readFile(join(dir, rel)))
       .update('\0')
-  const pkg = await readdir(join(root, 'packages', 'clients')).catch(() => [] as string[])
+  const pkg = (await readdir(join(root, CLIENTS_DIR)).catch(() => [] as string[])).filter((f) => f !== RECORD)
   return h.update(pkg.sort().join('\0')).digest('hex')
 }
 
-export async function readSyncCache(root: string): Promise<SyncCache> {
+/** Where the records are: a postgres service's in its migrations' meta folder, the clients' in their package. */
+export const migrationsRecordPath = (root: string, service: string) =>
+  join(root, 'services', service, 'drizzle', 'meta', RECORD)
+export const clientsRecordPath = (root: string) => join(root, CLIENTS_DIR, RECORD)
+
+export async function readRecord(path: string): Promise<SyncRecord | undefined> {
   try {
-    const c = JSON.parse(await readFile(join(root, CACHE), 'utf8')) as Partial<SyncCache>
-    return { migrations: c.migrations ?? {}, ...(c.clients ? { clients: c.clients } : {}) }
+    const r = JSON.parse(await readFile(path, 'utf8')) as Partial<SyncRecord>
+    return typeof r.input === 'string' && typeof r.output === 'string'
+      ? { input: r.input, output: r.output }
+      : undefined
   } catch {
-    return { migrations: {} }
+    return undefined
   }
 }
 
-export async function writeSyncCache(root: string, cache: SyncCache): Promise<void> {
-  await mkdir(join(root, '.msvc'), { recursive: true })
-  await writeFileAtomic(join(root, CACHE), JSON.stringify(cache, null, 2) + '\n')
+/** Writes a record when it changed (as prettier would lay it out: the file is committed). */
+export async function writeRecord(path: string, record: SyncRecord, previous: SyncRecord | undefined) {
+  if (previous?.input === record.input && previous.output === record.output) return
+  await writeFileAtomic(path, JSON.stringify(record, null, 2) + '\n')
 }

@@ -125,9 +125,14 @@ describe('msvc sync', () => {
     expect(again.exitCode, again.stderr).toBe(0)
   })
 
-  it('remembers what was in step, and still sees a client or a migration changed by hand', async () => {
+  it('records what was in step beside it, and still sees a client or a migration changed by hand', async () => {
     expect((await msvc(['sync'], { cwd: root })).exitCode).toBe(0)
-    expect(existsSync(join(root, '.msvc/sync-cache.json'))).toBe(true)
+    expect(existsSync(svc('drizzle/meta/msvc-sync.json'))).toBe(true)
+    expect(existsSync(join(root, 'packages/clients/msvc-sync.json'))).toBe(true)
+    // committed with the workspace: laid out as prettier lays out JSON
+    expect(await readFile(join(root, 'packages/clients/msvc-sync.json'), 'utf8')).toMatch(
+      /^\{\n {2}"input": "[0-9a-f]{64}",\n {2}"output": "[0-9a-f]{64}"\n\}\n$/,
+    )
     const gen = join(root, 'packages/clients/src/gen')
     const [client] = (await readdir(gen, { recursive: true })).filter((f) => f.endsWith('.ts'))
     const clientPath = join(gen, client!)
