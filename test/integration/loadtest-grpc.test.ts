@@ -216,7 +216,9 @@ requests:
       ['past deadline', 5, 5, { DEADLINE_EXCEEDED: 5 }],
       ['pending at the end', 5, 5, { CANCELLED: 5 }],
     ])
-    expect(report.endpoints[0]!.latency.p50).toBeGreaterThanOrEqual(100)
+    // grpc-js sets the deadline as a Date, in whole milliseconds: it may end up to 1 ms before
+    // 100 ms measured on the high-resolution clock from the call's start (99.84 ms was seen)
+    expect(report.endpoints[0]!.latency.p50).toBeGreaterThanOrEqual(99)
   })
 
   it('resilience off: one attempt per call; client: the generated client retries idempotent calls, and its breaker opens', async () => {
