@@ -85,6 +85,18 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
   let port: number
   const container = `msvc-outbox-test-${randomUUID().slice(0, 8)}`
   const dbUrl = (db: string) => `postgres://postgres:pw@127.0.0.1:${port}/${db}`
+  /** stock's bus on the test broker, publishing stock.created into `workspace`'s stream */
+  const startBus = async (workspace: string) => {
+    const bus = new EventBus<{ 'stock.created': { id: string } }>({
+      workspace,
+      service: 'stock',
+      url: nats.url,
+      schemas: { 'stock.created': { id: 'string' } },
+      logger,
+    })
+    await bus.start()
+    return bus
+  }
 
   beforeAll(async () => {
     dir = await makeTempDir('msvc-outbox-')
@@ -140,14 +152,7 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
       migrationsFolder: migrations,
       logger,
     })
-    const bus = new EventBus<{ 'stock.created': { id: string } }>({
-      workspace: 'faults',
-      service: 'stock',
-      url: nats.url,
-      schemas: { 'stock.created': { id: 'string' } },
-      logger,
-    })
-    await bus.start()
+    const bus = await startBus('faults')
     const admin = new pg.Client({ connectionString: dbUrl('faults') })
     await admin.connect()
     class Crash extends Error {}
@@ -223,14 +228,7 @@ describe.skipIf(!hasDocker)('the transactional outbox (PostgreSQL + JetStream)',
 
   it('keeps an event its schema refuses, with the error, and publishes those behind it; prune deletes only what was published', async () => {
     const conn = await openDatabase({ url: dbUrl('refusals'), migrationsFolder: migrations, logger })
-    const bus = new EventBus<{ 'stock.created': { id: string } }>({
-      workspace: 'refusals',
-      service: 'stock',
-      url: nats.url,
-      schemas: { 'stock.created': { id: 'string' } },
-      logger,
-    })
-    await bus.start()
+    const bus = await startBus('refusals')
     const good = [randomUUID(), randomUUID(), randomUUID()]
     const bad = randomUUID()
     try {
