@@ -49,6 +49,7 @@ const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}
 function withServiceFlags(cmd: Command): Command {
   return cmd
     .option('--description <text>', 'one line on the bounded context')
+    .option('--gateway', 'the API gateway: routes to the HTTP services, JWT, rate limits, balancing')
     .option('--http', 'REST resource over HTTP (fastify)')
     .option('--grpc', 'gRPC server with a .proto')
     .option('--events', 'publish/subscribe over NATS JetStream')
@@ -89,6 +90,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
         'msvc add payment --http --grpc --events --publishes payment.processed',
         'msvc add order --http --calls payment,inventory --subscribes payment.processed',
         'msvc add search --http --port 3010 --dry-run',
+        'msvc add gateway --gateway   # the entry point: /api/<resource> -> each HTTP service',
         "msvc add inventory --http --grpc --fields 'sku:string!,quantity:integer' --operations 'reserve(quantity:integer!)'",
       ]),
     )
@@ -105,6 +107,25 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .action(async (opts) => {
       const { runLs } = await import('./commands/ls.js')
       await runLs(opts, ctx())
+    })
+
+  program
+    .command('token')
+    .description("print a development token the gateway accepts (HS256 with the workspace's .env secret)")
+    .option('--sub <id>', 'who the token speaks for (x-user-id upstream)', 'dev')
+    .option('--roles <list>', 'roles it carries, comma-separated (x-user-roles upstream)')
+    .option('--ttl <duration>', 'how long it is valid, up to 24h', '1h')
+    .option('--init', 'write a development secret to .env first when it has none')
+    .addHelpText(
+      'after',
+      examples([
+        'msvc token --sub alice --roles admin --ttl 15m',
+        'curl -H "authorization: Bearer $(msvc token)" http://127.0.0.1:8080/api/orders',
+      ]),
+    )
+    .action(async (opts) => {
+      const { runToken } = await import('./commands/token.js')
+      await runToken(opts, ctx())
     })
 
   program

@@ -10,6 +10,7 @@ import type { Prompter } from '../io/prompt.js'
 /** Raw service flags shared by `create-service` and `msvc add`. */
 export interface ServiceCliOptions {
   description?: string
+  gateway?: boolean
   http?: boolean
   grpc?: boolean
   events?: boolean
@@ -100,6 +101,7 @@ export async function resolveServiceInput(
   interactive: boolean,
   defaultName?: string,
 ): Promise<AddServiceOptions> {
+  if (opts.gateway) return gatewayInput(name, opts)
   const ask = interactive && !opts.yes
   const model = readModelFlags(opts)
   if (name === undefined) {
@@ -178,4 +180,26 @@ function readStore(v: string): Store {
   if (!(STORES as readonly string[]).includes(v))
     throw new UserError(`--store "${v}" is not a store`, `choose from ${STORES.join(', ')}`)
   return v as Store
+}
+
+/** `--gateway`: nothing to ask (its routes follow the services); what a service takes is refused later. */
+function gatewayInput(name: string | undefined, opts: ServiceCliOptions): AddServiceOptions {
+  const capabilities = capabilitiesFromFlags(opts) ?? []
+  const model = readModelFlags(opts)
+  const httpPort = parsePort('--port', opts.port)
+  const grpcPort = parsePort('--grpc-port', opts.grpcPort)
+  return {
+    name: name ?? 'gateway',
+    kind: 'gateway',
+    capabilities,
+    ...(opts.description ? { description: opts.description } : {}),
+    ...(opts.resource !== undefined ? { resource: opts.resource } : {}),
+    ...(opts.publishes !== undefined ? { publishes: splitList(opts.publishes) ?? [] } : {}),
+    ...(opts.subscribes !== undefined ? { subscribes: splitList(opts.subscribes) ?? [] } : {}),
+    ...(opts.calls !== undefined ? { calls: splitList(opts.calls) ?? [] } : {}),
+    ...(httpPort !== undefined ? { httpPort } : {}),
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
+    ...(opts.store !== undefined ? { store: readStore(opts.store) } : {}),
+    ...model,
+  }
 }

@@ -5,7 +5,7 @@ import type { Ctx } from '../context.js'
 import { buildComposeStack, renderComposeYaml } from '../core/compose/build-stack.js'
 import { migrationRisks } from '../core/db/migration-risks.js'
 import { toServiceTables } from '../core/db/table.js'
-import { planServiceFiles } from '../core/scaffold/plan.js'
+import { planServiceFiles, templateOf } from '../core/scaffold/plan.js'
 import { templatePathPatterns, type PlannedFile } from '../core/scaffold/render.js'
 import { isGeneratedText, missingOwnedMembers, planSync } from '../core/scaffold/sync-plan.js'
 import { EXIT, ExitError } from '../errors.js'
@@ -117,7 +117,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
     }),
   )
   const templatePaths = services.flatMap((name) =>
-    templatePathPatterns(templates.service.files, `services/${name}`),
+    templatePathPatterns(templateOf(workspace, name, templates).files, `services/${name}`),
   )
   const plan = planSync(rendered, disk, generated, templatePaths)
   const migrations: PlannedFile[] = []

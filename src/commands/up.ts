@@ -5,8 +5,9 @@ import {
   selectWithDependencies,
   stackMember,
 } from '../core/compose/build-stack.js'
-import type { Workspace } from '../core/workspace/model.js'
+import { findGateway, publishesPorts, type ServiceSpec, type Workspace } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
+import { ensureDevSecret } from '../io/dotenv.js'
 import { durationFlag } from './flags.js'
 import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
 
@@ -23,6 +24,9 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   checkServiceArgs(workspace, names)
   const all = names.length === 0
   const timeoutMs = durationFlag(opts.timeout ?? '90s', '--timeout', '90s')
+  // the gateway's secret reaches it through compose's .env; a fresh clone has none yet
+  if (findGateway(workspace) && (await ensureDevSecret(root)))
+    ctx.ui.info(ctx.ui.color.dim("wrote the gateway's development secret to .env (git-ignored)"))
   const runtime = await ctx.runtime(root, workspace)
   // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
   const selected = [
@@ -63,6 +67,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
     urls.map((u) => [u.service, u.http ?? u.nats ?? '-', u.grpc ?? '-', u.metrics ?? u.monitoring ?? '-']),
     ['SERVICE', 'HTTP', 'GRPC', 'METRICS'],
   )
+  for (const u of urls) if (u.note && workspace.services[u.service]) ctx.ui.info(`${u.service}: ${u.note}`)
   ctx.ui.info(
     ctx.ui.color.dim(
       `${opts.wait === false ? 'started' : 'healthy'} in ${(timings.total / 1000).toFixed(1)} s (build ${fmt(timings.build)}, image ${fmt(timings.image)}, start ${fmt(timings.start)}, healthy ${fmt(timings.healthy)})`,
@@ -99,17 +104,37 @@ export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
         monitoring: `http://127.0.0.1:${NATS_PORTS.monitor}`,
       }
     const s = ws.services[service]!
-    const published = s.replicas === 1
+    const published = publishesPorts(ws, service)
     const http = published ? `http://127.0.0.1:${s.ports.http}` : undefined
     return {
       service,
       ...(http ? { http, metrics: `${http}/metrics` } : {}),
       ...(published && s.ports.grpc !== undefined ? { grpc: `127.0.0.1:${s.ports.grpc}` } : {}),
       ...(published
-        ? {}
-        : {
-            note: `${s.replicas} replicas: reach them as ${service}:${s.ports.http} on the compose network`,
-          }),
+        ? s.kind === 'gateway'
+          ? { note: entryNote(s) }
+          : {}
+        : { note: hiddenNote(ws, service) }),
     }
   })
+}
+
+/** The gateway's line: it is the way in, and where each route leads. */
+function entryNote(s: ServiceSpec): string {
+  const routes = s.gateway?.routes ?? []
+  return routes.length
+    ? `entry point: ${routes.map((r) => `${r.path} -> ${r.service}`).join(', ')}`
+    : 'entry point (no routes yet: add an HTTP service)'
+}
+
+/** Where to reach a service whose ports are not published: through the gateway, or on the network. */
+function hiddenNote(ws: Workspace, service: string): string {
+  const s = ws.services[service]!
+  const gateway = findGateway(ws)
+  const route = gateway ? ws.services[gateway]!.gateway?.routes.find((r) => r.service === service) : undefined
+  const replicas = s.replicas === 1 ? '' : `${s.replicas} replicas; `
+  if (gateway && route)
+    return `${replicas}through the gateway: http://127.0.0.1:${ws.services[gateway]!.ports.http}${route.path}`
+  const how = gateway && s.replicas === 1 ? ' (publish: true in msvc.yaml publishes its port)' : ''
+  return `${replicas}reach it as ${service}:${s.ports.http} on the compose network${how}`
 }

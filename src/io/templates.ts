@@ -43,12 +43,13 @@ export async function loadTemplate(name: string, dir = TEMPLATES_DIR): Promise<L
 }
 
 export async function loadTemplateSet(dir = TEMPLATES_DIR): Promise<TemplateSet> {
-  const [workspace, service] = await Promise.all([
+  const [workspace, service, gateway] = await Promise.all([
     loadTemplate('workspace', dir),
     loadTemplate('service', dir),
+    loadTemplate('gateway', dir),
     loadPrecompiled(),
   ])
-  return { workspace, service }
+  return { workspace, service, gateway }
 }
 
 /**

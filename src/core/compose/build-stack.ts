@@ -2,6 +2,7 @@ import { stringify } from 'yaml'
 import {
   DEFAULT_DATABASE_IMAGE,
   listPostgresServices,
+  publishesPorts,
   toBaseImage,
   toDatabaseService,
   type Workspace,
@@ -25,6 +26,13 @@ export const COMPOSE_HEADER =
 
 /** The image msvc builds for a service. */
 export const imageTag = (ws: string, service: string) => `${ws}-${service}:dev`
+
+/**
+ * The gateway's HS256 secret: compose reads it from the workspace's git-ignored .env (written by
+ * `msvc add --gateway` and `msvc up`), so the secret never sits in docker-compose.yml.
+ */
+export const JWT_SECRET_VAR = 'MSVC_JWT_SECRET'
+const JWT_SECRET_REF = `\${${JWT_SECRET_VAR}:?the gateway's secret is missing from .env: run msvc up, or msvc token --init}`
 
 /** Health probe timings: 1 s checks make `msvc up` see health within about a second. */
 export const HEALTHCHECK = { interval: '1s', timeout: '3s', retries: 3, start_period: '10s' } as const
@@ -76,7 +84,8 @@ export const httpProbe = (port: number, path = '/health/ready') =>
 /**
  * docker-compose.yml as data (Compose Specification, no `version:`), derived from the model alone.
  * Ports are published on 127.0.0.1 only. A service with more than one replica publishes no fixed
- * host port (replicas would clash); it is reached on the compose network by its name.
+ * host port (replicas would clash); it is reached on the compose network by its name. Once a
+ * gateway exists it is the entry point: only it publishes, and services that ask to (`publish: true`).
  */
 export function buildComposeStack(ws: Workspace): ComposeFile {
   const wsLabel = { [LABEL.workspace]: ws.name }
@@ -106,12 +115,12 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       depends[toDatabaseService(name)] = { condition: 'service_healthy' }
     }
     for (const callee of [...s.calls].sort()) depends[callee] = { condition: 'service_healthy' }
-    const ports =
-      s.replicas === 1
-        ? [s.ports.http, ...(s.ports.grpc !== undefined ? [s.ports.grpc] : [])].map(
-            (p) => `127.0.0.1:${p}:${p}`,
-          )
-        : []
+    if (s.kind === 'gateway') environment.JWT_SECRET = JWT_SECRET_REF
+    const ports = publishesPorts(ws, name)
+      ? [s.ports.http, ...(s.ports.grpc !== undefined ? [s.ports.grpc] : [])].map(
+          (p) => `127.0.0.1:${p}:${p}`,
+        )
+      : []
     services[name] = {
       image: imageTag(ws.name, name),
       // the Dockerfile's `ARG BASE_IMAGE`: msvc.yaml's runtime.image, else Node 24

@@ -7,6 +7,7 @@ import {
   toPascalCase,
   toSingular,
 } from '../workspace/names.js'
+import { parseDuration } from '../chaos/units.js'
 import { toDbVars } from './db-vars.js'
 import { toEntityVars } from './entity-vars.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
@@ -23,11 +24,16 @@ export interface LoadedTemplate {
   files: TemplateFile[]
 }
 
-/** The two templates scaffolding uses: the workspace root (with packages/kit) and a service. */
+/** The templates scaffolding uses: the workspace root (with packages/kit), a service, the gateway. */
 export interface TemplateSet {
   workspace: LoadedTemplate
   service: LoadedTemplate
+  gateway: LoadedTemplate
 }
+
+/** The template a service of the workspace is rendered from. */
+export const templateOf = (ws: Workspace, name: string, t: TemplateSet): LoadedTemplate =>
+  ws.services[name]?.kind === 'gateway' ? t.gateway : t.service
 
 /** Variables a service template sees (documented in docs/templates.md). */
 export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: string) {
@@ -101,6 +107,45 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
   }
 }
 
+/** Variables the gateway template sees: its upstreams and routes (docs/templates.md). */
+export function toGatewayVars(ws: Workspace, name: string, msvcVersion: string) {
+  const spec = ws.services[name]
+  if (!spec?.gateway) throw new Error(`no gateway ${name} in the workspace`)
+  const g = spec.gateway
+  return {
+    msvcVersion,
+    runtime: { defaultImage: DEFAULT_BASE_IMAGE },
+    workspace: { name: ws.name, kitPackage: `@${ws.name}/kit`, clientsPackage: `@${ws.name}/clients` },
+    service: {
+      ...nameVars(name),
+      description: spec.description || 'The entry point: routes, tokens and rate limits',
+      ports: { http: spec.ports.http },
+    },
+    gateway: {
+      balance: g.balance,
+      jwt: { jwksUrl: g.jwt.jwksUrl ?? '', issuer: g.jwt.issuer ?? '', audience: g.jwt.audience ?? '' },
+      trustedProxies: g.trustedProxies.join(','),
+      /** one config entry per upstream: its URL on the compose network (the name every replica answers to) */
+      upstreams: spec.calls.map((callee) => ({
+        name: callee,
+        env: toCalleeEnv(callee).url,
+        url: `http://${callee}:${ws.services[callee]!.ports.http}`,
+      })),
+      routes: g.routes.map((r) => {
+        const rule = /^jwt\(roles=(.*)\)$/.exec(r.auth)
+        return {
+          ...r,
+          env: toCalleeEnv(r.service).url,
+          timeoutMs: parseDuration(r.timeout)!,
+          authNone: r.auth === 'none',
+          /** the roles a test token needs to pass the route */
+          roles: rule ? [rule[1]!.split(',')[0]!.trim()] : [],
+        }
+      }),
+    },
+  }
+}
+
 const toSnake = (name: string): string => name.replace(/-/g, '_')
 
 const nameVars = (name: string) => ({
@@ -117,8 +162,10 @@ export function planServiceFiles(
   t: TemplateSet,
   msvcVersion: string,
 ): PlannedFile[] {
-  const vars = toTemplateVars(ws, name, msvcVersion)
-  return renderTemplate(t.service.manifest, t.service.files, vars, `services/${name}`)
+  const template = templateOf(ws, name, t)
+  const vars =
+    template === t.gateway ? toGatewayVars(ws, name, msvcVersion) : toTemplateVars(ws, name, msvcVersion)
+  return renderTemplate(template.manifest, template.files, vars, `services/${name}`)
 }
 
 /** A new workspace: root files, the kit, msvc.yaml and its first service. */

@@ -8,12 +8,14 @@ import {
   STORES,
   toDatabaseService,
   allocatePort,
+  findGateway,
   listUsedPorts,
   PORT_BASE,
   RESERVED_PORTS,
 } from './model.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 import { hintKnown } from './parse.js'
+import { GATEWAY_DEFAULTS, resolveGateway } from './gateway.js'
 import { toFieldsYaml, type FieldSpec } from './fields.js'
 import { toOperationsYaml, type OperationSpec } from './operations.js'
 import { UserError } from '../errors.js'
@@ -21,6 +23,8 @@ import { UserError } from '../errors.js'
 /** What a user asks for when adding a service (flags or prompt answers). */
 export interface AddServiceOptions {
   name: string
+  /** `gateway`: the workspace's API gateway (`--gateway`); absent: a service */
+  kind?: 'gateway'
   description?: string
   capabilities: Capability[]
   resource?: string
@@ -48,6 +52,7 @@ export function planAddService(
   ws: Workspace,
   opts: AddServiceOptions,
 ): { spec: ServiceSpec; newEvents: string[] } {
+  if (opts.kind === 'gateway') return { spec: planAddGateway(ws, opts), newEvents: [] }
   const nameProblem = checkServiceName(opts.name)
   if (nameProblem)
     throw new UserError(
@@ -151,6 +156,68 @@ export function planAddService(
   }
 }
 
+/** What `--gateway` takes beside the name: a port and a description; nothing a service has. */
+const GATEWAY_REFUSES: [keyof AddServiceOptions, string][] = [
+  ['resource', '--resource'],
+  ['publishes', '--publishes'],
+  ['subscribes', '--subscribes'],
+  ['calls', '--calls'],
+  ['grpcPort', '--grpc-port'],
+  ['fields', '--fields'],
+  ['operations', '--operations'],
+  ['store', '--store'],
+]
+
+/**
+ * The gateway's spec: port 8080 (or the next free one), a token required on every route and a
+ * rate limit per client; its routes follow the services (msvc.yaml's `routes:` adjusts them).
+ */
+function planAddGateway(ws: Workspace, opts: AddServiceOptions): ServiceSpec {
+  const why = opts.name === 'gateway' ? undefined : checkServiceName(opts.name)
+  if (why) throw new UserError(`invalid service name: ${why}`, 'call it gateway, or another DNS-1123 label')
+  if (ws.services[opts.name])
+    throw new UserError(`service "${opts.name}" already exists in msvc.yaml`, 'pick another name')
+  const existing = findGateway(ws)
+  if (existing)
+    throw new UserError(`the workspace already has a gateway: ${existing}`, 'edit its routes in msvc.yaml')
+  for (const [key, flag] of GATEWAY_REFUSES)
+    if (opts[key] !== undefined && !(Array.isArray(opts[key]) && opts[key].length === 0))
+      throw new UserError(`--gateway takes no ${flag}`, 'its routes come from the services in msvc.yaml')
+  if (opts.capabilities.length > 0)
+    throw new UserError('--gateway takes no capabilities', 'drop --http/--grpc/--events: the gateway proxies')
+  const used = listUsedPorts(ws)
+  if (opts.httpPort !== undefined) {
+    const owner = used.get(opts.httpPort) ?? RESERVED_PORTS.get(opts.httpPort)
+    if (owner)
+      throw new UserError(
+        `port ${opts.httpPort} is already used by ${owner}`,
+        'omit --port to get a free one',
+      )
+  }
+  const http = opts.httpPort ?? allocatePort(GATEWAY_PORT, used)
+  const raw = { auth: GATEWAY_DEFAULTS.auth, rateLimit: GATEWAY_RATE_LIMIT }
+  const { spec: gateway } = resolveGateway(raw, ws.services)
+  return {
+    kind: 'gateway',
+    description: opts.description ?? 'The entry point: routes, tokens and rate limits',
+    capabilities: [],
+    resource: toPlural(opts.name),
+    ports: { http },
+    calls: [...new Set(gateway.routes.map((r) => r.service))].sort(),
+    publishes: [],
+    subscribes: [],
+    replicas: 1,
+    env: {},
+    gateway,
+  }
+}
+
+/** The gateway's port when none is given (the next free one above if taken). */
+export const GATEWAY_PORT = 8080
+
+/** The rate limit a new gateway writes into msvc.yaml: per client (token subject, API key or IP). */
+export const GATEWAY_RATE_LIMIT = '100/s burst 200'
+
 const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))]
 
 /** The workspace with the new service (and declared events) added; for validation before writing. */
@@ -210,6 +277,7 @@ function ensureMap(doc: Document, key: string): YAMLMap {
 }
 
 function toServiceNode(doc: Document, spec: ServiceSpec): YAMLMap {
+  if (spec.kind === 'gateway') return toGatewayNode(doc, spec)
   const plain: Record<string, unknown> = {}
   if (spec.description) plain.description = spec.description
   plain.capabilities = spec.capabilities
@@ -239,5 +307,21 @@ function toServiceNode(doc: Document, spec: ServiceSpec): YAMLMap {
     )
       item.value.flow = true
   }
+  return node
+}
+
+/** A new gateway as msvc.yaml holds it: its settings; the routes it derives are not written. */
+function toGatewayNode(doc: Document, spec: ServiceSpec): YAMLMap {
+  const d = spec.gateway!.defaults
+  const plain: Record<string, unknown> = {
+    ...(spec.description ? { description: spec.description } : {}),
+    kind: 'gateway',
+    ports: spec.ports,
+    replicas: spec.replicas,
+    auth: d.auth,
+    ...(d.rateLimit !== undefined ? { rateLimit: d.rateLimit } : {}),
+  }
+  const node = doc.createNode(plain) as YAMLMap
+  ;(node.get('ports') as YAMLMap).flow = true
   return node
 }

@@ -12,6 +12,8 @@ export interface ServicePorts {
 }
 
 export interface ServiceSpec {
+  /** absent: a service; `gateway`: the workspace's API gateway (routes instead of a resource) */
+  kind?: 'gateway'
   description: string
   capabilities: Capability[]
   /** plural kebab-case REST resource (`payments` -> /payments, aggregate Payment) */
@@ -37,6 +39,60 @@ export interface ServiceSpec {
   store?: Store
   /** the database container's image (`database: { image }`), for a postgres store */
   database?: { image: string }
+  /** the gateway's routes and checks, resolved from msvc.yaml (kind: gateway only) */
+  gateway?: GatewaySpec
+  /**
+   * publish the service's own ports on 127.0.0.1 even though a gateway is the entry point
+   * (debugging); without a gateway every single-replica service is published anyway
+   */
+  publish?: boolean
+}
+
+/** One route of the gateway: a public path prefix and the service (and path) it leads to. */
+export interface GatewayRouteSpec {
+  /** the public prefix, `/api/orders`: it and everything below it */
+  path: string
+  service: string
+  /** the upstream's path prefix that replaces `path`, `/orders` */
+  to: string
+  /** `none`, `jwt` or `jwt(roles=a,b)` */
+  auth: string
+  /** `100/s burst 200`; absent: no limit */
+  rateLimit?: string
+  /** how long the upstream may take to answer (`5s`) */
+  timeout: string
+  /** extra attempts for idempotent requests (GET, HEAD, OPTIONS) */
+  retries: number
+}
+
+/** The route settings a gateway's routes inherit unless they set their own. */
+export interface GatewayDefaults {
+  auth: string
+  rateLimit?: string
+  timeout: string
+  retries: number
+}
+
+export interface GatewaySpec {
+  defaults: GatewayDefaults
+  /** sorted by path: every derived route (`/api/<resource>`) not turned off, and the declared ones */
+  routes: GatewayRouteSpec[]
+  /** RS256/ES256 through a JWKS URL, and the claims a token must carry; HS256 uses the .env secret */
+  jwt: { jwksUrl?: string; issuer?: string; audience?: string }
+  /** addresses or CIDRs whose x-forwarded-* / forwarded headers the gateway believes */
+  trustedProxies: string[]
+  balance: 'least-outstanding' | 'round-robin'
+}
+
+/** The gateway service of the workspace, if it has one (at most one is allowed). */
+export const findGateway = (ws: Workspace): string | undefined =>
+  Object.keys(ws.services).find((n) => ws.services[n]!.kind === 'gateway')
+
+/** True when the service's own ports are published on the host (see ServiceSpec.publish). */
+export const publishesPorts = (ws: Workspace, name: string): boolean => {
+  const s = ws.services[name]!
+  if (s.replicas !== 1) return false
+  return s.kind === 'gateway' || s.publish === true || findGateway(ws) === undefined
 }
 
 export const STORES = ['postgres', 'memory'] as const

@@ -22,6 +22,7 @@ import validateWorkspace from './validate-shape.gen.js'
 import { checkEventType, checkServiceName, toPlural } from './names.js'
 import { parseFieldsYaml, type FieldProblem, type FieldSpec } from './fields.js'
 import { parseOperationsYaml, type OperationSpec } from './operations.js'
+import { GATEWAY_KEYS, resolveGateway, type RawGateway } from './gateway.js'
 
 export type { Problem }
 
@@ -42,14 +43,18 @@ export function parseWorkspace(text: string): ParseResult {
   const raw = data as RawWorkspace
   const model = readModels(raw, at)
   if (model.problems.length > 0) return { ok: false, problems: model.problems }
-  const workspace = normalize(raw, model)
-  const problems = checkReferences(workspace, at)
-  if (problems.length > 0) return { ok: false, problems }
+  const { workspace, gatewayProblems } = normalize(raw, model, at)
+  const problems = [...checkKinds(raw, at), ...gatewayProblems, ...checkReferences(workspace, at)]
+  if (problems.length > 0) return { ok: false, problems: dedupeProblems(problems) }
   return { ok: true, workspace }
 }
 
-type RawService = Omit<Partial<ServiceSpec>, 'fields' | 'operations'> &
-  Pick<ServiceSpec, 'ports' | 'capabilities'> & { fields?: unknown; operations?: unknown }
+type RawService = Omit<Partial<ServiceSpec>, 'fields' | 'operations' | 'kind' | 'gateway'> &
+  Pick<ServiceSpec, 'ports'> & {
+    fields?: unknown
+    operations?: unknown
+    kind?: 'service' | 'gateway'
+  } & RawGateway
 
 interface RawWorkspace {
   name: string
@@ -92,14 +97,19 @@ function readModels(raw: RawWorkspace, at: Locate): Models {
   return out
 }
 
-function normalize(raw: RawWorkspace, models: Models): Workspace {
+function normalize(
+  raw: RawWorkspace,
+  models: Models,
+  at: Locate,
+): { workspace: Workspace; gatewayProblems: Problem[] } {
   const services: Record<string, ServiceSpec> = {}
   for (const [name, s] of Object.entries(raw.services ?? {})) {
     const fields = models.fields.get(name)
     const operations = models.operations.get(name)
     services[name] = {
+      ...(s.kind === 'gateway' ? { kind: 'gateway' as const } : {}),
       description: s.description ?? '',
-      capabilities: s.capabilities,
+      capabilities: s.capabilities ?? [],
       resource: s.resource ?? toPlural(name),
       ports: { ...s.ports },
       calls: s.calls ?? [],
@@ -113,6 +123,25 @@ function normalize(raw: RawWorkspace, models: Models): Workspace {
       ...(s.store !== undefined ? { store: s.store } : {}),
       ...(s.database !== undefined ? { database: { image: s.database.image } } : {}),
       ...(operations?.length ? { operations } : {}),
+      ...(s.publish !== undefined ? { publish: s.publish } : {}),
+    }
+  }
+  // a gateway's routes follow the other services; its upstreams are its calls (compose wires
+  // their URLs and waits for their health, msvc ls draws the edges)
+  const gatewayProblems: Problem[] = []
+  for (const [name, s] of Object.entries(raw.services ?? {})) {
+    if (s.kind !== 'gateway') continue
+    const { spec, problems } = resolveGateway(s, services)
+    services[name]!.gateway = spec
+    services[name]!.calls = [...new Set(spec.routes.map((r) => r.service))].sort()
+    for (const p of problems) {
+      const path = ['services', name, ...p.path]
+      gatewayProblems.push({
+        ...at(path, p.key === true),
+        field: path.join('.'),
+        message: `services.${name}: ${p.message}`,
+        ...(p.hint ? { hint: p.hint } : {}),
+      })
     }
   }
   const events: Record<string, EventSpec> = {}
@@ -120,12 +149,73 @@ function normalize(raw: RawWorkspace, models: Models): Workspace {
     events[type] = { ...(e.description ? { description: e.description } : {}), schema: e.schema ?? {} }
   }
   return {
-    name: raw.name,
-    services,
-    events,
-    ...(raw.runtime !== undefined ? { runtime: { image: raw.runtime.image } } : {}),
+    workspace: {
+      name: raw.name,
+      services,
+      events,
+      ...(raw.runtime !== undefined ? { runtime: { image: raw.runtime.image } } : {}),
+    },
+    gatewayProblems,
   }
 }
+
+/** What only a gateway, or only a service, may say; and at most one gateway. */
+function checkKinds(raw: RawWorkspace, at: Locate): Problem[] {
+  const problems: Problem[] = []
+  const add = (path: (string | number)[], message: string, hint: string, key = false) =>
+    problems.push({ ...at(path, key), field: path.join('.'), message, hint })
+  const gateways = Object.keys(raw.services ?? {}).filter((n) => raw.services[n]!.kind === 'gateway')
+  if (gateways.length > 1)
+    add(
+      ['services', gateways[1]!],
+      `services ${gateways.join(' and ')} are both gateways`,
+      'a workspace has one entry point: keep one kind: gateway',
+      true,
+    )
+  for (const [name, s] of Object.entries(raw.services ?? {})) {
+    if (s.kind === 'gateway') {
+      for (const key of SERVICE_ONLY_KEYS)
+        if (s[key] !== undefined && !(key === 'capabilities' && s.capabilities?.length === 0))
+          add(
+            ['services', name, key],
+            `services.${name} is a gateway: it has no ${key}`,
+            `its upstreams come from its routes; remove ${key}`,
+            true,
+          )
+      continue
+    }
+    if (s.capabilities === undefined)
+      add(
+        ['services', name],
+        `services.${name} has no capabilities`,
+        'add capabilities: [http] (or [] for health and metrics only)',
+        true,
+      )
+    for (const key of GATEWAY_KEYS)
+      if (s[key] !== undefined)
+        add(
+          ['services', name, key],
+          `services.${name}.${key} is a gateway setting, and ${name} is not a gateway`,
+          'move it to the gateway service (kind: gateway), or remove it',
+          true,
+        )
+  }
+  return problems
+}
+
+/** A service's keys that mean nothing on a gateway. */
+const SERVICE_ONLY_KEYS = [
+  'capabilities',
+  'resource',
+  'calls',
+  'publishes',
+  'subscribes',
+  'fields',
+  'operations',
+  'store',
+  'database',
+  'deadline',
+] as const
 
 /** Cross-field rules: names, ports, calls, event catalog. */
 function checkReferences(ws: Workspace, at: Locate): Problem[] {
@@ -135,7 +225,7 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
   const names = Object.keys(ws.services)
   const portOwner = new Map<number, string>()
   for (const [name, svc] of Object.entries(ws.services)) {
-    const why = checkServiceName(name)
+    const why = svc.kind === 'gateway' && name === 'gateway' ? undefined : checkServiceName(name)
     if (why) add(['services', name], why, 'rename the service', true)
     const caps = new Set(svc.capabilities)
     if (caps.has('grpc') && svc.ports.grpc === undefined)
@@ -172,6 +262,12 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
           ['services', name, 'calls', i],
           `service ${name} calls unknown service "${callee}"`,
           hintKnown(names),
+        )
+      else if (ws.services[callee]!.kind === 'gateway' && svc.kind !== 'gateway')
+        add(
+          ['services', name, 'calls', i],
+          `service ${name} calls the gateway ${callee}`,
+          'call the service behind the route directly: the gateway is for clients outside the stack',
         )
     })
     const resourceless = !caps.has('http') && !caps.has('grpc')

@@ -7,6 +7,9 @@ import { CAPABILITIES } from './model.js'
 export const IMAGE_REFERENCE =
   '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
 
+/** A duration: `500ms`, `2s`, `1.5m`. */
+const DURATION = '^[0-9]+(\\.[0-9]+)?(ms|s|m)$'
+
 /** `runtime:` of the workspace or of one service. */
 const RUNTIME = {
   type: 'object',
@@ -17,8 +20,7 @@ const RUNTIME = {
 
 /**
  * JSON Schema of msvc.yaml (draft-07). Shape only; cross-references (calls,
- * events, ports) are checked in validate.ts where the message can name both sides.
- * Also published as schema/msvc.schema.json for editors.
+ * events, ports) are checked in parse.ts where the message can name both sides.
  */
 export const WORKSPACE_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -34,8 +36,9 @@ export const WORKSPACE_SCHEMA = {
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        required: ['capabilities', 'ports'],
+        required: ['ports'],
         properties: {
+          kind: { type: 'string', enum: ['service', 'gateway'] },
           description: { type: 'string' },
           capabilities: {
             type: 'array',
@@ -56,7 +59,7 @@ export const WORKSPACE_SCHEMA = {
           publishes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
           subscribes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
           replicas: { type: 'integer', minimum: 0, maximum: 50 },
-          deadline: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' },
+          deadline: { type: 'string', pattern: DURATION },
           runtime: RUNTIME,
           // the aggregate's fields and operations: their grammar is checked by fields.ts and
           // operations.ts, whose messages name the field (parse.ts locates them)
@@ -74,6 +77,45 @@ export const WORKSPACE_SCHEMA = {
             propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
             additionalProperties: { type: ['string', 'number', 'boolean'] },
           },
+          publish: { type: 'boolean' },
+          // a gateway's: route defaults, routes and checks (core/workspace/gateway.ts checks the
+          // grammar of each value, with messages that name the route)
+          auth: { type: 'string' },
+          rateLimit: { type: 'string' },
+          timeout: { type: 'string', pattern: DURATION },
+          retries: { type: 'integer', minimum: 0, maximum: 5 },
+          routes: {
+            type: 'object',
+            additionalProperties: {
+              anyOf: [
+                { type: 'boolean', const: false },
+                { type: 'string' },
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    service: { type: 'string' },
+                    to: { type: 'string' },
+                    auth: { type: 'string' },
+                    rateLimit: { type: 'string' },
+                    timeout: { type: 'string', pattern: DURATION },
+                    retries: { type: 'integer', minimum: 0, maximum: 5 },
+                  },
+                },
+              ],
+            },
+          },
+          jwt: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              jwksUrl: { type: 'string' },
+              issuer: { type: 'string' },
+              audience: { type: 'string' },
+            },
+          },
+          trustedProxies: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+          balance: { type: 'string', enum: ['least-outstanding', 'round-robin'] },
         },
       },
     },

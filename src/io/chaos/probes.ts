@@ -3,7 +3,7 @@ import type { ProbeSpec } from '../../core/chaos/experiment.js'
 import type { ProbeResult } from '../../core/chaos/journal.js'
 import { judgeThresholds, type LoadSummary } from '../../core/chaos/load-probe.js'
 import { compare, formatComparison, selectSeries } from '../../core/chaos/metrics.js'
-import type { Workspace } from '../../core/workspace/model.js'
+import { publishesPorts, type Workspace } from '../../core/workspace/model.js'
 import { findRunning } from './targets.js'
 
 /**
@@ -21,7 +21,7 @@ export type LoadRunner = (o: {
 /** Where a probe reaches a service: its published port, or its first replica's address. */
 export async function serviceBaseUrl(d: Engine, ws: Workspace, service: string): Promise<string> {
   const s = ws.services[service]!
-  if (s.replicas === 1) return `http://127.0.0.1:${s.ports.http}`
+  if (publishesPorts(ws, service)) return `http://127.0.0.1:${s.ports.http}`
   const [first] = await findRunning(d, ws, service)
   return `http://${first?.ips[0] ?? '127.0.0.1'}:${s.ports.http}`
 }

@@ -82,6 +82,15 @@ async function generate(
   const failed = results.flatMap((r) => (r.ok ? [] : r.problems))
   if (failed.length > 0) return { ok: false, problems: failed }
   const protos: CompiledProto[] = results.flatMap((r) => (r.ok ? r.protos : []))
+  // no proto and no clients package yet (a workspace without grpc, as create-service leaves it):
+  // nothing to generate, rather than an empty package that sync --check would call missing
+  if (protos.length === 0 && !(await exists(join(root, 'packages', 'clients'))))
+    return {
+      ok: true,
+      plan: { generated: [], scaffold: [] },
+      diff: { write: [], remove: [], create: [], handWritten: [] },
+      protoCount: 0,
+    }
   const planned = planClients(ws, protos)
   if (!planned.ok) return { ok: false, problems: planned.problems }
   const diff = await diffWithDisk(root, planned.plan)

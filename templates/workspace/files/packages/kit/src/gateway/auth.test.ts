@@ -8,7 +8,14 @@ import {
   type JWTPayload,
 } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { AuthError, JwtVerifier, parseAuthRule, principalHeaders, type JwtSettings } from './auth.js'
+import {
+  AuthError,
+  JwtVerifier,
+  parseAuthRule,
+  principalHeaders,
+  signToken,
+  type JwtSettings,
+} from './auth.js'
 
 const SECRET = 'a-dev-secret-of-at-least-thirty-two-bytes'
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
@@ -243,4 +250,25 @@ describe('parseAuthRule', () => {
       expect(parseAuthRule(text)).toMatchObject({ error: expect.any(String) })
     },
   )
+})
+
+describe('signToken (msvc token, the gateway tests)', () => {
+  it('signs what the verifier accepts, for ttl seconds, with roles, issuer and audience', async () => {
+    const token = await signToken(
+      SECRET,
+      { sub: 'bob', roles: ['admin'], ttlSec: 60, issuer: 'me', audience: 'shop' },
+      NOW,
+    )
+    const strict = new JwtVerifier(
+      { secret: SECRET, issuer: 'me', audience: 'shop', clockToleranceSec: 0 },
+      () => NOW + 59_000,
+    )
+    expect(await outcome(strict, token)).toEqual({ sub: 'bob', roles: ['admin'] })
+    const later = new JwtVerifier({ secret: SECRET, clockToleranceSec: 0 }, () => NOW + 61_000)
+    expect(await outcome(later, token)).toEqual({ status: 401, message: 'the token has expired' })
+  })
+
+  it('refuses a secret shorter than 32 bytes', async () => {
+    await expect(signToken('short', { sub: 'x', ttlSec: 1 })).rejects.toThrow(/at least 32 bytes/)
+  })
 })

@@ -5,10 +5,14 @@ import {
   decodeProtectedHeader,
   errors,
   jwtVerify,
+  SignJWT,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose'
+import type { AuthRule } from './auth-rule.js'
+
+export { parseAuthRule, type AuthRule } from './auth-rule.js'
 
 /** Where the gateway's keys come from. Either or both: the token's `alg` picks one. */
 export interface JwtSettings {
@@ -25,9 +29,6 @@ export interface JwtSettings {
   /** seconds of clock skew allowed on `exp` and `nbf` (default 30) */
   clockToleranceSec?: number
 }
-
-/** A route's rule: no token, any valid token, or a valid token holding one of `roles`. */
-export type AuthRule = { kind: 'none' } | { kind: 'jwt'; roles: string[] }
 
 /** Who a verified token speaks for: what the gateway forwards upstream. */
 export interface Principal {
@@ -59,24 +60,6 @@ export const PRINCIPAL_HEADERS = { user: 'x-user-id', roles: 'x-user-roles' } as
 
 const SYMMETRIC = ['HS256'] as const
 const ASYMMETRIC = ['RS256', 'ES256'] as const
-const ROLE = /^[A-Za-z0-9_.:-]+$/
-
-/**
- * Parses a route's `auth:` value: `none`, `jwt`, or `jwt(roles=admin,ops)` (a token holding any
- * one of the roles). Returns an error message for anything else.
- */
-export function parseAuthRule(text: string): AuthRule | { error: string } {
-  const t = text.trim()
-  if (t === 'none') return { kind: 'none' }
-  if (t === 'jwt') return { kind: 'jwt', roles: [] }
-  const m = /^jwt\(roles=([^)]*)\)$/.exec(t)
-  if (!m) return { error: `auth "${text}" is not none, jwt or jwt(roles=a,b)` }
-  const roles = m[1]!.split(',').map((r) => r.trim())
-  const bad = roles.find((r) => !ROLE.test(r))
-  if (bad !== undefined)
-    return { error: `role "${bad}" in auth "${text}" is not a role name (letters, digits, _ . : -)` }
-  return { kind: 'jwt', roles }
-}
 
 /** The roles a token claims: a `roles` array of strings, or a space-separated `scope`. */
 export function rolesOf(payload: JWTPayload): string[] {
@@ -190,4 +173,35 @@ export function principalHeaders(principal: Principal | undefined): Record<strin
     [PRINCIPAL_HEADERS.user]: principal.sub,
     ...(principal.roles.length ? { [PRINCIPAL_HEADERS.roles]: principal.roles.join(',') } : {}),
   }
+}
+
+/** What a development token says: who, which roles, for how long. */
+export interface TokenClaims {
+  sub: string
+  roles?: string[]
+  ttlSec: number
+  issuer?: string
+  audience?: string
+}
+
+/**
+ * An HS256 token signed with the shared secret: what `msvc token` prints and the gateway's own
+ * tests send. For development; production tokens come from an identity provider (JWKS).
+ */
+export async function signToken(
+  secret: string,
+  claims: TokenClaims,
+  now: number = Date.now(),
+): Promise<string> {
+  const key = new TextEncoder().encode(secret)
+  if (key.byteLength < 32) throw new Error('the HS256 secret must be at least 32 bytes')
+  const iat = Math.floor(now / 1000)
+  let jwt = new SignJWT({ ...(claims.roles?.length ? { roles: claims.roles } : {}) })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + claims.ttlSec)
+  if (claims.issuer !== undefined) jwt = jwt.setIssuer(claims.issuer)
+  if (claims.audience !== undefined) jwt = jwt.setAudience(claims.audience)
+  return jwt.sign(key)
 }
