@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, relative, sep } from 'node:path'
 import { parse } from 'yaml'
@@ -6,6 +6,7 @@ import type { LoadedTemplate, TemplateSet } from '../core/scaffold/plan.js'
 import type { TemplateFile, TemplateManifest } from '../core/scaffold/render.js'
 import { usePrecompiled } from '../core/scaffold/handlebars.js'
 import { folderHolding } from './fs.js'
+import { UserError } from '../errors.js'
 
 /**
  * templates/ ships beside dist/ in the package (`"files"` in package.json): found from the folder
@@ -42,11 +43,23 @@ export async function loadTemplate(name: string, dir = TEMPLATES_DIR): Promise<L
   return { manifest, files }
 }
 
+/** Stands for a gateway template the folder lacks: rendering from it says so. */
+const MISSING_GATEWAY: LoadedTemplate = {
+  manifest: {},
+  get files(): never {
+    throw new UserError(
+      'this templates folder has no gateway template',
+      'add templates/gateway, or use the shipped templates',
+    )
+  },
+}
+
 export async function loadTemplateSet(dir = TEMPLATES_DIR): Promise<TemplateSet> {
   const [workspace, service, gateway] = await Promise.all([
     loadTemplate('workspace', dir),
     loadTemplate('service', dir),
-    loadTemplate('gateway', dir),
+    // a templates folder of one's own (MSVC_TEMPLATES_DIR) may have no gateway: only adding one needs it
+    existsSync(join(dir, 'gateway')) ? loadTemplate('gateway', dir) : MISSING_GATEWAY,
     loadPrecompiled(),
   ])
   return { workspace, service, gateway }
