@@ -1,2 +1,3 @@
 export * from './auth.js'
 export * from './rate-limit.js'
+export * from './proxy.js'

@@ -90,9 +90,8 @@ describe('rate limit headers', () => {
     })
   })
 
-  it('limits a principal before an API key before an address', () => {
-    expect(clientKey({ sub: 'alice', apiKey: 'k', ip: '10.0.0.1' })).toBe('sub:alice')
-    expect(clientKey({ apiKey: 'k', ip: '10.0.0.1' })).toBe('key:k')
+  it('limits a verified principal, else an address', () => {
+    expect(clientKey({ sub: 'alice', ip: '10.0.0.1' })).toBe('sub:alice')
     expect(clientKey({ ip: '10.0.0.1' })).toBe('ip:10.0.0.1')
   })
 })

@@ -39,7 +39,7 @@ interface Bucket {
 }
 
 /**
- * Token buckets, one per client key (a token's `sub`, else an API key, else the client IP). A
+ * Token buckets, one per client key (a token's `sub`, else the client IP). A
  * bucket holds up to `burst` tokens and refills at `rate` per `windowSec`; a request takes one.
  * Held in this process: behind several gateway replicas without a shared store, each replica
  * allows the full limit. At most `maxKeys` buckets are kept; the longest idle go first (an idle
@@ -99,9 +99,10 @@ export function rateLimitHeaders(policy: string, limit: RateLimit, d: RateDecisi
   }
 }
 
-/** The key a request is limited by: its principal, else its API key, else its client address. */
-export function clientKey(opts: { sub?: string; apiKey?: string; ip: string }): string {
-  if (opts.sub) return `sub:${opts.sub}`
-  if (opts.apiKey) return `key:${opts.apiKey}`
-  return `ip:${opts.ip}`
+/**
+ * The key a request is limited by: its verified principal, else its client address. An API key
+ * header is not a key: unverified, a client could send a new one each time for a fresh bucket.
+ */
+export function clientKey(opts: { sub?: string | undefined; ip: string }): string {
+  return opts.sub ? `sub:${opts.sub}` : `ip:${opts.ip}`
 }

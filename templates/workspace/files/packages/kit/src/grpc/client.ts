@@ -20,8 +20,20 @@ export interface GrpcMethodInfo {
   idempotent: boolean
 }
 
+/** grpc-js's round_robin balancing, as a service config. */
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] })
+
+/**
+ * The channel target of an address: `host:port` through grpc-js's DNS resolver (`dns:///host:port`,
+ * which yields every replica's address and resolves again when connections fail); a target with
+ * its own scheme (`ipv4:`, `unix:`, `dns:`) as it is.
+ */
+export function channelTarget(address: string): string {
+  return /^[a-z][a-z0-9+.-]*:(?!\d+$)/i.test(address) ? address : `dns:///${address}`
+}
+
 export interface GrpcClientOptions {
-  /** `host:port` of the service */
+  /** `host:port` of the service (every replica behind the name is used), or a grpc-js target URI */
   address: string
   /** names the breaker (the `target` label of circuit_breaker_state) and appears in errors; default: address */
   target?: string
@@ -90,9 +102,14 @@ export class ResilientGrpcClient {
   ) {
     this.target = opts.target ?? opts.address
     this.client = new ClientCtor(
-      opts.address,
+      channelTarget(opts.address),
       opts.credentials ?? grpcCredentials.createInsecure(),
-      opts.channelOptions,
+      {
+        // every replica the name resolves to, in turn; grpc-js's default (pick_first) would send every
+        // call down the one connection it made first
+        'grpc.service_config': ROUND_ROBIN,
+        ...opts.channelOptions,
+      },
     )
     this.deadlineMs = opts.deadlineMs ?? 2000
     this.maxAttempts = opts.maxAttempts ?? 3

@@ -21,7 +21,7 @@ import { Metrics } from '../metrics.js'
 import { BreakerOpenError } from '../resilience/breaker.js'
 import { BulkheadFullError } from '../resilience/bulkhead.js'
 import { TimeoutError } from '../resilience/timeout.js'
-import { ResilientGrpcClient } from './client.js'
+import { channelTarget, ResilientGrpcClient } from './client.js'
 import { currentCallContext } from './context.js'
 import { HealthService, SERVING_STATUS } from './health.js'
 import { REFLECTION_SERVICES } from './reflection.js'
@@ -160,6 +160,27 @@ const codeOf = async (p: Promise<unknown>) => {
     return status[(e as GrpcCallError).code]
   }
 }
+
+describe('ResilientGrpcClient over replicas', () => {
+  it('resolves host:port through DNS and leaves a target with a scheme as it is', () => {
+    expect(channelTarget('payment:50051')).toBe('dns:///payment:50051')
+    expect(channelTarget('localhost:50051')).toBe('dns:///localhost:50051')
+    expect(channelTarget('127.0.0.1:50051')).toBe('dns:///127.0.0.1:50051')
+    expect(channelTarget('[::1]:50051')).toBe('dns:///[::1]:50051')
+    expect(channelTarget('ipv4:127.0.0.1:1,127.0.0.1:2')).toBe('ipv4:127.0.0.1:1,127.0.0.1:2')
+    expect(channelTarget('unix:/tmp/s.sock')).toBe('unix:/tmp/s.sock')
+  })
+
+  it('spreads calls over every address in turn (round_robin), not down the first connection', async () => {
+    const a = await start()
+    const b = await start()
+    const c = a.client({ address: `ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}` })
+    for (let i = 0; i < 40; i++) await c.unary('get', {})
+    // round_robin alternates once both subchannels are ready; the first calls may all go to one
+    expect(a.calls.get + b.calls.get).toBe(40)
+    expect(Math.min(a.calls.get, b.calls.get)).toBeGreaterThanOrEqual(15)
+  })
+})
 
 describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
   it('maps domain errors to status codes and counts them per method and code', async () => {

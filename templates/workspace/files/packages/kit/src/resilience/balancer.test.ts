@@ -110,4 +110,37 @@ describe('Balancer', () => {
     expect(b.snapshot()[1]!.outstanding).toBe(0)
     expect(new Balancer([]).pick()).toBeUndefined()
   })
+
+  it('tells onEject of each ejection, with how long it lasts', () => {
+    const clock = fakeClock()
+    const ejections: [string, number][] = []
+    const b = new Balancer(A.slice(0, 1), {
+      now: clock.now,
+      onEject: (address, ms) => ejections.push([address, ms]),
+    })
+    for (let k = 0; k < 2; k++) b.pick()!.done(false)
+    expect(ejections).toEqual([])
+    b.pick()!.done(false)
+    expect(ejections).toEqual([[A[0], 5000]])
+    clock.advance(5000)
+    for (let k = 0; k < 3; k++) b.pick()!.done(false)
+    expect(ejections).toEqual([
+      [A[0], 5000],
+      [A[0], 10_000],
+    ])
+  })
+
+  it('passes over the addresses to avoid while another is usable (a retry goes elsewhere)', () => {
+    const b = new Balancer(A, { policy: 'round-robin' })
+    const counts = new Set<string>()
+    for (let k = 0; k < 30; k++) {
+      const lease = b.pick(new Set([A[0]!, A[1]!]))!
+      counts.add(lease.address)
+      lease.done(true)
+    }
+    expect([...counts]).toEqual([A[2]])
+    b.setReady(A[2]!, false)
+    // nothing else usable: an avoided instance is better than none
+    expect([A[0], A[1]]).toContain(b.pick(new Set([A[0]!, A[1]!]))!.address)
+  })
 })

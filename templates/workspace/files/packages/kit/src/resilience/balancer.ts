@@ -11,6 +11,8 @@ export interface BalancerOptions {
   ejectMs?: number
   /** the longest an ejection lasts (default 60 s) */
   maxEjectMs?: number
+  /** called at each ejection, with how long it lasts (a gateway counts ejections in its metrics) */
+  onEject?: (address: string, ejectMs: number) => void
   now?: () => number
 }
 
@@ -86,11 +88,18 @@ export class Balancer {
     if (i) i.ready = ready
   }
 
-  /** The instance for the next request; undefined only when there is none at all. */
-  pick(): Lease | undefined {
+  /**
+   * The instance for the next request; undefined only when there is none at all. `avoid`: the
+   * addresses a retry already failed on, passed over while another instance is usable.
+   */
+  pick(avoid?: ReadonlySet<string>): Lease | undefined {
     if (this.instances.length === 0) return undefined
     const now = this.now()
-    const usable = this.instances.filter((i) => i.ready && i.ejectedUntil <= now)
+    let usable = this.instances.filter((i) => i.ready && i.ejectedUntil <= now)
+    if (avoid?.size) {
+      const others = usable.filter((i) => !avoid.has(i.address))
+      if (others.length > 0) usable = others
+    }
     let chosen: Instance
     if (usable.length === 0) {
       // every one is out: the one out the longest (the earliest back) is the best guess
@@ -133,6 +142,7 @@ export class Balancer {
     i.ejectionsInRow++
     i.ejections++
     i.failures = 0
+    this.opts.onEject?.(i.address, ms)
   }
 
   /** Every instance's state, for metrics and readiness. */

@@ -1,0 +1,343 @@
+// One request passed to an upstream and its answer passed back, both streamed: the attempts
+// (retries on another instance, within the budget), the breaker around them, the errors the
+// gateway answers itself, and the accounting (balancer, metrics) of each attempt.
+import type { IncomingHttpHeaders } from 'node:http'
+import { Transform, type Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { backoffDelay } from '../resilience/retry.js'
+import { BreakerOpenError } from '../resilience/breaker.js'
+import type { UpstreamOutcome, UpstreamSeries } from './gateway-metrics.js'
+import { clientResponseHeaders } from './forwarded.js'
+import { sendProblem } from './problem.js'
+import type { Picked, Upstream } from './upstream.js'
+
+/** What an exchange needs of its route. */
+export interface ExchangeRoute {
+  upstream: Upstream
+  series: UpstreamSeries
+  /** how long an attempt waits for response headers, and at most between two body chunks */
+  timeoutMs: number
+  /** retries after the first attempt, for requests that may be sent twice */
+  retries: number
+}
+
+export interface Exchange {
+  request: FastifyRequest
+  reply: FastifyReply
+  route: ExchangeRoute
+  /** the upstream's request target (path and query) */
+  target: string
+  headers: Record<string, string | string[]>
+  bodyLimit: number
+  /** response fields the gateway adds to the upstream's (rate limit headers) */
+  responseHeaders: Record<string, string>
+}
+
+/** How an exchange ended, for the gateway's log line. */
+export interface ExchangeSummary {
+  status: number
+  attempts: number
+  /** the instance of the last attempt */
+  instance: string | undefined
+}
+
+/** Methods a request of which may be sent twice, when it has no body (RFC 9110 §9.2.2). */
+const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+
+/** Errors of the connection to an instance: the request may not have reached it. */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+])
+
+/**
+ * Why an attempt failed: the instance (`connection`, `timeout`, `protocol`: no valid answer), or
+ * the client (`too-large`: past the body limit, `client-gone`: it went away, `invalid`: a request
+ * undici will not send). Only the instance's failures count against it and its upstream.
+ */
+type FailureKind = 'connection' | 'timeout' | 'protocol' | 'too-large' | 'client-gone' | 'invalid'
+
+class AttemptError extends Error {
+  override name = 'AttemptError'
+  constructor(
+    readonly kind: FailureKind,
+    cause: unknown,
+  ) {
+    super(`attempt failed (${kind}): ${(cause as Error)?.message ?? String(cause)}`, { cause })
+  }
+
+  get isUpstreamFault(): boolean {
+    return isUpstreamFault(this.kind)
+  }
+}
+
+/** A 5xx answer: a failure for the breaker, but still the answer the client gets. */
+class FailedAnswer extends Error {
+  override name = 'FailedAnswer'
+  constructor(readonly response: Dispatcher.ResponseData) {
+    super(`the upstream answered ${response.statusCode}`)
+  }
+}
+
+class NoInstanceError extends Error {
+  override name = 'NoInstanceError'
+}
+
+function isUpstreamFault(kind: FailureKind): boolean {
+  return kind === 'connection' || kind === 'timeout' || kind === 'protocol'
+}
+
+/** What the breaker counts as a failure: the upstream's doing, not a client's. */
+export function isUpstreamFailure(error: unknown): boolean {
+  return !(error instanceof AttemptError) || error.isUpstreamFault
+}
+
+/** Whether the request carries a body: a content-length above 0, or chunked. */
+export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0
+}
+
+/** A request body on its way upstream; `tooLarge` once a chunked body passed the limit. */
+interface BodyIn {
+  stream: Readable
+  tooLarge: boolean
+}
+
+/**
+ * The request body as undici reads it, never buffered. With a content-length (already checked
+ * against the limit) the request stream itself; chunked, through a counter that fails the
+ * stream, and with it the upstream request, once the limit is passed.
+ */
+function requestBody(request: FastifyRequest, limit: number): BodyIn | undefined {
+  const raw = request.raw
+  if (!hasRequestBody(raw.headers)) return undefined
+  if (raw.headers['transfer-encoding'] === undefined) return { stream: raw, tooLarge: false }
+  let seen = 0
+  const body: BodyIn = {
+    stream: new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length
+        if (seen <= limit) return done(null, chunk)
+        body.tooLarge = true
+        done(new Error(`the request body is larger than ${limit} bytes`))
+      },
+    }),
+    tooLarge: false,
+  }
+  // pipe, not pipeline: failing the counter must leave the client's connection open for the 413
+  raw.pipe(body.stream as Transform)
+  raw.once('error', (e) => body.stream.destroy(e))
+  return body
+}
+
+/** State of one exchange across its attempts. */
+interface Attempts {
+  x: Exchange
+  body: BodyIn | undefined
+  retryable: boolean
+  /** aborts the attempt under way: the client went away, or the answer is late */
+  aborter: AbortController
+  /** the attempt under way was aborted for being late */
+  late: boolean
+  count: number
+  instance: string | undefined
+}
+
+/**
+ * Sends the request upstream and relays the answer, or answers with a problem: 503 (breaker
+ * open, no instance), 504 (timeout), 502 (connection failed, no valid answer), 413 (a chunked
+ * body past the limit). Upstream answers pass unchanged, 4xx and 5xx included, unless retried.
+ */
+export async function forward(x: Exchange): Promise<{ reply: FastifyReply; summary: ExchangeSummary }> {
+  const { request, reply, route } = x
+  const aborter = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) aborter.abort()
+  })
+  reply.raw.once('finish', () => discardRest(request))
+  const body = requestBody(request, x.bodyLimit)
+  const state: Attempts = {
+    x,
+    body,
+    retryable: RETRYABLE_METHODS.has(request.method) && body === undefined,
+    aborter,
+    late: false,
+    count: 0,
+    instance: undefined,
+  }
+  const summary = () => ({ status: reply.statusCode, attempts: state.count, instance: state.instance })
+  route.upstream.budget.recordRequest()
+  let response: Dispatcher.ResponseData
+  try {
+    response = await route.upstream.breaker.call(() => attemptAll(state))
+  } catch (e) {
+    if (!(e instanceof FailedAnswer)) return { reply: answerFailure(state, e), summary: summary() }
+    response = e.response
+  }
+  reply.code(response.statusCode).headers(clientResponseHeaders(response.headers)).headers(x.responseHeaders)
+  if (request.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
+    void response.body.dump().catch(() => undefined)
+    return { reply: reply.send(), summary: summary() }
+  }
+  return { reply: reply.send(response.body), summary: summary() }
+}
+
+/** Attempts until one gets an answer that is not retried, or a failure that is not retried. */
+async function attemptAll(state: Attempts): Promise<Dispatcher.ResponseData> {
+  const { route } = state.x
+  const tried = new Set<string>()
+  for (;;) {
+    const picked = route.upstream.pick(tried)
+    if (!picked) throw new NoInstanceError(`upstream ${route.upstream.name} has no instance`)
+    tried.add(picked.address)
+    state.count++
+    state.instance = picked.address
+    const started = performance.now()
+    // undici's own headersTimeout is checked about once a second: too coarse for short timeouts.
+    // A late attempt is not retried, so aborting the exchange's one controller is enough.
+    const timer = setTimeout(() => {
+      state.late = true
+      state.aborter.abort()
+    }, route.timeoutMs)
+    let response: Dispatcher.ResponseData
+    try {
+      response = await send(state, picked)
+    } catch (e) {
+      clearTimeout(timer)
+      const kind = state.late ? 'timeout' : failureOf(e, state)
+      picked.done(!isUpstreamFault(kind))
+      if (isUpstreamFault(kind)) count(route.series, kind === 'timeout' ? 'timeout' : 'error', started)
+      if (kind === 'connection') route.upstream.connectionFailed()
+      if (kind === 'connection' && (await mayRetry(state, tried))) continue
+      throw new AttemptError(kind, e)
+    }
+    clearTimeout(timer)
+    const failed = response.statusCode >= 500
+    count(route.series, failed ? 'error' : 'ok', started)
+    if ((response.statusCode === 502 || response.statusCode === 503) && (await mayRetry(state, tried))) {
+      picked.done(false)
+      await response.body.dump().catch(() => undefined)
+      continue
+    }
+    settleWhenRead(response.body, picked, !failed)
+    if (failed) throw new FailedAnswer(response)
+    return response
+  }
+}
+
+/** One attempt; undici's bodyTimeout is the longest wait between two chunks of the answer. */
+function send(state: Attempts, picked: Picked): Promise<Dispatcher.ResponseData> {
+  const { x } = state
+  return picked.pool.request({
+    method: x.request.method as Dispatcher.HttpMethod,
+    path: x.target,
+    headers: x.headers,
+    body: state.body?.stream ?? null,
+    headersTimeout: x.route.timeoutMs,
+    bodyTimeout: x.route.timeoutMs,
+    signal: state.aborter.signal,
+  })
+}
+
+function count(series: UpstreamSeries, outcome: UpstreamOutcome, started: number): void {
+  series.outcome[outcome].inc()
+  series.duration.observe((performance.now() - started) / 1000)
+}
+
+/**
+ * Whether to try again after a failed attempt: only a request that may be sent twice, within the
+ * route's retries and the upstream's budget. When every instance has been tried, the next
+ * attempt waits a little (backoff with jitter) instead of hitting the same one at once.
+ */
+async function mayRetry(state: Attempts, tried: ReadonlySet<string>): Promise<boolean> {
+  const { route } = state.x
+  if (!state.retryable || state.count > route.retries || state.aborter.signal.aborted) return false
+  if (!route.upstream.budget.tryRetry()) return false
+  route.series.retries.inc()
+  if (tried.size >= route.upstream.instances().length)
+    await sleep(backoffDelay(state.count - 1, 25, 250, Math.random))
+  return true
+}
+
+/**
+ * Tells the balancer how an answer went once its body has been read (so that a streaming
+ * answer counts as outstanding until it ends). A client that went away mid-body is not the
+ * instance's failure; a body cut by the instance is.
+ */
+function settleWhenRead(body: Readable, picked: Picked, ok: boolean): void {
+  body.once('end', () => picked.done(ok))
+  body.once('error', (e) => picked.done(ok && (e as { code?: string }).code === 'UND_ERR_ABORTED'))
+  body.once('close', () => picked.done(ok))
+}
+
+function failureOf(error: unknown, state: Attempts): FailureKind {
+  if (state.body?.tooLarge) return 'too-large'
+  if (state.aborter.signal.aborted || isClientGone(state.x.request)) return 'client-gone'
+  const code = (error as { code?: unknown }).code
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout'
+  if (code === 'UND_ERR_INVALID_ARG') return 'invalid'
+  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return 'connection'
+  return 'protocol'
+}
+
+/** The client closed its connection before sending all of its request. */
+function isClientGone(request: FastifyRequest): boolean {
+  return request.raw.destroyed && !request.raw.complete
+}
+
+/**
+ * Once the answer is out, reads what the client still sends of its body and throws it away. Node
+ * does that by itself for a body nobody began to read, but not for one read halfway (an upload
+ * cut at the limit, an instance that failed mid-upload): the connection would stall, and closing
+ * it with unread data resets it, which can lose the answer. Node's requestTimeout bounds how long.
+ */
+function discardRest(request: FastifyRequest): void {
+  if (request.raw.complete) return
+  request.raw.unpipe()
+  request.raw.resume()
+}
+
+/** The gateway's own answer to a request that got none from the upstream. */
+function answerFailure(state: Attempts, error: unknown): FastifyReply {
+  const { request, reply, route } = state.x
+  const name = route.upstream.name
+  const problem = (status: number, detail: string) =>
+    sendProblem(request, reply, status, detail, state.x.responseHeaders)
+  if (error instanceof BreakerOpenError || error instanceof NoInstanceError) {
+    route.series.outcome.rejected.inc()
+    return problem(
+      503,
+      error instanceof NoInstanceError
+        ? `upstream ${name} has no instance`
+        : `upstream ${name} is unavailable: its recent requests failed, so none are sent to it for a while`,
+    )
+  }
+  if (!(error instanceof AttemptError)) throw error
+  switch (error.kind) {
+    case 'timeout':
+      return problem(504, `upstream ${name} did not answer within ${route.timeoutMs} ms`)
+    case 'connection':
+      return problem(502, `upstream ${name} could not be reached`)
+    case 'protocol':
+      return problem(502, `upstream ${name} gave no valid answer`)
+    case 'invalid':
+      return problem(400, 'the request could not be passed on')
+    case 'too-large':
+      return problem(413, `the request body is larger than ${state.x.bodyLimit} bytes`)
+    case 'client-gone':
+      // nobody to answer: 499 (the client closed the request) for the request's log line
+      return reply.code(499).send()
+  }
+}
