@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { CREATE_BIN, MSVC_BIN } from '../helpers/cli.js'
 import { parseDocument } from 'yaml'
-import { E2E_NESTED_EVENT, E2E_RUNTIME_IMAGES, E2E_SERVICES } from './workspace-spec.js'
+import { E2E_NESTED_EVENT, E2E_PUBLISHED, E2E_RUNTIME_IMAGES, E2E_SERVICES } from './workspace-spec.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -63,6 +63,15 @@ export default async function setup(project: TestProject) {
     )
     if (withImage === yaml) throw new Error(`no replicas line for ${service} in msvc.yaml`)
     yaml = withImage
+  }
+  // a gateway makes itself the only published port; the tests of the other services reach them on theirs
+  for (const service of E2E_PUBLISHED) {
+    const published = yaml.replace(
+      new RegExp(`( {2}${service}:\\n(?: {4}.*\\n)*? {4}replicas: 1\\n)`),
+      `$1    publish: true\n`,
+    )
+    if (published === yaml) throw new Error(`no replicas line for ${service} in msvc.yaml`)
+    yaml = published
   }
   await writeFile(yamlFile, yaml)
   const installLog = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir)

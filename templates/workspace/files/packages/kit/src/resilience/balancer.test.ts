@@ -87,6 +87,30 @@ describe('Balancer', () => {
     expect(Object.keys(spread(b, 30)).sort()).toEqual([...A].sort())
   })
 
+  it('takes a replica back at once when its readiness returns after failing (a restart), however long its ejection', () => {
+    const clock = fakeClock()
+    const b = new Balancer(A, { now: clock.now })
+    const failOn = (address: string) => {
+      for (let k = 0; k < 3; k++) {
+        const lease = b.pick(new Set(A.filter((a) => a !== address)))!
+        expect(lease.address).toBe(address)
+        lease.done(false)
+      }
+    }
+    failOn(A[2]!)
+    clock.advance(5000)
+    failOn(A[2]!) // ejected again: now for 10 s
+    expect(b.snapshot()[2]).toMatchObject({ ejected: true, ejections: 2 })
+    b.setReady(A[2]!, false)
+    b.setReady(A[2]!, true)
+    expect(b.snapshot()[2]).toMatchObject({ ejected: false, ready: true })
+    expect(Object.keys(spread(b, 30)).sort()).toEqual([...A].sort())
+    // a passing check of a replica that never failed one does not end a passive ejection
+    failOn(A[1]!)
+    b.setReady(A[1]!, true)
+    expect(b.snapshot()[1]).toMatchObject({ ejected: true })
+  })
+
   it('with every replica out, tries the one that has been out the longest rather than none', () => {
     const clock = fakeClock()
     const b = new Balancer(A.slice(0, 2), { policy: 'round-robin', now: clock.now })

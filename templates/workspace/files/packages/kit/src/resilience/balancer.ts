@@ -85,7 +85,15 @@ export class Balancer {
   /** An active check's verdict on one instance. */
   setReady(address: string, ready: boolean): void {
     const i = this.instances.find((x) => x.address === address)
-    if (i) i.ready = ready
+    if (!i) return
+    // back from not ready (a restarted replica): its ejection, earned while it was down, is over;
+    // else the doubling ejections of its downtime would keep a healthy replica out for a minute
+    if (ready && !i.ready) {
+      i.ejectedUntil = 0
+      i.ejectionsInRow = 0
+      i.failures = 0
+    }
+    i.ready = ready
   }
 
   /**
