@@ -17,6 +17,7 @@ const ALL = [
   'loadtest-grpc',
   'up',
   'chaos-timing',
+  'gateway',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))

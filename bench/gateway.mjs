@@ -76,12 +76,19 @@ try {
   sh('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http', '--store', 'memory'], parent)
   sh('node', [MSVC, 'add', 'gateway', '--gateway'], ws)
   const yamlFile = join(ws, 'msvc.yaml')
-  const yaml = readFileSync(yamlFile, 'utf8').replace(/rateLimit: .*/, 'rateLimit: 100000000/s burst 100000000')
+  const yaml = readFileSync(yamlFile, 'utf8').replace(
+    /rateLimit: .*/,
+    'rateLimit: 100000000/s burst 100000000',
+  )
   writeFileSync(yamlFile, yaml)
   sh('node', [MSVC, 'sync'], ws)
   sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], ws)
   sh('npm', ['run', 'build'], ws)
-  const token = execFileSync('node', [MSVC, 'token', '--sub', 'bench', '--ttl', '1h'], { cwd: ws, env, encoding: 'utf8' }).trim()
+  const token = execFileSync('node', [MSVC, 'token', '--sub', 'bench', '--ttl', '1h'], {
+    cwd: ws,
+    env,
+    encoding: 'utf8',
+  }).trim()
   const secret = /^MSVC_JWT_SECRET=(.*)$/m.exec(readFileSync(join(ws, '.env'), 'utf8'))[1]
 
   const ports = { order: 3201, gateway: 3202, nginx: 3203 }
@@ -146,11 +153,15 @@ http {
   for (const url of Object.values(urls)) await waitFor(url, auth)
   const nginxWorker = () => {
     // the worker, not the master: the one process that proxies
-    const out = execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')
+    const out = execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
     return Number(out[0])
   }
   proxyPid.nginx = has('pgrep') ? nginxWorker() : undefined
-  const bodies = await Promise.all(Object.values(urls).map(async (url) => (await fetch(url, { headers: auth })).text()))
+  const bodies = await Promise.all(
+    Object.values(urls).map(async (url) => (await fetch(url, { headers: auth })).text()),
+  )
   const same = bodies.every((b) => b === bodies[0])
 
   /** wrk against one side: its req/s, and the CPU per request of the process doing the proxying. */
@@ -183,7 +194,18 @@ http {
   const latency = (name) => {
     const out = execFileSync(
       'node',
-      [MSVC, 'loadtest', urls[name], '--rate', String(RATE), '-d', `${SECONDS}s`, '-H', `authorization: Bearer ${token}`, '--json'],
+      [
+        MSVC,
+        'loadtest',
+        urls[name],
+        '--rate',
+        String(RATE),
+        '-d',
+        `${SECONDS}s`,
+        '-H',
+        `authorization: Bearer ${token}`,
+        '--json',
+      ],
       { cwd: ws, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     )
     const report = JSON.parse(out)
@@ -202,17 +224,24 @@ http {
   }
   for (const name of Object.keys(runs)) {
     const figures = runs[name].map((r) => r.rps.toFixed(0)).join(', ')
-    const cpuText = hasProc && proxyPid[name] ? `; CPU of ${name === 'direct' ? 'order' : name} ${cpu(name).toFixed(1)} us/request` : ''
+    const cpuText =
+      hasProc && proxyPid[name]
+        ? `; CPU of ${name === 'direct' ? 'order' : name} ${cpu(name).toFixed(1)} us/request`
+        : ''
     console.log(`${label[name].padEnd(40)} median ${rps(name).toFixed(0)} req/s  (${figures})${cpuText}`)
   }
   const overhead = rps('gateway') / rps('direct')
   const vsNginx = rps('gateway') / rps('nginx')
   const perRound = (a, b) => runs[a].map((r, i) => r.rps / runs[b][i].rps)
   console.log(
-    `gateway / direct: ${(overhead * 100).toFixed(1)} % (rounds ${perRound('gateway', 'direct').map((x) => (x * 100).toFixed(0)).join(', ')} %); target >= 60 %: ${overhead >= 0.6 ? 'met' : 'NOT met'}`,
+    `gateway / direct: ${(overhead * 100).toFixed(1)} % (rounds ${perRound('gateway', 'direct')
+      .map((x) => (x * 100).toFixed(0))
+      .join(', ')} %); target >= 60 %: ${overhead >= 0.6 ? 'met' : 'NOT met'}`,
   )
   console.log(
-    `gateway / nginx:  ${(vsNginx * 100).toFixed(1)} % (rounds ${perRound('gateway', 'nginx').map((x) => (x * 100).toFixed(0)).join(', ')} %); target >= 50 %: ${vsNginx >= 0.5 ? 'met' : 'NOT met'}`,
+    `gateway / nginx:  ${(vsNginx * 100).toFixed(1)} % (rounds ${perRound('gateway', 'nginx')
+      .map((x) => (x * 100).toFixed(0))
+      .join(', ')} %); target >= 50 %: ${vsNginx >= 0.5 ? 'met' : 'NOT met'}`,
   )
   const p50 = (name) => median(lat[name].map((l) => l.p50))
   const p99 = (name) => median(lat[name].map((l) => l.p99))
@@ -220,7 +249,9 @@ http {
   console.log(
     `open model at ${RATE} req/s for ${SECONDS}s x ${ROUNDS}: p50 direct ${p50('direct').toFixed(2)} ms, through the gateway ${p50('gateway').toFixed(2)} ms (p99 ${p99('direct').toFixed(2)} / ${p99('gateway').toFixed(2)} ms)`,
   )
-  console.log(`p50 added by the gateway: ${added.toFixed(2)} ms; target < 1 ms: ${added < 1 ? 'met' : 'NOT met'}`)
+  console.log(
+    `p50 added by the gateway: ${added.toFixed(2)} ms; target < 1 ms: ${added < 1 ? 'met' : 'NOT met'}`,
+  )
 } finally {
   for (const c of children) c.kill('SIGTERM')
   await new Promise((r) => setTimeout(r, 300))

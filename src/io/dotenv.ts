@@ -17,7 +17,8 @@ export async function readDevSecret(root: string): Promise<string | undefined> {
 
 /**
  * What giving the workspace a development secret changes: `.env` with MSVC_JWT_SECRET (32 random
- * bytes, base64url) when it has none, and `.gitignore` with `.env` when it does not ignore it.
+ * bytes, base64url) when it has none, and `.gitignore` with `.env` when it does not ignore it
+ * (created when missing: the secret must never be committed).
  * Nothing when both are in place. Existing lines are kept.
  */
 export async function devSecretEdits(root: string): Promise<PlannedFile[]> {
@@ -28,7 +29,8 @@ export async function devSecretEdits(root: string): Promise<PlannedFile[]> {
     const comment = "the gateway's HS256 secret for development tokens (msvc token): never commit it"
     out.push({ path: '.env', contents: appendDotEnv(env, JWT_SECRET_VAR, secret, comment), mode: 0o600 })
   }
-  if (ignore !== undefined && !ignoresDotEnv(ignore))
+  if (ignore === undefined) out.push({ path: '.gitignore', contents: '.env\n' })
+  else if (!ignoresDotEnv(ignore))
     out.push({ path: '.gitignore', contents: `${ignore.endsWith('\n') ? ignore : `${ignore}\n`}.env\n` })
   return out
 }

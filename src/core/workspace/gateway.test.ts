@@ -83,10 +83,24 @@ describe('the gateway in msvc.yaml (issue 16)', () => {
       ),
     ).toEqual([
       '/api/orders->order/orders jwt(roles=admin,ops) 100/s burst 200 2s 0',
-      '/api/orders/export->order/orders/export none 5/min 10s 2',
+      '/api/orders/export->order/orders/export jwt(roles=admin,ops) 5/min 2s 0',
       '/shop->order/orders none 100/s burst 200 10s 2',
     ])
     expect(ws.services.gateway!.calls).toEqual(['order'])
+  })
+
+  it('gives a nested route what it does not set from the route it sits under, not the defaults', () => {
+    const ws = gatewayOf(
+      withGateway(`    routes:
+      /api/orders: { auth: 'jwt(roles=admin)', timeout: 2s }
+      /api/orders/export: { service: order, to: /orders/export, rateLimit: 5/min }
+`),
+    )
+    expect(ws.services.gateway!.gateway!.routes.find((r) => r.path === '/api/orders/export')).toMatchObject({
+      auth: 'jwt(roles=admin)',
+      timeout: '2s',
+      rateLimit: '5/min',
+    })
   })
 
   it('refuses bad routes with one line each, naming the route', () => {
@@ -110,6 +124,12 @@ describe('the gateway in msvc.yaml (issue 16)', () => {
       ['      /api/nothing: false\n', /route \/api\/nothing is turned off, but no service has it/],
       ['      /api/x: { to: /orders }\n', /route \/api\/x names no service/],
       ['      /api/x: gateway\n', /unknown service "gateway"/],
+      [
+        '      /api/x: { service: order, to: /orders/../admin }\n',
+        /leads to \/orders\/..\/admin, which is not order's resource/,
+      ],
+      ['      /api/x: { service: order, timeout: 0s }\n', /timeout 0s is under 1 ms/],
+      ['      /api/x: { service: order, auth: "jwt\\n" }\n', /holds a line break/],
     ]
     for (const [route, message] of cases) {
       const problems = problemsOf(withGateway(`    routes:\n${route}`))
@@ -158,6 +178,17 @@ describe('the gateway in msvc.yaml (issue 16)', () => {
     expect(
       problemsOf(SHOP.replace('  worker:\n    capabilities: [events]\n', '  worker:\n'))[0]!.message,
     ).toMatch(/worker has no capabilities/)
+  })
+
+  it('refuses two services routed at the same derived path, and a gateway with replicas', () => {
+    const twin = SHOP.replace(
+      '  worker:\n',
+      '  legacy:\n    capabilities: [http]\n    resource: orders\n    ports: { http: 3009 }\n  worker:\n',
+    )
+    expect(problemsOf(twin)[0]!.message).toMatch(
+      /services legacy and order would both be routed at \/api\/orders/,
+    )
+    expect(problemsOf(withGateway('    replicas: 2\n'))[0]!.message).toMatch(/a gateway with 2 replicas/)
   })
 
   it('keeps "gateway" reserved for the gateway itself', () => {

@@ -91,10 +91,22 @@ export function resolveGateway(
     ...(raw.rateLimit !== undefined ? { rateLimit: raw.rateLimit } : {}),
   }
   checkRule(defaults.auth, defaults.rateLimit, [], problems)
+  checkTimeout(defaults.timeout, ['timeout'], problems)
 
   const routes = new Map<string, GatewayRouteSpec>()
-  for (const d of deriveRoutes(services)) routes.set(d.path, { ...d, ...defaults })
-  for (const [path, value] of Object.entries(raw.routes ?? {})) {
+  for (const d of deriveRoutes(services)) {
+    const other = routes.get(d.path)
+    if (other)
+      problems.push({
+        path: ['routes'],
+        message: `services ${other.service} and ${d.service} would both be routed at ${d.path}`,
+        hint: `give one another resource, or route it yourself: routes: { ${d.path}: { service: ${other.service} } }`,
+      })
+    else routes.set(d.path, { ...d, ...defaults })
+  }
+  // parents before the routes nested in them: a new route inherits from the route it sits under
+  const declared = Object.entries(raw.routes ?? {}).sort(([a], [b]) => a.length - b.length)
+  for (const [path, value] of declared) {
     const at = ['routes', path]
     const pathProblem = checkRoutePath(path)
     if (pathProblem) {
@@ -143,7 +155,7 @@ export function resolveGateway(
     }
     const to = given.to ?? (derived && derived.service === service ? derived.to : `/${target.resource}`)
     const resource = `/${target.resource}`
-    if (!(to === resource || to.startsWith(`${resource}/`)) || !ROUTE_PATH.test(to)) {
+    if (!(to === resource || to.startsWith(`${resource}/`)) || checkRoutePath(to) !== undefined) {
       problems.push({
         path: [...at, 'to'],
         message: `route ${path} leads to ${to}, which is not ${service}'s resource ${resource}`,
@@ -151,19 +163,23 @@ export function resolveGateway(
       })
       continue
     }
+    // what it does not set comes from the route it replaces, else the one it is nested in (so a
+    // route added below /api/orders to change its rate limit keeps /api/orders's roles), else the
+    // gateway's defaults
+    const base = derived ?? enclosing(routes, path) ?? defaults
+    const rateLimit = given.rateLimit ?? base.rateLimit
     const route: GatewayRouteSpec = {
       path,
       service,
       to,
-      auth: given.auth ?? defaults.auth,
-      timeout: given.timeout ?? defaults.timeout,
-      retries: given.retries ?? defaults.retries,
-      ...((given.rateLimit ?? defaults.rateLimit) !== undefined
-        ? { rateLimit: given.rateLimit ?? defaults.rateLimit }
-        : {}),
+      auth: given.auth ?? base.auth,
+      timeout: given.timeout ?? base.timeout,
+      retries: given.retries ?? base.retries,
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
     }
     if (given.auth !== undefined || given.rateLimit !== undefined)
       checkRule(given.auth, given.rateLimit, at, problems)
+    if (given.timeout !== undefined) checkTimeout(given.timeout, [...at, 'timeout'], problems)
     routes.set(path, route)
   }
   problems.push(...findOverlaps([...routes.keys()]))
@@ -197,12 +213,39 @@ export function resolveGateway(
   }
 }
 
+/** The route that `path` is nested in, the nearest one: `/api/orders` for `/api/orders/export`. */
+function enclosing(routes: Map<string, GatewayRouteSpec>, path: string): GatewayRouteSpec | undefined {
+  for (let p = path.slice(0, path.lastIndexOf('/')); p !== ''; p = p.slice(0, p.lastIndexOf('/'))) {
+    const r = routes.get(p)
+    if (r) return r
+  }
+  return undefined
+}
+
+/** A timeout the gateway can keep: whole milliseconds, at least one (the schema checked the form). */
+function checkTimeout(text: string, at: (string | number)[], problems: GatewayProblem[]): void {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text)
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : 0
+  if (ms < 1)
+    problems.push({ path: at, message: `timeout ${text} is under 1 ms`, hint: 'for example timeout: 5s' })
+}
+
 function checkRule(
   auth: string | undefined,
   rateLimit: string | undefined,
   at: (string | number)[],
   problems: GatewayProblem[],
 ): void {
+  for (const [key, value] of [
+    ['auth', auth],
+    ['rateLimit', rateLimit],
+  ] as const)
+    if (value !== undefined && /[^\S ]/.test(value))
+      problems.push({
+        path: [...at, key],
+        message: `${key} ${JSON.stringify(value)} holds a line break or tab`,
+        hint: 'write it on one line',
+      })
   if (auth !== undefined) {
     const r = parseAuthRule(auth)
     if ('error' in r)

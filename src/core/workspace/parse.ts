@@ -174,6 +174,12 @@ function checkKinds(raw: RawWorkspace, at: Locate): Problem[] {
     )
   for (const [name, s] of Object.entries(raw.services ?? {})) {
     if (s.kind === 'gateway') {
+      if (s.replicas !== undefined && s.replicas !== 1)
+        add(
+          ['services', name, 'replicas'],
+          `services.${name} is a gateway with ${s.replicas} replicas`,
+          "the gateway publishes the stack's one entry port, which replicas would clash on: keep replicas: 1",
+        )
       for (const key of SERVICE_ONLY_KEYS)
         if (s[key] !== undefined && !(key === 'capabilities' && s.capabilities?.length === 0))
           add(

@@ -272,3 +272,16 @@ describe('signToken (msvc token, the gateway tests)', () => {
     await expect(signToken('short', { sub: 'x', ttlSec: 1 })).rejects.toThrow(/at least 32 bytes/)
   })
 })
+
+describe('JWKS URLs', () => {
+  it('takes plain http only on the machine itself, IPv6 loopback included', () => {
+    for (const url of [
+      'http://localhost:1/jwks',
+      'http://127.0.0.1:1/jwks',
+      'http://[::1]:1/jwks',
+      'https://id.example/jwks',
+    ])
+      expect(() => new JwtVerifier({ jwksUrl: url }), url).not.toThrow()
+    expect(() => new JwtVerifier({ jwksUrl: 'http://id.example/jwks' })).toThrow(/must be https/)
+  })
+})

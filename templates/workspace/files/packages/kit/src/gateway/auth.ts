@@ -90,7 +90,7 @@ export class JwtVerifier {
     }
     if (settings.jwksUrl !== undefined) {
       const url = new URL(settings.jwksUrl)
-      const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '::1'
+      const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local))
         throw new Error(`the JWKS URL ${settings.jwksUrl} must be https (http only on localhost)`)
       this.jwks = createRemoteJWKSet(url)
