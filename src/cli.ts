@@ -289,6 +289,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       '--grpc',
       'service target: call its gRPC methods (List, Create) through the generated client, not its REST routes',
     )
+    .option('--auth', "send a development token of the workspace's gateway (msvc token) with every request")
     .option('--html <file>', 'also write a self-contained HTML report')
     .option(
       '--chaos <fault>',
@@ -308,6 +309,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
           'msvc loadtest order --rate 500 --duration 30s --threshold "p99<300ms" --threshold "errors<1%"',
           'msvc loadtest http://127.0.0.1:3001/orders --stages 10s:100,30s:1000 --html load.html',
           'msvc loadtest order --connections 50 -d 10s',
+          'msvc loadtest order --auth --rate 200   # behind the gateway: through its route, with a token',
           'msvc loadtest -f load/checkout.yaml --json > result.json',
           'msvc loadtest order --grpc --rate 200   # its gRPC methods through the generated client',
         ]),

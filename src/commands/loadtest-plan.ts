@@ -30,6 +30,8 @@ export interface LoadtestCliOptions {
   chaosJournal?: string
   chaos?: string[]
   grpc?: boolean
+  /** send a development token of the workspace's gateway (msvc token) with every HTTP request */
+  auth?: boolean
 }
 
 /** Where and what to send, and how: the command line, the scenario file and the workspace, resolved. */

@@ -5,9 +5,9 @@ import { checkGrpcServices, grpcAddress, grpcServiceMix, isGrpcCall } from '../c
 import { compileRequest } from '../core/loadtest/request.js'
 import { answeredRequests, chaosWindows, modelDurationMs, toLoadReport } from '../core/loadtest/report.js'
 import { profileRequests } from '../core/loadtest/schedule.js'
-import { isUrlTarget, serviceTarget } from '../core/loadtest/targets.js'
+import { isUrlTarget, loadTarget } from '../core/loadtest/targets.js'
 import { judgeThresholds } from '../core/loadtest/thresholds.js'
-import { hasCapability } from '../core/workspace/model.js'
+import { hasCapability, type GatewayRouteSpec } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { listStackNames, stackMember } from '../core/compose/build-stack.js'
@@ -22,6 +22,7 @@ import { loadWorkspace } from '../io/workspace.js'
 import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
 import { renderHtmlReport } from '../ui/loadtest-html.js'
 import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest-plan.js'
+import { mintDevToken } from './token.js'
 
 /** `msvc loadtest <service|url>`: runs the load, prints or writes the reports, exits 2 on a breached threshold. */
 export async function runLoadtest(
@@ -52,9 +53,16 @@ export async function runLoadtest(
   for (const f of faults)
     if (!ws || !stackMember(ws, f.service))
       throw new UserError(`--chaos: unknown service "${f.service}"`, hintKnown(ws ? listStackNames(ws) : []))
+  let route: GatewayRouteSpec | undefined
   const plan = toLoadtestPlan(targetArg, o, scenario, (name) => {
-    const found = ws && serviceTarget(ws, name)
+    const found = ws && loadTarget(ws, name)
     if (!ws || !found) return { unknown: Object.keys(ws?.services ?? {}) }
+    if ('unreachable' in found)
+      throw new UserError(
+        `${name} cannot be reached from here: ${found.unreachable}`,
+        `add publish: true to services.${name} in msvc.yaml, or load a URL`,
+      )
+    route = found.via?.route
     const s = ws.services[name]!
     if (o.grpc && !hasCapability(s, 'grpc'))
       throw new UserError(`--grpc: ${name} has no grpc capability`, 'load its HTTP routes without --grpc')
@@ -65,6 +73,23 @@ export async function runLoadtest(
   })
   if (o.grpc && (scenario || !targetArg || isUrlTarget(targetArg)))
     throw new UserError('--grpc goes with a service target', 'msvc loadtest order --grpc')
+  // through the gateway: a route that needs a token gets one with --auth (the route's first role)
+  const rule = route && !o.grpc ? /^jwt(?:\(roles=([^,)]+))?/.exec(route.auth) : undefined
+  if (rule && !o.auth)
+    throw new UserError(
+      `${targetArg} is reached through the gateway's ${route!.path}, which needs a token`,
+      'pass --auth to send a development token (msvc token) with every request',
+    )
+  if (o.auth) {
+    const where = loaded ?? (await loadWorkspace(ctx.cwd))
+    const token = await mintDevToken(where.root, where.workspace, {
+      sub: 'msvc-loadtest',
+      roles: rule?.[1] ? [rule[1]] : [],
+      ttlSec: 24 * 3600,
+    })
+    for (const r of plan.requests)
+      if (!isGrpcCall(r)) r.headers = { ...r.headers, authorization: `Bearer ${token}` }
+  }
 
   // gRPC calls: their services must exist and have grpc; then the generated clients are loaded
   // (and their methods and message fields checked) before anything is sent

@@ -1,6 +1,6 @@
 import type { Ctx } from '../context.js'
 import { parseDuration } from '../core/chaos/units.js'
-import { findGateway } from '../core/workspace/model.js'
+import { findGateway, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { ensureDevSecret, readDevSecret } from '../io/dotenv.js'
 import { loadWorkspace } from '../io/workspace.js'
@@ -46,6 +46,21 @@ export async function runToken(opts: TokenCliOptions, ctx: Ctx): Promise<void> {
     throw new UserError(`--ttl "${opts.ttl}" is not a duration from 1s to 24h`, 'for example --ttl 15m')
   if (opts.init && (await ensureDevSecret(root)))
     ctx.ui.info('wrote a development secret to .env (git-ignored)')
+  ctx.ui.data(await mintDevToken(root, workspace, { sub, roles, ttlSec: Math.round(ttlMs / 1000) }))
+}
+
+/**
+ * A development token for the workspace's gateway: HS256 with the .env secret, the gateway's
+ * issuer and audience when msvc.yaml sets them (`msvc token`, `msvc loadtest --auth`).
+ */
+export async function mintDevToken(
+  root: string,
+  workspace: Workspace,
+  claims: { sub: string; roles: string[]; ttlSec: number },
+): Promise<string> {
+  const gateway = findGateway(workspace)
+  if (!gateway)
+    throw new UserError('the workspace has no gateway to take a token', 'add one: msvc add gateway --gateway')
   const secret = await readDevSecret(root)
   if (!secret)
     throw new UserError(
@@ -53,12 +68,11 @@ export async function runToken(opts: TokenCliOptions, ctx: Ctx): Promise<void> {
       'run msvc up (it writes one), or msvc token --init',
     )
   const jwt = workspace.services[gateway]!.gateway!.jwt
-  const token = await signToken(secret, {
-    sub,
-    ...(roles.length ? { roles } : {}),
-    ttlSec: Math.round(ttlMs / 1000),
+  return signToken(secret, {
+    sub: claims.sub,
+    ...(claims.roles.length ? { roles: claims.roles } : {}),
+    ttlSec: claims.ttlSec,
     ...(jwt.issuer !== undefined ? { issuer: jwt.issuer } : {}),
     ...(jwt.audience !== undefined ? { audience: jwt.audience } : {}),
   })
-  ctx.ui.data(token)
 }

@@ -178,6 +178,17 @@ describe.skipIf(!hasDocker)('the gateway in front of order x3 (issue 16)', () =>
     expect(created.status).toBe(201)
   })
 
+  it('loads order through the gateway with msvc loadtest --auth, and asks for --auth without it', async () => {
+    const without = await msvc(['loadtest', 'order', '--rate', '50', '-d', '1s'], { cwd: ws })
+    expect(without.exitCode).toBe(1)
+    expect(without.stderr).toMatch(/reached through the gateway's \/api\/orders, which needs a token/)
+    const r = await msvc(['loadtest', 'order', '--auth', '--rate', '100', '-d', '2s', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as { target: string; requests: number; errors: number }
+    expect(report.requests).toBeGreaterThanOrEqual(190)
+    expect(report.errors).toBe(0)
+  }, 60_000)
+
   it('answers 429 after the burst, with Retry-After and the RateLimit headers', async () => {
     const statuses: number[] = []
     let last: Response | undefined

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Workspace } from '../workspace/model.js'
 import { compileTemplate } from './request.js'
-import { createBody, serviceTarget } from './targets.js'
+import { createBody, loadTarget, serviceTarget } from './targets.js'
+import { parseWorkspace } from '../workspace/parse.js'
 
 const ws = {
   name: 'shop',
@@ -21,6 +22,49 @@ describe('a service target', () => {
     )
     expect(names.size).toBe(6)
     expect(JSON.parse([...names][0]!)).toMatchObject({ name: expect.stringMatching(/^name [0-9a-f-]{36}$/) })
+  })
+})
+
+describe('where a service is loaded (issue 16)', () => {
+  const shop = (extra = '') => {
+    const r = parseWorkspace(`name: shop
+services:
+  order:
+    capabilities: [http]
+    ports: { http: 3001 }
+  stats:
+    capabilities: [http]
+    ports: { http: 3002 }
+${extra}`)
+    if (!r.ok) throw new Error(r.problems[0]!.message)
+    return r.workspace
+  }
+
+  it('goes to its own port without a gateway, or when it publishes one', () => {
+    expect(loadTarget(shop(), 'order')).toMatchObject({ url: new URL('http://127.0.0.1:3001') })
+    const published = shop('  gateway:\n    kind: gateway\n    ports: { http: 8080 }\n').services
+    published.order!.publish = true
+    expect(loadTarget({ ...shop(), services: published }, 'order')).not.toHaveProperty('via')
+  })
+
+  it('goes through the gateway route to its resource otherwise, paths rewritten', () => {
+    const ws = shop(
+      '  gateway:\n    kind: gateway\n    ports: { http: 8080 }\n    routes:\n      /api/stats: false\n      /api/a: { service: order, auth: none }\n',
+    )
+    const t = loadTarget(ws, 'order') as Exclude<
+      ReturnType<typeof loadTarget>,
+      { unreachable: string } | undefined
+    >
+    expect(t.url.href).toBe('http://127.0.0.1:8080/')
+    expect(t.via).toMatchObject({ gateway: 'gateway', route: { path: '/api/orders', auth: 'jwt' } })
+    expect(t.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/orders?limit=20',
+      'POST /api/orders',
+    ])
+    expect(loadTarget(ws, 'stats')).toEqual({
+      unreachable:
+        'stats publishes no port (the gateway is the entry point) and the gateway has no route to /stats',
+    })
   })
 })
 

@@ -1,6 +1,14 @@
 /** Load targets: a URL, or a service of the workspace with requests its generated REST resource accepts. */
 import { sampleValue } from '../scaffold/entity-vars.js'
-import { hasCapability, toEntityFields, type ServiceSpec, type Workspace } from '../workspace/model.js'
+import {
+  findGateway,
+  hasCapability,
+  publishesPorts,
+  toEntityFields,
+  type GatewayRouteSpec,
+  type ServiceSpec,
+  type Workspace,
+} from '../workspace/model.js'
 import type { RequestSpec } from './request.js'
 
 /** `http://...` and `https://...` are URLs; anything else names a service. */
@@ -33,6 +41,49 @@ export function serviceTarget(
 ): { url: URL; requests: RequestSpec[] } | undefined {
   const s = ws.services[name]
   if (!s) return undefined
+  return directTarget(s)
+}
+
+/**
+ * Where a service's load goes: its own published port, or, when a gateway is the entry point and
+ * the service publishes none, through the gateway's route to its resource (`via` says which, so
+ * that the command can send a token when the route needs one). `unreachable` when neither.
+ */
+export function loadTarget(
+  ws: Workspace,
+  name: string,
+):
+  | { url: URL; requests: RequestSpec[]; via?: { gateway: string; route: GatewayRouteSpec } }
+  | { unreachable: string }
+  | undefined {
+  const s = ws.services[name]
+  if (!s) return undefined
+  const direct = directTarget(s)
+  if (publishesPorts(ws, name)) return direct
+  const gateway = findGateway(ws)
+  const resource = `/${s.resource}`
+  // its derived route if it still has it, else the shortest one to its resource
+  const derived = `/api${resource}`
+  const route = gateway
+    ? ws.services[gateway]!.gateway!.routes.filter((r) => r.service === name && r.to === resource).sort(
+        (a, b) => Number(b.path === derived) - Number(a.path === derived) || a.path.length - b.path.length,
+      )[0]
+    : undefined
+  if (!gateway || !route || !hasCapability(s, 'http'))
+    return {
+      unreachable:
+        s.replicas !== 1
+          ? `${name} runs ${s.replicas} replicas and publishes no port${gateway ? ', and the gateway has no route to its resource' : ''}`
+          : `${name} publishes no port (the gateway is the entry point) and the gateway has no route to ${resource}`,
+    }
+  return {
+    url: new URL(`http://127.0.0.1:${ws.services[gateway]!.ports.http}`),
+    requests: direct.requests.map((r) => ({ ...r, path: route.path + r.path.slice(resource.length) })),
+    via: { gateway, route },
+  }
+}
+
+function directTarget(s: ServiceSpec): { url: URL; requests: RequestSpec[] } {
   const url = new URL(`http://127.0.0.1:${s.ports.http}`)
   if (!hasCapability(s, 'http'))
     return {

@@ -11,7 +11,7 @@ import { BreakerOpenError } from '../resilience/breaker.js'
 import type { UpstreamOutcome, UpstreamSeries } from './gateway-metrics.js'
 import { clientResponseHeaders } from './forwarded.js'
 import { sendProblem } from './problem.js'
-import type { Picked, Upstream } from './upstream.js'
+import { isConnectionError, type Picked, type Upstream } from './upstream.js'
 
 /** What an exchange needs of its route. */
 export interface ExchangeRoute {
@@ -45,22 +45,6 @@ export interface ExchangeSummary {
 
 /** Methods a request of which may be sent twice, when it has no body (RFC 9110 §9.2.2). */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
-
-/** Errors of the connection to an instance: the request may not have reached it. */
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ETIMEDOUT',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-])
 
 /**
  * Why an attempt failed: the instance (`connection`, `timeout`, `protocol`: no valid answer), or
@@ -288,7 +272,7 @@ function failureOf(error: unknown, state: Attempts): FailureKind {
   const code = (error as { code?: unknown }).code
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout'
   if (code === 'UND_ERR_INVALID_ARG') return 'invalid'
-  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return 'connection'
+  if (isConnectionError(error)) return 'connection'
   return 'protocol'
 }
 

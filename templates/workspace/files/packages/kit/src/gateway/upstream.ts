@@ -3,6 +3,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pino } from 'pino'
 import type { Registry } from 'prom-client'
 import { Pool } from 'undici'
 import type { Logger } from '../logger.js'
@@ -39,9 +40,10 @@ export interface UpstreamOptions {
   healthIntervalMs?: number
   /** how long a readiness check may take (default 1 s) */
   healthTimeoutMs?: number
-  /** breaker state metrics go here */
+  /** breaker state metrics go here (default: none) */
   registry?: Registry
-  logger: Logger
+  /** instance changes, ejections, readiness and breaker changes (default: logs nothing) */
+  logger?: Logger
   /** called at each ejection of a replica */
   onEject?: (address: string) => void
   /** the clock of re-resolution's debounce, in ms (tests pass a fake one) */
@@ -61,6 +63,28 @@ const READY_PATH = '/health/ready'
 const RESOLVE_DEBOUNCE_MS = 1000
 /** How long closing a pool waits for its requests before cutting them. */
 const POOL_CLOSE_GRACE_MS = 2000
+
+/** Error codes of a failed connection to a replica (Node's and undici's): the request may not have reached it. */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+])
+
+/** Whether a pool's request failed on its connection (then call Upstream.connectionFailed()). */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)
+}
 
 /**
  * An upstream: replicas, pools, balancer, health checks, breaker and retry budget. Each replica
@@ -85,9 +109,11 @@ export class Upstream {
   private checking = false
   private closed = false
   private readonly now: () => number
+  private readonly logger: Logger
 
   constructor(private readonly opts: UpstreamOptions) {
     this.now = opts.now ?? Date.now
+    this.logger = opts.logger ?? pino({ level: 'silent' }, { write: () => undefined })
     const target = parseTarget(opts.target)
     this.name = opts.name
     this.host = target.host
@@ -100,7 +126,7 @@ export class Upstream {
       ejectMs: opts.eject?.ms,
       maxEjectMs: opts.eject?.maxMs,
       onEject: (address, ms) => {
-        opts.logger.warn({ upstream: this.name, instance: address, ejectMs: ms }, 'upstream instance ejected')
+        this.logger.warn({ upstream: this.name, instance: address, ejectMs: ms }, 'upstream instance ejected')
         opts.onEject?.(address)
       },
     })
@@ -112,7 +138,7 @@ export class Upstream {
       registry: opts.registry,
       isFailure: opts.isFailure,
       onStateChange: (from, to) =>
-        opts.logger.warn({ upstream: this.name, from, to }, 'upstream circuit breaker changed state'),
+        this.logger.warn({ upstream: this.name, from, to }, 'upstream circuit breaker changed state'),
     })
     this.budget = new RetryBudget(opts.retryBudget)
   }
@@ -192,7 +218,7 @@ export class Upstream {
     try {
       found = await this.resolve(this.host)
     } catch (e) {
-      this.opts.logger.warn(
+      this.logger.warn(
         { upstream: this.name, host: this.host, err: (e as Error).message },
         'upstream host could not be resolved; keeping the instances known',
       )
@@ -208,7 +234,7 @@ export class Upstream {
         void closePool(pool)
       }
     if (before.join() !== addresses.join())
-      this.opts.logger.info({ upstream: this.name, instances: addresses }, 'upstream instances changed')
+      this.logger.info({ upstream: this.name, instances: addresses }, 'upstream instances changed')
   }
 
   private async checkOne(instance: InstanceState): Promise<void> {
@@ -216,7 +242,7 @@ export class Upstream {
     if (this.closed) return
     this.balancer.setReady(instance.address, ready)
     if (ready !== instance.ready)
-      this.opts.logger.warn(
+      this.logger.warn(
         { upstream: this.name, instance: instance.address, ready },
         ready ? 'upstream instance ready again' : 'upstream instance not ready',
       )
