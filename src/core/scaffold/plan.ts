@@ -138,8 +138,8 @@ export function toGatewayVars(ws: Workspace, name: string, msvcVersion: string) 
           env: toCalleeEnv(r.service).url,
           timeoutMs: parseDuration(r.timeout)!,
           authNone: r.auth === 'none',
-          /** the roles a test token needs to pass the route */
-          roles: rule ? [rule[1]!.split(',')[0]!.trim()] : [],
+          /** the roles a test token needs to pass the route, as a TypeScript array literal */
+          rolesTs: rule ? `['${rule[1]!.split(',')[0]!.trim()}']` : '[]',
         }
       }),
     },
