@@ -4,6 +4,7 @@ import { planAddService, renderNewWorkspaceYaml, withService } from '../core/wor
 import { checkDnsLabel } from '../core/workspace/names.js'
 import { parseWorkspace } from '../core/workspace/parse.js'
 import { planCreateWorkspace } from '../core/scaffold/plan.js'
+import { newDevSecretFile } from '../io/dotenv.js'
 import { UserError } from '../errors.js'
 import { isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor, type WarmPlugin } from '../io/proto/plugin.js'
@@ -77,7 +78,12 @@ async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: C
     ws,
     service: input.name,
     title: `Writing workspace ${wsName} with service ${input.name}`,
-    plan: (templates) => planCreateWorkspace(ws, input.name, yaml, templates, ctx.version),
+    plan: (templates) => {
+      const plan = planCreateWorkspace(ws, input.name, yaml, templates, ctx.version)
+      // a gateway first: the workspace's development secret with it (.gitignore keeps .env out)
+      if (spec.kind === 'gateway') plan.files.push(newDevSecretFile())
+      return plan
+    },
     dryRun: opts.dryRun === true,
     force: opts.force === true,
     grpc,

@@ -24,11 +24,7 @@ export async function readDevSecret(root: string): Promise<string | undefined> {
 export async function devSecretEdits(root: string): Promise<PlannedFile[]> {
   const [env, ignore] = await Promise.all([readText(join(root, '.env')), readText(join(root, '.gitignore'))])
   const out: PlannedFile[] = []
-  if (env === undefined || !parseDotEnv(env).get(JWT_SECRET_VAR)) {
-    const secret = randomBytes(32).toString('base64url')
-    const comment = "the gateway's HS256 secret for development tokens (msvc token): never commit it"
-    out.push({ path: '.env', contents: appendDotEnv(env, JWT_SECRET_VAR, secret, comment), mode: 0o600 })
-  }
+  if (env === undefined || !parseDotEnv(env).get(JWT_SECRET_VAR)) out.push(newDevSecretFile(env))
   if (ignore === undefined) out.push({ path: '.gitignore', contents: '.env\n' })
   else if (!ignoresDotEnv(ignore))
     out.push({ path: '.gitignore', contents: `${ignore.endsWith('\n') ? ignore : `${ignore}\n`}.env\n` })
@@ -43,4 +39,11 @@ export async function ensureDevSecret(root: string): Promise<boolean> {
     if (f.mode !== undefined) await chmod(join(root, f.path), f.mode)
   }
   return edits.length > 0
+}
+
+/** `.env` with a fresh development secret (32 random bytes, base64url) after what it held. */
+export function newDevSecretFile(existing?: string): PlannedFile {
+  const secret = randomBytes(32).toString('base64url')
+  const comment = "the gateway's HS256 secret for development tokens (msvc token): never commit it"
+  return { path: '.env', contents: appendDotEnv(existing, JWT_SECRET_VAR, secret, comment), mode: 0o600 }
 }

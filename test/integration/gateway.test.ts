@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { jwtVerify } from 'jose'
 import { parse } from 'yaml'
@@ -148,12 +148,26 @@ describe('msvc add --gateway, sync, token and compose (issue 16)', () => {
     }
   })
 
+  it('create-service --gateway starts a workspace at its gateway, with the secret, and no route yet', async () => {
+    const r = await createService(['edge', '--yes', '--gateway'], { cwd: tmp })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const edge = join(tmp, 'edge')
+    expect(await readFile(join(edge, '.env'), 'utf8')).toMatch(/^MSVC_JWT_SECRET=[A-Za-z0-9_-]{43}$/m)
+    expect((await stat(join(edge, '.env'))).mode & 0o777).toBe(0o600)
+    expect((await readFile(join(edge, '.gitignore'), 'utf8')).split('\n')).toContain('.env')
+    expect(await readFile(join(edge, 'services/gateway/src/routes.ts'), 'utf8')).toMatch(
+      /\(_config: Config\): GatewayRoute\[\] => \[\]\n/,
+    )
+    const token = await msvc(['token'], { cwd: edge })
+    expect(token.exitCode, token.stderr).toBe(0)
+  })
+
   it('publishes only the gateway (and services that opt in), with its secret from .env', async () => {
     const yamlPath = join(root, 'msvc.yaml')
     const text = await read('msvc.yaml')
     await writeFile(
       yamlPath,
-      text.replace(/(  product:\n(?: {4}.*\n)*?)( {4}replicas: 1\n)/, '$1$2    publish: true\n'),
+      text.replace(/( {2}product:\n(?: {4}.*\n)*?)( {4}replicas: 1\n)/, '$1$2    publish: true\n'),
     )
     const r = await msvc(['compose'], { cwd: root })
     expect(r.exitCode, r.stderr).toBe(0)
