@@ -79,6 +79,9 @@ export default async function setup(project: TestProject) {
   project.provide('workspaceName', name)
   project.provide('workspaceInstallLog', installLog)
   return async () => {
-    if (!process.env.MSVC_E2E_KEEP) await rm(parent, { recursive: true, force: true })
+    if (process.env.MSVC_E2E_KEEP) return
+    // the stacks' volumes (databases, JetStream) go with the workspace, or every run leaves some
+    await execa('node', [MSVC_BIN, 'down', '--volumes'], { cwd: dir, env, reject: false, stdin: 'ignore' })
+    await rm(parent, { recursive: true, force: true })
   }
 }
