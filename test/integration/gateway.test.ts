@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto'
-import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { jwtVerify } from 'jose'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService, msvc } from '../helpers/cli.js'
-import { makeTempDir } from '../helpers/temp-dir.js'
+import { makeTempDir, treeHash } from '../helpers/temp-dir.js'
 
 // Issue #16: the gateway as msvc.yaml declares it: added, routed, kept in step, given a secret,
 // minting tokens, and the only published port of the stack. One workspace, steps in order.
@@ -27,22 +26,6 @@ afterAll(async () => {
 })
 
 const read = (p: string) => readFile(join(root, p), 'utf8')
-
-/** A hash of every file under the workspace: what a refused command must leave as it was. */
-async function treeHash(dir: string): Promise<string> {
-  const h = createHash('sha256')
-  const walk = async (d: string) => {
-    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) await walk(p)
-      else h.update(relative(dir, p)).update(await readFile(p))
-    }
-  }
-  await walk(dir)
-  return h.digest('hex')
-}
 
 describe('msvc add --gateway, sync, token and compose (issue 16)', () => {
   it('adds the gateway: routes to every HTTP service, a secret in a git-ignored .env', async () => {

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createService, msvc } from '../helpers/cli.js'
-import { makeTempDir } from '../helpers/temp-dir.js'
+import { makeTempDir, treeHash } from '../helpers/temp-dir.js'
 
 // docs/model.md, msvc sync: the model and the code stay in step; the user's files are theirs.
 
@@ -22,22 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true })
 })
-
-/** A hash of every file under the workspace: what --check must leave as it was. */
-async function treeHash(dir: string): Promise<string> {
-  const h = createHash('sha256')
-  const walk = async (d: string) => {
-    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) await walk(p)
-      else h.update(relative(dir, p)).update(await readFile(p))
-    }
-  }
-  await walk(dir)
-  return h.digest('hex')
-}
 
 const yamlPath = () => join(root, 'msvc.yaml')
 const svc = (p: string) => join(root, 'services/inventory', p)
