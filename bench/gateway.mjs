@@ -11,6 +11,9 @@
 // gateway or nginx) share core 0, so both proxies get the same CPU. Each side gets a warm-up run,
 // then ROUNDS rounds in alternating order; medians are compared, and each round's ratio too.
 // The rate limit is set so high that it never refuses: its bucket is still taken on every request.
+// A fourth side, for reference and with no target: bench/bare-proxy.mjs, the least a Node proxy
+// does (node's server, the same undici, no checks), on core 0 too. It shows how much of the gap
+// to nginx is Node's HTTP stack and how much the gateway's own work.
 // Balance over replicas and failover are correctness bounds, checked on Docker by
 // test/e2e/gateway.test.ts (10,000 requests, each replica within 15 %; a replica killed at
 // 200 req/s, under 1 % errors).
@@ -91,7 +94,7 @@ try {
   }).trim()
   const secret = /^MSVC_JWT_SECRET=(.*)$/m.exec(readFileSync(join(ws, '.env'), 'utf8'))[1]
 
-  const ports = { order: 3201, gateway: 3202, nginx: 3203 }
+  const ports = { order: 3201, gateway: 3202, nginx: 3203, bare: 3204 }
   const order = start(1, ['node', join(ws, 'services/order/dist/main.js')], {
     env: { ...env, PORT: String(ports.order), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
   })
@@ -143,13 +146,23 @@ http {
 `,
   )
   const nginx = start(0, ['nginx', '-p', ngx, '-c', join(ngx, 'nginx.conf')], {})
+  const bare = start(0, ['node', fileURLToPath(new URL('bare-proxy.mjs', import.meta.url)), ws], {
+    env: {
+      ...env,
+      PORT: String(ports.bare),
+      UPSTREAM: `http://127.0.0.1:${ports.order}`,
+      PREFIX: '/api/orders',
+      REWRITE: '/orders',
+    },
+  })
   const auth = { authorization: `Bearer ${token}` }
   const urls = {
     direct: `http://127.0.0.1:${ports.order}/orders/${created.id}`,
     gateway: `http://127.0.0.1:${ports.gateway}/api/orders/${created.id}`,
     nginx: `http://127.0.0.1:${ports.nginx}/api/orders/${created.id}`,
+    bare: `http://127.0.0.1:${ports.bare}/api/orders/${created.id}`,
   }
-  const proxyPid = { direct: order.pid, gateway: gateway.pid, nginx: undefined }
+  const proxyPid = { direct: order.pid, gateway: gateway.pid, nginx: undefined, bare: bare.pid }
   for (const url of Object.values(urls)) await waitFor(url, auth)
   const nginxWorker = () => {
     // the worker, not the master: the one process that proxies
@@ -216,11 +229,12 @@ http {
   console.log(
     `gateway benchmark: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s x ${ROUNDS}, node ${process.version}, ${has('taskset') ? 'order on core 1; wrk and the proxy on core 0' : 'unpinned'}`,
   )
-  console.log(`same JSON body from all three: ${same}`)
+  console.log(`same JSON body from all four: ${same}`)
   const label = {
     direct: 'straight to order',
     gateway: 'through the gateway (JWT + rate limit)',
     nginx: 'through nginx (1 worker)',
+    bare: 'through a bare Node proxy (reference)',
   }
   for (const name of Object.keys(runs)) {
     const figures = runs[name].map((r) => r.rps.toFixed(0)).join(', ')
@@ -242,6 +256,9 @@ http {
     `gateway / nginx:  ${(vsNginx * 100).toFixed(1)} % (rounds ${perRound('gateway', 'nginx')
       .map((x) => (x * 100).toFixed(0))
       .join(', ')} %); target >= 50 %: ${vsNginx >= 0.5 ? 'met' : 'NOT met'}`,
+  )
+  console.log(
+    `bare Node proxy / nginx: ${((rps('bare') / rps('nginx')) * 100).toFixed(1)} %; gateway / bare Node proxy: ${((rps('gateway') / rps('bare')) * 100).toFixed(1)} % (reference figures, no target)`,
   )
   const p50 = (name) => median(lat[name].map((l) => l.p50))
   const p99 = (name) => median(lat[name].map((l) => l.p99))

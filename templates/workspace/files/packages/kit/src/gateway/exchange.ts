@@ -2,7 +2,7 @@
 // (retries on another instance, within the budget), the breaker around them, the errors the
 // gateway answers itself, and the accounting (balancer, metrics) of each attempt.
 import type { IncomingHttpHeaders } from 'node:http'
-import { Transform, type Readable } from 'node:stream'
+import { Transform, Writable, type Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
@@ -41,6 +41,8 @@ export interface ExchangeSummary {
   attempts: number
   /** the instance of the last attempt */
   instance: string | undefined
+  /** the answer's body was cut after its head had gone out: `upstream` or `client` */
+  cut?: 'upstream' | 'client'
 }
 
 /** Methods a request of which may be sent twice, when it has no body (RFC 9110 §9.2.2). */
@@ -67,11 +69,11 @@ class AttemptError extends Error {
   }
 }
 
-/** A 5xx answer: a failure for the breaker, but still the answer the client gets. */
+/** A 5xx answer: a failure for the breaker, though the client got it as it came. */
 class FailedAnswer extends Error {
   override name = 'FailedAnswer'
-  constructor(readonly response: Dispatcher.ResponseData) {
-    super(`the upstream answered ${response.statusCode}`)
+  constructor(readonly statusCode: number) {
+    super(`the upstream answered ${statusCode}`)
   }
 }
 
@@ -137,14 +139,23 @@ interface Attempts {
   late: boolean
   count: number
   instance: string | undefined
+  /** the answer's head has gone to the client: from here on a failure can only cut it */
+  committed: boolean
+  cut: 'upstream' | 'client' | undefined
 }
 
 /**
  * Sends the request upstream and relays the answer, or answers with a problem: 503 (breaker
  * open, no instance), 504 (timeout), 502 (connection failed, no valid answer), 413 (a chunked
  * body past the limit). Upstream answers pass unchanged, 4xx and 5xx included, unless retried.
+ *
+ * The answer is relayed by undici's stream(): once its head arrives, the fastify reply is taken
+ * over (hijack) and undici writes the body straight into node's response, with backpressure.
+ * Going through reply.send(stream) instead halved the gateway's requests per second
+ * (architecture.md, "The gateway's speed"). The kit's request line and RED metrics still come
+ * from fastify, which watches the response finish.
  */
-export async function forward(x: Exchange): Promise<{ reply: FastifyReply; summary: ExchangeSummary }> {
+export async function forward(x: Exchange): Promise<ExchangeSummary> {
   const { request, reply, route } = x
   const aborter = new AbortController()
   reply.raw.once('close', () => {
@@ -160,26 +171,25 @@ export async function forward(x: Exchange): Promise<{ reply: FastifyReply; summa
     late: false,
     count: 0,
     instance: undefined,
+    committed: false,
+    cut: undefined,
   }
-  const summary = () => ({ status: reply.statusCode, attempts: state.count, instance: state.instance })
   route.upstream.budget.recordRequest()
-  let response: Dispatcher.ResponseData
   try {
-    response = await route.upstream.breaker.call(() => attemptAll(state))
+    await route.upstream.breaker.call(() => attemptAll(state))
   } catch (e) {
-    if (!(e instanceof FailedAnswer)) return { reply: answerFailure(state, e), summary: summary() }
-    response = e.response
+    if (!state.committed) answerFailure(state, e)
   }
-  reply.code(response.statusCode).headers(clientResponseHeaders(response.headers)).headers(x.responseHeaders)
-  if (request.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
-    void response.body.dump().catch(() => undefined)
-    return { reply: reply.send(), summary: summary() }
+  return {
+    status: reply.statusCode,
+    attempts: state.count,
+    instance: state.instance,
+    ...(state.cut ? { cut: state.cut } : {}),
   }
-  return { reply: reply.send(response.body), summary: summary() }
 }
 
 /** Attempts until one gets an answer that is not retried, or a failure that is not retried. */
-async function attemptAll(state: Attempts): Promise<Dispatcher.ResponseData> {
+async function attemptAll(state: Attempts): Promise<void> {
   const { route } = state.x
   const tried = new Set<string>()
   for (;;) {
@@ -188,51 +198,106 @@ async function attemptAll(state: Attempts): Promise<Dispatcher.ResponseData> {
     tried.add(picked.address)
     state.count++
     state.instance = picked.address
-    const started = performance.now()
+    const attempt: Attempt = { started: performance.now(), timer: undefined, status: 0, retry: false }
     // undici's own headersTimeout is checked about once a second: too coarse for short timeouts.
     // A late attempt is not retried, so aborting the exchange's one controller is enough.
-    const timer = setTimeout(() => {
+    attempt.timer = setTimeout(() => {
       state.late = true
       state.aborter.abort()
     }, route.timeoutMs)
-    let response: Dispatcher.ResponseData
     try {
-      response = await send(state, picked)
+      await send(state, picked, attempt)
     } catch (e) {
-      clearTimeout(timer)
+      clearTimeout(attempt.timer)
+      if (state.committed) {
+        // the head went out, then the body broke off: the client's connection is closed
+        const cause = cutBy(state)
+        state.cut = cause ? 'upstream' : 'client'
+        picked.done(!cause && attempt.status < 500)
+        if (!cause) throw new AttemptError('client-gone', e)
+        count(route.series, 'error', attempt.started)
+        throw new AttemptError(failureOf(cause, state) === 'timeout' ? 'timeout' : 'protocol', cause)
+      }
       const kind = state.late ? 'timeout' : failureOf(e, state)
       picked.done(!isUpstreamFault(kind))
-      if (isUpstreamFault(kind)) count(route.series, kind === 'timeout' ? 'timeout' : 'error', started)
+      if (isUpstreamFault(kind))
+        count(route.series, kind === 'timeout' ? 'timeout' : 'error', attempt.started)
       if (kind === 'connection') route.upstream.connectionFailed()
-      if (kind === 'connection' && (await mayRetry(state, tried))) continue
+      if (kind === 'connection' && retryAllowed(state)) {
+        await backoff(state, tried)
+        continue
+      }
       throw new AttemptError(kind, e)
     }
-    clearTimeout(timer)
-    const failed = response.statusCode >= 500
-    count(route.series, failed ? 'error' : 'ok', started)
-    if ((response.statusCode === 502 || response.statusCode === 503) && (await mayRetry(state, tried))) {
+    if (attempt.retry) {
       picked.done(false)
-      await response.body.dump().catch(() => undefined)
+      await backoff(state, tried)
       continue
     }
-    settleWhenRead(response.body, picked, !failed)
-    if (failed) throw new FailedAnswer(response)
-    return response
+    const failed = attempt.status >= 500
+    picked.done(!failed)
+    if (failed) throw new FailedAnswer(attempt.status)
+    return
   }
 }
 
-/** One attempt; undici's bodyTimeout is the longest wait between two chunks of the answer. */
-function send(state: Attempts, picked: Picked): Promise<Dispatcher.ResponseData> {
+/** One attempt in progress. */
+interface Attempt {
+  started: number
+  timer: NodeJS.Timeout | undefined
+  /** the answer's status, once its head came */
+  status: number
+  /** the answer (a 502 or 503) is thrown away and the request sent again */
+  retry: boolean
+}
+
+/**
+ * One attempt, resolved once the answer's body has been relayed (or thrown away, when retried).
+ * undici's bodyTimeout is the longest wait between two chunks of the answer.
+ */
+function send(state: Attempts, picked: Picked, attempt: Attempt): Promise<unknown> {
   const { x } = state
-  return picked.pool.request({
-    method: x.request.method as Dispatcher.HttpMethod,
-    path: x.target,
-    headers: x.headers,
-    body: state.body?.stream ?? null,
-    headersTimeout: x.route.timeoutMs,
-    bodyTimeout: x.route.timeoutMs,
-    signal: state.aborter.signal,
-  })
+  return picked.pool.stream(
+    {
+      method: x.request.method as Dispatcher.HttpMethod,
+      path: x.target,
+      headers: x.headers,
+      body: state.body?.stream ?? null,
+      headersTimeout: x.route.timeoutMs,
+      bodyTimeout: x.route.timeoutMs,
+      signal: state.aborter.signal,
+    },
+    ({ statusCode, headers }) => {
+      clearTimeout(attempt.timer)
+      attempt.status = statusCode
+      count(x.route.series, statusCode >= 500 ? 'error' : 'ok', attempt.started)
+      if ((statusCode === 502 || statusCode === 503) && retryAllowed(state)) {
+        attempt.retry = true
+        return new Writable({ write: (_chunk, _encoding, done) => done() })
+      }
+      return commit(state, statusCode, headers)
+    },
+  )
+}
+
+/**
+ * Hands the answer's head to the client and returns node's response for undici to write the body
+ * into. Fastify's reply is hijacked: it no longer writes, but the request id and any field set on
+ * it go out with the upstream's end-to-end fields and the gateway's (rate limit) ones.
+ */
+function commit(
+  state: Attempts,
+  statusCode: number,
+  upstream: Record<string, string | string[] | undefined>,
+): Writable {
+  const { reply, responseHeaders } = state.x
+  state.committed = true
+  reply.hijack()
+  const res = reply.raw
+  const fields = { ...reply.getHeaders(), ...clientResponseHeaders(upstream), ...responseHeaders }
+  // a HEAD, 204 or 304 answer has no body: node writes none, whatever it is given
+  res.writeHead(statusCode, fields as Record<string, string | string[]>)
+  return res
 }
 
 function count(series: UpstreamSeries, outcome: UpstreamOutcome, started: number): void {
@@ -242,28 +307,37 @@ function count(series: UpstreamSeries, outcome: UpstreamOutcome, started: number
 
 /**
  * Whether to try again after a failed attempt: only a request that may be sent twice, within the
- * route's retries and the upstream's budget. When every instance has been tried, the next
- * attempt waits a little (backoff with jitter) instead of hitting the same one at once.
+ * route's retries and the upstream's budget (a retry allowed is taken from the budget).
  */
-async function mayRetry(state: Attempts, tried: ReadonlySet<string>): Promise<boolean> {
+function retryAllowed(state: Attempts): boolean {
   const { route } = state.x
   if (!state.retryable || state.count > route.retries || state.aborter.signal.aborted) return false
   if (!route.upstream.budget.tryRetry()) return false
   route.series.retries.inc()
-  if (tried.size >= route.upstream.instances().length)
-    await sleep(backoffDelay(state.count - 1, 25, 250, Math.random))
   return true
 }
 
 /**
- * Tells the balancer how an answer went once its body has been read (so that a streaming
- * answer counts as outstanding until it ends). A client that went away mid-body is not the
- * instance's failure; a body cut by the instance is.
+ * Before a retry: when every instance has been tried, the next attempt waits a little (backoff
+ * with jitter) instead of hitting the same one at once.
  */
-function settleWhenRead(body: Readable, picked: Picked, ok: boolean): void {
-  body.once('end', () => picked.done(ok))
-  body.once('error', (e) => picked.done(ok && (e as { code?: string }).code === 'UND_ERR_ABORTED'))
-  body.once('close', () => picked.done(ok))
+async function backoff(state: Attempts, tried: ReadonlySet<string>): Promise<void> {
+  if (tried.size >= state.x.route.upstream.instances().length)
+    await sleep(backoffDelay(state.count - 1, 25, 250, Math.random))
+}
+
+/**
+ * Why the instance's answer broke off after its head went out, or undefined when the client cut
+ * it. Either way undici reports only a premature close; but when the instance's connection failed
+ * or its body timed out, undici destroyed node's response with that error first, while a client
+ * that went away had closed the response already (and the abort undici was then told of found it
+ * closed).
+ */
+function cutBy(state: Attempts): Error | undefined {
+  const errored = state.x.reply.raw.errored
+  if (!errored) return undefined
+  const { code, name } = errored as { code?: unknown; name?: unknown }
+  return code === 'UND_ERR_ABORTED' || name === 'AbortError' ? undefined : errored
 }
 
 function failureOf(error: unknown, state: Attempts): FailureKind {

@@ -26,7 +26,8 @@ interface Seen {
  * A small upstream instance on 127.0.0.1 that records every request but its readiness checks.
  * The last path segment picks what it does: `upload` (reads and hashes the body), `download`
  * (5 MiB, the last 4 only once `openDownload()` is called), `sleep?ms=`, `reset` (drops the
- * connection), `fail` (500), `hop` (answers with hop-by-hop headers); anything else echoes.
+ * connection), `cut` (a 200 head and 64 KiB of a longer body, then drops the connection), `fail`
+ * (500), `hop` (answers with hop-by-hop headers); anything else echoes.
  */
 class Instance {
   readonly seen: Seen[] = []
@@ -107,6 +108,10 @@ class Instance {
       }
       case 'reset':
         return void req.socket.destroy()
+      case 'cut':
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(MiB) })
+        res.write(downloadChunk(1), () => setTimeout(() => req.socket.destroy(), 50))
+        return
       case 'fail':
         return json(500, { error: 'the instance failed' }, { 'x-from': 'instance' })
       case 'hop':
@@ -234,14 +239,15 @@ const token = (claims: JWTPayload, expSec = sec(now) + 3600) =>
 describe('createGateway', () => {
   const order: Instance[] = []
   let files: Instance, slow: Instance, flaky: Instance, fragile: Instance, lonely: Instance, direct: Instance
+  let broken: Instance
   let gw: Started
   let trustingGw: Started
 
   beforeAll(async () => {
     order.push(...(await Promise.all([Instance.start(), Instance.start(), Instance.start()])))
-    ;[files, slow, flaky, fragile, lonely, direct] = (await Promise.all(
-      Array.from({ length: 6 }, () => Instance.start()),
-    )) as [Instance, Instance, Instance, Instance, Instance, Instance]
+    ;[files, slow, flaky, fragile, lonely, direct, broken] = (await Promise.all(
+      Array.from({ length: 7 }, () => Instance.start()),
+    )) as [Instance, Instance, Instance, Instance, Instance, Instance, Instance]
     const routes: GatewayRoute[] = [
       {
         prefix: '/api/orders',
@@ -283,6 +289,7 @@ describe('createGateway', () => {
       },
       { prefix: '/api/lonely', upstream: 'lonely', target: 'http://lonely.test', auth: 'none' },
       { prefix: '/api/direct', upstream: 'direct', target: `http://127.0.0.1:${direct.port}`, auth: 'none' },
+      { prefix: '/api/broken', upstream: 'broken', target: 'http://broken.test', auth: 'none' },
     ]
     const hosts = {
       'order.test': order,
@@ -291,6 +298,7 @@ describe('createGateway', () => {
       'flaky.test': [flaky],
       'fragile.test': [fragile],
       'lonely.test': [lonely],
+      'broken.test': [broken],
     }
     gw = await startGateway(routes, hosts, { clock })
     trustingGw = await startGateway(routes, hosts, { clock, trustedProxies: ['127.0.0.1', '10.0.0.0/8'] })
@@ -298,7 +306,7 @@ describe('createGateway', () => {
 
   afterAll(async () => {
     await Promise.all([gw?.gateway.app.close(), trustingGw?.gateway.app.close()])
-    await Promise.all([...order, files, slow, flaky, fragile, direct].map((i) => i?.stop()))
+    await Promise.all([...order, files, slow, flaky, fragile, direct, broken].map((i) => i?.stop()))
   })
 
   describe('routing', () => {
@@ -631,6 +639,58 @@ describe('createGateway', () => {
       for (let i = 0; i < DOWNLOAD_CHUNKS; i++) expected.update(downloadChunk(i))
       expect(bytes).toBe(5 * MiB)
       expect(hash.digest('hex')).toBe(expected.digest('hex'))
+    })
+
+    it('cuts the client off when the instance breaks its answer off mid-body, and blames the instance', async () => {
+      const { status, received, error } = await new Promise<{
+        status: number
+        received: number
+        error: string
+      }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: gw.port, path: '/api/broken/cut' }, (res) => {
+            let received = 0
+            res.on('data', (c: Buffer) => (received += c.length))
+            res.on('error', (e) => resolve({ status: res.statusCode!, received, error: e.message }))
+            res.on('end', () => reject(new Error(`the cut answer ended cleanly after ${received} bytes`)))
+          })
+          .on('error', reject)
+      })
+      expect(status).toBe(200)
+      expect(received).toBeLessThan(MiB)
+      expect(error).toBe('aborted')
+      const line = await eventually(async () =>
+        gw.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'gateway' && l.upstream === 'broken'),
+      )
+      expect(line).toMatchObject({ status: 200, attempts: 1, cut: 'upstream' })
+      expect(
+        await metricValue(gw, 'gateway_upstream_requests_total{upstream="broken",outcome="error"}'),
+      ).toBe(1)
+      expect(broken.seen.length).toBe(1) // the head had gone out: nothing to retry
+    })
+
+    it('does not blame the instance for a client that goes away mid-download', async () => {
+      files.holdDownload()
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: gw.port, path: '/api/files/download' }, (res) => {
+          res.once('data', () => {
+            req.destroy()
+            resolve()
+          })
+        })
+        req.on('error', () => {})
+        setTimeout(() => reject(new Error('no bytes')), 3000).unref()
+      })
+      const line = await eventually(async () =>
+        gw.lines
+          .map((l) => JSON.parse(l))
+          .find((l) => l.msg === 'gateway' && l.upstream === 'files' && l.cut !== undefined),
+      )
+      files.openDownload()
+      expect(line).toMatchObject({ status: 200, cut: 'client' })
+      expect(await metricValue(gw, 'gateway_upstream_requests_total{upstream="files",outcome="error"}')).toBe(
+        0,
+      )
     })
 
     it('answers 413 to a declared body over the limit without reading it', async () => {

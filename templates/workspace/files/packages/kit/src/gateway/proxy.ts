@@ -287,7 +287,7 @@ async function serve(
     })
   }
 
-  const { reply: answered, summary } = await forward({
+  const summary = await forward({
     request,
     reply,
     route,
@@ -301,8 +301,12 @@ async function serve(
       hasBody: hasRequestBody(request.headers),
     }),
   })
-  log(key, summary.status, { attempts: summary.attempts, instance: summary.instance })
-  return answered
+  log(key, summary.status, {
+    attempts: summary.attempts,
+    instance: summary.instance,
+    ...(summary.cut ? { cut: summary.cut } : {}),
+  })
+  return reply
 }
 
 /** The principal of the request's token, undefined on a route without auth, or why it is refused. */
