@@ -11,6 +11,9 @@ const report: LoadReport = {
   targetRate: 5,
   achievedRate: 5,
   connections: 1,
+  connectionsOpened: 1,
+  connectionsReused: 9,
+  generator: { saturated: false, sendLagP99: 0.2, cpu: 0.1, eventLoop: 0.1, reasons: [] },
   requests: 10,
   errors: 0,
   errorRate: 0,
@@ -38,5 +41,29 @@ describe('renderHtmlReport', () => {
 
   it('has no such section when every fault held', () => {
     expect(renderHtmlReport(report, 'msvc test')).not.toContain('Chaos faults that failed')
+  })
+
+  it('says when the figures describe the generator, and marks a breach it may account for', () => {
+    const html = renderHtmlReport(
+      {
+        ...report,
+        generator: {
+          saturated: true,
+          sendLagP99: 7.5,
+          cpu: 0.98,
+          eventLoop: 0.97,
+          reasons: ['sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)'],
+          hint: "latencies include the generator's own delay: lower --rate",
+        },
+        thresholds: [{ threshold: 'p99<2ms', ok: false, actual: 3, trusted: false }],
+        passed: false,
+      },
+      'msvc test',
+    )
+    expect(html).toContain('<section class="bad" id="generator-saturated">')
+    expect(html).toContain('send lag p99 7.5 ms (over 1 ms)')
+    expect(html).toContain('lower --rate')
+    expect(html).toContain('? p99&#60;2ms (actual 3.00 ms; not judged: the generator may account for it)')
+    expect(renderHtmlReport(report, 'msvc test')).not.toContain('generator-saturated')
   })
 })

@@ -141,7 +141,7 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
   const thresholds = r.thresholds
     .map(
       (t) =>
-        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : '✖'} ${esc(t.threshold)} (actual ${esc(t.threshold.startsWith('errors') ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))})</li>`,
+        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : t.trusted === false ? '?' : '✖'} ${esc(t.threshold)} (actual ${esc(t.threshold.startsWith('errors') ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))}${t.trusted === false ? '; not judged: the generator may account for it' : ''})</li>`,
     )
     .join('')
   const verdict = r.thresholds.length
@@ -163,7 +163,8 @@ svg{width:100%;height:auto;background:#fff}.grid{stroke:#e9ecef}.axis{font-size:
 <h1>Load test of ${esc(r.target)}</h1>
 <p>${esc(r.model === 'open' ? `Open model: ${r.targetRate?.toFixed(1) ?? '?'} req/s scheduled, latency from each intended send time.` : `Closed model: ${r.connections} connections, latency from each actual send.`)}
 Started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.achievedRate.toFixed(1)} req/s, errors ${r.errors} (${(r.errorRate * 100).toFixed(2)}%).
-${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late.` : ''} <strong class="${r.passed ? 'ok' : 'bad'}">${verdict}</strong></p>
+${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late.` : ''} Generator: CPU ${r.generator.cpu.toFixed(2)} cores, event loop busy ${Math.round(r.generator.eventLoop * 100)} %. <strong class="${r.passed ? 'ok' : 'bad'}">${verdict}</strong></p>
+${r.generator.saturated ? `<section class="bad" id="generator-saturated"><h2>These figures describe the load generator</h2><ul>${r.generator.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul><p>${esc(r.generator.hint ?? '')}</p></section>` : ''}
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}
 ${r.chaosFailures?.length ? `<section class="bad"><h2>Chaos faults that failed</h2><ul>${r.chaosFailures.map((f) => `<li>✖ ${esc(f)}</li>`).join('')}</ul><p>This run did not have the faults it asked for; msvc exited 1.</p></section>` : ''}
 <table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>statuses</th></tr>${endpointRows}</table>

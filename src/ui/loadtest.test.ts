@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatLiveLine } from './loadtest.js'
+import type { LoadReport } from '../core/loadtest/report.js'
+import { formatLiveLine, formatSummary } from './loadtest.js'
 
 describe('formatLiveLine', () => {
   it('shows elapsed of total, achieved of scheduled rate, p99, errors and requests in flight', () => {
@@ -18,5 +19,65 @@ describe('formatLiveLine', () => {
       undefined,
     )
     expect(line).toBe('1s  50 req/s  p99 2.50 ms  errors 0 (0.00%)  in flight 0')
+  })
+})
+
+describe('formatSummary', () => {
+  const latency = { count: 10, p50: 1, p90: 2, p95: 2, p99: 3, p999: 3, max: 3, mean: 1.5 }
+  const report: LoadReport = {
+    target: 'http://127.0.0.1:3001/',
+    model: 'open',
+    startedAt: '2026-12-04T00:00:00.000Z',
+    durationMs: 2000,
+    targetRate: 5,
+    achievedRate: 5,
+    connections: 2,
+    connectionsOpened: 2,
+    connectionsReused: 8,
+    generator: { saturated: false, sendLagP99: 0.2, cpu: 0.12, eventLoop: 0.1, reasons: [] },
+    requests: 10,
+    errors: 0,
+    errorRate: 0,
+    latency,
+    unfinished: 0,
+    endpoints: [
+      { name: 'GET /', method: 'GET', path: '/', requests: 10, errors: 0, statuses: { '200': 10 }, latency },
+    ],
+    timeline: [],
+    thresholds: [{ threshold: 'p99<5ms', ok: true, actual: 3 }],
+    passed: true,
+    chaos: [],
+  }
+
+  it('reports connections opened and reused, and what the generator used', () => {
+    const text = formatSummary(report)
+    expect(text).toContain('connections: 2 opened, 8 requests sent on one already used')
+    expect(text).toContain('generator: CPU 0.12 cores, event loop busy 10 %')
+    expect(text).not.toContain('describe the load generator')
+    expect(text).toContain('✔ p99<5ms (actual 3.00 ms)')
+  })
+
+  it('warns when the figures describe the generator, and marks the breaches it may account for', () => {
+    const text = formatSummary({
+      ...report,
+      generator: {
+        saturated: true,
+        sendLagP99: 7.5,
+        cpu: 1,
+        eventLoop: 0.99,
+        reasons: ['sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)'],
+        hint: "latencies include the generator's own delay: lower --rate",
+      },
+      thresholds: [
+        { threshold: 'p99<2ms', ok: false, actual: 3, trusted: false },
+        { threshold: 'errors<1%', ok: false, actual: 0.5 },
+      ],
+      passed: false,
+    })
+    expect(text).toContain('⚠ these figures describe the load generator, not only the system:')
+    expect(text).toContain('  sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)')
+    expect(text).toContain("  latencies include the generator's own delay: lower --rate")
+    expect(text).toContain('? p99<2ms (actual 3.00 ms; not judged: the generator may account for it)')
+    expect(text).toContain('✖ errors<1% (actual 50.00%)')
   })
 })

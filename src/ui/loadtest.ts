@@ -61,17 +61,32 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
     lines.push(
       `send lag behind schedule: p50 ${fmtMs(r.sendLag.p50)}, p99 ${fmtMs(r.sendLag.p99)}, max ${fmtMs(r.sendLag.max)}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late`,
     )
+  if (r.connectionsOpened)
+    lines.push(
+      `connections: ${r.connectionsOpened} opened, ${r.connectionsReused} requests sent on one already used`,
+    )
+  lines.push(
+    `generator: CPU ${r.generator.cpu.toFixed(2)} cores, event loop busy ${Math.round(r.generator.eventLoop * 100)} %`,
+  )
   if (r.unfinished)
     lines.push(`${r.unfinished} requests were still unanswered at the end (counted as errors)`)
   if (r.chaos.length)
     lines.push(
       `chaos: ${r.chaos.map((c) => `${c.label} ${(c.startMs / 1000).toFixed(1)}s..${(c.endMs / 1000).toFixed(1)}s`).join(', ')}`,
     )
+  if (r.generator.saturated) {
+    lines.push('')
+    lines.push(bold('⚠ these figures describe the load generator, not only the system:'))
+    for (const reason of r.generator.reasons) lines.push(`  ${reason}`)
+    if (r.generator.hint) lines.push(`  ${r.generator.hint}`)
+  }
   if (r.thresholds.length) {
     lines.push('')
     for (const t of r.thresholds) {
       const actual = t.threshold.startsWith('errors') ? pct(t.actual) : fmtMs(t.actual)
-      lines.push(`${t.ok ? '✔' : '✖'} ${t.threshold} (actual ${actual})`)
+      const mark = t.ok ? '✔' : t.trusted === false ? '?' : '✖'
+      const note = t.trusted === false ? '; not judged: the generator may account for it' : ''
+      lines.push(`${mark} ${t.threshold} (actual ${actual}${note})`)
     }
   }
   return lines.join('\n')

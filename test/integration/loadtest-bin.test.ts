@@ -47,6 +47,10 @@ describe('msvc loadtest (the built bin)', () => {
     ])
     expect(report.timeline.length).toBeGreaterThanOrEqual(3)
     expect(report.sendLag).toBeDefined()
+    expect(report.generator).toMatchObject({ cpu: expect.any(Number), eventLoop: expect.any(Number) })
+    // every request but the first on each connection it went out on (warm ones may carry none)
+    expect(report.connectionsReused).toBeGreaterThanOrEqual(600 - report.connectionsOpened)
+    expect(report.connectionsReused).toBeLessThan(600)
   })
 
   it('a breached latency threshold exits 2 and says which; --quiet prints nothing else', async () => {
@@ -75,6 +79,42 @@ describe('msvc loadtest (the built bin)', () => {
       (await msvc(['loadtest', `${slow.url}/`, '--rate', '50', '-d', '1s', '--threshold', 'p99<200ms', '-q']))
         .exitCode,
     ).toBe(0)
+  })
+
+  it("a rate the generator cannot keep: the report says its figures are the generator's, and a latency threshold is not judged (exit 1)", async () => {
+    // 100,000 requests in 1 s: several times what one event loop sends, so sends fall far behind
+    const r = await msvc([
+      'loadtest',
+      `${fast.url}/`,
+      '--rate',
+      '100000',
+      '-d',
+      '1s',
+      '--json',
+      '--threshold',
+      'p99<1s',
+    ])
+    const report = JSON.parse(r.stdout) as LoadReport
+    expect(report.generator.saturated).toBe(true)
+    expect(report.generator.sendLagP99).toBeGreaterThan(1)
+    expect(report.generator.reasons[0]).toMatch(
+      /^sends fell behind the schedule: send lag p99 [\d.]+ ms \(over 1 ms\)$/,
+    )
+    expect(report.generator.hint).toContain('lower --rate')
+    // the latencies are seconds, nearly all of it sends waiting their turn: the system's own part
+    // (each latency less the largest send lag) is well under the threshold, so nothing is judged
+    expect(report.latency.p99).toBeGreaterThan(1000)
+    expect(report.latency.p99 - report.sendLag!.max).toBeLessThan(1000)
+    expect(report.thresholds).toEqual([
+      { threshold: 'p99<1s', ok: false, actual: report.latency.p99, trusted: false },
+    ])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('threshold p99<1s not judged: the generator was saturated (sends fell behind')
+    // on a terminal (here the plain summary): the warning above the thresholds
+    const text = await msvc(['loadtest', `${fast.url}/`, '--rate', '100000', '-d', '1s'])
+    expect(text.exitCode).toBe(0)
+    expect(text.stdout).toContain('⚠ these figures describe the load generator, not only the system:')
+    expect(text.stdout).toMatch(/connections: \d+ opened, \d+ requests sent on one already used/)
   })
 
   it('500s count as errors: errors<1% breaks (exit 2)', async () => {

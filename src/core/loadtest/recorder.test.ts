@@ -15,6 +15,8 @@ const run = {
   sendingMs: 1500,
   unfinished: 0,
   connectionsOpened: 2,
+  connectionsReused: 3,
+  generator: { cpu: 0.2, eventLoop: 0.1 },
   interrupted: false,
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
 import { grpcCodeName } from './grpc-status.js'
+import type { GeneratorUse } from './generator-health.js'
 import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
 
 /** One kind of request of the run: its name, how it is reported, and which statuses are expected. */
@@ -124,6 +125,8 @@ export class RunRecorder {
     sendingMs: number
     unfinished: number
     connectionsOpened: number
+    connectionsReused: number
+    generator: GeneratorUse
     interrupted: boolean
   }): LoadRunResult {
     const lagStats = this.lag ? toLatencyStats(this.lag) : undefined
@@ -168,6 +171,8 @@ export class RunRecorder {
       }),
       timeline: this.timeline,
       connectionsOpened: run.connectionsOpened,
+      connectionsReused: run.connectionsReused,
+      generator: run.generator,
       interrupted: run.interrupted,
     }
   }

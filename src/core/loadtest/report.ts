@@ -3,7 +3,8 @@ import type { Journal } from '../chaos/journal.js'
 import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
 import { profileDurationMs, profileRequests, type LoadProfile } from './schedule.js'
-import type { ThresholdResult } from './thresholds.js'
+import { judgeThresholds, type Threshold, type ThresholdResult } from './thresholds.js'
+import { judgeGenerator, type GeneratorReport, type GeneratorUse } from './generator-health.js'
 
 /** How load is sent: on a schedule (open model) or by N connections as fast as answered (closed). */
 export type LoadModel =
@@ -27,6 +28,10 @@ export interface LoadRunResult {
   endpoints: EndpointReport[]
   timeline: SecondPoint[]
   connectionsOpened: number
+  /** requests sent on a connection that had carried one before */
+  connectionsReused: number
+  /** the generator's own CPU and event loop use over the run */
+  generator: GeneratorUse
   interrupted: boolean
 }
 
@@ -90,6 +95,11 @@ export interface LoadReport {
   achievedRate: number
   /** closed: the connections kept open; open: how many were opened during the run */
   connections: number
+  /** HTTP connections opened during the run, and requests sent on one that had carried one before */
+  connectionsOpened: number
+  connectionsReused: number
+  /** whether the figures describe the generator rather than the system (generator-health.ts) */
+  generator: GeneratorReport
   pipelining?: number
   requests: number
   errors: number
@@ -143,18 +153,23 @@ export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEn
 export const modelDurationMs = (model: LoadModel): number =>
   model.kind === 'open' ? profileDurationMs(model.profile) : model.durationMs
 
-/** The report of a finished run: what it measured, judged against its thresholds, with its fault windows. */
+/**
+ * The report of a finished run: what it measured, whether that describes the system or the
+ * generator, judged against its thresholds, with its fault windows.
+ */
 export function toLoadReport(o: {
   target: string
   model: LoadModel
   result: LoadRunResult
-  thresholds: ThresholdResult[]
+  thresholds: Threshold[]
   chaos: ChaosWindow[]
   chaosFailures: string[]
 }): LoadReport {
   const { model, result } = o
   const totalMs = modelDurationMs(model)
   const seconds = result.durationMs / 1000
+  const generator = judgeGenerator(model.kind, result.generator, result.sendLag)
+  const thresholds = judgeThresholds(result, o.thresholds, generator)
   return {
     target: o.target,
     model: model.kind,
@@ -170,6 +185,9 @@ export function toLoadReport(o: {
           ? result.requests / seconds
           : 0,
     connections: model.kind === 'closed' ? model.connections : result.connectionsOpened,
+    connectionsOpened: result.connectionsOpened,
+    connectionsReused: result.connectionsReused,
+    generator,
     ...(model.kind === 'closed' ? { pipelining: model.pipelining } : {}),
     requests: result.requests,
     errors: result.errors,
@@ -179,8 +197,8 @@ export function toLoadReport(o: {
     unfinished: result.unfinished,
     endpoints: result.endpoints,
     timeline: result.timeline,
-    thresholds: o.thresholds,
-    passed: o.thresholds.every((t) => t.ok),
+    thresholds,
+    passed: thresholds.every((t) => t.ok),
     chaos: o.chaos,
     ...(o.chaosFailures.length ? { chaosFailures: o.chaosFailures } : {}),
   }

@@ -19,6 +19,7 @@ import { createWeightedPicker } from '../../core/loadtest/mix.js'
 import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js'
 import type { LoadModel, LoadRunResult, SecondPoint } from '../../core/loadtest/report.js'
 import { rateAt } from '../../core/loadtest/schedule.js'
+import type { GeneratorUse } from '../../core/loadtest/generator-health.js'
 import { HttpPool } from './http-pool.js'
 import { startClosedModel, startOpenModel, type Job } from './schedulers.js'
 
@@ -89,6 +90,9 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     let interrupted = false
     let startMs = Date.now()
     let t0 = performance.now()
+    /** the process's CPU and the event loop's use when the clock started */
+    let cpuAtStart = process.cpuUsage()
+    let loopAtStart = performance.eventLoopUtilization()
     /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
     let dispatchDue: ((now: number) => void) | undefined
 
@@ -184,6 +188,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const startClock = () => {
       startMs = Date.now()
       t0 = performance.now()
+      cpuAtStart = process.cpuUsage()
+      loopAtStart = performance.eventLoopUtilization()
       o.onStart?.(startMs)
       ticker = setInterval(() => {
         closeSecond(false)
@@ -214,6 +220,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       if (drainTimer) clearTimeout(drainTimer)
       o.signal?.removeEventListener('abort', onAbort)
       const now = performance.now()
+      const generator = generatorUse(cpuAtStart, loopAtStart, now - t0)
       unfinished = inFlight
       pool.closeAll(now)
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
@@ -227,6 +234,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           sendingMs: lastWrite ? lastWrite - t0 : 0,
           unfinished,
           connectionsOpened: pool.opened,
+          connectionsReused: pool.reused,
+          generator,
           interrupted,
         }),
       )
@@ -255,4 +264,17 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         onDue: (fn) => (dispatchDue = fn),
       })
   })
+}
+
+/** What the generator used since `cpu` and `loop` were taken, `wallMs` ago (generator-health.ts). */
+function generatorUse(
+  cpu: NodeJS.CpuUsage,
+  loop: ReturnType<typeof performance.eventLoopUtilization>,
+  wallMs: number,
+): GeneratorUse {
+  const used = process.cpuUsage(cpu)
+  return {
+    cpu: wallMs > 0 ? (used.user + used.system) / 1000 / wallMs : 0,
+    eventLoop: performance.eventLoopUtilization(loop).utilization,
+  }
 }

@@ -17,6 +17,8 @@ interface Conn {
   queued: Job[]
   parser: ResponseParser
   dead: boolean
+  /** it has carried a request */
+  used: boolean
   /** called once it is connected, or has failed to */
   onReady?: (() => void) | undefined
   /** closed model: gRPC calls this connection's slots are waiting for */
@@ -56,6 +58,8 @@ export class HttpPool {
   /** connections opening now: a burst of sends opens at most MAX_CONNECTING at once */
   private connecting = 0
   opened = 0
+  /** requests written on a connection that had carried one before */
+  reused = 0
 
   constructor(private readonly h: PoolHooks) {}
 
@@ -89,6 +93,7 @@ export class HttpPool {
       inflight: [],
       queued: first ? [first] : [],
       dead: false,
+      used: false,
       parser: undefined as unknown as ResponseParser,
       grpcPending: 0,
     }
@@ -129,6 +134,8 @@ export class HttpPool {
   }
 
   private write(c: Conn, job: Job): void {
+    if (c.used) this.reused++
+    else c.used = true
     this.h.sent(job)
     c.inflight.push(job)
     c.socket.write(this.h.bytesFor(job.ep))

@@ -1,0 +1,68 @@
+/**
+ * Whether a run's figures describe the system under test or the load generator itself. The open
+ * model counts latency from each request's intended send time, so a generator that falls behind
+ * its schedule adds its own delay to every latency; a generator whose event loop is busy all the
+ * time (either model) reads answers late and, in the closed model, sets the pace itself. Both are
+ * reported, with what to do about them, and a latency threshold breached in that state is judged
+ * only where the breach cannot be the generator's doing (thresholds.ts).
+ */
+import type { LoadModel, SendLag } from './report.js'
+
+/** Send lag p99 above this (ms): the open model's latencies include the generator's own delay. */
+export const SEND_LAG_LIMIT_MS = 1
+/** Event loop busy more than this share of the run: the generator is CPU-bound. */
+export const BUSY_LIMIT = 0.9
+
+/** What the generator used over the run, as the generator measures it. */
+export interface GeneratorUse {
+  /** the process's CPU time over the run's wall time, in cores (1 = one core all along) */
+  cpu: number
+  /** the share of the run the generator's event loop was busy, 0 to 1 */
+  eventLoop: number
+}
+
+export interface GeneratorReport extends GeneratorUse {
+  /** the figures include the generator's own delay (reasons says why) */
+  saturated: boolean
+  /** open model: p99 of how late requests left their intended time, ms */
+  sendLagP99?: number
+  /** one line each: why the generator is saturated */
+  reasons: string[]
+  /** what to do about it, when saturated */
+  hint?: string
+}
+
+/** The verdict on the generator of a run of `model` that used `use` and lagged by `sendLag`. */
+export function judgeGenerator(
+  model: LoadModel['kind'],
+  use: GeneratorUse,
+  sendLag: SendLag | undefined,
+): GeneratorReport {
+  const reasons: string[] = []
+  if (sendLag && sendLag.p99 > SEND_LAG_LIMIT_MS)
+    reasons.push(
+      `sends fell behind the schedule: send lag p99 ${round(sendLag.p99)} ms (over ${SEND_LAG_LIMIT_MS} ms)`,
+    )
+  if (use.eventLoop > BUSY_LIMIT)
+    reasons.push(
+      `the generator's event loop was busy ${Math.round(use.eventLoop * 100)} % of the run (over ${BUSY_LIMIT * 100} %)`,
+    )
+  const saturated = reasons.length > 0
+  return {
+    saturated,
+    ...(sendLag ? { sendLagP99: round(sendLag.p99) } : {}),
+    cpu: round(use.cpu),
+    eventLoop: round(use.eventLoop),
+    reasons,
+    ...(saturated
+      ? {
+          hint:
+            model === 'open'
+              ? "latencies include the generator's own delay: lower --rate"
+              : "the request rate and latencies are the generator's limit, not the system's: use fewer --connections",
+        }
+      : {}),
+  }
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000
