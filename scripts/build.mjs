@@ -39,7 +39,12 @@ const externalPackages = {
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true })
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts', 'warm-plugin': 'src/io/proto/plugin.ts' },
+  // load-worker: the thread of `msvc loadtest --workers` (src/io/loadtest/workers.ts finds it by URL)
+  entryPoints: {
+    cli: 'src/cli.ts',
+    'warm-plugin': 'src/io/proto/plugin.ts',
+    'load-worker': 'src/io/loadtest/load-worker.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,

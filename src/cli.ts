@@ -265,6 +265,10 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--pipelining <n>', 'closed model: requests in flight per connection')
     .option('--max-connections <n>', 'open model: connections it may open (default 1000)')
     .option(
+      '--workers <n>',
+      'threads sending the load, each with its own connections (default 1; a quarter of the cores, at most 4, from 8 cores up)',
+    )
+    .option(
       '-f, --file <scenario>',
       'scenario YAML: weighted requests, templates, expected statuses, thresholds',
     )

@@ -17,6 +17,7 @@ export interface LoadtestCliOptions {
   connections?: string
   pipelining?: string
   maxConnections?: string
+  workers?: string
   file?: string
   threshold?: string[]
   timeout?: string
@@ -43,6 +44,17 @@ export interface LoadtestPlan {
   model: LoadModel
   thresholds: Threshold[]
   timeoutMs: number
+  /** threads sending the load (workers.ts) */
+  workers: number
+}
+
+/**
+ * How many worker threads send the load when --workers is not given, on a machine with `cores`:
+ * one up to 7 cores, then a quarter of them, at most 4. The system under test usually runs on the
+ * same machine (the stack in Docker), so the generator leaves it most of the cores.
+ */
+export function defaultWorkers(cores: number): number {
+  return cores < 8 ? 1 : Math.min(4, Math.floor(cores / 4))
 }
 
 const positiveInt = (v: string | undefined, flag: string): number | undefined => {
@@ -61,6 +73,7 @@ export function toLoadtestPlan(
   o: LoadtestCliOptions,
   scenario: Scenario | undefined,
   findService: (name: string) => { url: URL; requests: LoadRequestSpec[] } | { unknown: string[] },
+  cores = 1,
 ): LoadtestPlan {
   let target = targetArg ?? scenario?.target
   // a scenario of gRPC calls only needs no target: each call names its service
@@ -188,5 +201,25 @@ export function toLoadtestPlan(
       maxConnections: positiveInt(o.maxConnections, '--max-connections') ?? 1000,
     }
   }
-  return { target, url, requests, model, thresholds, timeoutMs }
+  const workers = positiveInt(o.workers, '--workers') ?? defaultWorkers(cores)
+  if (workers > 1 && model.kind === 'closed' && model.connections < workers)
+    throw new UserError(
+      `--connections ${model.connections} cannot be shared by --workers ${workers}`,
+      'each worker needs a connection of its own: give at least as many connections as workers',
+    )
+  const grpc = requests.some(isGrpcCall)
+  if (grpc && o.workers !== undefined && workers > 1)
+    throw new UserError(
+      '--workers goes with HTTP requests only for now',
+      'run gRPC calls without --workers (one thread)',
+    )
+  return {
+    target,
+    url,
+    requests,
+    model,
+    thresholds,
+    timeoutMs,
+    workers: grpc ? 1 : workers,
+  }
 }

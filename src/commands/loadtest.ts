@@ -1,9 +1,16 @@
 import { writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
 import { checkGrpcServices, grpcAddress, grpcServiceMix, isGrpcCall } from '../core/loadtest/grpc-scenario.js'
-import { compileRequest } from '../core/loadtest/request.js'
-import { answeredRequests, chaosWindows, modelDurationMs, toLoadReport } from '../core/loadtest/report.js'
+import { compileRequest, type RequestSpec } from '../core/loadtest/request.js'
+import {
+  answeredRequests,
+  chaosWindows,
+  modelDurationMs,
+  toLoadReport,
+  type SecondPoint,
+} from '../core/loadtest/report.js'
 import { profileRequests } from '../core/loadtest/schedule.js'
 import { isUrlTarget, loadTarget } from '../core/loadtest/targets.js'
 import { hasCapability, type GatewayRouteSpec } from '../core/workspace/model.js'
@@ -14,6 +21,7 @@ import { EXIT, ExitError, UserError } from '../errors.js'
 import { restoreLeftoverFaults } from '../io/chaos/leftovers.js'
 import { scheduleFaults, type FaultScheduler } from '../io/loadtest/chaos.js'
 import { runLoad } from '../io/loadtest/generator.js'
+import { runLoadInWorkers } from '../io/loadtest/workers.js'
 import { createGrpcCalls, loadGeneratedClients, type GrpcCalls } from '../io/loadtest/grpc-clients.js'
 import { engineEdges } from '../io/chaos/lifecycle.js'
 import { readChaosSource, readScenarioFile } from '../io/loadtest/inputs.js'
@@ -53,23 +61,29 @@ export async function runLoadtest(
     if (!ws || !stackMember(ws, f.service))
       throw new UserError(`--chaos: unknown service "${f.service}"`, hintKnown(ws ? listStackNames(ws) : []))
   let route: GatewayRouteSpec | undefined
-  const plan = toLoadtestPlan(targetArg, o, scenario, (name) => {
-    const found = ws && loadTarget(ws, name)
-    if (!ws || !found) return { unknown: Object.keys(ws?.services ?? {}) }
-    if ('unreachable' in found)
-      throw new UserError(
-        `${name} cannot be reached from here: ${found.unreachable}`,
-        `add publish: true to services.${name} in msvc.yaml, or load a URL`,
-      )
-    route = found.via?.route
-    const s = ws.services[name]!
-    if (o.grpc && !hasCapability(s, 'grpc'))
-      throw new UserError(`--grpc: ${name} has no grpc capability`, 'load its HTTP routes without --grpc')
-    // a service with gRPC and no REST resource gets its gRPC methods, not just its health route
-    if (o.grpc || (hasCapability(s, 'grpc') && !hasCapability(s, 'http')))
-      return { url: found.url, requests: grpcServiceMix(ws, name) }
-    return found
-  })
+  const plan = toLoadtestPlan(
+    targetArg,
+    o,
+    scenario,
+    (name) => {
+      const found = ws && loadTarget(ws, name)
+      if (!ws || !found) return { unknown: Object.keys(ws?.services ?? {}) }
+      if ('unreachable' in found)
+        throw new UserError(
+          `${name} cannot be reached from here: ${found.unreachable}`,
+          `add publish: true to services.${name} in msvc.yaml, or load a URL`,
+        )
+      route = found.via?.route
+      const s = ws.services[name]!
+      if (o.grpc && !hasCapability(s, 'grpc'))
+        throw new UserError(`--grpc: ${name} has no grpc capability`, 'load its HTTP routes without --grpc')
+      // a service with gRPC and no REST resource gets its gRPC methods, not just its health route
+      if (o.grpc || (hasCapability(s, 'grpc') && !hasCapability(s, 'http')))
+        return { url: found.url, requests: grpcServiceMix(ws, name) }
+      return found
+    },
+    availableParallelism(),
+  )
   if (o.grpc && (scenario || !targetArg || isUrlTarget(targetArg)))
     throw new UserError('--grpc goes with a service target', 'msvc loadtest order --grpc')
   // through the gateway: a route that needs a token gets one with --auth (the route's first role)
@@ -163,16 +177,29 @@ export async function runLoadtest(
   let result
   let chaosResult: Awaited<ReturnType<FaultScheduler['finish']>> | undefined
   try {
-    result = await runLoad({
+    const common = {
       host: plan.url?.hostname ?? '127.0.0.1',
       port: Number(plan.url?.port || 80),
-      requests: compiled,
       model: plan.model,
       timeoutMs: plan.timeoutMs,
       signal: trap.signal,
       ...(chaos ? { onStart: (startMs: number) => chaos.start(startMs) } : {}),
-      ...(live ? { onSecond: (p, totals) => live.set(formatLiveLine(p, totals, totalMs)) } : {}),
-    })
+      ...(live
+        ? {
+            onSecond: (p: SecondPoint, totals: Parameters<typeof formatLiveLine>[1]) =>
+              live.set(formatLiveLine(p, totals, totalMs)),
+          }
+        : {}),
+    }
+    result =
+      plan.workers > 1
+        ? await runLoadInWorkers({
+            ...common,
+            workers: plan.workers,
+            hostHeader: host,
+            requests: plan.requests.filter((r): r is RequestSpec => !isGrpcCall(r)),
+          })
+        : await runLoad({ ...common, requests: compiled })
   } finally {
     trap.release()
     live?.clear()

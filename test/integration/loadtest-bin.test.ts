@@ -1,5 +1,7 @@
 // `msvc loadtest` end to end: the built bin against real local servers (issue 7).
 import { readFile, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LoadReport } from '../../src/core/loadtest/report.js'
@@ -115,6 +117,57 @@ describe('msvc loadtest (the built bin)', () => {
     expect(text.exitCode).toBe(0)
     expect(text.stdout).toContain('⚠ these figures describe the load generator, not only the system:')
     expect(text.stdout).toMatch(/connections: \d+ opened, \d+ requests sent on one already used/)
+  })
+
+  it('--workers 2 sends the schedule from two threads: every request once, merged figures, unique {{seq}}', async () => {
+    const paths: string[] = []
+    const server = http.createServer((req, res) => {
+      paths.push(req.url!)
+      res.end('ok')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const scenario = join(tmp, 'workers.yaml')
+      await writeFile(
+        scenario,
+        `target: ${url}\nrate: 400\nduration: 2s\nrequests:\n  - path: /items/{{seq}}\n`,
+      )
+      const r = await msvc(['loadtest', '-f', scenario, '--workers', '2', '--json'])
+      expect(r.exitCode).toBe(0)
+      const report = JSON.parse(r.stdout) as LoadReport
+      expect(report).toMatchObject({ requests: 800, errors: 0, unfinished: 0 })
+      expect(Math.abs(report.achievedRate - 400) / 400).toBeLessThan(0.01)
+      expect(report.endpoints[0]!.statuses).toEqual({ 200: 800 })
+      expect(report.latency.count).toBe(800)
+      expect(report.sendLag).toBeDefined()
+      expect(report.timeline.reduce((n, p) => n + p.requests, 0)).toBe(800)
+      expect(report.timeline[0]!.targetRate).toBe(400)
+      // each worker its own connections; the request numbers of the two never collide
+      expect(report.connectionsOpened).toBeGreaterThanOrEqual(2)
+      expect(new Set(paths).size).toBe(800)
+      expect(paths.map((p) => Number(p.split('/').pop())).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 800 }, (_, i) => i),
+      )
+      // closed model: the connections are shared out
+      const closed = JSON.parse(
+        (await msvc(['loadtest', `${url}/`, '--connections', '3', '-d', '1s', '--workers', '2', '--json']))
+          .stdout,
+      ) as LoadReport
+      expect(closed.connectionsOpened).toBe(3)
+      expect(closed.requests).toBeGreaterThan(0)
+      expect(closed.errors).toBe(0)
+    } finally {
+      server.close()
+    }
+    for (const [args, message] of [
+      [['--workers', '0'], '--workers "0" is not a positive whole number'],
+      [['--connections', '2', '--workers', '3'], '--connections 2 cannot be shared by --workers 3'],
+    ] as const) {
+      const bad = await msvc(['loadtest', `${fast.url}/`, ...args, '-d', '1s'])
+      expect(bad.exitCode).toBe(1)
+      expect(bad.stderr).toContain(message)
+    }
   })
 
   it('500s count as errors: errors<1% breaks (exit 2)', async () => {

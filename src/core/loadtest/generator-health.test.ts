@@ -24,7 +24,11 @@ describe('judgeGenerator', () => {
     expect(judgeGenerator('open', { cpu: 0.5, eventLoop: 0.5 }, lag(1)).saturated).toBe(false)
   })
 
-  it('a busy event loop saturates either model; a closed run has no send lag', () => {
+  it('an open run busy-waits for its next sends: only its send lag counts', () => {
+    expect(judgeGenerator('open', { cpu: 1, eventLoop: 1 }, lag(0.3)).saturated).toBe(false)
+  })
+
+  it('a busy event loop saturates a closed run, which has no send lag', () => {
     const g = judgeGenerator('closed', { cpu: 1.02, eventLoop: 0.96 }, undefined)
     expect(g).toMatchObject({ saturated: true, cpu: 1.02, eventLoop: 0.96 })
     expect(g.sendLagP99).toBeUndefined()

@@ -47,6 +47,21 @@ export function toLatencyStats(h: Histogram): LatencyStats {
   }
 }
 
+/** A histogram as text that another thread can decode (HdrHistogram's compressed encoding). */
+export function encodeHistogram(h: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(h)
+}
+
+/**
+ * Adds encoded histograms into `into`: the exact merge, bucket by bucket, so the percentiles of
+ * the sum are those of one histogram fed every sample (never an average of percentiles).
+ */
+export function addEncoded(into: Histogram, encoded: string): void {
+  const h = hdr.decodeFromCompressedBase64(encoded, 32, false)
+  into.add(h)
+  h.destroy()
+}
+
 /** Records a duration in ms (clamped to the trackable range). */
 export function recordMs(h: Histogram, valueMs: number): void {
   const us = Math.round(valueMs * 1000)

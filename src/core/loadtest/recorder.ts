@@ -4,7 +4,8 @@
  * result. Pure: the load generator (io/loadtest/generator.ts) owns the sockets and the clock and
  * tells the recorder what happened and when.
  */
-import { createHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
+import { createHistogram, encodeHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
+import type { WorkerHistograms, WorkerSecond } from './merge.js'
 import { grpcCodeName } from './grpc-status.js'
 import type { GeneratorUse } from './generator-health.js'
 import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
@@ -46,6 +47,8 @@ export class RunRecorder {
     private readonly endpoints: RecordedEndpoint[],
     /** open model: record send lag (sends later than this count as late) */
     private readonly lateAfterMs?: number,
+    /** a worker of a run (merge.ts): each second's histogram, encoded, as it closes */
+    private readonly exportSecond?: (s: WorkerSecond) => void,
   ) {
     this.lag = lateAfterMs !== undefined ? createHistogram() : undefined
     // one endpoint: its histogram is the overall one, filled from the per-second ones
@@ -105,11 +108,29 @@ export class RunRecorder {
       max: s.max,
     }
     this.timeline.push(p)
+    this.exportSecond?.({
+      t: p.t,
+      ...(targetRate !== undefined ? { targetRate } : {}),
+      requests: p.requests,
+      errors: p.errors,
+      histogram: encodeHistogram(this.second),
+      max: p.max,
+    })
     this.second.reset()
     this.secondRequests = 0
     this.secondErrors = 0
     this.secondIndex++
     return p
+  }
+
+  /** The run's histograms, encoded, for a worker to send (call after the last closeSecond). */
+  histograms(): WorkerHistograms {
+    const overall = encodeHistogram(this.overall)
+    return {
+      overall,
+      endpoints: this.stats.map((st) => (st.h ? encodeHistogram(st.h) : overall)),
+      ...(this.lag ? { lag: encodeHistogram(this.lag) } : {}),
+    }
   }
 
   /** The index of the second being recorded (0 at the start). */

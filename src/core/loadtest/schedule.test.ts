@@ -6,6 +6,7 @@ import {
   profileDurationMs,
   profileRequests,
   rateAt,
+  sliceSchedule,
 } from './schedule.js'
 
 const all = (s: { next(): number | undefined }) => {
@@ -81,5 +82,23 @@ describe('arrival schedule', () => {
       ],
     }
     expect(all(createArrivalSchedule(p))).toEqual([])
+  })
+})
+
+describe('sliceSchedule', () => {
+  it('splits a schedule into interleaved shares whose union is the whole, in order', () => {
+    const profile = { startRate: 100, stages: [{ durationMs: 2000, rate: 900 }] }
+    const drain = (s: { next(): number | undefined }) => {
+      const out: number[] = []
+      for (let t = s.next(); t !== undefined; t = s.next()) out.push(t)
+      return out
+    }
+    const whole = drain(createArrivalSchedule(profile))
+    const shares = [0, 1, 2].map((index) =>
+      drain(sliceSchedule(createArrivalSchedule(profile), { index, count: 3 })),
+    )
+    expect(shares.map((s) => s.length)).toEqual([334, 333, 333])
+    expect(shares[1]).toEqual(whole.filter((_, k) => k % 3 === 1))
+    expect(shares.flat().sort((a, b) => a - b)).toEqual(whole)
   })
 })

@@ -98,3 +98,30 @@ export function createArrivalSchedule(p: LoadProfile): { next(): number | undefi
     },
   }
 }
+
+/** One worker's share of the load: `index` of `count` (see sliceSchedule). */
+export interface Slice {
+  index: number
+  count: number
+}
+
+/**
+ * Worker `index` of `count`'s share of a schedule: requests index, index + count, index + 2count,
+ * and so on. The shares interleave exactly, so the workers together send the whole schedule at the
+ * same instants as one generator would, never `count` requests in a burst.
+ */
+export function sliceSchedule(
+  schedule: { next(): number | undefined },
+  slice: Slice,
+): { next(): number | undefined } {
+  let k = 0
+  return {
+    next() {
+      for (;;) {
+        const t = schedule.next()
+        if (t === undefined) return undefined
+        if (k++ % slice.count === slice.index) return t
+      }
+    },
+  }
+}

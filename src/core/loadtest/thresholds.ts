@@ -55,13 +55,13 @@ export interface ThresholdResult {
  * threshold. With a saturated generator (generator-health.ts), a breached latency threshold is
  * trusted only when the system must have breached it: every latency is the system's plus the
  * send lag, so the system's figure is at least the measured one less the largest send lag. When
- * the event loop itself was saturated, answers were also read late, and no breach is trusted.
+ * a closed run's event loop was saturated, answers were read late too, and no breach is trusted.
  * Error thresholds are always the system's.
  */
 export function judgeThresholds(
   run: { requests: number; errors: number; latency: LatencyStats; sendLag?: { max: number } },
   thresholds: Threshold[],
-  generator?: Pick<GeneratorReport, 'saturated' | 'eventLoop'>,
+  generator?: Pick<GeneratorReport, 'saturated'> & { model: 'open' | 'closed'; eventLoop: number },
 ): ThresholdResult[] {
   return thresholds.map((t) => {
     const actual =
@@ -70,7 +70,7 @@ export function judgeThresholds(
     const ok = run.requests > 0 && within(actual)
     if (ok || t.stat === 'errors' || !generator?.saturated || run.requests === 0)
       return { threshold: t.text, ok, actual }
-    const cpuBound = generator.eventLoop > BUSY_LIMIT
+    const cpuBound = generator.model === 'closed' && generator.eventLoop > BUSY_LIMIT
     const systemAtLeast = actual - (run.sendLag?.max ?? Infinity)
     const certain = !cpuBound && !within(systemAtLeast)
     return { threshold: t.text, ok, actual, ...(certain ? {} : { trusted: false as const }) }

@@ -20,6 +20,8 @@ import { isExpected, type CompiledRequest } from '../../core/loadtest/request.js
 import type { LoadModel, LoadRunResult, SecondPoint } from '../../core/loadtest/report.js'
 import { rateAt } from '../../core/loadtest/schedule.js'
 import type { GeneratorUse } from '../../core/loadtest/generator-health.js'
+import type { WorkerHistograms, WorkerSecond } from '../../core/loadtest/merge.js'
+import type { Slice } from '../../core/loadtest/schedule.js'
 import { HttpPool } from './http-pool.js'
 import { startClosedModel, startOpenModel, type Job } from './schedulers.js'
 
@@ -44,6 +46,13 @@ export interface GeneratorOptions {
   random?: () => number
   /** the clock started (epoch ms): the schedule's t = 0 */
   onStart?: (startMs: number) => void
+  /** a worker of a run (workers.ts): its share of the open model's schedule */
+  slice?: Slice
+  /** a worker: the clock starts at this time (epoch ms, performance.timeOrigin based), once warm */
+  startAt?: number
+  /** a worker: each second's histogram as it closes, and the run's at its end */
+  exportSecond?: (s: WorkerSecond) => void
+  exportHistograms?: (h: WorkerHistograms) => void
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
@@ -76,13 +85,21 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           : (s) => s >= 100 && isExpected(s, e.http!.spec.expect),
       })),
       open ? lateAfterMs : undefined,
+      o.exportSecond,
     )
     const hasHttp = eps.some((e) => e.http)
     /** gRPC calls sent and not yet answered */
     const grpcPending = new Set<Job>()
     let sent = 0
     let lastWrite = 0
-    let seq = 0
+    // a worker's request numbers are its own: index, index + count, ... (unique across workers)
+    const seqStep = o.slice?.count ?? 1
+    let seq = o.slice?.index ?? 0
+    const nextSeq = () => {
+      const n = seq
+      seq += seqStep
+      return n
+    }
     let unfinished = 0
     let inFlight = 0
     let sending = true
@@ -121,7 +138,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       sending: () => sending,
       bytesFor: (ep) => {
         const e = eps[ep]!
-        return e.bytes ?? e.http!.encode({ seq: seq++, random, nowMs: Date.now() })
+        return e.bytes ?? e.http!.encode({ seq: nextSeq(), random, nowMs: Date.now() })
       },
       sent: markSent,
       answered: finish,
@@ -146,7 +163,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const callGrpc = (job: Job, g: CompiledGrpcCall, next?: () => void) => {
       markSent(job)
       grpcPending.add(job)
-      g.call({ seq: seq++, random, nowMs: Date.now() }, (code) => {
+      g.call({ seq: nextSeq(), random, nowMs: Date.now() }, (code) => {
         // a call still pending when the run ended was counted then
         if (!grpcPending.delete(job)) return
         const t = performance.now()
@@ -226,6 +243,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
       grpcPending.clear()
       closeSecond(true)
+      o.exportHistograms?.(rec.histograms())
       resolve(
         rec.result({
           startMs,
@@ -255,14 +273,29 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       sending: () => sending,
       finished: () => finished,
     }
-    if (closed) startClosedModel(closed, hasHttp, { ...hooks, openConnection: () => pool.open(), grpcSlot })
+    if (closed)
+      startClosedModel(
+        closed,
+        hasHttp,
+        { startAt: o.startAt },
+        {
+          ...hooks,
+          openConnection: () => pool.open(),
+          grpcSlot,
+        },
+      )
     else
-      startOpenModel(open!, hasHttp, {
-        ...hooks,
-        dispatch,
-        openWarm: (ready) => pool.open(undefined, ready),
-        onDue: (fn) => (dispatchDue = fn),
-      })
+      startOpenModel(
+        open!,
+        hasHttp,
+        { slice: o.slice, startAt: o.startAt },
+        {
+          ...hooks,
+          dispatch,
+          openWarm: (ready) => pool.open(undefined, ready),
+          onDue: (fn) => (dispatchDue = fn),
+        },
+      )
   })
 }
 

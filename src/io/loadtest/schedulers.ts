@@ -5,7 +5,7 @@
  * duration. The generator (generator.ts) owns the connections and answers; these only decide when
  * to send and when to stop.
  */
-import { createArrivalSchedule } from '../../core/loadtest/schedule.js'
+import { createArrivalSchedule, sliceSchedule, type Slice } from '../../core/loadtest/schedule.js'
 import type { LoadModel } from '../../core/loadtest/report.js'
 
 /** A request to send: which endpoint, and when its latency clock starts (performance.now()). */
@@ -29,10 +29,21 @@ export interface SchedulerHooks {
   finished(): boolean
 }
 
-/** Open model: warm connections first, then every request at its time. */
+/** When a scheduler's clock starts: once ready, or at `startAt` (epoch ms) when that is later. */
+function atStart(startAt: number | undefined, go: () => void): void {
+  const wait = startAt === undefined ? 0 : startAt - (performance.timeOrigin + performance.now())
+  if (wait > 0) setTimeout(go, wait)
+  else go()
+}
+
+/**
+ * Open model: warm connections first, then every request at its time. A worker (`slice`) sends
+ * its share of the schedule, on its share of the warm connections, from `startAt`.
+ */
 export function startOpenModel(
   model: Extract<LoadModel, { kind: 'open' }>,
   hasHttp: boolean,
+  run: { slice?: Slice | undefined; startAt?: number | undefined },
   h: SchedulerHooks & {
     dispatch(job: Job): void
     /** opens a connection before the clock starts; `ready` once it connected or failed */
@@ -41,7 +52,8 @@ export function startOpenModel(
     onDue(dispatchDue: (now: number) => void): void
   },
 ): void {
-  const sched = createArrivalSchedule(model.profile)
+  const whole = createArrivalSchedule(model.profile)
+  const sched = run.slice ? sliceSchedule(whole, run.slice) : whole
   let next = sched.next()
   let t0 = 0
   const due = (nowAbs: number) => {
@@ -62,7 +74,8 @@ export function startOpenModel(
   // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
   // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
   // (gRPC channels are connected by their loader before the run)
-  const peak = Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate))
+  const peak =
+    Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate)) / (run.slice?.count ?? 1)
   const warm = hasHttp ? Math.min(model.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200))) : 0
   let waiting = warm
   let started = false
@@ -71,9 +84,12 @@ export function startOpenModel(
     clearTimeout(warmTimer)
     if (started || h.finished()) return
     started = true
-    t0 = h.startClock()
-    h.onDue((now) => h.sending() && due(now))
-    tick()
+    atStart(run.startAt, () => {
+      if (h.finished()) return
+      t0 = h.startClock()
+      h.onDue((now) => h.sending() && due(now))
+      tick()
+    })
   }
   for (let i = 0; i < warm; i++) h.openWarm(() => --waiting === 0 && begin())
   if (warm) warmTimer = setTimeout(begin, 1000)
@@ -84,10 +100,14 @@ export function startOpenModel(
 export function startClosedModel(
   model: Extract<LoadModel, { kind: 'closed' }>,
   hasHttp: boolean,
+  run: { startAt?: number | undefined },
   h: SchedulerHooks & { openConnection(): void; grpcSlot(): void },
 ): void {
-  h.startClock()
-  if (hasHttp) for (let i = 0; i < model.connections; i++) h.openConnection()
-  else for (let i = 0; i < model.connections * model.pipelining; i++) h.grpcSlot()
-  setTimeout(h.stopSending, model.durationMs)
+  atStart(run.startAt, () => {
+    if (h.finished()) return
+    h.startClock()
+    if (hasHttp) for (let i = 0; i < model.connections; i++) h.openConnection()
+    else for (let i = 0; i < model.connections * model.pipelining; i++) h.grpcSlot()
+    setTimeout(h.stopSending, model.durationMs)
+  })
 }
