@@ -16,18 +16,23 @@ describe('msvc loadtest, cut short', () => {
     await Promise.all([fast?.stop(), stalled?.stop()])
   })
 
-  it.each(['SIGINT', 'SIGTERM'] as const)(
-    '%s (Ctrl-C, or a stop): exit 130, and the report of what was measured so far',
-    async (signal) => {
+  it.each([
+    ['SIGINT', '1'],
+    ['SIGTERM', '1'],
+    ['SIGINT', '2'],
+  ] as const)(
+    '%s (Ctrl-C, or a stop) with %s worker(s): exit 130, and the report of what was measured so far',
+    async (signal, workers) => {
       const child = execa(
         'node',
-        [MSVC_BIN, 'loadtest', `${fast.url}/`, '-r', '100', '-d', '30s', '--json'],
+        [MSVC_BIN, 'loadtest', `${fast.url}/`, '-r', '100', '-d', '30s', '--workers', workers, '--json'],
         {
           reject: false,
           env: { CI: '1', NO_COLOR: '1' },
         },
       )
-      await new Promise((r) => setTimeout(r, 1500))
+      // workers start their clocks about 1.2 s in
+      await new Promise((r) => setTimeout(r, workers === '1' ? 1500 : 2500))
       child.kill(signal)
       const r = await child
       expect(r.exitCode).toBe(130)
