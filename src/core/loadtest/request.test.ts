@@ -5,6 +5,16 @@ const dec = (b: Uint8Array) => new TextDecoder().decode(b)
 const ctx = (seq: number, r = 0.5) => ({ seq, random: () => r, nowMs: 1700000000000 })
 
 describe('compileTemplate', () => {
+  it('inserts the variables an earlier step of the flow captured, and only those', () => {
+    const t = compileTemplate('/orders/{{id}}/items/{{ seq }}', new Set(['id']))
+    expect(t.isStatic).toBe(false)
+    expect(t.render({ seq: 7, random: () => 0, nowMs: 0, vars: { id: 'o-1' } })).toBe('/orders/o-1/items/7')
+    expect(() => compileTemplate('/orders/{{id}}')).toThrow('unknown placeholder "{{id}}"')
+    expect(() => compileTemplate('/orders/{{idx}}', new Set(['id']))).toThrow(
+      'and the variables captured before it: id',
+    )
+  })
+
   it('fills placeholders per request', () => {
     const t = compileTemplate('/orders/{{ randomInt 1 10 }}?n={{seq}}&t={{now}}')
     expect(t.isStatic).toBe(false)

@@ -1,10 +1,14 @@
 /** Requests of a load run: templated paths, headers and bodies, and their HTTP/1.1 bytes. */
 
-/** What a placeholder may use: the request's sequence number and a random source in [0, 1). */
+/**
+ * What a placeholder may use: the request's sequence number, a random source in [0, 1), and in a
+ * flow the variables earlier steps captured (capture.ts).
+ */
 export interface TemplateContext {
   seq: number
   random: () => number
   nowMs: number
+  vars?: Readonly<Record<string, string>>
 }
 
 type Part = string | ((c: TemplateContext) => string)
@@ -39,8 +43,15 @@ const PLACEHOLDERS: Record<string, (args: number[]) => ((c: TemplateContext) => 
 
 export const PLACEHOLDER_HELP = '{{seq}}, {{uuid}}, {{now}}, {{randomInt 1 100}}'
 
-/** `/orders/{{randomInt 1 100}}` as a template; throws an Error naming a bad placeholder. */
-export function compileTemplate(text: string): Template {
+/** The placeholders' names: a captured variable may not take one. */
+export const PLACEHOLDER_NAMES = Object.keys(PLACEHOLDERS)
+
+/**
+ * `/orders/{{randomInt 1 100}}` as a template; throws an Error naming a bad placeholder. `vars`
+ * are the variables the template may use as `{{name}}` (those earlier steps of its flow capture);
+ * their values are inserted as captured, not encoded.
+ */
+export function compileTemplate(text: string, vars: ReadonlySet<string> = new Set()): Template {
   const parts: Part[] = []
   let last = 0
   for (const m of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
@@ -48,8 +59,16 @@ export function compileTemplate(text: string): Template {
     const [name, ...rest] = m[1]!.split(/\s+/)
     const args = rest.map(Number)
     const make = name !== undefined ? PLACEHOLDERS[name] : undefined
-    const fn = make && !args.some(Number.isNaN) ? make(args) : undefined
-    if (!fn) throw new Error(`unknown placeholder "${m[0]}" (known: ${PLACEHOLDER_HELP})`)
+    const variable = name !== undefined && !rest.length && vars.has(name) ? name : undefined
+    const fn = variable
+      ? (c: TemplateContext) => c.vars?.[variable] ?? ''
+      : make && !args.some(Number.isNaN)
+        ? make(args)
+        : undefined
+    if (!fn)
+      throw new Error(
+        `unknown placeholder "${m[0]}" (known: ${PLACEHOLDER_HELP}${vars.size ? `, and the variables captured before it: ${[...vars].join(', ')}` : ''})`,
+      )
     parts.push(fn)
     last = m.index + m[0].length
   }
