@@ -35,6 +35,8 @@ class Instance {
   port = 0
   /** when set, every request (but readiness checks) is answered with this status */
   failWith: number | undefined
+  /** with failWith: the answer's body breaks off (the connection dropped) after its first bytes */
+  cutFailures = false
   /** `sleep` requests whose client went away before the answer */
   cancelled = 0
   private server: http.Server | undefined
@@ -80,6 +82,11 @@ class Instance {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers })
       res.end(JSON.stringify(body))
+    }
+    if (this.failWith && this.cutFailures) {
+      res.writeHead(this.failWith, { 'content-type': 'application/json', 'content-length': '1000' })
+      res.write('{"error":', () => setTimeout(() => req.socket.destroy(), 20))
+      return
     }
     if (this.failWith) return json(this.failWith, { error: 'failing on purpose' })
     switch (url.pathname.split('/').pop()) {
@@ -954,6 +961,22 @@ describe('createGateway balancing over three instances', { timeout: 15_000 }, ()
       )
     } finally {
       failing.failWith = undefined
+    }
+  })
+
+  it('retries a GET answered 503 whose body then breaks off, and stays up', async () => {
+    // the third instance: the first may still be ejected for the 503s above
+    const [, , failing] = order as [Instance, Instance, Instance]
+    failing.failWith = 503
+    failing.cutFailures = true
+    try {
+      const before = failing.seen.length
+      expect(await load(60)).toEqual({ 200: 60 })
+      expect(failing.seen.length).toBeGreaterThan(before)
+      expect((await call(gw.port, '/health/live')).status).toBe(200)
+    } finally {
+      failing.failWith = undefined
+      failing.cutFailures = false
     }
   })
 
