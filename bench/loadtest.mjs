@@ -62,24 +62,19 @@ for (let i = 0; i < 50; i++) {
   await sleep(100)
 }
 
+/** `msvc loadtest <url> ...args --json`, on core 0 or left to the scheduler: its report. */
+const msvcReport = async (args, pinned) => {
+  const argv = [MSVC, 'loadtest', url, ...args, '--json']
+  const out = await (pinned ? pin(0, process.execPath, argv) : execa(process.execPath, argv))
+  return JSON.parse(out.stdout)
+}
+
 try {
   // closed model, same connections, same duration; the three alternate over ROUNDS rounds so that
   // a change in the machine's load hits each of them alike; the median round is reported
   const wrkMissing = !(await has('wrk'))
   const closedRuns = {
-    msvc: async () => {
-      const m = await pin(0, process.execPath, [
-        MSVC,
-        'loadtest',
-        url,
-        '-c',
-        String(CONNECTIONS),
-        '-d',
-        `${SECONDS}s`,
-        '--json',
-      ])
-      return JSON.parse(m.stdout).achievedRate
-    },
+    msvc: async () => (await msvcReport(['-c', String(CONNECTIONS), '-d', `${SECONDS}s`], true)).achievedRate,
     autocannon: async () => {
       const ac = await pin(0, process.execPath, [
         AUTOCANNON,
@@ -148,36 +143,10 @@ try {
     [1, 2].map((w) => [
       w,
       async () => {
-        const closedOut = await execa(process.execPath, [
-          MSVC,
-          'loadtest',
-          url,
-          '-c',
-          String(CONNECTIONS),
-          '-d',
-          `${SECONDS}s`,
-          '--workers',
-          String(w),
-          '--json',
-        ])
-        const openOut = await execa(process.execPath, [
-          MSVC,
-          'loadtest',
-          url,
-          '--rate',
-          String(RATE),
-          '-d',
-          `${SECONDS}s`,
-          '--workers',
-          String(w),
-          '--json',
-        ])
-        const open = JSON.parse(openOut.stdout)
-        return {
-          rps: JSON.parse(closedOut.stdout).achievedRate,
-          lag: open.sendLag.p99,
-          p99: open.latency.p99,
-        }
+        const workers = ['-d', `${SECONDS}s`, '--workers', String(w)]
+        const closedRun = await msvcReport(['-c', String(CONNECTIONS), ...workers], false)
+        const open = await msvcReport(['--rate', String(RATE), ...workers], false)
+        return { rps: closedRun.achievedRate, lag: open.sendLag.p99, p99: open.latency.p99 }
       },
     ]),
   )

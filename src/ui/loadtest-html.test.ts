@@ -1,32 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { LoadReport } from '../core/loadtest/report.js'
+import { sampleLoadReport } from '../../test/helpers/load-report.js'
 import { renderHtmlReport } from './loadtest-html.js'
 
-const latency = { count: 10, p50: 1, p90: 2, p95: 2, p99: 3, p999: 3, max: 3, mean: 1.5 }
-const report: LoadReport = {
-  target: 'http://127.0.0.1:3001/',
-  model: 'open',
-  startedAt: '2026-12-04T00:00:00.000Z',
-  durationMs: 2000,
-  targetRate: 5,
-  achievedRate: 5,
-  connections: 1,
-  connectionsOpened: 1,
-  connectionsReused: 9,
-  generator: { saturated: false, sendLagP99: 0.2, cpu: 0.1, eventLoop: 0.1, reasons: [] },
-  requests: 10,
-  errors: 0,
-  errorRate: 0,
-  latency,
-  unfinished: 0,
-  endpoints: [
-    { name: 'GET /', method: 'GET', path: '/', requests: 10, errors: 0, statuses: { '200': 10 }, latency },
-  ],
-  timeline: [{ t: 0, targetRate: 5, requests: 5, errors: 0, p50: 1, p90: 2, p99: 3, p999: 3, max: 3 }],
-  thresholds: [],
-  passed: true,
-  chaos: [],
-}
+const report = sampleLoadReport({ connections: 1, connectionsOpened: 1, connectionsReused: 9 })
 
 describe('renderHtmlReport', () => {
   it('shows the --chaos faults that failed, escaped, and says the run exited 1', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { LoadReport } from '../core/loadtest/report.js'
+import { sampleLoadReport } from '../../test/helpers/load-report.js'
 import { formatLiveLine, formatSummary } from './loadtest.js'
 
 describe('formatLiveLine', () => {
@@ -23,31 +23,7 @@ describe('formatLiveLine', () => {
 })
 
 describe('formatSummary', () => {
-  const latency = { count: 10, p50: 1, p90: 2, p95: 2, p99: 3, p999: 3, max: 3, mean: 1.5 }
-  const report: LoadReport = {
-    target: 'http://127.0.0.1:3001/',
-    model: 'open',
-    startedAt: '2026-12-04T00:00:00.000Z',
-    durationMs: 2000,
-    targetRate: 5,
-    achievedRate: 5,
-    connections: 2,
-    connectionsOpened: 2,
-    connectionsReused: 8,
-    generator: { saturated: false, sendLagP99: 0.2, cpu: 0.12, eventLoop: 0.1, reasons: [] },
-    requests: 10,
-    errors: 0,
-    errorRate: 0,
-    latency,
-    unfinished: 0,
-    endpoints: [
-      { name: 'GET /', method: 'GET', path: '/', requests: 10, errors: 0, statuses: { '200': 10 }, latency },
-    ],
-    timeline: [],
-    thresholds: [{ threshold: 'p99<5ms', ok: true, actual: 3 }],
-    passed: true,
-    chaos: [],
-  }
+  const report = sampleLoadReport({ thresholds: [{ threshold: 'p99<5ms', ok: true, actual: 3 }] })
 
   it('reports connections opened and reused, and what the generator used', () => {
     const text = formatSummary(report)

@@ -9,17 +9,14 @@
 import { Worker } from 'node:worker_threads'
 import { mergeWorkerResults, SecondsMerger, type WorkerResult } from '../../core/loadtest/merge.js'
 import type { LoadModel, LoadRunResult, SecondPoint } from '../../core/loadtest/report.js'
-import type { RequestSpec } from '../../core/loadtest/request.js'
 import type { LoadWorkerData, LoadWorkerMessage } from './load-worker.js'
 
-export interface WorkersOptions {
+/** The run: what every worker is given, how many there are, and the run's hooks. */
+export interface WorkersOptions extends Pick<
+  LoadWorkerData,
+  'host' | 'port' | 'hostHeader' | 'requests' | 'model' | 'timeoutMs'
+> {
   workers: number
-  host: string
-  port: number
-  hostHeader: string
-  requests: RequestSpec[]
-  model: LoadModel
-  timeoutMs: number
   signal?: AbortSignal
   onSecond?: (
     p: SecondPoint,
