@@ -186,7 +186,15 @@ try {
     await child
     clearInterval(timer)
     if (!samples.length) throw new Error(`no memory samples of ${args.join(' ')}`)
-    return { end: samples.at(-1).rss, peak: Math.max(...samples.map((m) => m.peak)), samples: samples.length }
+    // growth after warm-up: from the sample a fifth of the way in (JIT, pools and histograms
+    // are in place by then) to the last one taken while the load ran
+    const warm = samples[Math.floor(samples.length / 5)].rss
+    return {
+      end: samples.at(-1).rss,
+      peak: Math.max(...samples.map((m) => m.peak)),
+      growth: samples.at(-1).rss - warm,
+      samples: samples.length,
+    }
   }
   const memoryRuns = {
     msvc: () =>
@@ -210,8 +218,13 @@ try {
   )
   for (const [name, rs] of Object.entries(memory))
     console.log(
-      `  ${name.padEnd(12)} peak ${median(rs.map((r) => r.peak)).toFixed(0)}, at the end ${median(rs.map((r) => r.end)).toFixed(0)}`,
+      `  ${name.padEnd(12)} peak ${median(rs.map((r) => r.peak)).toFixed(0)}, at the end ${median(rs.map((r) => r.end)).toFixed(0)}, growth after warm-up ${median(rs.map((r) => r.growth)).toFixed(1)}`,
     )
+  // the target is in MB (10^6 bytes); the samples are MiB
+  const growth = median(memory.msvc.map((r) => r.growth)) * 1.048576
+  console.log(
+    `  msvc RSS growth after warm-up: ${growth.toFixed(1)} MB over ${MEMORY_SECONDS} s; target under 10 MB over 600 s (node bench/loadtest.mjs 5 600): ${MEMORY_SECONDS >= 600 ? (growth < 10 ? 'met' : 'NOT met') : 'run 600 s to judge'}`,
+  )
   console.log(
     `  msvc/autocannon peak: ${(median(memory.msvc.map((r) => r.peak)) / median(memory.autocannon.map((r) => r.peak))).toFixed(2)}`,
   )
