@@ -72,7 +72,10 @@ class AttemptError extends Error {
 /** A 5xx answer: a failure for the breaker, though the client got it as it came. */
 class FailedAnswer extends Error {
   override name = 'FailedAnswer'
-  constructor(readonly statusCode: number) {
+  constructor(
+    readonly statusCode: number,
+    readonly relay: Relay,
+  ) {
     super(`the upstream answered ${statusCode}`)
   }
 }
@@ -139,8 +142,6 @@ interface Attempts {
   late: boolean
   count: number
   instance: string | undefined
-  /** the answer's head has gone to the client: from here on a failure can only cut it */
-  committed: boolean
   cut: 'upstream' | 'client' | undefined
 }
 
@@ -152,8 +153,9 @@ interface Attempts {
  * The answer is relayed by undici's stream(): once its head arrives, the fastify reply is taken
  * over (hijack) and undici writes the body straight into node's response, with backpressure.
  * Going through reply.send(stream) instead halved the gateway's requests per second
- * (architecture.md, "The gateway's speed"). The kit's request line and RED metrics still come
- * from fastify, which watches the response finish.
+ * (architecture.md, "The gateway's speed"). The kit's request line and RED metrics of an answer
+ * that finishes still come from fastify, which watches the response finish; one cut short has
+ * only the gateway's line.
  */
 export async function forward(x: Exchange): Promise<ExchangeSummary> {
   const { request, reply, route } = x
@@ -171,15 +173,19 @@ export async function forward(x: Exchange): Promise<ExchangeSummary> {
     late: false,
     count: 0,
     instance: undefined,
-    committed: false,
     cut: undefined,
   }
   route.upstream.budget.recordRequest()
+  // the breaker and the retries see attempts up to the answer's head, so that a long body (a
+  // download, a slow reader) never holds a half-open breaker's one trial
+  let relay: Relay | undefined
   try {
-    await route.upstream.breaker.call(() => attemptAll(state))
+    relay = await route.upstream.breaker.call(() => attemptAll(state))
   } catch (e) {
-    if (!state.committed) answerFailure(state, e)
+    if (e instanceof FailedAnswer) relay = e.relay
+    else answerFailure(state, e)
   }
+  if (relay) await settleRelay(state, relay)
   return {
     status: reply.statusCode,
     attempts: state.count,
@@ -188,8 +194,42 @@ export async function forward(x: Exchange): Promise<ExchangeSummary> {
   }
 }
 
-/** Attempts until one gets an answer that is not retried, or a failure that is not retried. */
-async function attemptAll(state: Attempts): Promise<void> {
+/** An answer whose head went to the client, its body on the way. */
+interface Relay {
+  picked: Picked
+  attempt: Attempt
+  /** settles once undici has written the whole body, or failed to */
+  done: Promise<unknown>
+}
+
+/**
+ * Waits for the body of the answer relayed, then tells the balancer and the upstream's series how
+ * the attempt went, once: by its status, or as the instance's failure when it broke the body off
+ * (the client's connection is then closed). A client that went away mid-body is not the
+ * instance's failure.
+ */
+async function settleRelay(state: Attempts, { picked, attempt, done }: Relay): Promise<void> {
+  const { series } = state.x.route
+  try {
+    await done
+  } catch {
+    const cause = cutBy(state)
+    state.cut = cause ? 'upstream' : 'client'
+    if (cause) {
+      picked.done(false)
+      count(series, bodyTimedOut(cause) ? 'timeout' : 'error', attempt.started)
+      return
+    }
+  }
+  picked.done(attempt.status < 500)
+  count(series, attempt.status >= 500 ? 'error' : 'ok', attempt.started)
+}
+
+/**
+ * Attempts until one gets an answer's head that is not retried, or a failure that is not: the
+ * answer is then being relayed. A 5xx head is thrown (FailedAnswer) so that the breaker counts it.
+ */
+async function attemptAll(state: Attempts): Promise<Relay> {
   const { route } = state.x
   const tried = new Set<string>()
   for (;;) {
@@ -205,19 +245,11 @@ async function attemptAll(state: Attempts): Promise<void> {
       state.late = true
       state.aborter.abort()
     }, route.timeoutMs)
+    const { head, done } = send(state, picked, attempt)
     try {
-      await send(state, picked, attempt)
+      await head
     } catch (e) {
       clearTimeout(attempt.timer)
-      if (state.committed) {
-        // the head went out, then the body broke off: the client's connection is closed
-        const cause = cutBy(state)
-        state.cut = cause ? 'upstream' : 'client'
-        picked.done(!cause && attempt.status < 500)
-        if (!cause) throw new AttemptError('client-gone', e)
-        count(route.series, 'error', attempt.started)
-        throw new AttemptError(failureOf(cause, state) === 'timeout' ? 'timeout' : 'protocol', cause)
-      }
       const kind = state.late ? 'timeout' : failureOf(e, state)
       picked.done(!isUpstreamFault(kind))
       if (isUpstreamFault(kind))
@@ -230,14 +262,16 @@ async function attemptAll(state: Attempts): Promise<void> {
       throw new AttemptError(kind, e)
     }
     if (attempt.retry) {
+      // the 502 or 503's body is read into a sink in the background; how that ends matters not
+      done.catch(() => undefined)
       picked.done(false)
+      count(route.series, 'error', attempt.started)
       await backoff(state, tried)
       continue
     }
-    const failed = attempt.status >= 500
-    picked.done(!failed)
-    if (failed) throw new FailedAnswer(attempt.status)
-    return
+    const relay = { picked, attempt, done }
+    if (attempt.status >= 500) throw new FailedAnswer(attempt.status, relay)
+    return relay
   }
 }
 
@@ -252,12 +286,19 @@ interface Attempt {
 }
 
 /**
- * One attempt, resolved once the answer's body has been relayed (or thrown away, when retried).
+ * One attempt: `head` settles when the answer's head has come (and gone to the client, or to a
+ * sink when it is retried) or the attempt failed before; `done` when the body has been relayed.
  * undici's bodyTimeout is the longest wait between two chunks of the answer.
  */
-function send(state: Attempts, picked: Picked, attempt: Attempt): Promise<unknown> {
+function send(
+  state: Attempts,
+  picked: Picked,
+  attempt: Attempt,
+): { head: Promise<void>; done: Promise<unknown> } {
   const { x } = state
-  return picked.pool.stream(
+  let headCame: () => void = () => {}
+  const head = new Promise<void>((resolve) => (headCame = resolve))
+  const done = picked.pool.stream(
     {
       method: x.request.method as Dispatcher.HttpMethod,
       path: x.target,
@@ -270,20 +311,23 @@ function send(state: Attempts, picked: Picked, attempt: Attempt): Promise<unknow
     ({ statusCode, headers }) => {
       clearTimeout(attempt.timer)
       attempt.status = statusCode
-      count(x.route.series, statusCode >= 500 ? 'error' : 'ok', attempt.started)
+      headCame()
       if ((statusCode === 502 || statusCode === 503) && retryAllowed(state)) {
         attempt.retry = true
-        return new Writable({ write: (_chunk, _encoding, done) => done() })
+        return new Writable({ write: (_chunk, _encoding, next) => next() })
       }
       return commit(state, statusCode, headers)
     },
   )
+  // a failure before the head fails the head; after it, only `done`
+  return { head: Promise.race([head, done.then(() => undefined)]), done }
 }
 
 /**
  * Hands the answer's head to the client and returns node's response for undici to write the body
  * into. Fastify's reply is hijacked: it no longer writes, but the request id and any field set on
- * it go out with the upstream's end-to-end fields and the gateway's (rate limit) ones.
+ * it go out with the upstream's end-to-end fields and the gateway's (rate limit) ones. A head node
+ * refuses to write closes the client's connection (undici then counts the attempt as cut).
  */
 function commit(
   state: Attempts,
@@ -291,12 +335,15 @@ function commit(
   upstream: Record<string, string | string[] | undefined>,
 ): Writable {
   const { reply, responseHeaders } = state.x
-  state.committed = true
   reply.hijack()
   const res = reply.raw
   const fields = { ...reply.getHeaders(), ...clientResponseHeaders(upstream), ...responseHeaders }
-  // a HEAD, 204 or 304 answer has no body: node writes none, whatever it is given
-  res.writeHead(statusCode, fields as Record<string, string | string[]>)
+  try {
+    // a HEAD, 204 or 304 answer has no body: node writes none, whatever it is given
+    res.writeHead(statusCode, fields as Record<string, string | string[]>)
+  } catch (e) {
+    res.destroy(e as Error)
+  }
   return res
 }
 
@@ -333,6 +380,10 @@ async function backoff(state: Attempts, tried: ReadonlySet<string>): Promise<voi
  * that went away had closed the response already (and the abort undici was then told of found it
  * closed).
  */
+function bodyTimedOut(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'
+}
+
 function cutBy(state: Attempts): Error | undefined {
   const errored = state.x.reply.raw.errored
   if (!errored) return undefined

@@ -673,6 +673,10 @@ describe('createGateway', () => {
       expect(
         await metricValue(gw, 'gateway_upstream_requests_total{upstream="broken",outcome="error"}'),
       ).toBe(1)
+      // counted once, as the failure it was, not also as the 200 its head said
+      expect(
+        await metricValue(gw, 'gateway_upstream_requests_total{upstream="broken",outcome="ok"}'),
+      ).toBeFalsy()
       expect(broken.seen.length).toBe(1) // the head had gone out: nothing to retry
     })
 
@@ -971,8 +975,13 @@ describe('createGateway balancing over three instances', { timeout: 15_000 }, ()
     failing.cutFailures = true
     try {
       const before = failing.seen.length
+      const retriesBefore = (await metricValue(gw, 'gateway_retries_total{upstream="order"}')) ?? 0
       expect(await load(60)).toEqual({ 200: 60 })
       expect(failing.seen.length).toBeGreaterThan(before)
+      // one retry for each 503, its body's end notwithstanding
+      expect(await metricValue(gw, 'gateway_retries_total{upstream="order"}')).toBe(
+        retriesBefore + failing.seen.length - before,
+      )
       expect((await call(gw.port, '/health/live')).status).toBe(200)
     } finally {
       failing.failWith = undefined
