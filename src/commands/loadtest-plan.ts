@@ -201,18 +201,21 @@ export function toLoadtestPlan(
       maxConnections: positiveInt(o.maxConnections, '--max-connections') ?? 1000,
     }
   }
-  const workers = positiveInt(o.workers, '--workers') ?? defaultWorkers(cores)
-  if (workers > 1 && model.kind === 'closed' && model.connections < workers)
-    throw new UserError(
-      `--connections ${model.connections} cannot be shared by --workers ${workers}`,
-      'each worker needs a connection of its own: give at least as many connections as workers',
-    )
   const grpc = requests.some(isGrpcCall)
-  if (grpc && o.workers !== undefined && workers > 1)
+  const asked = positiveInt(o.workers, '--workers')
+  if (grpc && asked !== undefined && asked > 1)
     throw new UserError(
       '--workers goes with HTTP requests only for now',
       'run gRPC calls without --workers (one thread)',
     )
+  if (asked !== undefined && asked > 1 && model.kind === 'closed' && model.connections < asked)
+    throw new UserError(
+      `--connections ${model.connections} cannot be shared by --workers ${asked}`,
+      'each worker needs a connection of its own: give at least as many connections as workers',
+    )
+  // the default never asks for more workers than there are connections to share
+  const workers =
+    asked ?? Math.min(defaultWorkers(cores), model.kind === 'closed' ? model.connections : Infinity)
   return {
     target,
     url,

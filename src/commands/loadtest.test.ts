@@ -129,3 +129,21 @@ requests:
     })
   })
 })
+
+describe('toLoadtestPlan: worker threads', () => {
+  const on = (cores: number, o: LoadtestCliOptions) =>
+    toLoadtestPlan('http://h/', o, undefined, noWorkspace, cores)
+
+  it('defaults to 1 below 8 cores, then a quarter of them, at most 4', () => {
+    expect([2, 7, 8, 12, 16, 64].map((cores) => on(cores, {}).workers)).toEqual([1, 1, 2, 3, 4, 4])
+    expect(on(2, { workers: '3' }).workers).toBe(3)
+  })
+
+  it('never defaults to more workers than the closed model has connections', () => {
+    expect(on(64, { connections: '1' }).workers).toBe(1)
+    expect(on(64, { connections: '3' }).workers).toBe(3)
+    expect(() => on(2, { connections: '2', workers: '3' })).toThrow(
+      '--connections 2 cannot be shared by --workers 3',
+    )
+  })
+})

@@ -28,6 +28,7 @@ describe('renderHtmlReport', () => {
           sendLagP99: 7.5,
           cpu: 0.98,
           eventLoop: 0.97,
+          loopDelayMax: 3,
           reasons: ['sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)'],
           hint: "latencies include the generator's own delay: lower --rate",
         },
@@ -40,6 +41,7 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('send lag p99 7.5 ms (over 1 ms)')
     expect(html).toContain('lower --rate')
     expect(html).toContain('? p99&#60;2ms (actual 3.00 ms; not judged: the generator may account for it)')
+    expect(html).toContain('thresholds not judged: the generator was saturated')
     expect(renderHtmlReport(report, 'msvc test')).not.toContain('generator-saturated')
   })
 })

@@ -41,6 +41,7 @@ describe('formatSummary', () => {
         sendLagP99: 7.5,
         cpu: 1,
         eventLoop: 0.99,
+        loopDelayMax: 3,
         reasons: ['sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)'],
         hint: "latencies include the generator's own delay: lower --rate",
       },

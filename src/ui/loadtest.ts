@@ -9,13 +9,14 @@ const pct = (f: number) => `${(f * 100).toFixed(2)}%`
 /** One line, rewritten in place each second: elapsed, rate achieved vs target, p99, errors. */
 export function formatLiveLine(
   p: SecondPoint,
-  totals: { requests: number; errors: number; elapsedMs: number; inFlight: number },
+  totals: { requests: number; errors: number; elapsedMs: number; inFlight?: number },
   totalMs: number | undefined,
 ): string {
   const elapsed = `${Math.round(totals.elapsedMs / 1000)}s${totalMs ? `/${Math.round(totalMs / 1000)}s` : ''}`
   const rate = `${p.requests}${p.targetRate !== undefined ? `/${p.targetRate}` : ''} req/s`
   const errors = totals.requests ? pct(totals.errors / totals.requests) : '0.00%'
-  return `${elapsed}  ${rate}  p99 ${fmtMs(p.p99)}  errors ${totals.errors} (${errors})  in flight ${totals.inFlight}`
+  const inFlight = totals.inFlight !== undefined ? `  in flight ${totals.inFlight}` : ''
+  return `${elapsed}  ${rate}  p99 ${fmtMs(p.p99)}  errors ${totals.errors} (${errors})${inFlight}`
 }
 
 /** The summary: the run, latency per endpoint and overall, send lag, thresholds. */

@@ -22,13 +22,16 @@ describe('parseCaptures and parseChecks', () => {
   it('names each problem by its place', () => {
     const problems: string[] = []
     parseCaptures({ seq: '$.id', 'bad-name': '$.x', ok: 'id', h: 'header:' }, 's', problems, ['seq', 'uuid'])
+    parseCaptures(JSON.parse('{"__proto__":"$.a","constructor":"$.b"}'), 'p', problems, [])
     parseCaptures(['$.id'], 't', problems, [])
     parseChecks({ '$.items[*]': 1 }, 'u', problems)
     expect(problems).toEqual([
-      's.capture.seq: a variable is named with letters, digits and _ (not seq, uuid)',
-      's.capture.bad-name: a variable is named with letters, digits and _ (not seq, uuid)',
+      's.capture.seq: "seq" cannot name a variable (letters, digits and _; not seq, uuid, constructor, __proto__ and the like)',
+      's.capture.bad-name: "bad-name" cannot name a variable (letters, digits and _; not seq, uuid, constructor, __proto__ and the like)',
       's.capture.ok: "id" is not a JSON path: it starts with $ ($.id, $.items[0].sku)',
       's.capture.h: "header:" names no header (header:location)',
+      'p.capture.__proto__: "__proto__" cannot name a variable (letters, digits and _; not constructor, __proto__ and the like)',
+      'p.capture.constructor: "constructor" cannot name a variable (letters, digits and _; not constructor, __proto__ and the like)',
       't.capture: a mapping of variable names to $.json.paths or header:names',
       'u.check: "$.items[*]" is not a JSON path: a bracket holds an index ([0]) or a quoted name ([\'a b\']) at character 8',
     ])

@@ -31,8 +31,9 @@ export interface AnswerView {
   body: string
 }
 
-/** Names a variable may have: a letter or _, then letters, digits, _. */
+/** Names a variable may have: a letter or _, then letters, digits, _; none an object inherits. */
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype))
 
 /** `$.id` or `header:location`; throws an Error saying what is wrong. */
 export function parseValueSource(text: string): ValueSource {
@@ -61,9 +62,9 @@ export function parseCaptures(
   }
   const out: Capture[] = []
   for (const [name, source] of Object.entries(v)) {
-    if (!VARIABLE.test(name) || reserved.includes(name)) {
+    if (!VARIABLE.test(name) || reserved.includes(name) || INHERITED.has(name)) {
       problems.push(
-        `${at}.capture.${name}: a variable is named with letters, digits and _ (not ${reserved.join(', ')})`,
+        `${at}.capture.${name}: "${name}" cannot name a variable (letters, digits and _; not ${[...reserved, 'constructor, __proto__ and the like'].join(', ')})`,
       )
       continue
     }
@@ -126,7 +127,7 @@ export function captureValues(
   captures: readonly Capture[],
 ): { vars: Record<string, string> } | { problem: string } {
   const read = reader(answer)
-  const vars: Record<string, string> = {}
+  const vars: Record<string, string> = Object.create(null) as Record<string, string>
   for (const c of captures) {
     const { found, value } = read(c.from)
     if (!found) return { problem: `capture ${c.name}: the answer has no ${c.from.text}` }

@@ -19,6 +19,8 @@ export interface GeneratorUse {
   cpu: number
   /** the share of the run the generator's event loop was busy, 0 to 1 */
   eventLoop: number
+  /** the longest the event loop was held up (ms): no answer waited longer than that to be read */
+  loopDelayMax: number
 }
 
 export interface GeneratorReport extends GeneratorUse {
@@ -56,6 +58,7 @@ export function judgeGenerator(
     ...(sendLag ? { sendLagP99: round(sendLag.p99) } : {}),
     cpu: round(use.cpu),
     eventLoop: round(use.eventLoop),
+    loopDelayMax: round(use.loopDelayMax),
     reasons,
     ...(saturated
       ? {

@@ -16,7 +16,7 @@ const run = {
   unfinished: 0,
   connectionsOpened: 2,
   connectionsReused: 3,
-  generator: { cpu: 0.2, eventLoop: 0.1 },
+  generator: { cpu: 0.2, eventLoop: 0.1, loopDelayMax: 1 },
   interrupted: false,
 }
 

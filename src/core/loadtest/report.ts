@@ -169,7 +169,7 @@ export function toLoadReport(o: {
   const totalMs = modelDurationMs(model)
   const seconds = result.durationMs / 1000
   const generator = judgeGenerator(model.kind, result.generator, result.sendLag)
-  const thresholds = judgeThresholds(result, o.thresholds, { ...generator, model: model.kind })
+  const thresholds = judgeThresholds(result, o.thresholds, generator)
   return {
     target: o.target,
     model: model.kind,

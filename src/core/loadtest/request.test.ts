@@ -13,6 +13,15 @@ describe('compileTemplate', () => {
     expect(() => compileTemplate('/orders/{{idx}}', new Set(['id']))).toThrow(
       'and the variables captured before it: id',
     )
+    const path = compileTemplate('/orders/{{id}}', new Set(['id']), encodeURIComponent)
+    expect(path.render({ seq: 0, random: () => 0, nowMs: 0, vars: { id: 'a b/\r\nx' } })).toBe(
+      '/orders/a%20b%2F%0D%0Ax',
+    )
+  })
+
+  it('knows no placeholder an object inherits', () => {
+    for (const name of ['constructor', 'valueOf', '__proto__', 'toString'])
+      expect(() => compileTemplate(`/{{${name}}}`)).toThrow(`unknown placeholder "{{${name}}}"`)
   })
 
   it('fills placeholders per request', () => {

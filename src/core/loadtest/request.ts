@@ -49,19 +49,24 @@ export const PLACEHOLDER_NAMES = Object.keys(PLACEHOLDERS)
 /**
  * `/orders/{{randomInt 1 100}}` as a template; throws an Error naming a bad placeholder. `vars`
  * are the variables the template may use as `{{name}}` (those earlier steps of its flow capture);
- * their values are inserted as captured, not encoded.
+ * `encode` makes a captured value safe where it goes (percent-encoded in a path, refused in a
+ * header when it holds a line break, escaped in a JSON string); it may throw.
  */
-export function compileTemplate(text: string, vars: ReadonlySet<string> = new Set()): Template {
+export function compileTemplate(
+  text: string,
+  vars: ReadonlySet<string> = new Set(),
+  encode: (value: string) => string = (v) => v,
+): Template {
   const parts: Part[] = []
   let last = 0
   for (const m of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     if (m.index > last) parts.push(text.slice(last, m.index))
     const [name, ...rest] = m[1]!.split(/\s+/)
     const args = rest.map(Number)
-    const make = name !== undefined ? PLACEHOLDERS[name] : undefined
+    const make = name !== undefined && Object.hasOwn(PLACEHOLDERS, name) ? PLACEHOLDERS[name] : undefined
     const variable = name !== undefined && !rest.length && vars.has(name) ? name : undefined
     const fn = variable
-      ? (c: TemplateContext) => c.vars?.[variable] ?? ''
+      ? (c: TemplateContext) => encode(c.vars?.[variable] ?? '')
       : make && !args.some(Number.isNaN)
         ? make(args)
         : undefined

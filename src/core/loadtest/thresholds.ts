@@ -1,5 +1,8 @@
 /** Thresholds (`p99<300ms`, `errors<1%`) and their verdict against a run's summary. */
-import { BUSY_LIMIT, type GeneratorReport } from './generator-health.js'
+import type { GeneratorReport } from './generator-health.js'
+
+/** The resolution the event loop's hold-ups are measured at (monitorEventLoopDelay), ms. */
+const LOOP_DELAY_RESOLUTION_MS = 1
 import type { LatencyStats } from './histogram.js'
 
 export const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'mean'] as const
@@ -53,15 +56,16 @@ export interface ThresholdResult {
 /**
  * Each threshold against the overall latency and error share; no requests at all breaks every
  * threshold. With a saturated generator (generator-health.ts), a breached latency threshold is
- * trusted only when the system must have breached it: every latency is the system's plus the
- * send lag, so the system's figure is at least the measured one less the largest send lag. When
- * a closed run's event loop was saturated, answers were read late too, and no breach is trusted.
- * Error thresholds are always the system's.
+ * trusted only when the system must have breached it. Every latency is the system's own plus how
+ * late its request left (send lag) plus how long its answer waited to be read, which is at most
+ * the longest the event loop was held up (loopDelayMax, measured to 1 ms). So the system's figure
+ * is at least the measured one less the largest send lag, the longest hold-up and 1 ms; the breach
+ * is trusted when that floor still breaks the threshold. Error thresholds are always the system's.
  */
 export function judgeThresholds(
   run: { requests: number; errors: number; latency: LatencyStats; sendLag?: { max: number } },
   thresholds: Threshold[],
-  generator?: Pick<GeneratorReport, 'saturated'> & { model: 'open' | 'closed'; eventLoop: number },
+  generator?: Pick<GeneratorReport, 'saturated' | 'loopDelayMax'>,
 ): ThresholdResult[] {
   return thresholds.map((t) => {
     const actual =
@@ -70,9 +74,8 @@ export function judgeThresholds(
     const ok = run.requests > 0 && within(actual)
     if (ok || t.stat === 'errors' || !generator?.saturated || run.requests === 0)
       return { threshold: t.text, ok, actual }
-    const cpuBound = generator.model === 'closed' && generator.eventLoop > BUSY_LIMIT
-    const systemAtLeast = actual - (run.sendLag?.max ?? Infinity)
-    const certain = !cpuBound && !within(systemAtLeast)
+    const systemAtLeast = actual - (run.sendLag?.max ?? 0) - generator.loopDelayMax - LOOP_DELAY_RESOLUTION_MS
+    const certain = !within(systemAtLeast)
     return { threshold: t.text, ok, actual, ...(certain ? {} : { trusted: false as const }) }
   })
 }

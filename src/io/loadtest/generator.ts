@@ -12,6 +12,7 @@
  * Its parts: the HTTP connections (http-pool.ts), when requests leave (schedulers.ts), and what is
  * measured (core/loadtest/recorder.ts); this module ties them to the clock and the run's end.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { CompiledGrpcCall } from '../../core/loadtest/grpc-message.js'
 import { GRPC_CANCELLED } from '../../core/loadtest/grpc-status.js'
 import { RunRecorder } from '../../core/loadtest/recorder.js'
@@ -107,9 +108,10 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     let interrupted = false
     let startMs = Date.now()
     let t0 = performance.now()
-    /** the process's CPU and the event loop's use when the clock started */
+    /** the process's CPU and the event loop's use when the clock started, and its hold-ups since */
     let cpuAtStart = process.cpuUsage()
     let loopAtStart = performance.eventLoopUtilization()
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 })
     /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
     let dispatchDue: ((now: number) => void) | undefined
 
@@ -207,6 +209,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       t0 = performance.now()
       cpuAtStart = process.cpuUsage()
       loopAtStart = performance.eventLoopUtilization()
+      loopDelay.enable()
       o.onStart?.(startMs)
       ticker = setInterval(() => {
         closeSecond(false)
@@ -237,7 +240,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       if (drainTimer) clearTimeout(drainTimer)
       o.signal?.removeEventListener('abort', onAbort)
       const now = performance.now()
-      const generator = generatorUse(cpuAtStart, loopAtStart, now - t0)
+      loopDelay.disable()
+      const generator = generatorUse(cpuAtStart, loopAtStart, loopDelay, now - t0)
       unfinished = inFlight
       pool.closeAll(now)
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
@@ -303,11 +307,14 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
 function generatorUse(
   cpu: NodeJS.CpuUsage,
   loop: ReturnType<typeof performance.eventLoopUtilization>,
+  delay: IntervalHistogram,
   wallMs: number,
 ): GeneratorUse {
   const used = process.cpuUsage(cpu)
   return {
     cpu: wallMs > 0 ? (used.user + used.system) / 1000 / wallMs : 0,
     eventLoop: performance.eventLoopUtilization(loop).utilization,
+    // ns; a run too short for one sample reports a huge min and a max of 0
+    loopDelayMax: delay.count ? delay.max / 1e6 : 0,
   }
 }

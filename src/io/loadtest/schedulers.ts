@@ -76,7 +76,9 @@ export function startOpenModel(
   // (gRPC channels are connected by their loader before the run)
   const peak =
     Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate)) / (run.slice?.count ?? 1)
-  const warm = hasHttp ? Math.min(model.maxConnections, Math.max(MAX_CONNECTING, Math.ceil(peak / 200))) : 0
+  // (a worker opens its share of the 8: workers together open no more than one generator would)
+  const least = Math.ceil(MAX_CONNECTING / (run.slice?.count ?? 1))
+  const warm = hasHttp ? Math.min(model.maxConnections, Math.max(least, Math.ceil(peak / 200))) : 0
   let waiting = warm
   let started = false
   let warmTimer: NodeJS.Timeout | undefined

@@ -18,10 +18,7 @@ export interface WorkersOptions extends Pick<
 > {
   workers: number
   signal?: AbortSignal
-  onSecond?: (
-    p: SecondPoint,
-    totals: { requests: number; errors: number; elapsedMs: number; inFlight: number },
-  ) => void
+  onSecond?: (p: SecondPoint, totals: { requests: number; errors: number; elapsedMs: number }) => void
   onStart?: (startMs: number) => void
 }
 
@@ -41,10 +38,12 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
   const n = o.workers
   const startAt = performance.timeOrigin + performance.now() + START_DELAY_MS
   const startMs = Math.round(startAt)
-  const cpuAtStart = process.cpuUsage()
+  // the CPU count starts with the clock, not with the threads' start-up
+  let cpuAtStart = process.cpuUsage()
   const seconds = new SecondsMerger(n)
   const totals = { requests: 0, errors: 0 }
   const busiest: number[] = []
+  const heldUp: number[] = []
   const threads = Array.from({ length: n }, (_, index) => {
     const data: LoadWorkerData = {
       host: o.host,
@@ -62,7 +61,13 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
     for (const t of threads) t.postMessage({ kind: 'stop' })
   }
   o.signal?.addEventListener('abort', stopAll, { once: true })
-  const startTimer = setTimeout(() => o.onStart?.(startMs), Math.max(0, startAt - Date.now()))
+  const startTimer = setTimeout(
+    () => {
+      cpuAtStart = process.cpuUsage()
+      o.onStart?.(startMs)
+    },
+    Math.max(0, startAt - Date.now()),
+  )
   try {
     const results = await Promise.all(
       threads.map(
@@ -73,14 +78,11 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
                 totals.requests += m.second.requests
                 totals.errors += m.second.errors
                 const p = seconds.add(m.second)
-                if (p)
-                  o.onSecond?.(p, {
-                    ...totals,
-                    elapsedMs: Date.now() - startMs,
-                    inFlight: 0,
-                  })
+                // requests in flight are each worker's own: the live line goes without them
+                if (p) o.onSecond?.(p, { ...totals, elapsedMs: Date.now() - startMs })
               } else if (m.kind === 'result') {
                 busiest.push(m.result.generator.eventLoop)
+                heldUp.push(m.result.generator.loopDelayMax)
                 resolve({ result: m.result, histograms: m.histograms })
               } else reject(new Error(`a load worker failed: ${m.message}`))
             })
@@ -91,7 +93,8 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
           }),
       ),
     )
-    const endMs = Date.now()
+    // a run cancelled before the clock started lasted no time at all
+    const endMs = Math.max(Date.now(), startMs)
     const used = process.cpuUsage(cpuAtStart)
     const wallMs = Math.max(1, endMs - startMs)
     return mergeWorkerResults(results, seconds.flush(), {
@@ -102,6 +105,7 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
       generator: {
         cpu: (used.user + used.system) / 1000 / wallMs,
         eventLoop: Math.max(...busiest),
+        loopDelayMax: Math.max(...heldUp),
       },
       interrupted: o.signal?.aborted ?? false,
     })
