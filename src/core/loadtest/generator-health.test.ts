@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { judgeGenerator } from './generator-health.js'
 
-const lag = (p99: number) => ({ late: 0, lateAfterMs: 1, p50: 0.1, p99, max: p99 * 2 })
+const lag = (p99: number, count = 1000) => ({ count, late: 0, lateAfterMs: 1, p50: 0.1, p99, max: p99 * 2 })
 
 describe('judgeGenerator', () => {
   it('an open run on schedule with a loop to spare is not saturated', () => {
@@ -19,6 +19,15 @@ describe('judgeGenerator', () => {
     const g = judgeGenerator('open', { cpu: 0.7, eventLoop: 0.6, loopDelayMax: 2 }, lag(4.25))
     expect(g).toMatchObject({ saturated: true, sendLagP99: 4.25, hint: expect.stringContaining('--rate') })
     expect(g.reasons).toEqual(['sends fell behind the schedule: send lag p99 4.25 ms (over 1 ms)'])
+  })
+
+  it('fewer than 100 sends say nothing of the schedule (their p99 is their largest)', () => {
+    expect(judgeGenerator('open', { cpu: 0.2, eventLoop: 0.2, loopDelayMax: 9 }, lag(9, 99)).saturated).toBe(
+      false,
+    )
+    expect(judgeGenerator('open', { cpu: 0.2, eventLoop: 0.2, loopDelayMax: 9 }, lag(9, 100)).saturated).toBe(
+      true,
+    )
   })
 
   it('exactly 1 ms is still on schedule', () => {

@@ -10,6 +10,11 @@ import type { LoadModel, SendLag } from './report.js'
 
 /** Send lag p99 above this (ms): the open model's latencies include the generator's own delay. */
 export const SEND_LAG_LIMIT_MS = 1
+/**
+ * Sends needed before a send lag p99 says anything: over fewer, the p99 is the largest of a
+ * handful, and one late tick (a compile, a GC) of a short or slow run would mark it saturated.
+ */
+export const MIN_SENDS_FOR_LAG = 100
 /** Event loop busy more than this share of the run: the generator is CPU-bound. */
 export const BUSY_LIMIT = 0.9
 
@@ -41,7 +46,7 @@ export function judgeGenerator(
   sendLag: SendLag | undefined,
 ): GeneratorReport {
   const reasons: string[] = []
-  if (sendLag && sendLag.p99 > SEND_LAG_LIMIT_MS)
+  if (sendLag && sendLag.count >= MIN_SENDS_FOR_LAG && sendLag.p99 > SEND_LAG_LIMIT_MS)
     reasons.push(
       `sends fell behind the schedule: send lag p99 ${round(sendLag.p99)} ms (over ${SEND_LAG_LIMIT_MS} ms)`,
     )

@@ -153,6 +153,7 @@ export function mergeWorkerResults(
     ...(lag && first.sendLag
       ? {
           sendLag: {
+            count: lag.count,
             late: sum((r) => r.sendLag?.late ?? 0),
             lateAfterMs: first.sendLag.lateAfterMs,
             p50: lag.p50,

@@ -163,6 +163,7 @@ export class RunRecorder {
       ...(lagStats
         ? {
             sendLag: {
+              count: lagStats.count,
               late: this.late,
               lateAfterMs: this.lateAfterMs!,
               p50: lagStats.p50,

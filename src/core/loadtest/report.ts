@@ -69,6 +69,8 @@ export interface SecondPoint {
 }
 
 export interface SendLag {
+  /** sends measured */
+  count: number
   /** sends that left more than `lateAfterMs` after their intended time */
   late: number
   lateAfterMs: number
