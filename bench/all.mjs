@@ -18,6 +18,7 @@ const ALL = [
   'up',
   'chaos-timing',
   'gateway',
+  'otlp-receiver',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))
