@@ -1,6 +1,7 @@
 /** The one model of the system: what msvc.yaml says, with defaults filled in. */
 import type { FieldSpec } from './fields.js'
 import type { OperationSpec } from './operations.js'
+import type { SagaSpec } from './sagas.js'
 
 export const CAPABILITIES = ['http', 'grpc', 'events'] as const
 export type Capability = (typeof CAPABILITIES)[number]
@@ -150,6 +151,8 @@ export interface Workspace {
   events: Record<string, EventSpec>
   /** the base image of every service that does not choose its own */
   runtime?: RuntimeSpec
+  /** transactions across services, by name (docs/sagas.md); absent: none */
+  sagas?: Record<string, SagaSpec>
 }
 
 /** The image a service's Dockerfile builds on: its own choice, else the workspace's, else the default. */

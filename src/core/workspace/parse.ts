@@ -23,6 +23,7 @@ import { checkEventType, checkServiceName, toPlural } from './names.js'
 import { parseFieldsYaml, type FieldProblem, type FieldSpec } from './fields.js'
 import { parseOperationsYaml, type OperationSpec } from './operations.js'
 import { GATEWAY_KEYS, resolveGateway, type RawGateway } from './gateway.js'
+import { resolveSagas, type RawSaga } from './sagas.js'
 
 export type { Problem }
 
@@ -61,6 +62,7 @@ interface RawWorkspace {
   services: Record<string, RawService>
   events?: Record<string, Partial<EventSpec>>
   runtime?: RuntimeSpec
+  sagas?: Record<string, RawSaga>
 }
 
 interface Models {
@@ -144,6 +146,17 @@ function normalize(
       })
     }
   }
+  // sagas, once the services are known: each remote callee of a saga is a call of its owner
+  const resolved = raw.sagas ? resolveSagas(raw.sagas, services) : undefined
+  for (const [owner, callees] of resolved?.calls ?? [])
+    services[owner]!.calls = [...new Set([...services[owner]!.calls, ...callees])]
+  for (const p of resolved?.problems ?? [])
+    gatewayProblems.push({
+      ...at(p.path, p.key === true),
+      field: p.path.join('.'),
+      message: p.message,
+      ...(p.hint ? { hint: p.hint } : {}),
+    })
   const events: Record<string, EventSpec> = {}
   for (const [type, e] of Object.entries(raw.events ?? {})) {
     events[type] = { ...(e.description ? { description: e.description } : {}), schema: e.schema ?? {} }
@@ -154,6 +167,7 @@ function normalize(
       services,
       events,
       ...(raw.runtime !== undefined ? { runtime: { image: raw.runtime.image } } : {}),
+      ...(resolved && Object.keys(resolved.sagas).length ? { sagas: resolved.sagas } : {}),
     },
     gatewayProblems,
   }
@@ -395,10 +409,7 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
       ...at(keyPath, true),
       field: keyPath.join('.'),
       message: `"${e.propertyName}" in ${where} is not a valid name`,
-      hint:
-        path[0] === 'services'
-          ? 'service names are DNS-1123 labels: lowercase letters, digits and inner hyphens'
-          : 'environment names are letters, digits and underscores',
+      hint: nameHint(path),
     }
   }
   switch (e.keyword) {
@@ -414,6 +425,13 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
     case 'type':
       return { ...at(path), field, message: `${where} must be ${article(String(e.params.type))}` }
     case 'pattern':
+      if (['deadline', 'timeout', 'wait'].includes(String(path.at(-1))))
+        return {
+          ...at(path),
+          field,
+          message: `${where} "${String(valueAt(e))}" is not a duration`,
+          hint: 'write a number and a unit: 500ms, 2s, 1.5m',
+        }
       if (path.at(-1) === 'image')
         return {
           ...at(path),
@@ -432,10 +450,7 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
         ...at([...path, String(e.params.propertyName)], true),
         field,
         message: `"${String(e.params.propertyName)}" in ${where} is not a valid name`,
-        hint:
-          path[0] === 'services'
-            ? 'service names are DNS-1123 labels: lowercase letters, digits and inner hyphens'
-            : 'environment names are letters, digits and underscores',
+        hint: nameHint(path),
       }
     case 'minimum':
     case 'maximum':
@@ -451,6 +466,14 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
   }
 }
 
+/** What a valid key is where a key was refused. */
+function nameHint(path: YamlPath): string {
+  if (path[0] === 'services' && path.length === 1)
+    return 'service names are DNS-1123 labels: lowercase letters, digits and inner hyphens'
+  if (path[0] === 'sagas') return 'saga names are lowercase letters, digits and inner hyphens'
+  return 'environment names are letters, digits and underscores'
+}
+
 function valueAt(e: ErrorObject): unknown {
   return e.data
 }
@@ -462,6 +485,12 @@ function allowedKeys(path: YamlPath): string[] {
   if (path[0] === 'services' && path[2] === 'ports') return ['http', 'grpc']
   if (path[0] === 'events' && path.length === 2) return ['description', 'schema']
   if (path.at(-1) === 'runtime') return ['image']
+  if (path[0] === 'sagas' && path.length === 2)
+    return Object.keys(WORKSPACE_SCHEMA.properties.sagas.additionalProperties.properties)
+  if (path[0] === 'sagas' && path.length === 4)
+    return Object.keys(
+      WORKSPACE_SCHEMA.properties.sagas.additionalProperties.properties.steps.items.properties,
+    )
   return []
 }
 

@@ -120,6 +120,40 @@ export const WORKSPACE_SCHEMA = {
       },
     },
     runtime: RUNTIME,
+    // sagas across services (docs/sagas.md): references and input mappings are checked in
+    // core/workspace/sagas.ts, whose messages name the step
+    sagas: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['owner', 'steps'],
+        properties: {
+          owner: { type: 'string' },
+          trigger: { type: 'string', enum: ['create'] },
+          wait: { type: 'string', pattern: DURATION },
+          steps: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'call'],
+              properties: {
+                name: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+                call: { type: 'string' },
+                compensate: { type: 'string' },
+                id: { type: 'string' },
+                input: { type: 'object', additionalProperties: { type: 'string' } },
+                timeout: { type: 'string', pattern: DURATION },
+                retries: { type: 'integer', minimum: 0, maximum: 10 },
+              },
+            },
+          },
+        },
+      },
+    },
     events: {
       type: 'object',
       additionalProperties: {
