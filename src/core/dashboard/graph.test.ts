@@ -72,9 +72,17 @@ describe('buildSystemGraph', () => {
     ])
   })
 
-  it('lays callers left of their callees, databases right of their owner, NATS last', () => {
+  it('lays callers left of their callees and publishers left of subscribers, databases right of their owner, NATS last', () => {
     const col = Object.fromEntries(g.nodes.map((n) => [n.id, n.column]))
-    expect(col).toMatchObject({ gateway: 0, order: 1, payment: 2, inventory: 2, 'order-db': 2, nats: 3 })
+    expect(col).toMatchObject({
+      gateway: 0,
+      order: 1,
+      payment: 2,
+      inventory: 2,
+      'order-db': 2,
+      notification: 3,
+      nats: 4,
+    })
     // rows are distinct within a column
     for (const c of new Set(Object.values(col))) {
       const rows = g.nodes.filter((n) => n.column === c).map((n) => n.row)

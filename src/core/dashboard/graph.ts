@@ -77,7 +77,7 @@ export function buildSystemGraph(ws: Workspace): SystemGraph {
     if (ws.services[name]!.store === 'postgres')
       edges.push({ from: name, to: toDatabaseService(name), kind: 'store' })
 
-  const column = callDepths(ws)
+  const column = toColumns(ws, edges)
   const nodes: GraphNode[] = []
   for (const id of listStackNames(ws)) {
     const env = stack.services[id]?.environment ?? {}
@@ -135,22 +135,26 @@ export function buildSystemGraph(ws: Workspace): SystemGraph {
 }
 
 /**
- * Each service's column: the longest chain of calls that reaches it from a service nothing calls.
- * A cycle of calls (which msvc.yaml refuses, but the graph must not hang on) is cut where found.
+ * Each service's column: the longest chain of calls and events that reaches it from a service
+ * nothing calls or sends to (the gateway, a service called from outside). A cycle (events going
+ * back and forth, which msvc.yaml allows) is cut where found.
  */
-function callDepths(ws: Workspace): Map<string, number> {
+function toColumns(ws: Workspace, edges: readonly GraphEdge[]): Map<string, number> {
+  const next = new Map<string, string[]>()
+  for (const e of edges)
+    if (e.kind !== 'store' && e.from !== e.to) next.set(e.from, [...(next.get(e.from) ?? []), e.to])
   const depth = new Map<string, number>()
   const visiting = new Set<string>()
   const visit = (name: string, d: number) => {
     if (visiting.has(name) || (depth.get(name) ?? -1) >= d) return
     depth.set(name, d)
     visiting.add(name)
-    for (const callee of ws.services[name]?.calls ?? []) visit(callee, d + 1)
+    for (const n of next.get(name) ?? []) visit(n, d + 1)
     visiting.delete(name)
   }
-  const called = new Set(Object.values(ws.services).flatMap((s) => s.calls))
+  const reached = new Set([...next.values()].flat())
   const names = Object.keys(ws.services).sort()
-  for (const n of names) if (!called.has(n)) visit(n, 0)
+  for (const n of names) if (!reached.has(n)) visit(n, 0)
   for (const n of names) if (!depth.has(n)) visit(n, 0)
   return depth
 }

@@ -5,6 +5,8 @@
  * the issue's 2 s even before any probe times out.
  */
 
+import type { BreakerState, RedFigures } from './red.js'
+
 export type ServiceStatus = 'up' | 'degraded' | 'down' | 'starting' | 'stopped'
 
 export interface ReplicaState {
@@ -41,4 +43,25 @@ export function isReplicaUp(r: ReplicaState): boolean {
   if (r.state !== 'running') return false
   if (r.health === 'unhealthy' || r.health === 'starting') return false
   return r.ready === undefined || (r.ready >= 200 && r.ready < 300)
+}
+
+/** What the dashboard's monitor says of a service at one poll. */
+export interface ServiceHealth {
+  status: ServiceStatus
+  expected: number
+  replicas: ReplicaState[]
+  red?: RedFigures
+  breakers: Record<string, BreakerState>
+}
+
+export interface HealthSnapshot {
+  atMs: number
+  /** false when the engine could not be reached (the reason in `problem`) */
+  engine: boolean
+  problem?: string
+  services: Record<string, ServiceHealth>
+}
+
+export interface RedPoint extends RedFigures {
+  atMs: number
 }
