@@ -21,7 +21,7 @@ export interface MainOptions {
   stdout?: UiOptions['stdout']
   stderr?: UiOptions['stderr']
   /** edges to use instead of the real ones (in-process command tests) */
-  edges?: Partial<Pick<Ctx, 'runtime' | 'engine' | 'trapSignals' | 'prompt'>>
+  edges?: Partial<Pick<Ctx, 'runtime' | 'engine' | 'trapSignals' | 'prompt' | 'dashboard'>>
 }
 
 function makeCtx(ui: Ui, o: MainOptions): Ctx {
@@ -39,6 +39,7 @@ function makeCtx(ui: Ui, o: MainOptions): Ctx {
       (await import('./runtime/docker-runtime.js')).DockerRuntime.connect(root, ws),
     engine: async () => (await import('./io/engine.js')).connectEngine(),
     trapSignals,
+    dashboard: async () => (await import('./io/dashboard/edge.js')).processDashboard,
     ...o.edges,
   }
 }
@@ -167,6 +168,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .argument('[services...]', 'services to start (with what they depend on); default: all')
     .description('build what changed, start the stack, wait until every service is healthy')
     .option('--no-wait', 'return once the containers are started')
+    .option('--no-dashboard', 'do not start the dashboard in the background')
     .option('--timeout <duration>', 'how long to wait for health', '90s')
     .option('--json', 'print URLs and timings as JSON on stdout')
     .addHelpText('after', examples(['msvc up', 'msvc up payment', 'msvc up --no-wait --json']))
@@ -183,6 +185,26 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .action(async (opts) => {
       const { runDown } = await import('./commands/down.js')
       await runDown(opts, ctx())
+    })
+
+  program
+    .command('dashboard')
+    .description(
+      'the live dashboard (graph, traces, logs, runs) on 127.0.0.1; started in the background, or restarted',
+    )
+    .option('--port <n>', 'its port on 127.0.0.1', '4400')
+    .option('--otlp-port <n>', 'where the services export OTLP/HTTP (loopback and the Docker bridge)', '4318')
+    .option('--foreground', 'run in this terminal until Ctrl-C')
+    .option('--no-open', 'do not open a browser (never opened in CI or without a terminal)')
+    .option('--stop', 'stop the background dashboard')
+    .option('--json', 'print its URL and ports as JSON on stdout')
+    .addHelpText(
+      'after',
+      examples(['msvc dashboard', 'msvc dashboard --foreground --port 4401', 'msvc dashboard --stop']),
+    )
+    .action(async (opts) => {
+      const { runDashboard } = await import('./commands/dashboard.js')
+      await runDashboard(opts, ctx())
     })
 
   program

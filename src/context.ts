@@ -1,4 +1,5 @@
 import type { Workspace } from './core/workspace/model.js'
+import type { DashboardEdge } from './io/dashboard/edge.js'
 import type { Engine } from './io/engine.js'
 import type { Prompter } from './io/prompt.js'
 import type { SignalTrap } from './io/signals.js'
@@ -26,4 +27,6 @@ export interface Ctx {
   engine(): Promise<Engine>
   /** SIGINT/SIGTERM abort the trap's signal instead of ending msvc, until it is released */
   trapSignals(): SignalTrap
+  /** the workspace's background dashboard (`msvc up` starts it, `msvc down` stops it) */
+  dashboard(): Promise<DashboardEdge>
 }

@@ -17,4 +17,5 @@ export async function runDown(opts: DownCliOptions, ctx: Ctx): Promise<void> {
     ...(volumes?.length ? [`${volumes.length} volume(s) (${volumes.join(', ')})`] : []),
   ]
   ctx.ui.info(parts.length ? `removed ${parts.join(' and ')}` : 'nothing was running')
+  if (await (await ctx.dashboard()).stop(root)) ctx.ui.info('dashboard stopped')
 }

@@ -14,6 +14,8 @@ import { openWorkspace, checkServiceArgs } from './stack-workspace.js'
 export interface UpCliOptions {
   wait?: boolean
   json?: boolean
+  /** false with --no-dashboard */
+  dashboard?: boolean
   timeout?: string
 }
 
@@ -52,6 +54,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   timings.healthy = performance.now() - t2
   timings.total = performance.now() - t0
   const urls = serviceUrls(workspace, selected)
+  const dashboard = opts.dashboard === false ? undefined : await ensureDashboard(root, ctx)
   if (opts.json) {
     ctx.ui.json({
       workspace: workspace.name,
@@ -59,6 +62,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
       built: outcomes.filter((o) => o.bundled || o.imageBuilt).map((o) => o.service),
       // false: nothing changed and everything was running, so compose was not run
       composed,
+      ...(dashboard ? { dashboard } : {}),
       timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
     })
     return
@@ -68,11 +72,29 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
     ['SERVICE', 'HTTP', 'GRPC', 'METRICS'],
   )
   for (const u of urls) if (u.note && workspace.services[u.service]) ctx.ui.info(`${u.service}: ${u.note}`)
+  if (dashboard) ctx.ui.info(`dashboard: ${dashboard}`)
   ctx.ui.info(
     ctx.ui.color.dim(
       `${opts.wait === false ? 'started' : 'healthy'} in ${(timings.total / 1000).toFixed(1)} s (build ${fmt(timings.build)}, image ${fmt(timings.image)}, start ${fmt(timings.start)}, healthy ${fmt(timings.healthy)})`,
     ),
   )
+}
+
+/**
+ * The dashboard's URL, started in the background if none runs (issue #18). A dashboard that cannot
+ * start (its port taken, say) is a warning: the stack is up all the same.
+ */
+async function ensureDashboard(root: string, ctx: Ctx): Promise<string | undefined> {
+  try {
+    const { record } = await (await ctx.dashboard()).ensure(root)
+    return record.url
+  } catch (e) {
+    ctx.ui.warn(
+      `the dashboard did not start: ${(e as Error).message}`,
+      'msvc dashboard --foreground shows why',
+    )
+    return undefined
+  }
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`

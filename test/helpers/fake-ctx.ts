@@ -54,6 +54,7 @@ export function fakeCtx(cwd: string, overrides: Partial<Ctx> = {}) {
     version: '0.0.0-test',
     runtime: () => Promise.reject(new Error('this test gave the context no runtime')),
     engine: () => Promise.reject(new Error('this test gave the context no engine')),
+    dashboard: () => Promise.reject(new Error('this test gave the context no dashboard')),
     trapSignals: () => {
       const ac = new AbortController()
       return { signal: ac.signal, received: () => undefined, release: () => {} }

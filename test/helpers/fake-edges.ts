@@ -25,11 +25,29 @@ class Capture extends Writable {
   }
 }
 
+/** A dashboard edge that starts no process: `up` is told one runs at the default URL. */
+export const fakeDashboard = {
+  ensure: async (root: string) => ({
+    record: {
+      pid: 0,
+      url: 'http://127.0.0.1:4400',
+      port: 4400,
+      otlpPort: 4318,
+      otlpAddresses: ['127.0.0.1:4318'],
+      root,
+      startedAt: new Date(0).toISOString(),
+      version: '0.0.0-test',
+    },
+    started: false,
+  }),
+  stop: async () => false,
+}
+
 /** Runs `msvc <argv>` in process, as the bin does, with the given edges; output captured. */
 export async function runMsvc(
   argv: string[],
   cwd: string,
-  edges: Partial<Pick<Ctx, 'runtime' | 'engine' | 'trapSignals'>>,
+  edges: Partial<Pick<Ctx, 'runtime' | 'engine' | 'trapSignals' | 'dashboard'>>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture()
   const stderr = new Capture()
@@ -39,7 +57,7 @@ export async function runMsvc(
     env: { NO_COLOR: '1', CI: '1', PATH: process.env.PATH ?? '' },
     stdout,
     stderr,
-    edges,
+    edges: { dashboard: async () => fakeDashboard, ...edges },
   })
   return {
     code,

@@ -1,0 +1,174 @@
+/**
+ * The dashboard process's parts put together (issue #18): the span store, the log ring, the stack
+ * monitor, the runs, the server, and the OTLP listeners, until the signal ends it.
+ *
+ * Where OTLP is received. The UI and API listen on 127.0.0.1 only. The services in containers
+ * export to the host, which they reach through Docker's bridge: `host.docker.internal` mapped to
+ * `host-gateway` is the host's address on docker0 (172.17.0.1 by default), and each compose
+ * network's gateway is the host's address on that network's bridge. So the receiver also listens
+ * on those addresses, and only there (never 0.0.0.0, which would face the LAN), taking requests
+ * from loopback and the stack's own networks (their CIDR blocks, read from its containers). On
+ * Docker Desktop (macOS, Windows), host.docker.internal reaches the host's loopback, so 127.0.0.1
+ * suffices there.
+ */
+import { networkInterfaces } from 'node:os'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { LogRing, type LogEntry } from '../../core/dashboard/logs.js'
+import { SpanStore } from '../../core/dashboard/spans.js'
+import type { Workspace } from '../../core/workspace/model.js'
+import type { Engine } from '../engine.js'
+import { StackMonitor } from './monitor.js'
+import { DEFAULT_OTLP_PORT } from './otlp-receiver.js'
+import {
+  DEFAULT_DASHBOARD_PORT,
+  removeDashboardRecord,
+  writeDashboardRecord,
+  type DashboardRecord,
+} from './process.js'
+import { RunsStore } from './runs-store.js'
+import { startDashboardServer, type DashboardServer } from './server.js'
+
+/** Follows the stack's logs (the runtime's log stream) until the signal aborts. */
+export type FollowLogs = (
+  write: (service: string, line: string) => void,
+  signal: AbortSignal,
+) => Promise<void>
+
+export interface HostDashboardOptions {
+  root: string
+  ws: Workspace
+  version: string
+  assetsDir: string
+  port?: number
+  /** 0: no OTLP listener of its own (the UI's server still takes OTLP from loopback) */
+  otlpPort?: number
+  engine?: Engine
+  followLogs?: FollowLogs
+  /** also listen for OTLP on the host's Docker bridge addresses (default true) */
+  bridge?: boolean
+  /** write .msvc/dashboard.json (default true) */
+  record?: boolean
+  onWarning?: (message: string) => void
+}
+
+export interface HostedDashboard {
+  server: DashboardServer
+  record: DashboardRecord
+  store: SpanStore
+  monitor: StackMonitor
+  /** resolves when the dashboard ends by itself (its workspace's msvc.yaml is gone) */
+  ended: Promise<string>
+  close(): Promise<void>
+}
+
+/**
+ * The host's address on Docker's default bridge: what `host-gateway` resolves to on Linux. Asked
+ * of the engine (the bridge network's gateway), as docker0 is down while no container uses the
+ * default bridge, and Node lists only interfaces that are up; else docker0's address if listed.
+ */
+export async function dockerBridgeAddress(withEngine: boolean): Promise<string | undefined> {
+  if (withEngine)
+    try {
+      const { docker } = await import('../docker.js')
+      const net = (await (await docker()).getNetwork('bridge').inspect()) as {
+        IPAM?: { Config?: { Gateway?: string }[] }
+      }
+      const gw = net.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway
+      if (gw) return gw
+    } catch {
+      // no engine, or no default bridge: fall through
+    }
+  return networkInterfaces().docker0?.find((a) => a.family === 'IPv4')?.address
+}
+
+/** Starts everything; close() stops it and removes the record. */
+export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDashboard> {
+  const warn = o.onWarning ?? (() => {})
+  const store = new SpanStore()
+  const logs = new LogRing()
+  const monitor = new StackMonitor({ ws: o.ws, ...(o.engine ? { engine: o.engine } : {}) })
+  const runs = new RunsStore(o.root)
+  const server = await startDashboardServer({
+    root: o.root,
+    ws: o.ws,
+    version: o.version,
+    assetsDir: o.assetsDir,
+    store,
+    logs,
+    monitor,
+    runs,
+    port: o.port ?? DEFAULT_DASHBOARD_PORT,
+    otlpAllow: () => monitor.networkCidrs,
+  })
+  const otlpPort = o.otlpPort ?? DEFAULT_OTLP_PORT
+  const otlpAddresses: string[] = []
+  const listening = new Set<string>()
+  const listenOtlp = async (host: string) => {
+    if (listening.has(host) || otlpPort === 0) return
+    listening.add(host)
+    try {
+      await server.listenOtlp(host, otlpPort)
+      otlpAddresses.push(`${host}:${otlpPort}`)
+    } catch (e) {
+      warn(`OTLP on ${host}:${otlpPort}: ${(e as Error).message}`)
+    }
+  }
+  await listenOtlp('127.0.0.1')
+  const bridge = o.bridge !== false ? await dockerBridgeAddress(o.engine !== undefined) : undefined
+  if (bridge) await listenOtlp(bridge)
+
+  // logs: follow the running containers; again whenever that set changes (a restart, a new up)
+  let logAbort: AbortController | undefined
+  let following = ''
+  let pending: LogEntry[] = []
+  const flush = setInterval(() => {
+    if (pending.length) server.publishLogs(pending.splice(0))
+  }, 250)
+  flush.unref()
+  const offMonitor = monitor.subscribe(() => {
+    if (o.bridge !== false) for (const g of monitor.networkGateways) void listenOtlp(g)
+    if (!o.followLogs || monitor.containerSet === following) return
+    following = monitor.containerSet
+    logAbort?.abort()
+    if (!following) return
+    const ac = new AbortController()
+    logAbort = ac
+    o.followLogs((service, line) => {
+      if (line) pending.push(logs.add(service, line, Date.now()))
+    }, ac.signal).catch((e: unknown) => warn(`logs: ${(e as Error).message}`))
+  })
+  monitor.start()
+
+  const record: DashboardRecord = {
+    pid: process.pid,
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    otlpPort,
+    otlpAddresses,
+    root: o.root,
+    startedAt: new Date().toISOString(),
+    version: o.version,
+  }
+  if (o.record !== false) await writeDashboardRecord(o.root, record)
+
+  // a dashboard whose workspace was deleted (a test's temp folder) has nothing left to show
+  let end: (why: string) => void = () => {}
+  const ended = new Promise<string>((resolve) => (end = resolve))
+  const orphan = setInterval(() => {
+    if (!existsSync(join(o.root, 'msvc.yaml'))) end(`${o.root}/msvc.yaml is gone`)
+  }, 5000)
+  orphan.unref()
+
+  async function close() {
+    clearInterval(orphan)
+    clearInterval(flush)
+    offMonitor()
+    monitor.stop()
+    logAbort?.abort()
+    await server.close()
+    if (o.record !== false) await removeDashboardRecord(o.root)
+    pending = []
+  }
+  return { server, record, store, monitor, ended, close }
+}
