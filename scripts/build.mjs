@@ -16,7 +16,7 @@
 // Chunks sit flat in dist/, beside dist/templates.precompiled.js (src/io/templates.ts finds that
 // file beside the module that loads it).
 import { build } from 'esbuild'
-import { rmSync } from 'node:fs'
+import { copyFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -62,3 +62,28 @@ const result = await build({
 })
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))
 console.log(`bundled src/ into ${outputs.length} files in dist/`)
+
+// The dashboard's page (issue #18): Preact and uPlot bundled with its own code into one script and
+// one stylesheet, shipped in dist/dashboard/ and served by `msvc dashboard`. Minified: the page is
+// loaded over loopback, but a small bundle keeps the package small too.
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'src/dashboard-ui/main.tsx' },
+  outdir: 'dist/dashboard',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'linked',
+  tsconfig: 'src/dashboard-ui/tsconfig.json',
+  logLevel: 'warning',
+})
+copyFileSync(
+  new URL('../src/dashboard-ui/index.html', import.meta.url),
+  new URL('../dist/dashboard/index.html', import.meta.url),
+)
+console.log('bundled the dashboard page into dist/dashboard/')
