@@ -14,16 +14,11 @@ export interface DashboardCliOptions {
   json?: boolean
 }
 
-/** A port flag as a number: 1-65535 (0 for the OTLP port: no listener of its own). */
-export function toPortOption(
-  value: string | undefined,
-  flag: string,
-  fallback: number,
-  allowZero = false,
-): number {
+/** A port flag as a number, 0-65535: 0 is any free port (--port), no listener of its own (--otlp-port). */
+export function toPortOption(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 65535 || (n === 0 && !allowZero))
+  if (!/^\d+$/.test(value) || n > 65535)
     throw new UserError(`${flag} "${value}" is not a port`, `for example ${flag} ${fallback}`)
   return n
 }
@@ -34,7 +29,7 @@ export function toPortOption(
  */
 export async function runDashboard(opts: DashboardCliOptions, ctx: Ctx): Promise<void> {
   const port = toPortOption(opts.port, '--port', 4400)
-  const otlpPort = toPortOption(opts.otlpPort, '--otlp-port', 4318, true)
+  const otlpPort = toPortOption(opts.otlpPort, '--otlp-port', 4318)
   const { root, workspace } = await loadWorkspace(ctx.cwd)
   if (opts.stop) {
     const stopped = await stopDashboard(root)
