@@ -75,6 +75,7 @@ export function GraphView({ graph, health }: { graph: SystemGraph; health: Healt
             const status = h?.status ?? 'stopped'
             const up = h?.replicas.filter((r) => r.state === 'running').length ?? 0
             const openBreakers = Object.entries(h?.breakers ?? {}).filter(([, s]) => s !== 'closed')
+            const faults = (health?.faults ?? []).filter((f) => f.service === n.id)
             return (
               <g
                 key={n.id}
@@ -103,6 +104,11 @@ export function GraphView({ graph, health }: { graph: SystemGraph; health: Healt
                 {h?.red?.p99Ms !== undefined && (
                   <text x="10" y="60" class="red">
                     p50 {fmt(h.red.p50Ms)} ms · p99 {fmt(h.red.p99Ms)} ms
+                  </text>
+                )}
+                {faults.length > 0 && (
+                  <text x={NODE_W - 10} y="42" class="fault" text-anchor="end" data-fault={faults[0]!.label}>
+                    ⚡ {faults.map((f) => f.label).join(', ')}
                   </text>
                 )}
                 {openBreakers.length > 0 && (

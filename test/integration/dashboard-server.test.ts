@@ -41,6 +41,25 @@ beforeAll(async () => {
       chaos: [{ label: 'kill payment', startMs: 2000, endMs: 5000 }],
     }),
   )
+  // a fault held in the chaos ledger, as `msvc chaos latency payment 200ms` leaves it
+  await mkdir(join(root, '.msvc'))
+  await writeFile(
+    join(root, '.msvc', 'chaos-ledger.json'),
+    JSON.stringify({
+      version: 1,
+      faults: [
+        {
+          id: 'f1',
+          service: 'payment',
+          spec: { kind: 'latency', delayMs: 200, jitterMs: 0 },
+          targets: [],
+          ports: [3902],
+          appliedAt: new Date().toISOString(),
+          state: 'active',
+        },
+      ],
+    }),
+  )
   const parsed = parseWorkspace(dashboardYaml(fake.port))
   if (!parsed.ok) throw new Error('bad yaml')
   engine = new FakeEngine()
@@ -139,6 +158,7 @@ describe('msvc dashboard server', () => {
     // payment's container runs but nothing answers on its port: not ready, so down
     expect(up.services.payment!.status).toBe('down')
     expect(up.services.notification!.status).toBe('stopped')
+    expect(up.faults).toEqual([expect.objectContaining({ service: 'payment', label: 'latency +200ms' })])
 
     const killedAt = Date.now()
     await engine.getContainer(orderId).kill()

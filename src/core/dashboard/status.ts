@@ -54,12 +54,23 @@ export interface ServiceHealth {
   breakers: Record<string, BreakerState>
 }
 
+/** A fault of the chaos ledger, drawn on its target. */
+export interface ActiveFault {
+  service: string
+  /** `latency 200ms`, as `msvc chaos` describes it */
+  label: string
+  appliedAt: string
+  until?: string
+}
+
 export interface HealthSnapshot {
   atMs: number
   /** false when the engine could not be reached (the reason in `problem`) */
   engine: boolean
   problem?: string
   services: Record<string, ServiceHealth>
+  /** the faults in the workspace's chaos ledger now */
+  faults: ActiveFault[]
 }
 
 export interface RedPoint extends RedFigures {

@@ -14,9 +14,11 @@
 import { networkInterfaces } from 'node:os'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { describeFault } from '../../core/chaos/faults.js'
 import { LogRing, type LogEntry } from '../../core/dashboard/logs.js'
 import { SpanStore } from '../../core/dashboard/spans.js'
 import type { Workspace } from '../../core/workspace/model.js'
+import { readLedger } from '../chaos/ledger-store.js'
 import type { Engine } from '../engine.js'
 import { StackMonitor } from './monitor.js'
 import { DEFAULT_OTLP_PORT } from './otlp-receiver.js'
@@ -87,7 +89,18 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
   const warn = o.onWarning ?? (() => {})
   const store = new SpanStore()
   const logs = new LogRing()
-  const monitor = new StackMonitor({ ws: o.ws, ...(o.engine ? { engine: o.engine } : {}) })
+  const monitor = new StackMonitor({
+    ws: o.ws,
+    ...(o.engine ? { engine: o.engine } : {}),
+    // the ledger msvc chaos writes before it applies a fault: one failed read when there is none
+    readFaults: async () =>
+      (await readLedger(o.root)).faults.map((f) => ({
+        service: f.service,
+        label: describeFault(f.spec),
+        appliedAt: f.appliedAt,
+        ...(f.until ? { until: f.until } : {}),
+      })),
+  })
   const runs = new RunsStore(o.root)
   const server = await startDashboardServer({
     root: o.root,

@@ -11,6 +11,7 @@ import { LABEL, listStackNames } from '../../core/compose/build-stack.js'
 import { readMetricsSample, sumSamples, toRedFigures, type MetricsSample } from '../../core/dashboard/red.js'
 import {
   judgeServiceStatus,
+  type ActiveFault,
   type HealthSnapshot,
   type RedPoint,
   type ReplicaState,
@@ -33,6 +34,8 @@ export interface MonitorOptions {
   fetch?: typeof fetch
   pollMs?: number
   onSnapshot?: (s: HealthSnapshot) => void
+  /** the faults applied now (the chaos ledger) */
+  readFaults?: () => Promise<ActiveFault[]>
 }
 
 type ContainerInfo = Dockerode.ContainerInfo
@@ -68,7 +71,7 @@ export class StackMonitor {
 
   constructor(private readonly o: MonitorOptions) {
     this.fetch = o.fetch ?? fetch
-    this.last = { atMs: Date.now(), engine: false, services: this.emptyServices() }
+    this.last = { atMs: Date.now(), engine: false, services: this.emptyServices(), faults: [] }
     if (o.onSnapshot) this.listeners.add(o.onSnapshot)
   }
 
@@ -226,7 +229,8 @@ export class StackMonitor {
       .map((c) => c.Id)
       .sort()
       .join(',')
-    this.last = { atMs, engine: problem === undefined, ...(problem ? { problem } : {}), services }
+    const faults = (await this.o.readFaults?.().catch(() => [])) ?? []
+    this.last = { atMs, engine: problem === undefined, ...(problem ? { problem } : {}), services, faults }
     for (const fn of this.listeners)
       try {
         fn(this.last)
