@@ -208,6 +208,24 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     })
 
   program
+    .command('traces')
+    .description("recent traces as waterfalls in the terminal (from the dashboard's receiver)")
+    .option('--service <name>', 'traces with a span of this service')
+    .option('--slower-than <duration>', 'traces longer than this (100ms, 1s)')
+    .option('--errors', 'traces with a failed span')
+    .option('--limit <n>', 'how many (default 10)')
+    .option('-f, --follow', 'keep printing new traces until Ctrl-C')
+    .option('--json', 'one JSON object a trace (summary and waterfall rows) on stdout')
+    .addHelpText(
+      'after',
+      examples(['msvc traces', 'msvc traces --service order --slower-than 100ms', 'msvc traces --errors -f']),
+    )
+    .action(async (opts) => {
+      const { runTraces } = await import('./commands/traces.js')
+      await runTraces(opts, ctx())
+    })
+
+  program
     .command('ps')
     .description('state, health, restarts, ports and uptime of each container')
     .option('--json', 'print JSON on stdout')

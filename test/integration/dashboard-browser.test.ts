@@ -142,6 +142,24 @@ describe('msvc dashboard in a browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'runs.png') })
   })
 
+  it('prints the traces as waterfalls in the terminal (msvc traces)', async () => {
+    const r = await msvc(['traces', '--service', 'payment', '--errors'], { cwd: root })
+    expect(r.exitCode, r.stderr).toBe(0)
+    const lines = r.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^[0-9a-f]{32} {2}gateway: POST \/api\/orders .* 5 spans, 1 error$/)
+    expect(lines.slice(1).map((l) => l.split('│')[0]!.trimEnd())).toEqual([
+      '  gateway POST /api/orders',
+      '    gateway POST',
+      '      order POST /orders',
+      '        order POST',
+      '          payment POST /payments',
+    ])
+    expect(lines[5]).toContain('card declined')
+    const none = await msvc(['traces', '--slower-than', '10m'], { cwd: root })
+    expect(none.stdout).toBe('')
+    expect(none.stderr).toContain('no traces match')
+  })
+
   it('is stopped by msvc dashboard --stop, and a dead one is not believed', async () => {
     const r = await msvc(['dashboard', '--stop'], { cwd: root })
     expect(r.stderr).toContain('dashboard stopped')
@@ -151,5 +169,8 @@ describe('msvc dashboard in a browser', () => {
     const again = await msvc(['dashboard', '--stop'], { cwd: root })
     expect(again.stderr).toContain('no dashboard was running')
     expect(existsSync(dashboardRecordPath(root))).toBe(false)
+    const traces = await msvc(['traces'], { cwd: root })
+    expect(traces.exitCode).toBe(1)
+    expect(traces.stderr).toContain('no dashboard runs for dashshop')
   })
 })
