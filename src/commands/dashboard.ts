@@ -78,8 +78,8 @@ async function runForeground(
       ...(engine ? { engine } : {}),
       ...(runtime
         ? {
-            followLogs: (write, signal) =>
-              runtime.logs([], { follow: true, tail: 200 }, write, signal).catch(() => {}),
+            followLogs: (write, signal, from) =>
+              runtime.logs([], { follow: true, ...from }, write, signal).catch(() => {}),
           }
         : {}),
       onWarning: (m) => ctx.ui.warn(m),

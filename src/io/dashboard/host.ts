@@ -31,10 +31,14 @@ import {
 import { RunsStore } from './runs-store.js'
 import { startDashboardServer, type DashboardServer } from './server.js'
 
-/** Follows the stack's logs (the runtime's log stream) until the signal aborts. */
+/**
+ * Follows the stack's logs (the runtime's log stream) until the signal aborts: the last `tail`
+ * lines of each container first, or only lines since `since` (Unix seconds).
+ */
 export type FollowLogs = (
   write: (service: string, line: string) => void,
   signal: AbortSignal,
+  from: { tail: number } | { since: number },
 ) => Promise<void>
 
 export interface HostDashboardOptions {
@@ -134,6 +138,7 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
   // logs: follow the running containers; again whenever that set changes (a restart, a new up)
   let logAbort: AbortController | undefined
   let following = ''
+  let followedOnce = false
   let pending: LogEntry[] = []
   const flush = setInterval(() => {
     if (pending.length) server.publishLogs(pending.splice(0))
@@ -147,9 +152,17 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
     if (!following) return
     const ac = new AbortController()
     logAbort = ac
-    o.followLogs((service, line) => {
-      if (line) pending.push(logs.add(service, line, Date.now()))
-    }, ac.signal).catch((e: unknown) => warn(`logs: ${(e as Error).message}`))
+    // the first time, each container's recent lines; after a change, only what is new, so that
+    // the lines of containers that kept running are not shown twice
+    const from = followedOnce ? { since: Math.floor(Date.now() / 1000) } : { tail: 200 }
+    followedOnce = true
+    o.followLogs(
+      (service, line) => {
+        if (line) pending.push(logs.add(service, line, Date.now()))
+      },
+      ac.signal,
+      from,
+    ).catch((e: unknown) => warn(`logs: ${(e as Error).message}`))
   })
   monitor.start()
 

@@ -12,10 +12,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildSystemGraph, type SystemGraph } from '../../core/dashboard/graph.js'
-import type { LogRing} from '../../core/dashboard/logs.js';
-import { toLogLevel, type LogEntry } from '../../core/dashboard/logs.js'
-import type { SpanStore} from '../../core/dashboard/spans.js';
-import { toWaterfall, type TraceQuery } from '../../core/dashboard/spans.js'
+import { toLogLevel, type LogEntry, type LogRing } from '../../core/dashboard/logs.js'
+import { toWaterfall, type SpanStore, type TraceQuery } from '../../core/dashboard/spans.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { UserError } from '../../errors.js'
 import type { StackMonitor } from './monitor.js'
