@@ -4,9 +4,9 @@ import { getJson, type HealthSnapshot, type RedPoint, type SystemGraph } from '.
 import { Chart } from './chart.js'
 
 const COL_W = 230
-const ROW_H = 110
+const ROW_H = 120
 const NODE_W = 180
-const NODE_H = 78
+const NODE_H = 92
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '-' : n.toFixed(digits))
 
@@ -86,33 +86,34 @@ export function GraphView({ graph, health }: { graph: SystemGraph; health: Healt
                 onClick={() => setSelected(n.id)}
               >
                 <rect width={NODE_W} height={NODE_H} rx="8" />
+                <title>{n.id}</title>
                 <text x="10" y="20" class="name">
-                  {n.id}
+                  {n.id.length > 22 ? `${n.id.slice(0, 21)}…` : n.id}
                 </text>
-                <text x={NODE_W - 10} y="20" class="replicas" text-anchor="end">
+                <text x="10" y="37" class="replicas">
                   {up}/{n.replicas} · {status}
                 </text>
                 {h?.red ? (
-                  <text x="10" y="42" class="red">
+                  <text x="10" y="54" class="red">
                     {fmt(h.red.rate)} req/s · {fmt(h.red.errorRate * 100)}% err
                   </text>
                 ) : (
-                  <text x="10" y="42" class="red">
+                  <text x="10" y="54" class="red">
                     {n.kind}
                   </text>
                 )}
                 {h?.red?.p99Ms !== undefined && (
-                  <text x="10" y="60" class="red">
+                  <text x="10" y="70" class="red">
                     p50 {fmt(h.red.p50Ms)} ms · p99 {fmt(h.red.p99Ms)} ms
                   </text>
                 )}
                 {faults.length > 0 && (
-                  <text x={NODE_W - 10} y="42" class="fault" text-anchor="end" data-fault={faults[0]!.label}>
+                  <text x={NODE_W - 10} y="37" class="fault" text-anchor="end" data-fault={faults[0]!.label}>
                     ⚡ {faults.map((f) => f.label).join(', ')}
                   </text>
                 )}
                 {openBreakers.length > 0 && (
-                  <text x="10" y="74" class="breaker">
+                  <text x="10" y="86" class="breaker">
                     breaker {openBreakers.map(([t, s]) => `${t} ${s}`).join(', ')}
                   </text>
                 )}

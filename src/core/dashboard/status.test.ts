@@ -27,3 +27,17 @@ describe('judgeServiceStatus', () => {
     expect(judgeServiceStatus(replicas, expected)).toBe(status)
   })
 })
+
+describe('judgeServiceStatus after a restart', () => {
+  const restarting = [r('running', 'starting', 0)]
+  it.each([
+    [undefined, 'starting'],
+    ['stopped', 'starting'],
+    ['starting', 'starting'],
+    ['up', 'down'],
+    ['degraded', 'down'],
+    ['down', 'down'],
+  ] as const)('previously %s -> %s', (previous, status) => {
+    expect(judgeServiceStatus(restarting, 1, previous)).toBe(status)
+  })
+})

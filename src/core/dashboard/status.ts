@@ -23,11 +23,24 @@ export interface ReplicaState {
 }
 
 /**
- * up: every expected replica runs and is ready; degraded: some are, or one answers not-ready or
- * is unhealthy; down: none is; starting: containers are coming up; stopped: no container at all
- * (the stack is not up).
+ * up: every expected replica runs and is ready; degraded: some are; down: none is (or, having
+ * served, it is not ready again yet: `previous`, the status of the last poll); starting: containers
+ * are coming up; stopped: no container at all (the stack is not up).
  */
-export function judgeServiceStatus(replicas: readonly ReplicaState[], expected: number): ServiceStatus {
+export function judgeServiceStatus(
+  replicas: readonly ReplicaState[],
+  expected: number,
+  previous?: ServiceStatus,
+): ServiceStatus {
+  const status = judgeReplicas(replicas, expected)
+  // a service that was serving and is coming back (killed, then restarted by its restart policy)
+  // is down until it is ready again: "starting" is for a service being brought up
+  if (status === 'starting' && (previous === 'up' || previous === 'degraded' || previous === 'down'))
+    return 'down'
+  return status
+}
+
+function judgeReplicas(replicas: readonly ReplicaState[], expected: number): ServiceStatus {
   if (replicas.length === 0) return 'stopped'
   const good = replicas.filter(isReplicaUp).length
   if (good >= Math.max(1, expected)) return 'up'

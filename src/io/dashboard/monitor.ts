@@ -191,7 +191,6 @@ export class StackMonitor {
                 const list = samples.get(id) ?? []
                 list.push(sample)
                 samples.set(id, list)
-                this.prev.set(c.Id, { sample, atMs })
               }
             }
           }
@@ -202,7 +201,7 @@ export class StackMonitor {
     )
     for (const [id, entry] of Object.entries(services)) {
       entry.replicas.sort((a, b) => a.name.localeCompare(b.name))
-      entry.status = judgeServiceStatus(entry.replicas, entry.expected)
+      entry.status = judgeServiceStatus(entry.replicas, entry.expected, this.last.services[id]?.status)
       const now = samples.get(id)
       if (now) {
         const sum = sumSamples(now)
