@@ -128,6 +128,16 @@ describe('msvc dashboard in a browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'trace.png') })
   })
 
+  it('shows a new trace in the open list within 1 s of its export (issue #18)', async () => {
+    await page.locator('input[aria-label="trace id"]').fill('')
+    const t0 = Date.now()
+    const traceId = await exportCheckoutTrace(record.url)
+    const exported = Date.now()
+    await page.locator(`[data-trace="${traceId}"]`).waitFor({ timeout: 5000 })
+    // from the moment the SDK's flush returned (the receiver had answered), by SSE then a fetch
+    expect(Date.now() - exported, `export took ${exported - t0} ms`).toBeLessThan(1000)
+  })
+
   it('shows the logs and the runs with their fault windows', async () => {
     await page.locator('[data-tab="logs"]').click()
     await page.locator('.log-lines').waitFor()
@@ -143,7 +153,7 @@ describe('msvc dashboard in a browser', () => {
   })
 
   it('prints the traces as waterfalls in the terminal (msvc traces)', async () => {
-    const r = await msvc(['traces', '--service', 'payment', '--errors'], { cwd: root })
+    const r = await msvc(['traces', '--service', 'payment', '--errors', '--limit', '1'], { cwd: root })
     expect(r.exitCode, r.stderr).toBe(0)
     const lines = r.stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^[0-9a-f]{32} {2}gateway: POST \/api\/orders .* 5 spans, 1 error$/)
