@@ -93,8 +93,11 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
   const warn = o.onWarning ?? (() => {})
   const store = new SpanStore()
   const logs = new LogRing()
+  // the server is made after the monitor: asked through this, once both exist
+  let watched: () => boolean = () => true
   const monitor = new StackMonitor({
     ws: o.ws,
+    isWatched: () => watched(),
     ...(o.engine ? { engine: o.engine } : {}),
     // the ledger msvc chaos writes before it applies a fault: one failed read when there is none
     readFaults: async () =>
@@ -118,6 +121,7 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
     port: o.port ?? DEFAULT_DASHBOARD_PORT,
     otlpAllow: () => monitor.networkCidrs,
   })
+  watched = () => server.isWatched()
   const otlpPort = o.otlpPort ?? DEFAULT_OTLP_PORT
   const otlpAddresses: string[] = []
   const listening = new Set<string>()

@@ -41,6 +41,9 @@ const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
 }
 
+/** An API call keeps the monitor polling every second for this long. */
+const WATCHED_AFTER_API_MS = 10_000
+
 const ASSETS: Record<string, string> = {
   '/': 'index.html',
   '/index.html': 'index.html',
@@ -77,6 +80,8 @@ export interface DashboardServer {
   otlp: OtlpHandler
   /** an OTLP-only server on another address (the Docker bridge) or port */
   listenOtlp(host: string, port: number): Promise<Server>
+  /** a page is connected, or the API was called in the last 10 s */
+  isWatched(): boolean
   /** tells the pages that new log lines arrived */
   publishLogs(entries: LogEntry[]): void
   close(): Promise<void>
@@ -113,6 +118,8 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
   }
 
   const clients = new Set<ServerResponse>()
+  let lastApiMs = 0
+  const isWatched = () => clients.size > 0 || Date.now() - lastApiMs < WATCHED_AFTER_API_MS
   const send = (event: string, data: unknown) => {
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
     for (const c of clients) c.write(text)
@@ -156,6 +163,11 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
 
   async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const p = url.pathname
+    if (p.startsWith('/api/') && p !== '/api/ping') {
+      // a client polling the API (a script, msvc traces) makes the monitor look every second again
+      if (!isWatched()) o.monitor.wake()
+      lastApiMs = Date.now()
+    }
     const q = url.searchParams
     if (p === '/api/ping')
       return json(res, 200, { workspace: o.ws.name, root: o.root, pid: process.pid, version: o.version })
@@ -215,6 +227,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       })
       res.write(`retry: 1000\nevent: health\ndata: ${JSON.stringify(o.monitor.snapshot)}\n\n`)
       clients.add(res)
+      o.monitor.wake()
       req.on('close', () => clients.delete(res))
       return
     }
@@ -270,6 +283,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       extra.push(s)
       return s
     },
+    isWatched,
     publishLogs(entries) {
       if (entries.length) send('logs', entries)
     },
