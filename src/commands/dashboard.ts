@@ -60,7 +60,7 @@ async function runForeground(
   otlpPort: number,
   ctx: Ctx,
 ): Promise<void> {
-  const { hostDashboard } = await import('../io/dashboard/host.js')
+  const { hostDashboard, watchEngineDeaths } = await import('../io/dashboard/host.js')
   const engine = await ctx.engine().catch((e: unknown) => {
     ctx.ui.warn(`${(e as Error).message}: the graph shows, health does not`)
     return undefined
@@ -75,7 +75,7 @@ async function runForeground(
       assetsDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
       port,
       otlpPort,
-      ...(engine ? { engine } : {}),
+      ...(engine ? { engine, watchDeaths: watchEngineDeaths } : {}),
       ...(runtime
         ? {
             followLogs: (write, signal, from) =>

@@ -15,6 +15,7 @@ import { networkInterfaces } from 'node:os'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeFault } from '../../core/chaos/faults.js'
+import { LABEL } from '../../core/compose/build-stack.js'
 import { LogRing, type LogEntry } from '../../core/dashboard/logs.js'
 import { SpanStore } from '../../core/dashboard/spans.js'
 import type { Workspace } from '../../core/workspace/model.js'
@@ -51,6 +52,8 @@ export interface HostDashboardOptions {
   otlpPort?: number
   engine?: Engine
   followLogs?: FollowLogs
+  /** the engine's container deaths (watchEngineDeaths); without it, deaths show at the next poll */
+  watchDeaths?: typeof watchEngineDeaths
   /** also listen for OTLP on the host's Docker bridge addresses (default true) */
   bridge?: boolean
   /** write .msvc/dashboard.json (default true) */
@@ -169,6 +172,9 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
     ).catch((e: unknown) => warn(`logs: ${(e as Error).message}`))
   })
   monitor.start()
+  const stopEvents = o.watchDeaths
+    ? await o.watchDeaths(o.ws.name, (service) => monitor.markDown(service), warn)
+    : () => {}
 
   const record: DashboardRecord = {
     pid: process.pid,
@@ -194,6 +200,7 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
     clearInterval(orphan)
     clearInterval(flush)
     offMonitor()
+    stopEvents()
     monitor.stop()
     logAbort?.abort()
     await server.close()
@@ -201,4 +208,44 @@ export async function hostDashboard(o: HostDashboardOptions): Promise<HostedDash
     pending = []
   }
   return { server, record, store, monitor, ended, close }
+}
+
+/**
+ * Calls `onDeath` with the service of each of the workspace's containers that dies, from the
+ * engine's event stream (filtered by the workspace's label, as everything msvc watches). Returns
+ * the function that stops watching. Without an answering engine it watches nothing.
+ */
+export async function watchEngineDeaths(
+  workspace: string,
+  onDeath: (service: string) => void,
+  warn: (m: string) => void,
+): Promise<() => void> {
+  try {
+    const { docker } = await import('../docker.js')
+    const stream = (await (
+      await docker()
+    ).getEvents({
+      filters: { type: ['container'], event: ['die'], label: [`${LABEL.workspace}=${workspace}`] },
+    })) as NodeJS.ReadableStream & { destroy(): void }
+    let rest = ''
+    stream.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n')
+      rest = lines.pop() ?? ''
+      for (const line of lines) {
+        if (!line.trim()) continue
+        try {
+          const ev = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } }
+          const service = ev.Actor?.Attributes?.[LABEL.service]
+          if (service) onDeath(service)
+        } catch {
+          // not an event: skipped
+        }
+      }
+    })
+    stream.on('error', () => {})
+    return () => stream.destroy()
+  } catch (e) {
+    warn(`the engine's events: ${(e as Error).message}; deaths show at the next poll`)
+    return () => {}
+  }
 }

@@ -96,6 +96,32 @@ export class StackMonitor {
     clearTimeout(this.timer)
   }
 
+  /**
+   * A container of the service died (the engine's event, as it happens): the service is down from
+   * now until a poll finds it ready again. A container that its restart policy brings back within
+   * a second would otherwise never be seen down by a poll every second.
+   */
+  markDown(service: string): void {
+    const current = this.last.services[service]
+    if (!current || this.stopped) return
+    this.last = {
+      ...this.last,
+      atMs: Date.now(),
+      services: { ...this.last.services, [service]: { ...current, status: 'down' } },
+    }
+    this.emit()
+    this.wake()
+  }
+
+  private emit(): void {
+    for (const fn of this.listeners)
+      try {
+        fn(this.last)
+      } catch {
+        this.listeners.delete(fn)
+      }
+  }
+
   /** Polls now (a page just connected), then on the usual schedule. */
   wake(): void {
     if (this.stopped) return
@@ -254,12 +280,7 @@ export class StackMonitor {
       .join(',')
     const faults = (await this.o.readFaults?.().catch(() => [])) ?? []
     this.last = { atMs, engine: problem === undefined, ...(problem ? { problem } : {}), services, faults }
-    for (const fn of this.listeners)
-      try {
-        fn(this.last)
-      } catch {
-        this.listeners.delete(fn)
-      }
+    this.emit()
     return this.last
   }
 
