@@ -53,6 +53,10 @@ export interface CallOptions {
   /** retried on failure only when true; GET, HEAD, PUT and DELETE are idempotent by default */
   idempotent?: boolean
   timeoutMs?: number
+  /** more headers (an `idempotency-key`); the client's own (accept, content-type, ids) win */
+  headers?: Record<string, string>
+  /** aborts the call, every attempt and the waits between them (a saga step's own timeout) */
+  signal?: AbortSignal
 }
 
 export interface ServiceResponse<T = unknown> {
@@ -159,7 +163,8 @@ export class ServiceClient {
     if (this.closed) throw new UnavailableError(`${this.opts.target} is unavailable: its client is closed`)
     const idempotent = opts.idempotent ?? IDEMPOTENT.has(method.toUpperCase())
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? 2000
-    const headers: Record<string, string> = { accept: 'application/json' }
+    opts.signal?.throwIfAborted()
+    const headers: Record<string, string> = { ...opts.headers, accept: 'application/json' }
     if (opts.body !== undefined) headers['content-type'] = 'application/json'
     if (opts.requestId) headers['x-request-id'] = opts.requestId
     if (opts.traceparent) headers.traceparent = opts.traceparent
@@ -174,11 +179,10 @@ export class ServiceClient {
     const once = () =>
       this.breaker.call(() =>
         this.bulkhead.run(() =>
-          withTimeout(
-            (signal) =>
-              this.replicas ? this.sendToReplica<T>(out, signal, tried) : this.fetchOnce<T>(out, signal),
-            timeoutMs,
-          ),
+          withTimeout((timeout) => {
+            const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
+            return this.replicas ? this.sendToReplica<T>(out, signal, tried) : this.fetchOnce<T>(out, signal)
+          }, timeoutMs),
         ),
       )
     try {
@@ -186,7 +190,8 @@ export class ServiceClient {
         maxAttempts: idempotent ? (this.opts.maxAttempts ?? 3) : 1,
         baseDelayMs: 50,
         maxDelayMs: 1000,
-        isRetryable: (e) => !(e instanceof BreakerOpenError) && !(e instanceof BulkheadFullError),
+        isRetryable: (e) =>
+          !(e instanceof BreakerOpenError) && !(e instanceof BulkheadFullError) && !opts.signal?.aborted,
       })
     } catch (e) {
       if (
