@@ -3,14 +3,19 @@ import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import { parseScenario } from './scenario.js'
 
 describe('parseScenario', () => {
-  it('reads both scenarios of docs/loadtest.md', () => {
+  it('reads every scenario of docs/loadtest.md', () => {
     const blocks = yamlBlocksOf('loadtest.md')
-    expect(blocks).toHaveLength(2)
+    expect(blocks).toHaveLength(3)
     for (const block of blocks) {
       const r = parseScenario(block)
       if (!r.ok) throw new Error(JSON.stringify(r))
       expect(r.scenario.requests.length).toBeGreaterThan(0)
     }
+    const flows = blocks.flatMap((b) => {
+      const r = parseScenario(b)
+      return r.ok ? (r.scenario.flows ?? []) : []
+    })
+    expect(flows.map((f) => f.steps.length)).toEqual([3])
   })
 
   it('reads a weighted mix with templates, expectations, load shape and thresholds', () => {
