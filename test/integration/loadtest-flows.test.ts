@@ -226,7 +226,7 @@ flows:
       ],
       [
         '  - steps:\n      - path: /a\n        capture: { id: "$.items[*]" }\n',
-        /flows\[0\]\.steps\[0\]\.capture\.id: "\$\.items\[\*\]" is not a JSON path[^\n]*\n.*JSON path is/,
+        /flows\[0\]\.steps\[0\]\.capture\.id: "\$\.items\[\*\]" is not a JSON path[^\n]*\n.*JSON path \(/,
       ],
       [
         '  - steps:\n      - path: /a\n        capture: { id: $.id }\n      - path: /b\n        capture: { id: $.id }\n',

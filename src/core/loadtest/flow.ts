@@ -51,7 +51,7 @@ export const FLOW_HINTS = {
     'a flow is { name: checkout, weight: 1, steps: [{ method: POST, path: /orders, capture: { id: $.id } }, { path: "/orders/{{id}}" }] }',
   variable:
     'a step may use the variables the steps before it capture (capture: { id: $.id }), and {{seq}}, {{uuid}}, {{now}}, {{randomInt 1 100}}',
-  path: "a JSON path is $.id, $.items[0].sku or $['a b']; a header is header:location",
+  path: "capture: { name: source } and check: { source: value }, where a name is letters, digits and _ (no placeholder's) and a source a JSON path ($.id, $.items[0].sku, $['a b']) or header:location",
   clash: 'give each variable of a flow its own name (capture: { orderId: $.id })',
   grpc: 'flows send HTTP requests only for now; keep gRPC calls in requests:',
 } as const
