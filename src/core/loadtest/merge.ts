@@ -11,6 +11,7 @@ import {
   type Histogram,
   type LatencyStats,
 } from './histogram.js'
+import { mergeFlowReports } from './flow-stats.js'
 import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
 
 /** What a worker sends of one second of its run. */
@@ -31,6 +32,8 @@ export interface WorkerHistograms {
   /** per endpoint, in the run's endpoint order */
   endpoints: string[]
   lag?: string
+  /** per flow, its end-to-end latencies (flow-stats.ts) */
+  flows?: string[]
 }
 
 /** A worker's finished run. */
@@ -169,5 +172,13 @@ export function mergeWorkerResults(
     connectionsReused: sum((r) => r.connectionsReused),
     generator: run.generator,
     interrupted: run.interrupted || workers.some((w) => w.result.interrupted),
+    ...(first.flows
+      ? {
+          flows: mergeFlowReports(
+            workers.map((w) => w.result.flows ?? []),
+            workers.map((w) => w.histograms.flows ?? []),
+          ),
+        }
+      : {}),
   }
 }

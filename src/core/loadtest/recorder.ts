@@ -66,8 +66,11 @@ export class RunRecorder {
     })
   }
 
-  /** A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`. */
-  answer(ep: number, status: number, latencyMs: number): void {
+  /**
+   * A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`;
+   * `failed`: an error whatever its status (a flow step's failed check or missing capture).
+   */
+  answer(ep: number, status: number, latencyMs: number, failed = false): void {
     const e = this.stats[ep]!
     recordMs(this.second, latencyMs)
     if (e.h) recordMs(e.h, latencyMs)
@@ -76,11 +79,26 @@ export class RunRecorder {
     this.secondRequests++
     const st = status > 0 && status < 600 ? status : 0
     e.statuses[st]!++
-    if (!e.ok[st]) {
+    if (failed || !e.ok[st]) {
       e.errors++
       this.errors++
       this.secondErrors++
     }
+  }
+
+  /**
+   * A request of endpoint `ep` that was not sent (a flow step whose captured value cannot be made
+   * safe, request.ts): an error with no answer (status 0) and no latency.
+   */
+  refused(ep: number): void {
+    const e = this.stats[ep]!
+    e.requests++
+    e.statuses[0]!++
+    e.errors++
+    this.requests++
+    this.errors++
+    this.secondRequests++
+    this.secondErrors++
   }
 
   /** Open model: a send left `behindMs` after its intended time. */

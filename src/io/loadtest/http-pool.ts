@@ -6,7 +6,7 @@
  * (generator.ts) decides what is sent when and records what comes back.
  */
 import { connect, type Socket } from 'node:net'
-import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
+import { ResponseParser, type KeptAnswer, type ParsedResponse } from '../../core/loadtest/http-parser.js'
 import { MAX_CONNECTING, type Job } from './schedulers.js'
 
 interface Conn {
@@ -34,13 +34,18 @@ export interface PoolHooks {
   maxConnections?: number
   sending(): boolean
   /** the request's bytes (prebuilt, or rendered from its template) */
-  bytesFor(ep: number): Uint8Array
+  bytesFor(job: Job): Uint8Array
   /** a request leaves now (its lag or clock); returns now */
   sent(job: Job): number
-  /** a request ended with `status` (0: no answer) */
-  answered(job: Job, status: number, now: number): void
-  /** closed model: the endpoint for a free slot, and if it is a gRPC call, how to send it */
-  nextForSlot(): { ep: number; grpc?: (done: () => void) => void }
+  /** a request ended with `status` (0: no answer); `kept`: its headers and body, when `keeps` asked */
+  answered(job: Job, status: number, now: number, kept?: KeptAnswer): void
+  /** must the headers and body of an answer to endpoint `ep` be kept? (absent: never) */
+  keeps?: (ep: number) => boolean
+  /**
+   * closed model: the endpoint for a free slot, the job to send when it is one already under way
+   * (a flow's next step), and if it is a gRPC call, how to send it
+   */
+  nextForSlot(): { ep: number; job?: Job; grpc?: (done: () => void) => void }
   /** does endpoint `ep` expect a body (not HEAD)? */
   hasBody(ep: number): boolean
   /** after an answer: sends that fell due leave now, and the run may be done */
@@ -102,13 +107,15 @@ export class HttpPool {
         const job = c.inflight.shift()
         if (!job) return this.fail(c)
         const now = performance.now()
-        this.h.answered(job, r.status, now)
+        this.h.answered(job, r.status, now, r.kept)
         if (r.close) return this.fail(c, true)
         this.free(c)
         // sends that fell due while a batch of answers is read leave now, not after the batch
         this.h.afterAnswer(now)
       },
       () => this.h.hasBody(c.inflight[0]?.ep ?? 0),
+      // only runs with flows that capture or check ask; plain load keeps nothing
+      this.h.keeps ? () => this.h.keeps!(c.inflight[0]?.ep ?? 0) : undefined,
     )
     this.conns.add(c)
     c.onReady = onReady
@@ -138,7 +145,7 @@ export class HttpPool {
     else c.used = true
     this.h.sent(job)
     c.inflight.push(job)
-    c.socket.write(this.h.bytesFor(job.ep))
+    c.socket.write(this.h.bytesFor(job))
   }
 
   /** A connection can take more: the closed model fills its slots; the open model gives it the backlog. */
@@ -148,7 +155,7 @@ export class HttpPool {
       while (this.h.sending() && !c.dead && c.inflight.length + c.grpcPending < pipelining) {
         const next = this.h.nextForSlot()
         if (!next.grpc) {
-          this.write(c, { ep: next.ep, start: 0 })
+          this.write(c, next.job ?? { ep: next.ep, start: 0 })
           continue
         }
         // a gRPC pick holds this connection's slot until it is answered, as a request would
