@@ -39,6 +39,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'templates/**/*.test.ts'],
+          // PGlite (PostgreSQL in WebAssembly, the kit's database tests) takes seconds to start on
+          // a busy machine: more than vitest's 10 s default once, beside another test file
+          hookTimeout: 30_000,
         },
       },
       {
