@@ -10,6 +10,7 @@ import {
   currentQueryable,
   currentTransaction,
   inTransaction,
+  outsideTransaction,
   toDrizzleSql,
 } from './transaction.js'
 
@@ -71,6 +72,14 @@ describe('inTransaction (PGlite)', () => {
     })
     expect(currentTransaction(db)).toBeUndefined()
     expect(currentQueryable(db)).toBe(db)
+    // work started from inside that outlives it (a saga woken there) is outside it, and stays so
+    await inTransaction(db, async () => {
+      const later = outsideTransaction(async () => {
+        await new Promise((r) => setTimeout(r, 1))
+        return currentTransaction(db)
+      })
+      expect(await later).toBeUndefined()
+    })
     // another database's transaction is not this one's
     const other = drizzle({ client }) as unknown as Database
     await inTransaction(other, async () => expect(currentTransaction(db)).toBeUndefined())

@@ -26,6 +26,14 @@ export async function inTransaction<T>(db: Database, fn: (tx: Transaction) => Pr
   return result
 }
 
+/**
+ * Runs `fn` outside any transaction of inTransaction, and so does all it starts: for work that
+ * outlives the caller's transaction (a saga's loop woken from inside one must not join it).
+ */
+export function outsideTransaction<T>(fn: () => T): T {
+  return scope.exit(fn)
+}
+
 /** The transaction of `db` that inTransaction runs the caller in, if any. */
 export function currentTransaction(db: Database): Transaction | undefined {
   const current = scope.getStore()
