@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryIdempotencyStore } from './memory.js'
-import { IdempotencyKeyReusedError } from './types.js'
+import { IdempotencyKeyReusedError, StepCompensatedError } from './types.js'
 
 const call = (key: string, operation = 'payment.charge') => ({ key, operation })
 
@@ -41,6 +41,24 @@ describe('MemoryIdempotencyStore', () => {
     await expect(store.run(call('k', 'payment.refund'), async () => 2)).rejects.toBeInstanceOf(
       IdempotencyKeyReusedError,
     )
+  })
+
+  it('a compensation fences its call: one arriving late is refused; one in flight is waited for', async () => {
+    const store = new MemoryIdempotencyStore()
+    await store.run(call('s1:charge:compensate', 'payment.refund'), async () => 'nothing to refund')
+    await expect(store.run(call('s1:charge'), async () => 'charged')).rejects.toBeInstanceOf(
+      StepCompensatedError,
+    )
+    const order: string[] = []
+    const charging = store.run(call('s2:charge'), async () => {
+      await new Promise((r) => setTimeout(r, 5))
+      order.push('charge')
+    })
+    const refunding = store.run(call('s2:charge:compensate', 'payment.refund'), async () => {
+      order.push('refund')
+    })
+    await Promise.all([charging, refunding])
+    expect(order).toEqual(['charge', 'refund'])
   })
 
   it('forgets a key after its time to live, and the oldest beyond its bound', async () => {

@@ -1,4 +1,11 @@
-import { IdempotencyKeyReusedError, type IdempotentCall, type IdempotentResult } from './types.js'
+import {
+  COMPENSATED_MARK,
+  compensatedKeyOf,
+  IdempotencyKeyReusedError,
+  StepCompensatedError,
+  type IdempotentCall,
+  type IdempotentResult,
+} from './types.js'
 
 interface Entry {
   operation: string
@@ -21,7 +28,8 @@ export interface MemoryIdempotencyOptions {
  * runIdempotent for a service that keeps its records in memory: the keys and answers in a bounded
  * Map with a time to live. As with PostgreSQL, a key seen before returns its stored answer, two
  * calls with one key at once run the work once (the second waits for the first), a failed work
- * stores nothing, and a key given to another operation is refused. A restart forgets the keys,
+ * stores nothing, a key given to another operation is refused, and a compensation fences its call's
+ * key. A restart forgets the keys,
  * as it forgets the records.
  */
 export class MemoryIdempotencyStore {
@@ -45,6 +53,7 @@ export class MemoryIdempotencyStore {
       const seen = this.entries.get(call.key)
       if (seen && seen.expiresAt <= this.now()) this.entries.delete(call.key)
       else if (seen) {
+        if (seen.operation === COMPENSATED_MARK) throw new StepCompensatedError(call.key)
         if (seen.operation !== call.operation)
           throw new IdempotencyKeyReusedError(call.key, seen.operation, call.operation)
         // the first call is still running: wait for it; if it failed, its entry is gone, try again
@@ -54,6 +63,20 @@ export class MemoryIdempotencyStore {
         }
         return { answer: seen.answer as T, replayed: true }
       }
+      // a compensation fences its call's key, as runIdempotent does, after a call in flight ends
+      const undone = compensatedKeyOf(call.key)
+      const pending = undone === undefined ? undefined : this.entries.get(undone)
+      if (pending && !('answer' in pending)) {
+        await pending.done.catch(() => undefined)
+        continue
+      }
+      if (undone !== undefined && !pending)
+        this.entries.set(undone, {
+          operation: COMPENSATED_MARK,
+          done: Promise.resolve(),
+          answer: null,
+          expiresAt: this.now() + this.ttlMs,
+        })
       const running = work()
       const entry: Entry = { operation: call.operation, done: running, expiresAt: Infinity }
       this.entries.set(call.key, entry)

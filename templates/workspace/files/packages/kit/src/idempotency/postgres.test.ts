@@ -6,7 +6,7 @@ import type { Database } from '../db/index.js'
 import { currentQueryable } from '../db/transaction.js'
 import { createSagaTables } from '../saga/testing.js'
 import { pruneIdempotencyKeys, runIdempotent } from './postgres.js'
-import { IdempotencyKeyReusedError, idempotencyKeyOf } from './types.js'
+import { IdempotencyKeyReusedError, idempotencyKeyOf, StepCompensatedError } from './types.js'
 
 // What a generated operation does with an idempotency key, on real PostgreSQL (PGlite).
 describe('runIdempotent (PGlite)', () => {
@@ -69,6 +69,33 @@ describe('runIdempotent (PGlite)', () => {
     await expect(
       runIdempotent(db, { key: 's4:charge', operation: 'payment.refund' }, charge(-1)),
     ).rejects.toBeInstanceOf(IdempotencyKeyReusedError)
+  })
+
+  it('a compensation that comes first fences its call: the call arriving late is refused, not applied', async () => {
+    runs = 0
+    const refund = await runIdempotent(
+      db,
+      { key: 's5:charge:compensate', operation: 'payment.refund' },
+      async () => {
+        runs++
+        return { refunded: 0 }
+      },
+    )
+    expect(refund).toEqual({ answer: { refunded: 0 }, replayed: false })
+    await expect(
+      runIdempotent(db, { key: 's5:charge', operation: 'payment.charge' }, charge(9)),
+    ).rejects.toBeInstanceOf(StepCompensatedError)
+    expect(await charges()).toEqual([])
+    // after the call, a compensation runs as any operation, and its replay answers the same
+    await runIdempotent(db, { key: 's6:charge', operation: 'payment.charge' }, charge(4))
+    await runIdempotent(db, { key: 's6:charge:compensate', operation: 'payment.refund' }, charge(-4))
+    const again = await runIdempotent(
+      db,
+      { key: 's6:charge:compensate', operation: 'payment.refund' },
+      charge(-4),
+    )
+    expect(again).toEqual({ answer: { charged: -4 }, replayed: true })
+    expect(await charges()).toEqual([{ amount: 4 }, { amount: -4 }])
   })
 
   it('prunes the keys older than asked', async () => {

@@ -1,7 +1,14 @@
 import { sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../db/index.js'
 import { inTransaction } from '../db/transaction.js'
-import { IdempotencyKeyReusedError, type IdempotentCall, type IdempotentResult } from './types.js'
+import {
+  COMPENSATED_MARK,
+  compensatedKeyOf,
+  IdempotencyKeyReusedError,
+  StepCompensatedError,
+  type IdempotentCall,
+  type IdempotentResult,
+} from './types.js'
 
 interface Rows<T> {
   rows: T[]
@@ -13,6 +20,11 @@ interface Rows<T> {
  * calls with the same key at once run the work once: the second one's insert of the key waits on
  * the unique key until the first commits, then finds it and reads the answer (or, if the first
  * rolled back, runs the work itself).
+ *
+ * A compensation's key (`<saga id>:<step>:compensate`) also stores its call's key
+ * (`<saga id>:<step>`), when that one is not there yet, as compensated: the call, if it arrives
+ * after its undo, is refused with StepCompensatedError and applies nothing. So a compensation run
+ * for a call that had not arrived yet stays right whatever happens to that call.
  *
  * The work joins the transaction: the repository's writes run on it (inTransaction), so the change
  * and the key commit together or not at all. A failed work (a refusal, say) stores nothing, so the
@@ -35,10 +47,18 @@ export function runIdempotent<T>(
       const row = stored.rows[0]
       // gone between the two statements: pruned as it was read, which the age of a pruned key rules out
       if (!row) throw new Error(`idempotency key ${call.key} vanished while it was read`)
+      if (row.operation === COMPENSATED_MARK) throw new StepCompensatedError(call.key)
       if (row.operation !== call.operation)
         throw new IdempotencyKeyReusedError(call.key, row.operation, call.operation)
       return { answer: row.answer as T, replayed: true }
     }
+    // a compensation first fences its call's key: a call still on its way is refused when it comes;
+    // one in flight here holds that key until it commits, and the work below then sees its change
+    const undone = compensatedKeyOf(call.key)
+    if (undone !== undefined)
+      await tx.execute(
+        sql`insert into idempotency_keys (key, operation) values (${undone}, ${COMPENSATED_MARK}) on conflict (key) do nothing`,
+      )
     const answer = await work(tx)
     await tx.execute(
       sql`update idempotency_keys set answer = ${JSON.stringify(answer ?? null)}::jsonb where key = ${call.key}`,

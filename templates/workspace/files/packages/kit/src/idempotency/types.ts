@@ -38,3 +38,29 @@ export class IdempotencyKeyReusedError extends ConflictError {
     super(`idempotency key ${key} was given to ${first}, not ${now}`)
   }
 }
+
+/** How a compensation's key ends: `<saga id>:<step>:compensate` undoes `<saga id>:<step>`. */
+export const COMPENSATE_SUFFIX = ':compensate'
+
+/**
+ * What a key is stored with when a compensation ran before its step's call was ever applied: the
+ * operation name no call has, so that the call, should it arrive late (an attempt that timed out
+ * on its way, a runner that died with it in flight), is refused instead of applied after its undo.
+ */
+export const COMPENSATED_MARK = '(compensated)'
+
+/** The key of the call that a compensation's key undoes, or undefined for a key of no compensation. */
+export const compensatedKeyOf = (key: string): string | undefined =>
+  key.endsWith(COMPENSATE_SUFFIX) && key.length > COMPENSATE_SUFFIX.length
+    ? key.slice(0, -COMPENSATE_SUFFIX.length)
+    : undefined
+
+/**
+ * A saga step's call that arrives after its compensation ran: it is not applied (a ConflictError,
+ * 409). Its saga has moved on; only a late attempt gets this.
+ */
+export class StepCompensatedError extends ConflictError {
+  constructor(key: string) {
+    super(`the call with idempotency key ${key} was compensated before it arrived; it is not applied`)
+  }
+}
