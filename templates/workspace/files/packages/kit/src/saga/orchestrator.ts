@@ -432,8 +432,9 @@ export class SagaOrchestrator {
       outcome: Exclude<StepOutcome, 'abandoned'>,
       output: unknown,
       error?: string,
+      abandonedBefore = false,
     ) => {
-      const next = decideNext(shapes, position, outcome, this.policy, this.random)
+      const next = decideNext(shapes, position, outcome, this.policy, this.random, abandonedBefore)
       const compensationStarts =
         position.state === 'running' && next.state !== 'running' && next.state !== 'completed'
       // the saga's error: why it compensates, or why it is stuck
@@ -500,7 +501,13 @@ export class SagaOrchestrator {
     }
     const durationS = (performance.now() - began) / 1000
     if (!written) {
-      const { next, sagaError, write } = record(this.db, outcome, output, error)
+      // a refusal after a lost attempt of the same call: that one may still arrive and apply
+      const abandonedBefore =
+        outcome === 'refused' &&
+        phase === 'call' &&
+        row.attempt === 1 &&
+        (await store.hasAbandonedAttempt(this.db, row.id, step.name))
+      const { next, sagaError, write } = record(this.db, outcome, output, error, abandonedBefore)
       written = { next, sagaError, ok: await write }
     }
     this.metrics.stepDuration.observe({ saga: def.name, step: step.name, phase, outcome }, durationS)

@@ -108,6 +108,25 @@ describe('decideNext (docs/sagas.md, Semantics)', () => {
     })
   })
 
+  it('a refusal after an attempt whose outcome is unknown compensates the step too: that attempt may still apply', () => {
+    // the first attempt timed out, the retry was refused
+    expect(decideNext(three, running(0, 2), 'refused', policy, mid)).toMatchObject({
+      state: 'compensating',
+      step: 0,
+      compensatingFrom: 0,
+    })
+    // the first attempt was abandoned by a runner that died with it in flight
+    expect(decideNext(three, running(1, 1), 'refused', policy, mid, true)).toMatchObject({
+      state: 'compensating',
+      step: 1,
+    })
+    // a local step's attempts were rolled back, whatever their outcome
+    expect(decideNext([remote(), local(1)], running(1, 2), 'refused', policy, mid)).toMatchObject({
+      state: 'compensating',
+      step: 0,
+    })
+  })
+
   it('a local step that failed was rolled back: compensations start below it', () => {
     const steps = [remote(), local(1)]
     expect(decideNext(steps, running(1, 2), 'error', policy, mid)).toMatchObject({

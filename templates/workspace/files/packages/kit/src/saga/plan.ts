@@ -95,7 +95,9 @@ function startCompensation(steps: readonly StepShape[], failed: number, withFail
  * - a step that succeeded moves to the next step, or completes the saga after the last;
  * - an unknown outcome is retried with backoff while the step's retries last; then the saga
  *   compensates, this step included (it may have been applied), unless it is local (rolled back);
- * - a refusal compensates the steps before it only;
+ * - a refusal compensates the steps before it only, unless an earlier attempt of the same call
+ *   had an unknown outcome (it timed out, or was abandoned): that attempt may still arrive and
+ *   apply, so the step is compensated too (its compensation fences the call's key, runIdempotent);
  * - compensations run in reverse, skipping steps without one; each failure is retried with backoff
  *   (capped) up to `compensationAttempts`, then the saga is `stuck`.
  */
@@ -105,6 +107,8 @@ export function decideNext(
   outcome: Exclude<StepOutcome, 'abandoned'>,
   policy: SagaRetryPolicy,
   random: () => number,
+  /** an earlier attempt of this call was abandoned by its runner (it may still arrive and apply) */
+  abandonedBefore = false,
 ): SagaDecision {
   const same = { ...at, finished: false, keepOutput: false }
   if (at.state === 'running') {
@@ -121,7 +125,9 @@ export function decideNext(
         keepOutput: true,
       }
     }
-    if (outcome === 'refused') return startCompensation(steps, at.step, false)
+    // refused now, but an earlier attempt's outcome is unknown: that one may still apply
+    if (outcome === 'refused')
+      return startCompensation(steps, at.step, (at.attempt > 1 || abandonedBefore) && !step.local)
     if (at.attempt < 1 + step.retries)
       return {
         ...same,
