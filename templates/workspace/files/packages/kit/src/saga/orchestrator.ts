@@ -1,30 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Registry } from 'prom-client'
 import type { Database, Queryable } from '../db/index.js'
-import { afterCommit, currentTransaction, inTransaction, outsideTransaction } from '../db/transaction.js'
+import { afterCommit, currentTransaction, outsideTransaction } from '../db/transaction.js'
 import type { Logger } from '../logger.js'
-import { withTimeout } from '../resilience/timeout.js'
+import { runAttempt, type AttemptRunner } from './attempt.js'
 import { classifyStepError } from './classify.js'
 import { createSagaMetrics, type SagaMetrics } from './metrics.js'
-import {
-  decideNext,
-  DEFAULT_RETRY_POLICY,
-  type SagaPosition,
-  type SagaRetryPolicy,
-  type StepShape,
-} from './plan.js'
+import { DEFAULT_RETRY_POLICY, type SagaRetryPolicy, type StepShape } from './plan.js'
 import * as store from './store.js'
-import type {
-  LocalStepContext,
-  SagaDefinition,
-  SagaDetails,
-  SagaState,
-  SagaStep,
-  SagaSummary,
-  StepContext,
-  StepOutcome,
-  StepPhase,
-} from './types.js'
+import type { SagaDefinition, SagaDetails, SagaState, SagaSummary, StepOutcome } from './types.js'
 import { isFinalState } from './types.js'
 
 export interface SagaOrchestratorOptions {
@@ -61,12 +45,6 @@ interface Driving {
   abort: AbortController
 }
 
-/** Thrown inside a local step's transaction when the saga is no longer this runner's: rolls it back. */
-class LostSagaError extends Error {
-  override name = 'LostSagaError'
-}
-
-const DEFAULT_TIMEOUT_MS = 5_000
 /** final sagas kept in memory for wait() that comes after the end (a fast saga) */
 const FINISHED_KEEP_MS = 10_000
 
@@ -85,11 +63,10 @@ export class SagaOrchestrator {
   private readonly db: Database
   private readonly logger: Logger
   private readonly definitions = new Map<string, { def: SagaDefinition<never>; shapes: StepShape[] }>()
-  private readonly policy: SagaRetryPolicy
   private readonly metrics: SagaMetrics
   private readonly now: () => number
-  private readonly random: () => number
-  private readonly classify: (error: unknown) => Exclude<StepOutcome, 'ok' | 'abandoned'>
+  /** what each attempt is made with */
+  private readonly attempts: AttemptRunner
   private readonly maxInFlight: number
   private readonly heartbeatMs: number
   private readonly staleMs: number
@@ -107,6 +84,8 @@ export class SagaOrchestrator {
   private heartbeat: NodeJS.Timeout | undefined
   /** the heartbeat being written, which close() lets end before removing it */
   private beating: Promise<void> | undefined
+  /** when the last heartbeat in the database was taken (what other runners judge this one by) */
+  private lastBeat = -Infinity
   private poller: Promise<void> | undefined
   private wakePoller: (() => void) | undefined
 
@@ -114,10 +93,7 @@ export class SagaOrchestrator {
     this.db = opts.db
     this.logger = opts.logger
     this.runner = opts.runner ?? randomUUID()
-    this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retryPolicy }
     this.now = opts.now ?? Date.now
-    this.random = opts.random ?? Math.random
-    this.classify = opts.classifyError ?? classifyStepError
     this.maxInFlight = opts.maxInFlight ?? 64
     this.heartbeatMs = opts.heartbeatMs ?? 500
     this.staleMs = opts.staleMs ?? 2_000
@@ -136,6 +112,16 @@ export class SagaOrchestrator {
       this.definitions.set(def.name, { def, shapes })
     }
     this.metrics = createSagaMetrics(opts.registry, () => this.readStuck())
+    this.attempts = {
+      db: this.db,
+      runner: this.runner,
+      now: this.now,
+      random: opts.random ?? Math.random,
+      policy: { ...DEFAULT_RETRY_POLICY, ...opts.retryPolicy },
+      classify: opts.classifyError ?? classifyStepError,
+      metrics: this.metrics,
+      freshMs: this.staleMs - this.heartbeatMs,
+    }
   }
 
   /**
@@ -240,12 +226,11 @@ export class SagaOrchestrator {
     if (this.running) return
     this.running = true
     this.closing = false
-    await store.beat(this.db, this.runner, this.now())
+    await this.beat()
     // the next heartbeat is timed from the end of the last: a slow database gets no pile of them
     const next = () => {
       this.heartbeat = setTimeout(() => {
-        this.beating = store
-          .beat(this.db, this.runner, this.now())
+        this.beating = this.beat()
           .catch((err: unknown) => this.logger.warn({ err }, 'saga: heartbeat not written'))
           .finally(() => {
             if (this.running) next()
@@ -255,6 +240,13 @@ export class SagaOrchestrator {
     }
     next()
     this.poller = this.poll()
+  }
+
+  /** Writes the heartbeat, and notes when it was taken once it is in the database. */
+  private async beat(): Promise<void> {
+    const at = this.now()
+    await store.beat(this.db, this.runner, at)
+    this.lastBeat = Math.max(this.lastBeat, at)
   }
 
   /**
@@ -373,190 +365,14 @@ export class SagaOrchestrator {
       if (row.state !== 'running' && row.state !== 'compensating') return
       const dueIn = new Date(row.next_attempt_at).getTime() - this.now()
       if (dueIn > 0) return this.later(row.id, dueIn)
-      const next = await this.attempt(d, entry.def, entry.shapes, log)
+      // others may soon think this runner gone: no call before the next heartbeat is in (the
+      // attempt's start checks the same in the database; this spares it the round trip)
+      if (this.now() - this.lastBeat > this.attempts.freshMs) return this.later(row.id, this.heartbeatMs)
+      const next = await runAttempt(this.attempts, d.row, d.abort.signal, entry.def, entry.shapes, log)
       if (!next) return
       d.row = next
       this.changed(next)
       if (isFinalState(next.state) || next.state === 'stuck') return
-    }
-  }
-
-  /** One attempt of the current step (or compensation); resolves to the saga's new row, undefined when lost. */
-  private async attempt(
-    d: Driving,
-    def: SagaDefinition<never>,
-    shapes: StepShape[],
-    sagaLog: Logger,
-  ): Promise<store.SagaRow | undefined> {
-    const row = d.row
-    const phase: StepPhase = row.state === 'running' ? 'call' : 'compensate'
-    const step = def.steps[row.step] as SagaStep<unknown> | undefined
-    if (!step) throw new Error(`saga ${row.id} is at step ${row.step}, which ${def.name} does not have`)
-    const fn = phase === 'call' ? step.call : step.compensate
-    if (!fn) throw new Error(`saga ${row.id} compensates ${step.name}, which has no compensation`)
-    const position: SagaPosition = {
-      state: row.state,
-      step: row.step,
-      attempt: row.attempt,
-      compensatingFrom: row.compensating_from,
-    }
-    const log = sagaLog.child({ step: step.name, phase, attempt: row.attempt })
-    const seq = await store.beginAttempt(this.db, {
-      id: row.id,
-      runner: this.runner,
-      position,
-      step: step.name,
-      phase,
-      now: this.now(),
-      freshMs: this.staleMs - this.heartbeatMs,
-    })
-    if (seq === undefined) {
-      log.warn('saga: no longer held by this runner (taken by another, or its heartbeat is late); not called')
-      return undefined
-    }
-    const ctx = (signal: AbortSignal): StepContext<unknown> => ({
-      sagaId: row.id,
-      saga: def.name,
-      step: step.name,
-      phase,
-      input: row.input,
-      outputs: row.outputs,
-      idempotencyKey: phase === 'call' ? `${row.id}:${step.name}` : `${row.id}:${step.name}:compensate`,
-      attempt: row.attempt,
-      signal,
-      logger: log,
-    })
-    const began = performance.now()
-    const record = (
-      q: Queryable,
-      outcome: Exclude<StepOutcome, 'abandoned'>,
-      output: unknown,
-      error?: string,
-      abandonedBefore = false,
-    ) => {
-      const next = decideNext(shapes, position, outcome, this.policy, this.random, abandonedBefore)
-      const compensationStarts =
-        position.state === 'running' && next.state !== 'running' && next.state !== 'completed'
-      // the saga's error: why it compensates, or why it is stuck
-      const sagaError =
-        compensationStarts || next.state === 'stuck'
-          ? `${step.name}${phase === 'compensate' ? ' (compensation)' : ''}: ${error ?? outcome}`
-          : undefined
-      return {
-        next,
-        sagaError,
-        write: store.finishAttempt(q, {
-          id: row.id,
-          runner: this.runner,
-          seq,
-          position,
-          next,
-          step: step.name,
-          outcome,
-          error,
-          durationMs: performance.now() - began,
-          ...(next.keepOutput ? { output } : {}),
-          ...(sagaError !== undefined ? { sagaError } : {}),
-          now: this.now(),
-        }),
-      }
-    }
-    let outcome: Exclude<StepOutcome, 'abandoned'>
-    let error: string | undefined
-    let output: unknown
-    let written:
-      { next: ReturnType<typeof decideNext>; sagaError: string | undefined; ok: boolean } | undefined
-    const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    try {
-      if (step.local) {
-        const local = fn as (c: LocalStepContext<unknown>) => Promise<unknown>
-        // the step's change and its record in one transaction: both commit or neither does
-        written = await withTimeout(
-          (signal) =>
-            inTransaction(this.db, async (tx) => {
-              output = await local({ ...ctx(signal), tx })
-              const { next, sagaError, write } = record(tx, 'ok', output)
-              if (!(await write)) throw new LostSagaError()
-              return { next, sagaError, ok: true }
-            }),
-          timeoutMs,
-          d.abort.signal,
-        )
-        outcome = 'ok'
-      } else {
-        output = await withTimeout(
-          (signal) => (fn as (c: StepContext<unknown>) => Promise<unknown>)(ctx(signal)),
-          timeoutMs,
-          d.abort.signal,
-        )
-        outcome = 'ok'
-      }
-    } catch (e) {
-      if (e instanceof LostSagaError) {
-        log.warn('saga: taken by another runner during a local step; its change rolled back')
-        return undefined
-      }
-      outcome = this.classify(e)
-      error = e instanceof Error ? e.message : String(e)
-    }
-    const durationS = (performance.now() - began) / 1000
-    if (!written) {
-      // a refusal after a lost attempt of the same call: that one may still arrive and apply
-      const abandonedBefore =
-        outcome === 'refused' &&
-        phase === 'call' &&
-        row.attempt === 1 &&
-        (await store.hasAbandonedAttempt(this.db, row.id, step.name))
-      const { next, sagaError, write } = record(this.db, outcome, output, error, abandonedBefore)
-      written = { next, sagaError, ok: await write }
-    }
-    this.metrics.stepDuration.observe({ saga: def.name, step: step.name, phase, outcome }, durationS)
-    if (!written.ok) {
-      log.warn({ outcome }, 'saga: taken by another runner during the attempt; its outcome is not recorded')
-      await store.closeAttempt(this.db, {
-        seq,
-        outcome,
-        error,
-        durationMs: durationS * 1000,
-        now: this.now(),
-      })
-      return undefined
-    }
-    const next = written.next
-    if (outcome === 'ok') log.debug({ durationMs: Math.round(durationS * 1000) }, 'saga: step done')
-    else
-      log.warn(
-        { outcome, error, retryInMs: next.attempt > row.attempt ? next.delayMs : undefined },
-        'saga: step failed',
-      )
-    if (next.state === 'completed') {
-      this.metrics.ended.inc({ saga: def.name, outcome: 'completed' })
-      sagaLog.info('saga: completed')
-    } else if (next.state === 'compensated') {
-      this.metrics.ended.inc({ saga: def.name, outcome: 'compensated' })
-      sagaLog.warn('saga: compensated')
-    } else if (next.state === 'stuck')
-      sagaLog.error(
-        { error },
-        'saga: stuck, a compensation failed every attempt; retry it once the cause is fixed',
-      )
-    else if (position.state === 'running' && next.state === 'compensating')
-      sagaLog.warn({ failedStep: step.name }, 'saga: compensating')
-    const outputs = next.keepOutput
-      ? { ...row.outputs, [step.name]: JSON.parse(JSON.stringify(output ?? null)) as unknown }
-      : row.outputs
-    const at = this.now()
-    return {
-      ...row,
-      state: next.state,
-      step: next.step,
-      attempt: next.attempt,
-      compensating_from: next.compensatingFrom,
-      outputs,
-      updated_at: new Date(at),
-      next_attempt_at: new Date(at + next.delayMs),
-      finished_at: next.finished ? new Date(at) : null,
-      error: written.sagaError ?? row.error,
     }
   }
 
