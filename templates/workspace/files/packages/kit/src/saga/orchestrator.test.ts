@@ -4,7 +4,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../db/index.js'
-import { inTransaction } from '../db/transaction.js'
+import { currentQueryable, inTransaction } from '../db/transaction.js'
 import { ConflictError, UnavailableError } from '../errors.js'
 import { runIdempotent } from '../idempotency/postgres.js'
 import { createLogger } from '../logger.js'
@@ -132,7 +132,11 @@ function placeOrderSaga(
         name: 'confirm',
         local: true,
         call: async (ctx) => {
-          await ctx.tx.execute(sql`update orders set status = 'confirmed' where id = ${ctx.input.id}`)
+          // as the owner's repository will: it finds the step's transaction (ctx.tx) by itself
+          expect(currentQueryable(ownerDb)).toBe(ctx.tx)
+          await currentQueryable(ownerDb).execute(
+            sql`update orders set status = 'confirmed' where id = ${ctx.input.id}`,
+          )
           if (overrides.confirmFails?.()) throw new ConflictError('the order was cancelled')
           return { confirmed: true }
         },
@@ -392,6 +396,20 @@ describe('SagaOrchestrator (PGlite)', () => {
     )
     // the work was shared, and every attempt recorded once
     expect(runners.rows.reduce((n, r) => n + r.n, 0)).toBe(90)
+  })
+
+  it('a saga woken inside the transaction that starts it runs after the commit, outside that transaction', async () => {
+    const saga = placeOrderSaga()
+    const o = orchestrator([saga as SagaDefinition<never>])
+    await o.run()
+    const id = await inTransaction(ownerDb, async (tx) => {
+      await tx.execute(sql`insert into orders (id, total, status) values ('o7', 3, 'pending')`)
+      const started = await o.start(tx, saga, { id: 'o7', total: 3 })
+      o.wake(started)
+      return started
+    })
+    expect(await o.wait(id, 5000)).toMatchObject({ state: 'completed' })
+    expect(await orderStatus('o7')).toBe('confirmed')
   })
 
   it('wait() answers with the saga as it is when the time runs out; close() gives back what it holds', async () => {
