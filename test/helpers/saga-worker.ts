@@ -19,7 +19,6 @@ import { createLogger } from '../../templates/workspace/files/packages/kit/src/l
 import {
   defineSaga,
   SagaOrchestrator,
-  type SagaDefinition,
   type StepContext,
 } from '../../templates/workspace/files/packages/kit/src/saga/index.js'
 
@@ -72,7 +71,7 @@ const placeOrder = defineSaga<Order>({
 
 const sagas = new SagaOrchestrator({
   db,
-  sagas: [placeOrder as SagaDefinition<never>],
+  sagas: [placeOrder],
   logger,
   heartbeatMs: 100,
   staleMs: 1000,

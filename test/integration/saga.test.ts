@@ -17,7 +17,6 @@ import { createLogger } from '../../templates/workspace/files/packages/kit/src/l
 import {
   defineSaga,
   SagaOrchestrator,
-  type SagaDefinition,
   type StepContext,
 } from '../../templates/workspace/files/packages/kit/src/saga/index.js'
 import { SAGA_TABLES_DDL } from '../../templates/workspace/files/packages/kit/src/saga/testing.js'
@@ -183,13 +182,13 @@ describe.skipIf(!hasDocker)('sagas on PostgreSQL', () => {
     const a = new SagaOrchestrator({
       ...options,
       db: aDb,
-      sagas: [definition(() => dead, held) as SagaDefinition<never>],
+      sagas: [definition(() => dead, held)],
       now: () => frozen ?? Date.now(),
     })
     const b = new SagaOrchestrator({
       ...options,
       db: owner.db,
-      sagas: [definition(() => false, []) as SagaDefinition<never>],
+      sagas: [definition(() => false, [])],
     })
     await a.run()
     await b.run()

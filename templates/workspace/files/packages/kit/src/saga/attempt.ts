@@ -8,7 +8,7 @@ import * as store from './store.js'
 import type { SagaRow } from './store.js'
 import type {
   LocalStepContext,
-  SagaDefinition,
+  AnySagaDefinition,
   SagaStep,
   StepContext,
   StepOutcome,
@@ -45,7 +45,7 @@ export async function runAttempt(
   r: AttemptRunner,
   row: SagaRow,
   abort: AbortSignal,
-  def: SagaDefinition<never>,
+  def: AnySagaDefinition,
   shapes: StepShape[],
   sagaLog: Logger,
 ): Promise<SagaRow | undefined> {

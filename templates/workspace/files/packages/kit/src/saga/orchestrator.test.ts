@@ -10,7 +10,13 @@ import { runIdempotent } from '../idempotency/postgres.js'
 import { createLogger } from '../logger.js'
 import { SagaOrchestrator, type SagaOrchestratorOptions } from './orchestrator.js'
 import { createSagaTables } from './testing.js'
-import { defineSaga, type RemoteSagaStep, type SagaDefinition, type StepContext } from './types.js'
+import {
+  defineSaga,
+  type AnySagaDefinition,
+  type RemoteSagaStep,
+  type SagaDefinition,
+  type StepContext,
+} from './types.js'
 
 // The orchestrator on real PostgreSQL (PGlite, in this process): the owner's database holds the
 // sagas and an `orders` table; the callee's (another PGlite) holds a ledger of what its operations
@@ -84,7 +90,7 @@ const ledger = async () =>
 const orderStatus = async (id: string) =>
   (await owner.query<{ status: string }>('select status from orders where id = $1', [id])).rows[0]?.status
 
-function orchestrator(sagas: SagaDefinition<never>[], opts: Partial<SagaOrchestratorOptions> = {}) {
+function orchestrator(sagas: AnySagaDefinition[], opts: Partial<SagaOrchestratorOptions> = {}) {
   const o = new SagaOrchestrator({
     db: ownerDb,
     sagas,
@@ -149,7 +155,7 @@ describe('SagaOrchestrator (PGlite)', () => {
   it('runs a 3-step saga to completed: outputs, timeline, the local step in its transaction, metrics, logs', async () => {
     const registry = new Registry()
     const saga = placeOrderSaga()
-    const o = orchestrator([saga as SagaDefinition<never>], { registry })
+    const o = orchestrator([saga], { registry })
     await o.run()
     const id = await placeOrder(o, saga, { id: 'o1', total: 30 })
     const done = await o.wait(id, 5000)
@@ -193,7 +199,7 @@ describe('SagaOrchestrator (PGlite)', () => {
 
   it('compensates the completed steps in reverse when a step is refused, and not the refused one', async () => {
     const saga = placeOrderSaga({ confirmFails: () => true })
-    const o = orchestrator([saga as SagaDefinition<never>])
+    const o = orchestrator([saga])
     await o.run()
     const id = await placeOrder(o, saga, { id: 'o2', total: 50 })
     expect(await o.wait(id, 5000)).toMatchObject({ state: 'compensated', failedStep: 'confirm' })
@@ -225,7 +231,7 @@ describe('SagaOrchestrator (PGlite)', () => {
         },
       },
     })
-    const o = orchestrator([saga as SagaDefinition<never>])
+    const o = orchestrator([saga])
     await o.run()
     const id = await placeOrder(o, saga, { id: 'o3', total: 20 })
     expect(await o.wait(id, 5000)).toMatchObject({ state: 'compensated' })
@@ -251,7 +257,7 @@ describe('SagaOrchestrator (PGlite)', () => {
       },
     })
     // the second attempt comes after the first one's transaction committed (a backoff of 450 ms)
-    const o = orchestrator([saga as SagaDefinition<never>], {
+    const o = orchestrator([saga], {
       retryPolicy: { stepBaseMs: 600, stepMaxMs: 600 },
       random: () => 0.5,
     })
@@ -284,7 +290,7 @@ describe('SagaOrchestrator (PGlite)', () => {
       if (inventoryDown) throw new UnavailableError('inventory is unavailable')
       return apply(ctx, 'release', -1)
     }
-    const o = orchestrator([saga as SagaDefinition<never>], {
+    const o = orchestrator([saga], {
       registry,
       retryPolicy: { compensationBaseMs: 5, compensationMaxMs: 20, compensationAttempts: 3 },
     })
@@ -323,7 +329,7 @@ describe('SagaOrchestrator (PGlite)', () => {
     const hangingCharge = (ctx: StepContext<Order>) =>
       new Promise<unknown>((resolve) => hung.push(() => resolve(apply(ctx, 'charge', ctx.input.total))))
     const sagaA = placeOrderSaga({ charge: { timeoutMs: 60_000, call: hangingCharge } })
-    const a = orchestrator([sagaA as SagaDefinition<never>], { now: () => frozen ?? Date.now() })
+    const a = orchestrator([sagaA], { now: () => frozen ?? Date.now() })
     await a.run()
     const ids: string[] = []
     for (let i = 0; i < 10; i++) ids.push(await placeOrder(a, sagaA, { id: `k${i}`, total: i + 1 }))
@@ -331,7 +337,7 @@ describe('SagaOrchestrator (PGlite)', () => {
     frozen = Date.now()
 
     const sagaB = placeOrderSaga()
-    const b = orchestrator([sagaB as SagaDefinition<never>])
+    const b = orchestrator([sagaB])
     await b.run()
     for (const id of ids)
       expect(await b.wait(id, 5000)).toMatchObject({ state: 'completed', runner: b.runner })
@@ -374,8 +380,8 @@ describe('SagaOrchestrator (PGlite)', () => {
     })
     // the lease of the defaults (a runner is gone after 2 s without a heartbeat)
     const live = { maxInFlight: 8, heartbeatMs: 500, staleMs: 2000 }
-    const a = orchestrator([saga as SagaDefinition<never>], live)
-    const b = orchestrator([saga as SagaDefinition<never>], live)
+    const a = orchestrator([saga], live)
+    const b = orchestrator([saga], live)
     await a.run()
     await b.run()
     const ids: string[] = []
@@ -400,7 +406,7 @@ describe('SagaOrchestrator (PGlite)', () => {
 
   it('a saga woken inside the transaction that starts it runs after the commit, outside that transaction', async () => {
     const saga = placeOrderSaga()
-    const o = orchestrator([saga as SagaDefinition<never>])
+    const o = orchestrator([saga])
     await o.run()
     const id = await inTransaction(ownerDb, async (tx) => {
       await tx.execute(sql`insert into orders (id, total, status) values ('o7', 3, 'pending')`)
@@ -421,7 +427,7 @@ describe('SagaOrchestrator (PGlite)', () => {
         },
       },
     })
-    const o = orchestrator([saga as SagaDefinition<never>], {
+    const o = orchestrator([saga], {
       retryPolicy: { stepBaseMs: 10_000, stepMaxMs: 10_000 },
     })
     await o.run()

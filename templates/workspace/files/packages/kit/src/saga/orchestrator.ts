@@ -8,13 +8,20 @@ import { classifyStepError } from './classify.js'
 import { createSagaMetrics, type SagaMetrics } from './metrics.js'
 import { DEFAULT_RETRY_POLICY, type SagaRetryPolicy, type StepShape } from './plan.js'
 import * as store from './store.js'
-import type { SagaDefinition, SagaDetails, SagaState, SagaSummary, StepOutcome } from './types.js'
+import type {
+  AnySagaDefinition,
+  SagaDefinition,
+  SagaDetails,
+  SagaState,
+  SagaSummary,
+  StepOutcome,
+} from './types.js'
 import { isFinalState } from './types.js'
 
 export interface SagaOrchestratorOptions {
   db: Database
   /** every saga this service owns */
-  sagas: SagaDefinition<never>[]
+  sagas: AnySagaDefinition[]
   logger: Logger
   /** the service's registry (Metrics.registry); no metrics without one */
   registry?: Registry
@@ -62,7 +69,7 @@ export class SagaOrchestrator {
   readonly runner: string
   private readonly db: Database
   private readonly logger: Logger
-  private readonly definitions = new Map<string, { def: SagaDefinition<never>; shapes: StepShape[] }>()
+  private readonly definitions = new Map<string, { def: AnySagaDefinition; shapes: StepShape[] }>()
   private readonly metrics: SagaMetrics
   private readonly now: () => number
   /** what each attempt is made with */

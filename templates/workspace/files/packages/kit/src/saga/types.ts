@@ -86,6 +86,9 @@ export interface SagaDefinition<I> {
   steps: SagaStep<I>[]
 }
 
+/** A saga of any input, as the orchestrator holds them (a `SagaDefinition<Order>` is one). */
+export type AnySagaDefinition = SagaDefinition<never>
+
 /** Types a saga's definition by its input: `defineSaga<Order>({ name, steps })`. */
 export const defineSaga = <I>(definition: SagaDefinition<I>): SagaDefinition<I> => definition
 
