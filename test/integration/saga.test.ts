@@ -6,9 +6,15 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/node-postgres'
+import { integer, pgTable, text } from 'drizzle-orm/pg-core'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../templates/workspace/files/packages/kit/src/db/index.js'
+import {
+  columnPlaceholders,
+  PreparedWrite,
+  storedEvent,
+} from '../../templates/workspace/files/packages/kit/src/db/outbox.js'
 import { inTransaction } from '../../templates/workspace/files/packages/kit/src/db/transaction.js'
 import { ConflictError, UnavailableError } from '../../templates/workspace/files/packages/kit/src/errors.js'
 import { runIdempotent } from '../../templates/workspace/files/packages/kit/src/idempotency/postgres.js'
@@ -457,4 +463,36 @@ describe.skipIf(!hasDocker)('sagas on PostgreSQL', () => {
     expect(reserved).toBe(confirmed.size)
     expect(confirmed.size).toBe(byState('completed'))
   }, 180_000)
+
+  it("a repository's PreparedWrite joins runIdempotent's transaction on node-postgres: both commit or neither", async () => {
+    const keys = open('keys', 4)
+    await keys.pool.query(`create table items (id text primary key, n integer not null);
+      create table outbox (id uuid primary key, seq bigserial, type text not null, payload jsonb not null, created_at timestamptz not null default now(), published_at timestamptz, error text)`)
+    const items = pgTable('items', { id: text('id').primaryKey(), n: integer('n').notNull() })
+    const insert = new PreparedWrite(
+      keys.db,
+      'items_insert',
+      keys.db.insert(items).values(columnPlaceholders(items)),
+    )
+    const call = (key: string, fail: boolean) =>
+      runIdempotent(keys.db, { key, operation: 'items.add' }, async () => {
+        await insert.run({ id: key, n: 1 }, [storedEvent('item.added', { id: key })])
+        if (fail) throw new ConflictError('refused after the write')
+        return { id: key }
+      })
+    await call('k1', false)
+    await expect(call('k2', true)).rejects.toThrow('refused after the write')
+    // outside a transaction the write runs as a named statement on the pool, as before
+    await insert.run({ id: 'k3', n: 1 })
+    const ids = (await keys.pool.query<{ id: string }>('select id from items order by id')).rows.map(
+      (r) => r.id,
+    )
+    const events = (await keys.pool.query<{ payload: { id: string } }>('select payload from outbox')).rows
+    const stored = (
+      await keys.pool.query<{ key: string }>("select key from idempotency_keys where key like 'k%'")
+    ).rows
+    expect(ids).toEqual(['k1', 'k3'])
+    expect(events.map((e) => e.payload.id)).toEqual(['k1'])
+    expect(stored.map((r) => r.key)).toEqual(['k1'])
+  }, 30_000)
 })
