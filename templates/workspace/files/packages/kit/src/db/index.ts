@@ -160,3 +160,4 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
   return e
 }
 export * from './outbox.js'
+export * from './transaction.js'
