@@ -4,6 +4,7 @@ import {
   MAX_CONNECTING,
   toConnectionsToOpen,
   toLittleSize,
+  toMedian,
   toWarmConnections,
   type PoolGrowthInput,
 } from './pool-size.js'
@@ -69,5 +70,15 @@ describe('toConnectionsToOpen', () => {
   it('replaces lost connections up to the warm pool, even before any answer', () => {
     expect(toConnectionsToOpen({ ...base, open: 0, serviceMs: 0, floor: 8 })).toBe(8)
     expect(toConnectionsToOpen({ ...base, open: 6, serviceMs: 0, floor: 8 })).toBe(2)
+  })
+})
+
+describe('toMedian', () => {
+  it('is the middle of the first n values, untouched; answers read late do not move it', () => {
+    const ring = new Float64Array([0.3, 60, 0.2, 61, 0.25, 0, 0])
+    expect(toMedian(ring, 5)).toBe(0.3)
+    expect(toMedian(ring, 4)).toBeCloseTo(30.15)
+    expect(toMedian(ring, 0)).toBe(0)
+    expect(Array.from(ring)).toEqual([0.3, 60, 0.2, 61, 0.25, 0, 0])
   })
 })

@@ -9,7 +9,13 @@
  */
 import { connect, type Socket } from 'node:net'
 import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
-import { MAX_CONNECTING, toConnectionsToOpen } from '../../core/loadtest/pool-size.js'
+import {
+  GROW_AFTER_MS,
+  MAX_CONNECTING,
+  SERVICE_SAMPLES,
+  toConnectionsToOpen,
+  toMedian,
+} from '../../core/loadtest/pool-size.js'
 import type { Job } from './schedulers.js'
 
 interface Conn {
@@ -64,8 +70,9 @@ export class HttpPool {
   private connecting = 0
   /** open model: since when (performance.now()) the backlog has held jobs with ticks on time */
   private backlogSince = 0
-  /** open model: recent mean time from a write to its answer, ms (0 before any answer) */
-  private serviceMs = 0
+  /** open model: the last SERVICE_SAMPLES times from a write to its answer (ms), a ring */
+  private readonly service = new Float64Array(SERVICE_SAMPLES)
+  private serviceCount = 0
   opened = 0
   /** requests written on a connection that had carried one before */
   reused = 0
@@ -100,13 +107,14 @@ export class HttpPool {
       this.backlogSince = now
       return
     }
+    if (now - this.backlogSince < GROW_AFTER_MS) return
     const n = toConnectionsToOpen({
       waiting: this.waiting,
       waitedMs: now - this.backlogSince,
       open: this.conns.size,
       connecting: this.connecting,
       rate,
-      serviceMs: this.serviceMs,
+      serviceMs: toMedian(this.service, Math.min(this.serviceCount, SERVICE_SAMPLES)),
       floor,
       max: this.h.maxConnections ?? 0,
     })
@@ -135,8 +143,7 @@ export class HttpPool {
         const now = performance.now()
         if (!this.h.pipelining) {
           // one request in flight per connection: write to answer is how long the server held it
-          const held = now - c.sentAt
-          this.serviceMs = this.serviceMs ? this.serviceMs + (held - this.serviceMs) / 16 : held
+          this.service[this.serviceCount++ % SERVICE_SAMPLES] = now - c.sentAt
         }
         this.h.answered(job, r.status, now)
         if (r.close) return this.fail(c, true)
