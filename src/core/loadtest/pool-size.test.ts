@@ -4,7 +4,7 @@ import {
   MAX_CONNECTING,
   toConnectionsToOpen,
   toLittleSize,
-  toMedian,
+  toQuantile,
   toWarmConnections,
   type PoolGrowthInput,
 } from './pool-size.js'
@@ -73,12 +73,13 @@ describe('toConnectionsToOpen', () => {
   })
 })
 
-describe('toMedian', () => {
-  it('is the middle of the first n values, untouched; answers read late do not move it', () => {
-    const ring = new Float64Array([0.3, 60, 0.2, 61, 0.25, 0, 0])
-    expect(toMedian(ring, 5)).toBe(0.3)
-    expect(toMedian(ring, 4)).toBeCloseTo(30.15)
-    expect(toMedian(ring, 0)).toBe(0)
-    expect(Array.from(ring)).toEqual([0.3, 60, 0.2, 61, 0.25, 0, 0])
+describe('toQuantile', () => {
+  it('is the nearest-rank quantile of the first n values, untouched; answers read late do not move the lower quartile', () => {
+    const ring = new Float64Array([0.3, 60, 0.2, 61, 0.25, 0.28, 0.22, 59, 0, 0])
+    expect(toQuantile(ring, 8, 0.25)).toBe(0.22)
+    expect(toQuantile(ring, 8, 0.5)).toBe(0.28)
+    expect(toQuantile(ring, 8, 1)).toBe(61)
+    expect(toQuantile(ring, 0, 0.25)).toBe(0)
+    expect(Array.from(ring)).toEqual([0.3, 60, 0.2, 61, 0.25, 0.28, 0.22, 59, 0, 0])
   })
 })

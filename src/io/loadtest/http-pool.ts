@@ -14,7 +14,7 @@ import {
   MAX_CONNECTING,
   SERVICE_SAMPLES,
   toConnectionsToOpen,
-  toMedian,
+  toQuantile,
 } from '../../core/loadtest/pool-size.js'
 import type { Job } from './schedulers.js'
 
@@ -114,11 +114,14 @@ export class HttpPool {
       open: this.conns.size,
       connecting: this.connecting,
       rate,
-      serviceMs: toMedian(this.service, Math.min(this.serviceCount, SERVICE_SAMPLES)),
+      serviceMs: toQuantile(this.service, Math.min(this.serviceCount, SERVICE_SAMPLES), 0.25),
       floor,
       max: this.h.maxConnections ?? 0,
     })
+    if (!n) return
     for (let i = 0; i < n; i++) this.open(this.takeBacklog())
+    // the next step waits GROW_AFTER_MS more: at most 8 connections per 5 ms, never a burst
+    this.backlogSince = now
   }
 
   open(first?: Job, onReady?: () => void): void {
