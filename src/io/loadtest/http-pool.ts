@@ -85,13 +85,16 @@ export class HttpPool {
   }
 
   /**
-   * Sends a job on a free connection, or queues it with its clock running (open model). Never
-   * opens one: a connect costs the generator more than a send, and opening one per send behind
-   * schedule is the storm that put the old generator further behind (issue #19).
+   * Sends a job on a free connection, or queues it with its clock running (open model). Opens
+   * one only when the pool has none: a connect costs the generator more than a send, and opening
+   * one per send behind schedule is the storm that put the old generator further behind (#19).
    */
   send(job: Job): void {
     const c = this.idle.pop()
     if (c) return this.write(c, job)
+    // no connection at all, not even one opening (all were lost, the server refuses them): nothing
+    // would ever serve the backlog, so this job gets one of its own (and its error without delay)
+    if (this.conns.size === 0 && this.h.maxConnections) return this.open(job)
     if (this.waiting === 0) this.backlogSince = performance.now()
     this.backlog.push(job)
   }
