@@ -192,7 +192,8 @@ try {
   for (const { share, rate } of openRates) {
     const res = await alternate(ROUNDS, openNames, (name) => openRuns[name](rate))
     const mid = (name, key) => median(res[name].map((r) => r[key]))
-    const wrk2P99 = WRK2 ? mid('wrk2', 'p99') : NaN
+    // (a run too short for wrk2 to record after its calibration reports 0: nothing to compare)
+    const wrk2P99 = WRK2 && mid('wrk2', 'p99') > 0 ? mid('wrk2', 'p99') : NaN
     const [p99, lag, opened, reused] = ['p99', 'lag', 'opened', 'reused'].map((k) => mid('msvc', k))
     const errors = mid('msvc', 'errors')
     // the issue's targets: up to 50 % of the closed maximum, send-lag p99 < 1 ms and p99 within
@@ -200,13 +201,13 @@ try {
     const checks = []
     if (share !== undefined && share <= 0.5) {
       checks.push([`lag<1ms`, lag < 1])
-      if (WRK2) checks.push([`p99<=1.5x`, p99 <= 1.5 * wrk2P99])
+      if (wrk2P99 > 0) checks.push([`p99<=1.5x`, p99 <= 1.5 * wrk2P99])
     } else if (share !== undefined) checks.push([`lag<5ms`, lag < 5])
     for (const [name, ok] of checks) verdicts.push({ rate, share, name, ok })
     const label = `${rate}/s${share !== undefined ? ` (${Math.round(share * 100)} %)` : ''}`
     console.log(
-      `  ${label.padEnd(18)} ${(WRK2 ? `${wrk2P99.toFixed(2)} ms` : 'skipped').padStart(10)} ${`${p99.toFixed(2)} ms`.padStart(10)} ` +
-        `${(WRK2 ? `${(p99 / wrk2P99).toFixed(2)}x` : '-').padStart(10)} ${`${lag.toFixed(2)} ms`.padStart(13)} ` +
+      `  ${label.padEnd(18)} ${(wrk2P99 > 0 ? `${wrk2P99.toFixed(2)} ms` : WRK2 ? 'no samples' : 'skipped').padStart(10)} ${`${p99.toFixed(2)} ms`.padStart(10)} ` +
+        `${(wrk2P99 > 0 ? `${(p99 / wrk2P99).toFixed(2)}x` : '-').padStart(10)} ${`${lag.toFixed(2)} ms`.padStart(13)} ` +
         `${`${opened}/${reused}`.padStart(20)}   ${checks.map(([n, ok]) => `${n} ${ok ? 'met' : 'NOT met'}`).join(', ') || '-'}` +
         `${errors ? `  (${errors} errors)` : ''}`,
     )
