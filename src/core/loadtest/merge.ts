@@ -8,6 +8,7 @@ import {
   addEncoded,
   createHistogram,
   toLatencyStats,
+  toPointStats,
   type Histogram,
   type LatencyStats,
 } from './histogram.js'
@@ -77,7 +78,7 @@ export class SecondsMerger {
   private close(t: number): SecondPoint {
     const p = this.pending.get(t)!
     this.pending.delete(t)
-    const stats = toLatencyStats(p.h)
+    const stats = toPointStats(p.h)
     p.h.destroy()
     const point: SecondPoint = {
       t,

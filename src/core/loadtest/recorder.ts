@@ -4,7 +4,14 @@
  * result. Pure: the load generator (io/loadtest/generator.ts) owns the sockets and the clock and
  * tells the recorder what happened and when.
  */
-import { createHistogram, encodeHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
+import {
+  createHistogram,
+  encodeHistogram,
+  recordMs,
+  toLatencyStats,
+  toPointStats,
+  type Histogram,
+} from './histogram.js'
 import type { WorkerHistograms, WorkerSecond } from './merge.js'
 import { grpcCodeName } from './grpc-status.js'
 import type { GeneratorUse } from './generator-health.js'
@@ -113,7 +120,7 @@ export class RunRecorder {
   closeSecond(partial: boolean, targetRate?: number): SecondPoint | undefined {
     if (partial && !this.secondRequests) return undefined
     this.overall.add(this.second)
-    const s = toLatencyStats(this.second)
+    const s = toPointStats(this.second)
     const p: SecondPoint = {
       t: this.secondIndex,
       ...(targetRate !== undefined ? { targetRate } : {}),

@@ -339,6 +339,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         {
           ...hooks,
           dispatch,
+          grow: (now, onTime, rate, floor) => pool.grow(now, onTime, rate, floor),
           openWarm: (ready) => pool.open(undefined, ready),
           onDue: (fn) => (dispatchDue = fn),
         },
