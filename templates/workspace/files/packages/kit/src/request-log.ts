@@ -6,6 +6,7 @@ import {
   type FastifyRequest,
 } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
+import { requestSpan } from './http-tracing.js'
 import { preformattedLine, type Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { PerRoute } from './per-route.js'
@@ -23,7 +24,8 @@ export function routeOf(request: FastifyRequest): string {
 
 /**
  * The request's lines: one per finished request, `request` at info (at debug for polled routes),
- * with the request id, method, route template, status code and duration as fields. The fields that
+ * with the request id, method, route template, status code and duration as fields (and the request's
+ * trace_id and span_id when it has a span). The fields that
  * repeat from request to request are made into JSON once per route, method and status code.
  */
 export class RequestLines {
@@ -42,7 +44,13 @@ export class RequestLines {
   write(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const quiet = QUIET_ROUTES.has(route)
     if (quiet && !this.logger.isLevelEnabled('debug')) return
-    const fields = `"requestId":${JSON.stringify(request.id)},${this.fixed.get(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    let fields = `"requestId":${JSON.stringify(request.id)},${this.fixed.get(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    // the request's own span (ended by now, so not the active one): its ids, as on every traced line
+    const span = requestSpan(request)
+    if (span) {
+      const c = span.spanContext()
+      fields += `,"trace_id":"${c.traceId}","span_id":"${c.spanId}"`
+    }
     if (quiet) this.debug(fields)
     else this.info(fields)
   }

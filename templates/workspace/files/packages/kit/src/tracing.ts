@@ -1,0 +1,246 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+
+/**
+ * Distributed tracing with OpenTelemetry, configured only by the standard `OTEL_*` environment:
+ *
+ * - on when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set and
+ *   `OTEL_SDK_DISABLED` is not `true`; off otherwise, so unit tests and a plain `npm test` make no
+ *   spans and pay nothing;
+ * - spans go out over OTLP/HTTP (protobuf) in batches, flushed by `shutdown()` (main.ts runs it
+ *   as the last shutdown hook);
+ * - `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service (default: the name given
+ *   to startTracing); `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` choose the sampler
+ *   (`parentbased_traceidratio` with `0.1` keeps one trace in ten, and always follows the caller's
+ *   decision); `OTEL_BSP_*` tune the batches;
+ * - W3C trace context (`traceparent`, `tracestate`) in and out; the active span follows the work
+ *   through AsyncLocalStorage.
+ *
+ * Why the kit makes its spans itself (fastify hooks, the HTTP and gRPC clients, the event bus, the
+ * database pool) with the OpenTelemetry API instead of the SDK's auto-instrumentations: a service
+ * runs as one esbuild bundle (dist/main.js, ESM). The instrumentations patch modules as Node loads
+ * them (require-in-the-middle, import-in-the-middle); a bundle loads no fastify, pg or grpc-js
+ * module for them to patch, so they would make no span at all. Marking those packages external
+ * would bring node_modules back into the image. The kit also knows what the instrumentations must
+ * guess (the route template, the gRPC method, the event type), and when tracing is off it adds no
+ * hook at all. See PERFORMANCE.md for what tracing costs a request.
+ *
+ * The SDK is loaded only when tracing is on (a dynamic import): a service without it does not
+ * evaluate the SDK and exporter at start.
+ */
+
+/** The handle startTracing returns: `shutdown()` flushes the spans held and stops the SDK. */
+export interface Tracing {
+  enabled: boolean
+  /** exports what is held (for a test that wants the spans now) */
+  flush(): Promise<void>
+  shutdown(): Promise<void>
+}
+
+export interface StartTracingOptions {
+  /** the service's name, used when OTEL_SERVICE_NAME is not set */
+  service: string
+  /** the environment to read (default process.env) */
+  env?: NodeJS.ProcessEnv
+  /**
+   * Tests: spans go to this exporter, one at a time as they end (no batching), and tracing is
+   * on whatever the environment says.
+   */
+  exporter?: SpanExporter
+}
+
+const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined }
+
+let enabled = false
+
+/** True while tracing is on in this process: the kit's instrumentation checks it before any work. */
+export function isTracing(): boolean {
+  return enabled
+}
+
+/** Whether the environment turns tracing on: an OTLP endpoint is set and the SDK is not disabled. */
+export function isTracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim())
+}
+
+/**
+ * Starts the OpenTelemetry SDK when the environment asks for it (see isTracingConfigured), or
+ * when a test passes its own exporter; otherwise does nothing and returns a handle whose methods
+ * do nothing. Call it before creating the logger and the servers: they add their tracing only when
+ * it is on at the time.
+ */
+export async function startTracing(opts: StartTracingOptions): Promise<Tracing> {
+  const env = opts.env ?? process.env
+  if (!opts.exporter && !isTracingConfigured(env)) return OFF
+  if (enabled) throw new Error('tracing is already started in this process')
+  const [sdk, resources, core, hooks] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/context-async-hooks'),
+  ])
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over the given name
+  const resource = resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ 'service.name': opts.service }))
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }))
+  let processor
+  if (opts.exporter) processor = new sdk.SimpleSpanProcessor(opts.exporter)
+  else {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
+    // The exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*. When nothing
+    // listens there, an export fails and its spans are dropped; the failure goes to the API's
+    // diagnostic logger, which logs nothing unless one is installed: the service goes on quietly.
+    processor = new sdk.BatchSpanProcessor(new OTLPTraceExporter())
+  }
+  // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) and the span limits from the environment
+  const provider = new sdk.BasicTracerProvider({ resource, spanProcessors: [processor] })
+  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator())
+  trace.setGlobalTracerProvider(provider)
+  enabled = true
+  let stopped: Promise<void> | undefined
+  return {
+    enabled: true,
+    flush: () => provider.forceFlush(),
+    shutdown: () =>
+      (stopped ??= (async () => {
+        enabled = false
+        try {
+          await provider.shutdown()
+        } finally {
+          trace.disable()
+          context.disable()
+          propagation.disable()
+        }
+      })()),
+  }
+}
+
+/** The kit's tracer: every span the kit makes comes from it. */
+export function kitTracer(): Tracer {
+  return trace.getTracer('kit')
+}
+
+/** Reads `traceparent` / `tracestate` from a header-like record. */
+const RECORD_GETTER = {
+  keys: (carrier: Record<string, unknown>) => Object.keys(carrier),
+  get: (carrier: Record<string, unknown>, key: string) => {
+    const v = carrier[key]
+    return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] as string) : undefined
+  },
+}
+
+/** The context a caller sent (`traceparent`, `tracestate` in `carrier`), on top of the root. */
+export function extractContext(carrier: Record<string, unknown>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier, RECORD_GETTER)
+}
+
+/** Writes the trace context of `span` (`traceparent`, `tracestate`) into `carrier`. */
+export function injectContext(span: Span, carrier: Record<string, string>, parent = context.active()): void {
+  propagation.inject(trace.setSpan(parent, span), carrier)
+}
+
+/** The W3C traceparent of a span: `00-<trace id>-<span id>-<flags>`. */
+export function toTraceparent(span: Span): string {
+  const c = span.spanContext()
+  return `00-${c.traceId}-${c.spanId}-${c.traceFlags & 1 ? '01' : '00'}`
+}
+
+/** Marks a span failed with `error`: its status, an exception event and `error.type`. */
+export function recordError(span: Span, error: unknown): void {
+  if (!span.isRecording()) return
+  const e = error instanceof Error ? error : new Error(String(error))
+  span.recordException(e)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message })
+  span.setAttribute('error.type', e.name || 'Error')
+}
+
+/**
+ * Runs `fn` inside a new span (a child of the active one) and ends it when `fn` settles; a throw
+ * or rejection marks the span failed and is passed on. Without tracing, `fn` runs as it is.
+ */
+export function withSpan<T>(
+  name: string,
+  fn: () => T,
+  opts: { kind?: SpanKind; attributes?: Attributes } = {},
+): T {
+  if (!enabled) return fn()
+  const span = kitTracer().startSpan(name, opts)
+  let result: T
+  try {
+    result = context.with(trace.setSpan(context.active(), span), fn)
+  } catch (e) {
+    recordError(span, e)
+    span.end()
+    throw e
+  }
+  if (result instanceof Promise)
+    return result.then(
+      (v) => {
+        span.end()
+        return v
+      },
+      (e: unknown) => {
+        recordError(span, e)
+        span.end()
+        throw e
+      },
+    ) as T
+  span.end()
+  return result
+}
+
+/**
+ * Gives each named method of `target` a span of its own (`<name>.<method>`, internal), for the
+ * service's domain operations: every caller (HTTP routes, gRPC handlers, event handlers) then
+ * shows the operation in its trace. Without tracing, `target` is returned untouched, so the
+ * methods cost nothing more.
+ */
+export function traceMethods<T extends object>(
+  target: T,
+  name: string,
+  methods: readonly (keyof T & string)[],
+): T {
+  if (!enabled) return target
+  for (const method of methods) {
+    const original = target[method]
+    if (typeof original !== 'function') continue
+    const spanName = `${name}.${method}`
+    const fn = original as (...args: unknown[]) => unknown
+    Object.defineProperty(target, method, {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown, ...args: unknown[]) {
+        return withSpan(spanName, () => fn.apply(this, args), {
+          attributes: { 'code.function.name': spanName },
+        })
+      },
+    })
+  }
+  return target
+}
+
+/** `trace_id` and `span_id` of the active span for a log line, or undefined when there is none. */
+export function activeTraceFields(): { trace_id: string; span_id: string } | undefined {
+  if (!enabled) return undefined
+  const span = trace.getActiveSpan()
+  if (!span) return undefined
+  const c = span.spanContext()
+  return { trace_id: c.traceId, span_id: c.spanId }
+}
+
+export { SpanKind, SpanStatusCode, context as otelContext, trace as otelTrace }
+export type { Span }
