@@ -43,8 +43,13 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 /** The handle startTracing returns: `shutdown()` flushes the spans held and stops the SDK. */
 export interface Tracing {
   enabled: boolean
-  /** exports what is held (for a test that wants the spans now) */
+  /** exports what is held (for a test that wants the spans now); never rejects */
   flush(): Promise<void>
+  /**
+   * Exports what is held, within `shutdownTimeoutMs`, and stops the SDK; never rejects. Spans that
+   * cannot be exported by then (nothing listening at the endpoint) are dropped, so that shutdown
+   * is not held up by the exporter's retries.
+   */
   shutdown(): Promise<void>
 }
 
@@ -58,6 +63,8 @@ export interface StartTracingOptions {
    * on whatever the environment says.
    */
   exporter?: SpanExporter
+  /** the longest shutdown() waits for the last export (default 2 s) */
+  shutdownTimeoutMs?: number
 }
 
 const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined }
@@ -112,19 +119,26 @@ export async function startTracing(opts: StartTracingOptions): Promise<Tracing> 
   trace.setGlobalTracerProvider(provider)
   enabled = true
   let stopped: Promise<void> | undefined
+  const limit = opts.shutdownTimeoutMs ?? 2000
   return {
     enabled: true,
-    flush: () => provider.forceFlush(),
+    // a failed export is reported by the SDK's error handler (quiet by default), not here
+    flush: () => provider.forceFlush().catch(() => undefined),
     shutdown: () =>
       (stopped ??= (async () => {
         enabled = false
-        try {
-          await provider.shutdown()
-        } finally {
-          trace.disable()
-          context.disable()
-          propagation.disable()
-        }
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          provider.shutdown().catch(() => undefined),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, limit)
+            timer.unref()
+          }),
+        ])
+        clearTimeout(timer)
+        trace.disable()
+        context.disable()
+        propagation.disable()
       })()),
   }
 }
@@ -204,19 +218,16 @@ export function withSpan<T>(
 }
 
 /**
- * Gives each named method of `target` a span of its own (`<name>.<method>`, internal), for the
- * service's domain operations: every caller (HTTP routes, gRPC handlers, event handlers) then
- * shows the operation in its trace. Without tracing, `target` is returned untouched, so the
- * methods cost nothing more.
+ * Gives each method of `target` a span of its own (`<name>.<method>`, internal), for the service's
+ * domain operations: whoever calls them (HTTP routes, gRPC handlers, event handlers), the
+ * operation shows in the trace. The methods are `methods`, or by default every method of the
+ * object's classes (not Object's), helpers included. Without tracing, `target` is returned
+ * untouched, so the methods cost nothing more.
  */
-export function traceMethods<T extends object>(
-  target: T,
-  name: string,
-  methods: readonly (keyof T & string)[],
-): T {
+export function traceMethods<T extends object>(target: T, name: string, methods?: readonly string[]): T {
   if (!enabled) return target
-  for (const method of methods) {
-    const original = target[method]
+  for (const method of methods ?? methodNames(target)) {
+    const original = (target as Record<string, unknown>)[method]
     if (typeof original !== 'function') continue
     const spanName = `${name}.${method}`
     const fn = original as (...args: unknown[]) => unknown
@@ -224,13 +235,26 @@ export function traceMethods<T extends object>(
       configurable: true,
       writable: true,
       value: function (this: unknown, ...args: unknown[]) {
-        return withSpan(spanName, () => fn.apply(this, args), {
-          attributes: { 'code.function.name': spanName },
-        })
+        return withSpan(spanName, () => fn.apply(this, args))
       },
     })
   }
   return target
+}
+
+/** The methods the classes of `target` define (getters and setters left out). */
+function methodNames(target: object): string[] {
+  const names = new Set<string>()
+  for (
+    let p = Object.getPrototypeOf(target) as object | null;
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  )
+    for (const key of Object.getOwnPropertyNames(p)) {
+      if (key === 'constructor') continue
+      if (typeof Object.getOwnPropertyDescriptor(p, key)?.value === 'function') names.add(key)
+    }
+  return [...names]
 }
 
 /** `trace_id` and `span_id` of the active span for a log line, or undefined when there is none. */
