@@ -15,7 +15,15 @@ import { BreakerOpenError, CircuitBreaker, type BreakerState } from './resilienc
 import { Bulkhead, BulkheadFullError } from './resilience/bulkhead.js'
 import { retry } from './resilience/retry.js'
 import { TimeoutError, withTimeout } from './resilience/timeout.js'
-import { extractContext, injectContext, isTracing, kitTracer, recordError } from './tracing.js'
+import {
+  extractContext,
+  injectActiveContext,
+  injectContext,
+  isTracing,
+  isUnsampled,
+  kitTracer,
+  recordError,
+} from './tracing.js'
 
 export type { Resolver } from './gateway/upstream.js'
 
@@ -172,8 +180,11 @@ export class ServiceClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (opts.body !== undefined) headers['content-type'] = 'application/json'
     if (opts.requestId) headers['x-request-id'] = opts.requestId
-    const span = isTracing() ? this.startSpan(method, opts.traceparent, headers) : undefined
-    if (!span && opts.traceparent) headers.traceparent = opts.traceparent
+    let span: Span | undefined
+    if (!isTracing()) {
+      if (opts.traceparent) headers.traceparent = opts.traceparent
+    } else if (isUnsampled()) injectActiveContext(headers)
+    else span = this.startSpan(method, opts.traceparent, headers)
     const out: Outgoing = {
       method,
       path: this.authority ? requestTarget(path, this.opts, this.authority) : path,

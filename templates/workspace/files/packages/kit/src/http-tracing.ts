@@ -7,7 +7,7 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions'
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { extractContext, isTracing, kitTracer, recordError } from './tracing.js'
 
 const SPAN = Symbol('kit.span')
@@ -23,66 +23,87 @@ export function requestSpan(request: FastifyRequest): Span | undefined {
   return isTracing() ? (request as TracedRequest)[SPAN] : undefined
 }
 
+// The API's singletons, read once: imported from a CommonJS package into a bundle, each use of
+// an import goes through two getters, which showed in the profile at one use per request.
+const api = { context, trace, SERVER: SpanKind.SERVER }
+
 /**
- * A server span for every request (`GET /orders/:id`, kind server), a child of the caller's span
- * when it sent a `traceparent`, with the http.* attributes of the semantic conventions, the
- * response's status code, and a failed status on a 5xx (or on the error that caused it, recorded
- * by the server's error handler). Added by createHttpServer only when tracing is on.
- *
- * - onRequest starts the span and runs the rest of the request in its context
- *   (`context.with(ctx, done)`); that covers what runs synchronously after it, but a request with
- *   a body resumes from the socket's own async context once the body is read, so the handler
- *   itself is also wrapped (an onRoute hook, once per route at registration, nothing per request):
- *   it always runs in the span's context, and the spans and log lines it makes are its children.
- * - onResponse ends the span, after the response is written.
- *
- * Two hooks a request, only while tracing is on: measured with bench/ (the kit's README of
- * overheads, PERFORMANCE.md), that is what the span costs beyond the span itself.
+ * Starts the server span of a request (`GET /orders/:id`, kind server), a child of the caller's
+ * span when it sent a `traceparent`, with the http.* attributes of the semantic conventions; no
+ * span for the polled routes. Called as the request arrives, before any hook.
  */
-export function addHttpTracing(app: FastifyInstance): void {
-  const tracer = kitTracer()
+export function startRequestSpan(request: FastifyRequest): void {
+  const route = request.routeOptions.url
+  if (route !== undefined && UNTRACED_ROUTES.has(route)) return
+  const parent = extractContext(request.headers)
+  const span = kitTracer().startSpan(
+    route === undefined ? request.method : `${request.method} ${route}`,
+    { kind: api.SERVER },
+    parent,
+  )
+  if (span.isRecording()) {
+    const q = request.url.indexOf('?')
+    span.setAttributes({
+      [ATTR_HTTP_REQUEST_METHOD]: request.method,
+      [ATTR_URL_PATH]: q === -1 ? request.url : request.url.slice(0, q),
+      [ATTR_URL_SCHEME]: 'http',
+      ...(route !== undefined ? { [ATTR_HTTP_ROUTE]: route } : {}),
+    })
+  }
+  const traced = request as TracedRequest
+  traced[SPAN] = span
+  traced[SPAN_CONTEXT] = api.trace.setSpan(parent, span)
+}
+
+/**
+ * Ends the server span of a request once its response is written: the status code, and a failed
+ * status on a 5xx (with the error that caused it, when the server's error handler recorded one).
+ */
+export function endRequestSpan(request: FastifyRequest, reply: FastifyReply): void {
+  const span = (request as TracedRequest)[SPAN]
+  if (!span) return
+  const status = reply.statusCode
+  if (span.isRecording()) {
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+    // a 4xx is the caller's mistake: the server span stays unset (semantic conventions)
+    if (status >= 500 && !(request as { [ERRORED]?: true })[ERRORED]) {
+      span.setStatus({ code: SpanStatusCode.ERROR })
+      span.setAttribute(ATTR_ERROR_TYPE, String(status))
+    }
+  }
+  span.end()
+}
+
+/**
+ * Server spans for a fastify server (createHttpServer adds them only when tracing is on):
+ *
+ * - the span starts as the request arrives and ends once the response is written. The kit's own
+ *   log controller (request-log.ts) calls startRequestSpan and endRequestSpan where it already
+ *   does its per-request work, so tracing adds no hook run to a request; with `hooks` (plain mode,
+ *   fastify's own log controller) an onRequest and an onResponse hook call them instead.
+ * - every route handler is wrapped once, as the route is added (onRoute), to run in the span's
+ *   context (`context.with`): the spans, outgoing calls and log lines it makes are the span's
+ *   children. The handler is where the context has to be set: fastify reads a request body from
+ *   the socket's events, so a context entered before the body was read would be gone by then.
+ *   What runs outside the handler (other plugins' hooks) sees no span.
+ */
+export function addHttpTracing(app: FastifyInstance, opts: { hooks: boolean }): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     const handler = route.handler
     route.handler = function tracedHandler(this: FastifyInstance, request, reply) {
       const ctx = (request as TracedRequest)[SPAN_CONTEXT]
-      return ctx ? context.with(ctx, handler, this, request, reply) : handler.call(this, request, reply)
+      return ctx === undefined
+        ? handler.call(this, request, reply)
+        : api.context.with(ctx, handler, this, request, reply)
     }
   })
-  app.addHook('onRequest', (request: TracedRequest, _reply, done) => {
-    const route = request.routeOptions.url
-    if (route !== undefined && UNTRACED_ROUTES.has(route)) return done()
-    const parent = extractContext(request.headers)
-    const span = tracer.startSpan(
-      route === undefined ? request.method : `${request.method} ${route}`,
-      { kind: SpanKind.SERVER },
-      parent,
-    )
-    if (span.isRecording()) {
-      const q = request.url.indexOf('?')
-      span.setAttributes({
-        [ATTR_HTTP_REQUEST_METHOD]: request.method,
-        [ATTR_URL_PATH]: q === -1 ? request.url : request.url.slice(0, q),
-        [ATTR_URL_SCHEME]: 'http',
-        ...(route !== undefined ? { [ATTR_HTTP_ROUTE]: route } : {}),
-      })
-    }
-    const ctx = trace.setSpan(parent, span)
-    request[SPAN] = span
-    request[SPAN_CONTEXT] = ctx
-    context.with(ctx, done)
+  if (!opts.hooks) return
+  app.addHook('onRequest', (request, _reply, done) => {
+    startRequestSpan(request)
+    done()
   })
-  app.addHook('onResponse', (request: TracedRequest, reply, done) => {
-    const span = request[SPAN]
-    if (span) {
-      const status = reply.statusCode
-      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
-      // a 4xx is the caller's mistake: the server span stays unset (semantic conventions)
-      if (status >= 500 && !(request as { [ERRORED]?: true })[ERRORED]) {
-        span.setStatus({ code: SpanStatusCode.ERROR })
-        span.setAttribute(ATTR_ERROR_TYPE, String(status))
-      }
-      span.end()
-    }
+  app.addHook('onResponse', (request, reply, done) => {
+    endRequestSpan(request, reply)
     done()
   })
 }

@@ -6,7 +6,7 @@ import {
   type FastifyRequest,
 } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
-import { requestSpan } from './http-tracing.js'
+import { endRequestSpan, requestSpan, startRequestSpan } from './http-tracing.js'
 import { preformattedLine, type Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { PerRoute } from './per-route.js'
@@ -59,7 +59,8 @@ export class RequestLines {
 /**
  * Each request as it arrives and as it finishes, as fastify reports them to its log controller:
  * the request id into `x-request-id` on arrival; on completion the request's RED metrics and its
- * line (RequestLines), and an error line when the response could not be written. Fastify's other
+ * line (RequestLines), and an error line when the response could not be written; with tracing on,
+ * the request's server span starts on arrival and ends on completion. Fastify's other
  * lines (stream and serializer errors) are written as it writes them, with the request id labelled
  * `requestId`. Doing this here rather than in onRequest and onResponse hooks spares every request
  * two hook runs (PERFORMANCE.md).
@@ -67,16 +68,22 @@ export class RequestLines {
 export class RequestLogController extends LogController {
   private readonly lines: RequestLines
 
+  private readonly tracing: boolean
+
+  /** `tracing`: also start and end each request's server span (http-tracing.ts) */
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    opts: { tracing?: boolean } = {},
   ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL })
     this.lines = new RequestLines(logger)
+    this.tracing = opts.tracing ?? false
   }
 
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     reply.header('x-request-id', request.id)
+    if (this.tracing) startRequestSpan(request)
   }
 
   override requestCompleted(
@@ -84,6 +91,7 @@ export class RequestLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (this.tracing) endRequestSpan(request, reply)
     const route = routeOf(request)
     this.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
     this.lines.write(request, reply, route)

@@ -42,13 +42,14 @@ export interface FieldProblem {
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const plain = opts.plain ?? plainMode()
+  const tracing = isTracing()
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     // plain: fastify's own request lines (two a request) and child loggers (PERFORMANCE.md)
     ...(plain
       ? { logController: new LogController({ requestIdLogLabel: REQUEST_ID_LOG_LABEL }) }
       : {
-          logController: new RequestLogController(opts.logger, opts.metrics),
+          logController: new RequestLogController(opts.logger, opts.metrics, { tracing }),
           childLoggerFactory: requestLoggerFactory,
         }),
     requestIdHeader: false,
@@ -71,7 +72,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     })
   }
 
-  if (isTracing()) addHttpTracing(app)
+  // server spans: started and ended by the kit's log controller, or by two hooks in plain mode
+  if (tracing) addHttpTracing(app, { hooks: plain })
 
   // JSON only: a text/plain body would otherwise reach the schema as a string (400); it is a 415.
   app.removeContentTypeParser('text/plain')

@@ -11,6 +11,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { randomHex } from './ids.js'
 
 /**
  * Distributed tracing with OpenTelemetry, configured only by the standard `OTEL_*` environment:
@@ -70,6 +71,12 @@ export interface StartTracingOptions {
 const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined }
 
 let enabled = false
+/** the kit's tracer, from the provider startTracing registered */
+let tracer: Tracer | undefined
+
+// The API's singletons, read once: imported from a CommonJS package into a bundle, each use of an
+// import goes through two getters, which showed in the profile at several uses per request.
+const api = { context, propagation, trace, ROOT_CONTEXT }
 
 /** True while tracing is on in this process: the kit's instrumentation checks it before any work. */
 export function isTracing(): boolean {
@@ -112,11 +119,18 @@ export async function startTracing(opts: StartTracingOptions): Promise<Tracing> 
     // diagnostic logger, which logs nothing unless one is installed: the service goes on quietly.
     processor = new sdk.BatchSpanProcessor(new OTLPTraceExporter())
   }
-  // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) and the span limits from the environment
-  const provider = new sdk.BasicTracerProvider({ resource, spanProcessors: [processor] })
+  // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) and the span limits from the environment.
+  // Ids come from the kit's pool of random bytes (ids.ts), as request ids do: one hex conversion
+  // each, where the SDK's generator writes four Math.random() words into a buffer per trace id.
+  const provider = new sdk.BasicTracerProvider({
+    resource,
+    spanProcessors: [processor],
+    idGenerator: { generateTraceId: () => randomHex(16), generateSpanId: () => randomHex(8) },
+  })
   context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new core.W3CTraceContextPropagator())
   trace.setGlobalTracerProvider(provider)
+  tracer = provider.getTracer('kit')
   enabled = true
   let stopped: Promise<void> | undefined
   const limit = opts.shutdownTimeoutMs ?? 2000
@@ -127,6 +141,7 @@ export async function startTracing(opts: StartTracingOptions): Promise<Tracing> 
     shutdown: () =>
       (stopped ??= (async () => {
         enabled = false
+        tracer = undefined
         let timer: NodeJS.Timeout | undefined
         await Promise.race([
           provider.shutdown().catch(() => undefined),
@@ -145,7 +160,7 @@ export async function startTracing(opts: StartTracingOptions): Promise<Tracing> 
 
 /** The kit's tracer: every span the kit makes comes from it. */
 export function kitTracer(): Tracer {
-  return trace.getTracer('kit')
+  return tracer ?? trace.getTracer('kit')
 }
 
 /** Reads `traceparent` / `tracestate` from a header-like record. */
@@ -159,12 +174,21 @@ const RECORD_GETTER = {
 
 /** The context a caller sent (`traceparent`, `tracestate` in `carrier`), on top of the root. */
 export function extractContext(carrier: Record<string, unknown>): Context {
-  return propagation.extract(ROOT_CONTEXT, carrier, RECORD_GETTER)
+  return api.propagation.extract(api.ROOT_CONTEXT, carrier, RECORD_GETTER)
 }
 
 /** Writes the trace context of `span` (`traceparent`, `tracestate`) into `carrier`. */
-export function injectContext(span: Span, carrier: Record<string, string>, parent = context.active()): void {
-  propagation.inject(trace.setSpan(parent, span), carrier)
+export function injectContext(
+  span: Span,
+  carrier: Record<string, string>,
+  parent = api.context.active(),
+): void {
+  api.propagation.inject(api.trace.setSpan(parent, span), carrier)
+}
+
+/** Writes the active context (`traceparent`, `tracestate`) into `carrier`, as it is. */
+export function injectActiveContext(carrier: Record<string, string>): void {
+  api.propagation.inject(api.context.active(), carrier)
 }
 
 /** The W3C traceparent of a span: `00-<trace id>-<span id>-<flags>`. */
@@ -183,6 +207,18 @@ export function recordError(span: Span, error: unknown): void {
 }
 
 /**
+ * True when the active span is not recorded (its trace was not sampled). The kit then makes no
+ * child span: under the parent-based samplers (the default, and the stack's) a child of an
+ * unsampled span is never recorded either, and under traceidratio the same trace id gets the same
+ * decision; skipping it spares the span, its context and a promise. The active span's context
+ * (sampled flag off) is what goes on to other services, so they do not record the trace either.
+ */
+export function isUnsampled(): boolean {
+  const span = api.trace.getActiveSpan()
+  return span !== undefined && !span.isRecording()
+}
+
+/**
  * Runs `fn` inside a new span (a child of the active one) and ends it when `fn` settles; a throw
  * or rejection marks the span failed and is passed on. Without tracing, `fn` runs as it is.
  */
@@ -191,11 +227,11 @@ export function withSpan<T>(
   fn: () => T,
   opts: { kind?: SpanKind; attributes?: Attributes } = {},
 ): T {
-  if (!enabled) return fn()
+  if (!enabled || isUnsampled()) return fn()
   const span = kitTracer().startSpan(name, opts)
   let result: T
   try {
-    result = context.with(trace.setSpan(context.active(), span), fn)
+    result = api.context.with(api.trace.setSpan(api.context.active(), span), fn)
   } catch (e) {
     recordError(span, e)
     span.end()
@@ -260,7 +296,7 @@ function methodNames(target: object): string[] {
 /** `trace_id` and `span_id` of the active span for a log line, or undefined when there is none. */
 export function activeTraceFields(): { trace_id: string; span_id: string } | undefined {
   if (!enabled) return undefined
-  const span = trace.getActiveSpan()
+  const span = api.trace.getActiveSpan()
   if (!span) return undefined
   const c = span.spanContext()
   return { trace_id: c.traceId, span_id: c.spanId }

@@ -45,7 +45,8 @@ export function traceQueries<C extends QueryClient>(client: C): C {
     if (!isTracing() || (typeof first === 'object' && first !== null && typeof first.submit === 'function'))
       return original.apply(this, args)
     const active = context.active()
-    if (!trace.getSpan(active)) return original.apply(this, args)
+    // no span active, or one not sampled: no query span (see isUnsampled)
+    if (!trace.getSpan(active)?.isRecording()) return original.apply(this, args)
     const text = typeof first === 'string' ? first : (first?.text ?? '')
     const operation = operationOf(text)
     const span = kitTracer().startSpan(

@@ -2,7 +2,7 @@
 // as its traceparent, and a consumer span for each handling, a child of that traceparent. The
 // trace of the work that published an event goes on in every service that handles it.
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api'
-import { extractContext, isTracing, kitTracer, recordError, toTraceparent } from '../tracing.js'
+import { extractContext, isTracing, isUnsampled, kitTracer, recordError, toTraceparent } from '../tracing.js'
 import type { EventEnvelope } from './envelope.js'
 
 // messaging.* names of the semantic conventions (still incubating there, hence spelt out here)
@@ -14,7 +14,8 @@ const MESSAGING_CONSUMER_GROUP = 'messaging.consumer.group.name'
 
 /** A publish's producer span and the traceparent its envelope carries. */
 export interface ProducerSpan {
-  span: Span
+  /** none under an unsampled span: the envelope carries that span's context */
+  span?: Span
   traceparent: string
   /** ends the span; with an error, marks it failed */
   end(error?: unknown): void
@@ -24,6 +25,7 @@ export interface ProducerSpan {
  * Starts the producer span of publishing `type` (`publish order.created`), a child of the active
  * span, or of `traceparent` (a caller's) when no span is active. Undefined when tracing is off:
  * the envelope then keeps the trace id of `traceparent` under a new span id, as without tracing.
+ * Under an unsampled span, no span is made and the envelope carries that span's context.
  */
 export function startProducerSpan(
   type: string,
@@ -31,6 +33,7 @@ export function startProducerSpan(
   traceparent?: string,
 ): ProducerSpan | undefined {
   if (!isTracing()) return undefined
+  if (isUnsampled()) return { traceparent: toTraceparent(trace.getActiveSpan()!), end: () => undefined }
   const active = context.active()
   const parent = !trace.getSpan(active) && traceparent ? extractContext({ traceparent }) : active
   const span = kitTracer().startSpan(
@@ -59,7 +62,7 @@ export function startProducerSpan(
 export function nameProducedEvent(producer: ProducerSpan | undefined, event: EventEnvelope): void {
   if (!producer) return
   event.traceparent = producer.traceparent
-  producer.span.setAttribute(MESSAGING_MESSAGE_ID, event.id)
+  producer.span?.setAttribute(MESSAGING_MESSAGE_ID, event.id)
 }
 
 /**

@@ -14,7 +14,15 @@ import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../resilien
 import { retry } from '../resilience/retry.js'
 import { currentCallContext, outgoingMetadata } from './context.js'
 import { BREAKER_FAILURE_CODES, GrpcCallError, RETRYABLE_CODES } from './status.js'
-import { extractContext, injectContext, isTracing, kitTracer, recordError } from '../tracing.js'
+import {
+  extractContext,
+  injectActiveContext,
+  injectContext,
+  isTracing,
+  isUnsampled,
+  kitTracer,
+  recordError,
+} from '../tracing.js'
 
 /** What the generator knows about each method: its name on the grpc-js client and whether it may be retried. */
 export interface GrpcMethodInfo {
@@ -139,8 +147,18 @@ export class ResilientGrpcClient {
     // Deadline propagation: a call made while serving another never outlives the caller's deadline.
     const parentDeadlineAt = currentCallContext()?.deadlineAt
     // The request id and trace context stay the same across retries: they are one logical call.
-    const span = isTracing() ? this.startSpan(method, options) : undefined
-    const metadata = outgoingMetadata(span ? { ...options, ...span.carrier } : options)
+    let span: { span: Span; carrier: Record<string, string> } | undefined
+    let metadata: Metadata
+    if (!isTracing()) metadata = outgoingMetadata(options)
+    else if (isUnsampled()) {
+      // the call being served is not sampled: its context goes on as it is, and no span is made
+      const carrier: Record<string, string> = {}
+      injectActiveContext(carrier)
+      metadata = outgoingMetadata({ ...options, ...carrier })
+    } else {
+      span = this.startSpan(method, options)
+      metadata = outgoingMetadata({ ...options, ...span.carrier })
+    }
     if (!span) return this.attempts<Req, Res>(method, info, request, metadata, deadlineMs, parentDeadlineAt)
     try {
       const response = await this.attempts<Req, Res>(
