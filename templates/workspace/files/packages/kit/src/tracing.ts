@@ -28,17 +28,26 @@ import { randomHex } from './ids.js'
  * - W3C trace context (`traceparent`, `tracestate`) in and out; the active span follows the work
  *   through AsyncLocalStorage.
  *
- * Why the kit makes its spans itself (fastify hooks, the HTTP and gRPC clients, the event bus, the
- * database pool) with the OpenTelemetry API instead of the SDK's auto-instrumentations: a service
- * runs as one esbuild bundle (dist/main.js, ESM). The instrumentations patch modules as Node loads
- * them (require-in-the-middle, import-in-the-middle); a bundle loads no fastify, pg or grpc-js
- * module for them to patch, so they would make no span at all. Marking those packages external
- * would bring node_modules back into the image. The kit also knows what the instrumentations must
- * guess (the route template, the gRPC method, the event type), and when tracing is off it adds no
- * hook at all. See PERFORMANCE.md for what tracing costs a request.
+ * Why the kit makes its spans itself (its HTTP server's log controller, the HTTP and gRPC clients,
+ * the event bus, the database pool) with the OpenTelemetry API instead of the SDK's
+ * auto-instrumentations:
  *
- * The SDK is loaded only when tracing is on (a dynamic import): a service without it does not
- * evaluate the SDK and exporter at start.
+ * - A service runs as one esbuild bundle (dist/main.js, ESM). The instrumentations of fastify, pg
+ *   and grpc-js patch those packages as Node loads them (require-in-the-middle,
+ *   import-in-the-middle); in the bundle they are inlined and never loaded by Node, so those
+ *   instrumentations make no span at all. Marking the packages external would bring node_modules
+ *   back into the image.
+ * - The HTTP instrumentation patches `node:http`, which the bundle does load, so it can work when
+ *   preloaded (`node --require`). Measured on a GET-by-id route like the generated one (the kit's
+ *   server, the domain call traced; 2 cores, a loaded machine, medians of 5 rounds), CPU per
+ *   request: tracing off 51 µs; at 10 % sampling the kit's spans 69 µs, the HTTP
+ *   instrumentation's 117 µs; at 100 %, 94 µs against 134 µs. Its spans are named by method
+ *   alone (`GET`): the route template needs the fastify instrumentation.
+ * - The kit knows what the instrumentations must guess (the route template, the gRPC method, the
+ *   event type), and when tracing is off it adds nothing to a request.
+ *
+ * The SDK is loaded only when tracing is on (a dynamic import, which the bundle keeps lazy): a
+ * service without tracing does not evaluate the SDK and exporter at start.
  */
 
 /** The handle startTracing returns: `shutdown()` flushes the spans held and stops the SDK. */
