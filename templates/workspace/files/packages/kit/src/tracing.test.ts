@@ -7,6 +7,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { traceQueries } from './db/tracing.js'
 import { consumeInSpan } from './events/tracing.js'
+import { traceContext } from './gateway/forwarded.js'
 import { MemoryEventPublisher } from './events/memory.js'
 import { HealthRegistry } from './health.js'
 import { ServiceClient } from './http-client.js'
@@ -314,6 +315,14 @@ describe('tracing on', () => {
     const event = { ...anEvent(), traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-00` }
     await consumeInSpan(event, 'c', () => client.query('SELECT 2'))
     expect(spans()).toHaveLength(0)
+  })
+
+  it("has the gateway send its own span as the upstream's parent", async () => {
+    const sent = withSpan('gateway request', () => traceContext({ traceparent: CALLER }))
+    const span = named('gateway request')
+    expect(sent.traceparent).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`)
+    // outside any span: the caller's, checked, as without tracing
+    expect(traceContext({ traceparent: CALLER }).traceparent).toBe(CALLER)
   })
 
   it('gives each domain operation a span (traceMethods)', async () => {
