@@ -101,6 +101,8 @@ async function main() {
         OTEL_SERVICE_NAME: 'order',
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: String(ratio),
+        // smoke: batches every 200 ms rather than 5 s, so that the spans are in before the end
+        ...(SMOKE ? { OTEL_BSP_SCHEDULE_DELAY: '200' } : {}),
       }
     }
     const servers = {}
@@ -145,7 +147,7 @@ async function main() {
     for (const name of names) wrk(name) // warm-up (JIT), not counted in the figures
     const runs = await alternate(ROUNDS, names, (name) => wrk(name))
     // the batches still held go out within the exporter's schedule (5 s)
-    await new Promise((r) => setTimeout(r, SMOKE ? 5500 : 6000))
+    await new Promise((r) => setTimeout(r, SMOKE ? 1000 : 6000))
     const received = await (await fetch(`http://127.0.0.1:${sinkPort}/stats`)).json()
 
     const rps = (name) => median(runs[name].map((r) => r.rps))
