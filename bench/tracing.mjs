@@ -35,8 +35,8 @@ const SELF = fileURLToPath(import.meta.url)
 const KIT = SMOKE || process.env.KIT === '1'
 /**
  * The Node that runs the servers (SERVER_NODE, default this one): the stack's images run Node 24
- * unless msvc.yaml says otherwise, and AsyncLocalStorage, which carries the active span, costs
- * less there (Node 24 keeps the context in an AsyncContextFrame instead of async hooks).
+ * unless msvc.yaml says otherwise, and AsyncLocalStorage, which carries the active span, is built
+ * differently there (an AsyncContextFrame instead of async hooks).
  */
 const SERVER_NODE = process.env.SERVER_NODE || process.execPath
 if (process.argv[2] === 'sink') runSink()
