@@ -21,6 +21,7 @@ const ALL = [
   'chaos-timing',
   'gateway',
   'otlp-receiver',
+  'tracing',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))
