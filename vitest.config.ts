@@ -42,6 +42,9 @@ export default defineConfig({
           // PGlite (PostgreSQL in WebAssembly, the kit's database tests) takes seconds to start on
           // a busy machine: more than vitest's 10 s default once, beside another test file
           hookTimeout: 30_000,
+          // two files at a time on two cores: a CPU-bound test (drizzle-kit planning a migration,
+          // 300,000 spans through the store) takes twice its time alone, past vitest's 5 s
+          testTimeout: 30_000,
         },
       },
       {
