@@ -301,9 +301,15 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('-r, --rate <n>', 'open model: requests per second on a fixed schedule (default 100)')
     .option('-d, --duration <duration>', 'how long to send (default 10s)')
     .option('--stages <list>', 'open model, ramping: duration:rate,... e.g. 10s:100,30s:1000')
-    .option('-c, --connections <n>', 'closed model: n connections, each sending when answered')
+    .option(
+      '-c, --connections <n>',
+      'closed model: n connections, each sending when answered (the open model sizes its own: --max-connections)',
+    )
     .option('--pipelining <n>', 'closed model: requests in flight per connection')
-    .option('--max-connections <n>', 'open model: connections it may open (default 1000)')
+    .option(
+      '--max-connections <n>',
+      "open model: the most connections (default 1000); it opens one per 200 req/s, more only as the latency asks (Little's law)",
+    )
     .option(
       '--workers <n>',
       'threads sending the load, each with its own connections (default 1; a quarter of the cores, at most 4, from 8 cores up)',

@@ -1,4 +1,5 @@
 /** `msvc loadtest` flags (and a scenario) resolved into a plan: where, what, which model, thresholds. */
+import type { FlowSpec } from '../core/loadtest/flow.js'
 import { isGrpcCall, type GrpcCallSpec, type LoadRequestSpec } from '../core/loadtest/grpc-scenario.js'
 import { parseExpect } from '../core/loadtest/request.js'
 import type { Scenario } from '../core/loadtest/scenario.js'
@@ -41,6 +42,8 @@ export interface LoadtestPlan {
   /** where HTTP requests go; undefined when the run has only gRPC calls and no target */
   url?: URL
   requests: LoadRequestSpec[]
+  /** the scenario's flows (HTTP), picked with the requests */
+  flows: FlowSpec[]
   model: LoadModel
   thresholds: Threshold[]
   timeoutMs: number
@@ -77,7 +80,7 @@ export function toLoadtestPlan(
 ): LoadtestPlan {
   let target = targetArg ?? scenario?.target
   // a scenario of gRPC calls only needs no target: each call names its service
-  const grpcOnly = scenario !== undefined && scenario.requests.every(isGrpcCall)
+  const grpcOnly = scenario !== undefined && !scenario.flows && scenario.requests.every(isGrpcCall)
   if (!target && !grpcOnly)
     throw new UserError(
       'no target',
@@ -220,6 +223,7 @@ export function toLoadtestPlan(
     target,
     url,
     requests,
+    flows: scenario?.flows ?? [],
     model,
     thresholds,
     timeoutMs,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
 import { checkGrpcServices, grpcAddress, grpcServiceMix, isGrpcCall } from '../core/loadtest/grpc-scenario.js'
+import { compileFlow } from '../core/loadtest/flow.js'
 import { compileRequest, type RequestSpec } from '../core/loadtest/request.js'
 import {
   answeredRequests,
@@ -100,7 +101,7 @@ export async function runLoadtest(
       roles: rule?.[1] ? [rule[1]] : [],
       ttlSec: 24 * 3600,
     })
-    for (const r of plan.requests)
+    for (const r of [...plan.requests, ...plan.flows.flatMap((f) => f.steps)])
       if (!isGrpcCall(r)) r.headers = { ...r.headers, authorization: `Bearer ${token}` }
   }
 
@@ -141,8 +142,12 @@ export async function runLoadtest(
       throw new UserError(`${r.name}: ${(e as Error).message}`)
     }
   })
+  // placeholders were checked when the scenario was read: this cannot fail on a user's input
+  const flows = plan.flows.map((f) => compileFlow(f, host))
   const where = [
-    ...(plan.url && plan.requests.some((r) => !isGrpcCall(r)) ? [plan.url.origin] : []),
+    ...(plan.url && (plan.flows.length || plan.requests.some((r) => !isGrpcCall(r)))
+      ? [plan.url.origin]
+      : []),
     ...(grpcSpecs.length
       ? [`gRPC ${[...new Set(grpcSpecs.map((g) => grpcAddress(g.spec, ws!)))].join(', ')}`]
       : []),
@@ -156,7 +161,7 @@ export async function runLoadtest(
     ui.info(
       `loadtest ${plan.target} (${where}): ${
         plan.model.kind === 'open'
-          ? `open model, ${profileRequests(plan.model.profile)} requests over ${totalMs / 1000} s`
+          ? `open model, ${profileRequests(plan.model.profile)} ${plan.flows.length ? 'requests and flow iterations' : 'requests'} over ${totalMs / 1000} s`
           : `closed model, ${plan.model.connections} connections for ${totalMs / 1000} s`
       }`,
     )
@@ -198,8 +203,9 @@ export async function runLoadtest(
             workers: plan.workers,
             hostHeader: host,
             requests: plan.requests.filter((r): r is RequestSpec => !isGrpcCall(r)),
+            ...(plan.flows.length ? { flows: plan.flows } : {}),
           })
-        : await runLoad({ ...common, requests: compiled })
+        : await runLoad({ ...common, requests: compiled, ...(flows.length ? { flows } : {}) })
   } finally {
     trap.release()
     live?.clear()

@@ -44,4 +44,36 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('thresholds not judged: the generator was saturated')
     expect(renderHtmlReport(report, 'msvc test')).not.toContain('generator-saturated')
   })
+
+  it('lists each flow with its failed checks and stops, escaped', () => {
+    const latency = { count: 1, p50: 12, p90: 12, p95: 12, p99: 12, p999: 12, max: 12, mean: 12 }
+    const html = renderHtmlReport(
+      {
+        ...report,
+        flows: [
+          {
+            name: 'checkout',
+            iterations: 2,
+            completed: 1,
+            stopped: 1,
+            latency,
+            steps: [
+              {
+                name: 'get',
+                endpoint: 'checkout › get',
+                checks: [{ check: '$.status = "<ok>"', passed: 1, failed: 1 }],
+                stops: { 'capture id: the answer has no $.id': 1 },
+              },
+            ],
+          },
+        ],
+      },
+      'msvc test',
+    )
+    expect(html).toContain('<h2>Flow checkout</h2><p>2 iterations, 1 completed, 1 stopped;')
+    expect(html).toContain(
+      '<li class="bad">get: check $.status = &#34;&#60;ok&#62;&#34;: 1 passed, 1 failed</li>',
+    )
+    expect(html).toContain('<li class="bad">get: 1 stopped: capture id: the answer has no $.id</li>')
+  })
 })

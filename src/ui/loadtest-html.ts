@@ -138,6 +138,23 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
       ]),
     )
     .join('')
+  // flows: iterations and end to end latency, then each step's checks and stops
+  const flowsSection = (r.flows ?? [])
+    .map(
+      (f) =>
+        `<h2>Flow ${esc(f.name)}</h2><p>${f.iterations} iterations, ${f.completed} completed, ${f.stopped} stopped; end to end p50 ${esc(fmtMs(f.latency.p50))}, p99 ${esc(fmtMs(f.latency.p99))}, max ${esc(fmtMs(f.latency.max))}</p><ul>${f.steps
+          .flatMap((st) => [
+            ...st.checks.map(
+              (c) =>
+                `<li class="${c.failed ? 'bad' : 'ok'}">${esc(`${st.name}: check ${c.check}: ${c.passed} passed, ${c.failed} failed`)}</li>`,
+            ),
+            ...Object.entries(st.stops).map(
+              ([why, n]) => `<li class="bad">${esc(`${st.name}: ${n} stopped: ${why}`)}</li>`,
+            ),
+          ])
+          .join('')}</ul>`,
+    )
+    .join('')
   const thresholds = r.thresholds
     .map(
       (t) =>
@@ -170,6 +187,7 @@ ${r.generator.saturated ? `<section class="bad" id="generator-saturated"><h2>The
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}
 ${r.chaosFailures?.length ? `<section class="bad"><h2>Chaos faults that failed</h2><ul>${r.chaosFailures.map((f) => `<li>✖ ${esc(f)}</li>`).join('')}</ul><p>This run did not have the faults it asked for; msvc exited 1.</p></section>` : ''}
 <table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>statuses</th></tr>${endpointRows}</table>
+${flowsSection}
 ${latency}
 ${errors}
 ${throughput}

@@ -57,4 +57,41 @@ describe('formatSummary', () => {
     expect(text).toContain('? p99<2ms (actual 3.00 ms; not judged: the generator may account for it)')
     expect(text).toContain('✖ errors<1% (actual 50.00%)')
   })
+
+  it('lists each flow: iterations, end to end latency, its checks and why iterations stopped', () => {
+    const latency = { count: 9, p50: 12, p90: 20, p95: 22, p99: 30, p999: 31, max: 31, mean: 14 }
+    const text = formatSummary({
+      ...report,
+      targetRate: 10,
+      flows: [
+        {
+          name: 'checkout',
+          iterations: 10,
+          completed: 9,
+          stopped: 1,
+          latency,
+          steps: [
+            {
+              name: 'create',
+              endpoint: 'checkout › create',
+              checks: [],
+              stops: { 'status 500 not expected': 1 },
+            },
+            {
+              name: 'get',
+              endpoint: 'checkout › get',
+              checks: [{ check: '$.status = "confirmed"', passed: 7, failed: 2 }],
+              stops: {},
+            },
+          ],
+        },
+      ],
+    })
+    expect(text).toContain('scheduled (requests and flow iterations; later flow steps follow their answers)')
+    expect(text).toContain(
+      'flow checkout: 10 iterations, 9 completed, 1 stopped; end to end p50 12 ms, p99 30 ms, max 31 ms',
+    )
+    expect(text).toContain('  ✖ get: check $.status = "confirmed": 7 passed, 2 failed')
+    expect(text).toContain('  ✖ create: 1 stopped: status 500 not expected')
+  })
 })

@@ -1,4 +1,5 @@
 /** Terminal output of `msvc loadtest`: the live line on a TTY and the summary table. */
+import type { FlowReport } from '../core/loadtest/flow-stats.js'
 import type { LoadReport, SecondPoint } from '../core/loadtest/report.js'
 import { formatTable } from './ui.js'
 
@@ -24,7 +25,7 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
   const lines: string[] = []
   const rate =
     r.targetRate !== undefined
-      ? `${r.achievedRate.toFixed(1)} req/s of ${r.targetRate.toFixed(1)} scheduled`
+      ? `${r.achievedRate.toFixed(1)} req/s of ${r.targetRate.toFixed(1)} scheduled${r.flows?.length ? ' (requests and flow iterations; later flow steps follow their answers)' : ''}`
       : `${r.achievedRate.toFixed(1)} req/s`
   lines.push(
     `${r.model === 'open' ? 'open model' : `closed model, ${r.connections} connections${r.pipelining && r.pipelining > 1 ? ` x ${r.pipelining} pipelined` : ''}`} against ${r.target}: ${r.requests} requests in ${(r.durationMs / 1000).toFixed(1)} s, ${rate}, errors ${r.errors} (${pct(r.errorRate)})`,
@@ -48,6 +49,7 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
   const rows = r.endpoints.map((e) => row(e.name, e.requests, e.errors, e.latency))
   if (r.endpoints.length > 1) rows.push(row('all', r.requests, r.errors, r.latency))
   lines.push(formatTable(rows, ['endpoint', 'requests', 'errors', 'p50', 'p90', 'p99', 'p99.9', 'max'], bold))
+  if (r.flows?.length) lines.push('', ...formatFlows(r.flows))
   const statuses = new Map<string, number>()
   for (const e of r.endpoints)
     for (const [s, n] of Object.entries(e.statuses)) statuses.set(s, (statuses.get(s) ?? 0) + n)
@@ -91,4 +93,26 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
     }
   }
   return lines.join('\n')
+}
+
+/**
+ * The flows: iterations, end to end latency, and per step its checks and why iterations stopped
+ * there (each step's own latency is its row in the endpoint table).
+ */
+export function formatFlows(flows: FlowReport[]): string[] {
+  const lines: string[] = []
+  for (const f of flows) {
+    const l = f.latency
+    lines.push(
+      `flow ${f.name}: ${f.iterations} iterations, ${f.completed} completed, ${f.stopped} stopped; end to end p50 ${fmtMs(l.p50)}, p99 ${fmtMs(l.p99)}, max ${fmtMs(l.max)}`,
+    )
+    for (const s of f.steps) {
+      for (const c of s.checks)
+        lines.push(
+          `  ${c.failed ? '✖' : '✔'} ${s.name}: check ${c.check}: ${c.passed} passed, ${c.failed} failed`,
+        )
+      for (const [why, n] of Object.entries(s.stops)) lines.push(`  ✖ ${s.name}: ${n} stopped: ${why}`)
+    }
+  }
+  return lines
 }

@@ -309,6 +309,68 @@ describe.skipIf(!hasDocker)('a shop on PostgreSQL: inventory reserves stock on o
     expect(orders.items).toHaveLength(1)
   })
 
+  // issue #19, done when: a chained scenario runs against a generated service. Each iteration
+  // creates an item, reads it, reserves from it and deletes it by the id its create answered with:
+  // a wrong or missing id would be a 404, a failed check or a stopped iteration.
+  it('runs a flow that chains the created id through get, reserve and delete, in both models', async () => {
+    const before = (await allItems()).length
+    const scenario = join(parent, 'chain.yaml')
+    await writeFile(
+      scenario,
+      `target: inventory
+thresholds: [errors<1%]
+flows:
+  - name: stock
+    steps:
+      - name: create
+        method: POST
+        path: /inventories
+        body: { sku: "flow-{{uuid}}", quantity: 5 }
+        expect: 201
+        capture: { id: $.id, sku: $.sku }
+      - name: get
+        path: /inventories/{{id}}
+        expect: 200
+        check: { $.quantity: 5, $.reserved: 0, $.version: 1 }
+      - name: reserve
+        method: POST
+        path: /inventories/{{id}}/reserve
+        body: { sku: "{{sku}}", quantity: 2 }
+        expect: 2xx
+        check: { $.reserved: 2, $.version: 2 }
+      - name: delete
+        method: DELETE
+        path: /inventories/{{id}}
+        expect: 2xx
+`,
+    )
+    /** iterations the run's end cut after their create: their items stay */
+    let cut = 0
+    for (const model of [
+      ['--rate', '10', '-d', '3s'],
+      ['--connections', '2', '-d', '2s'],
+    ]) {
+      const r = await msvc(['loadtest', '-f', scenario, ...model, '--json'], { cwd: ws })
+      expect(r.exitCode, `${model.join(' ')}: ${r.stderr}`).toBe(0)
+      const report = JSON.parse(r.stdout) as LoadReport
+      const [flow] = report.flows!
+      expect(report.errors, JSON.stringify(report.flows)).toBe(0)
+      expect(flow!.iterations).toBeGreaterThan(model[0] === '--rate' ? 29 : 0)
+      expect(flow!.stopped).toBe(0)
+      // every iteration that ran to the end read, reserved and deleted the item it created
+      expect(flow!.completed).toBeGreaterThanOrEqual(flow!.iterations - 2)
+      for (const step of flow!.steps.slice(1))
+        for (const c of step.checks) expect(c, step.name).toMatchObject({ failed: 0 })
+      const rows = Object.fromEntries(report.endpoints.map((e) => [e.name, e.statuses]))
+      expect(rows['stock › get']).toEqual({ 200: expect.any(Number) })
+      expect(Object.keys(rows['stock › delete']!).every((s) => s.startsWith('2'))).toBe(true)
+      expect(report.endpoints.find((e) => e.name === 'stock › delete')!.requests).toBe(flow!.completed)
+      cut += flow!.iterations - flow!.completed
+    }
+    // what the flows created, they deleted (but for the iterations the run's end cut short)
+    expect((await allItems()).length).toBe(before + cut)
+  })
+
   it('answers 503 while its database is killed under load, recovers, and loses no acknowledged create', async () => {
     const before = (await allItems()).length
     const r = await msvc(

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { parseWorkspace } from '../workspace/parse.js'
 import type { Workspace } from '../workspace/model.js'
+import { DEFAULT_OTLP_PORT } from '../../io/dashboard/otlp-receiver.js'
 import {
   buildComposeStack,
+  DASHBOARD_OTLP_PORT,
   listStackNames,
   renderComposeYaml,
   selectWithDependencies,
@@ -52,6 +54,26 @@ describe('buildComposeStack', () => {
     expect(stack('').a!.build).toEqual({ context: './services/a', args: { BASE_IMAGE: 'node:24-slim' } })
     expect(stack('runtime: { image: node:22-slim }\n').a!.build!.args).toEqual({ BASE_IMAGE: 'node:22-slim' })
     expect(stack('runtime: { image: node:22-slim }\n').b!.build!.args).toEqual({ BASE_IMAGE: 'node:20-slim' })
+  })
+
+  it("points every service's traces at the dashboard on the host, which msvc.yaml's env may override (issue #18)", () => {
+    const stack = buildComposeStack(
+      ws(
+        'name: x\nservices:\n  a:\n    capabilities: [http]\n    ports: { http: 3001 }\n' +
+          '  b:\n    capabilities: [http]\n    ports: { http: 3002 }\n    env: { OTEL_TRACES_SAMPLER_ARG: "0.1" }\n',
+      ),
+    ).services
+    expect(stack.a!.environment).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://host.docker.internal:4318',
+      OTEL_SERVICE_NAME: 'a',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '1',
+    })
+    // Linux has no host.docker.internal of its own
+    expect(stack.a!.extra_hosts).toEqual(['host.docker.internal:host-gateway'])
+    expect(stack.b!.environment).toMatchObject({ OTEL_SERVICE_NAME: 'b', OTEL_TRACES_SAMPLER_ARG: '0.1' })
+    // the port the dashboard's receiver listens on by default
+    expect(DASHBOARD_OTLP_PORT).toBe(DEFAULT_OTLP_PORT)
   })
 
   it('leaves NATS out when no service has events', () => {

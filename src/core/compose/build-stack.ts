@@ -34,6 +34,31 @@ export const imageTag = (ws: string, service: string) => `${ws}-${service}:dev`
 export const JWT_SECRET_VAR = 'MSVC_JWT_SECRET'
 const JWT_SECRET_REF = `\${${JWT_SECRET_VAR}:?the gateway's secret is missing from .env: run msvc up, or msvc token --init}`
 
+/**
+ * Where the services send their traces: the OTLP/HTTP receiver of `msvc dashboard`, on the host
+ * (io/dashboard/otlp-receiver.ts's DEFAULT_OTLP_PORT; a unit test keeps the two equal). Docker
+ * Desktop resolves host.docker.internal by itself; on Linux the `host-gateway` entry in
+ * extra_hosts maps it to the host.
+ */
+export const DASHBOARD_OTLP_PORT = 4318
+const HOST_GATEWAY = 'host.docker.internal'
+
+/**
+ * The standard OpenTelemetry settings every service of the stack gets (the kit reads nothing
+ * else): export to the dashboard, the service's name, and every new trace sampled, while a
+ * request arriving with a sampling decision keeps it (parentbased_traceidratio). A service's own
+ * `env:` in msvc.yaml may override any of them (OTEL_TRACES_SAMPLER_ARG: "0.1" for one in ten).
+ * A service whose export fails (no dashboard running) drops its spans and goes on, silently.
+ */
+export function tracingEnvironment(service: string): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST_GATEWAY}:${DASHBOARD_OTLP_PORT}`,
+    OTEL_SERVICE_NAME: service,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '1',
+  }
+}
+
 /** Health probe timings: 1 s checks make `msvc up` see health within about a second. */
 export const HEALTHCHECK = { interval: '1s', timeout: '3s', retries: 3, start_period: '10s' } as const
 
@@ -44,6 +69,8 @@ export interface ComposeService {
   labels: Record<string, string>
   environment?: Record<string, string>
   ports?: string[]
+  /** `host.docker.internal:host-gateway`, so that the services reach the dashboard on the host */
+  extra_hosts?: string[]
   healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period: string }
   depends_on?: Record<string, { condition: 'service_healthy' }>
   restart: 'unless-stopped'
@@ -107,6 +134,7 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       environment[env.url] = `http://${callee}:${c.ports.http}`
       if (c.ports.grpc !== undefined) environment[env.grpcAddress] = `${callee}:${c.ports.grpc}`
     }
+    Object.assign(environment, tracingEnvironment(name))
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}
     if (s.capabilities.includes('events')) depends[NATS_SERVICE] = { condition: 'service_healthy' }
@@ -128,6 +156,7 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       labels: { ...wsLabel, [LABEL.service]: name },
       environment,
       ...(ports.length ? { ports } : {}),
+      extra_hosts: [`${HOST_GATEWAY}:host-gateway`],
       healthcheck: { test: ['CMD', 'node', '-e', httpProbe(s.ports.http)], ...HEALTHCHECK },
       ...(Object.keys(depends).length ? { depends_on: depends } : {}),
       restart: 'unless-stopped',

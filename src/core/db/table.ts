@@ -119,6 +119,99 @@ export const OUTBOX_TABLE: TableSpec = {
   indexes: [{ name: 'outbox_unpublished_idx', columns: ['seq'], whereNull: 'published_at' }],
 }
 
+/**
+ * A saga's state in the owner's database (docs/sagas.md): one row a saga, written by the kit's
+ * SagaOrchestrator with a compare-and-set on (runner, state, step, attempt), so that a runner
+ * that lost the saga to another cannot overwrite its progress.
+ */
+export const SAGAS_TABLE: TableSpec = {
+  name: 'sagas',
+  variable: 'sagas',
+  columns: [
+    { key: 'id', column: 'id', kind: 'text', notNull: true, primaryKey: true },
+    { key: 'name', column: 'name', kind: 'text', notNull: true },
+    // running, completed, compensating, compensated, stuck
+    { key: 'state', column: 'state', kind: 'text', notNull: true },
+    { key: 'input', column: 'input', kind: 'jsonb', notNull: true },
+    // each completed step's answer, by step name
+    { key: 'outputs', column: 'outputs', kind: 'jsonb', notNull: true, default: {} },
+    // the index of the step being called, or whose compensation is being called
+    { key: 'step', column: 'step', kind: 'integer', notNull: true, default: 0 },
+    // the attempt of that call (1 for the first)
+    { key: 'attempt', column: 'attempt', kind: 'integer', notNull: true, default: 1 },
+    // the index of the step whose failure started the compensations
+    { key: 'compensatingFrom', column: 'compensating_from', kind: 'integer', notNull: false },
+    { key: 'error', column: 'error', kind: 'text', notNull: false },
+    // the runner (one a replica) that holds the saga; free once its heartbeat is stale
+    { key: 'runner', column: 'runner', kind: 'text', notNull: false },
+    { key: 'createdAt', column: 'created_at', kind: 'timestamp', notNull: true, defaultNow: true },
+    { key: 'updatedAt', column: 'updated_at', kind: 'timestamp', notNull: true, defaultNow: true },
+    // not to be called again before (the backoff after a failed attempt)
+    { key: 'nextAttemptAt', column: 'next_attempt_at', kind: 'timestamp', notNull: true, defaultNow: true },
+    // set when it completed or was compensated: the sagas still to run are those without
+    { key: 'finishedAt', column: 'finished_at', kind: 'timestamp', notNull: false },
+  ],
+  indexes: [
+    // what runners claim: sagas not finished, by when they are due
+    { name: 'sagas_open_idx', columns: ['next_attempt_at'], whereNull: 'finished_at' },
+    // `msvc saga ls --state`, newest first
+    { name: 'sagas_state_idx', columns: ['state', 'created_at'] },
+  ],
+}
+
+/** A saga's timeline: one row per attempt of a step or of its compensation. */
+export const SAGA_STEPS_TABLE: TableSpec = {
+  name: 'saga_steps',
+  variable: 'sagaSteps',
+  columns: [
+    { key: 'seq', column: 'seq', kind: 'bigserial', notNull: true, primaryKey: true },
+    { key: 'sagaId', column: 'saga_id', kind: 'text', notNull: true },
+    { key: 'step', column: 'step', kind: 'text', notNull: true },
+    // call or compensate
+    { key: 'phase', column: 'phase', kind: 'text', notNull: true },
+    { key: 'attempt', column: 'attempt', kind: 'integer', notNull: true },
+    { key: 'runner', column: 'runner', kind: 'text', notNull: true },
+    { key: 'startedAt', column: 'started_at', kind: 'timestamp', notNull: true },
+    { key: 'endedAt', column: 'ended_at', kind: 'timestamp', notNull: false },
+    // ok, refused, timeout, unavailable, error, abandoned; null while the attempt runs
+    { key: 'outcome', column: 'outcome', kind: 'text', notNull: false },
+    { key: 'error', column: 'error', kind: 'text', notNull: false },
+    { key: 'durationMs', column: 'duration_ms', kind: 'doublePrecision', notNull: false },
+  ],
+  indexes: [{ name: 'saga_steps_saga_idx', columns: ['saga_id', 'seq'] }],
+}
+
+/** One row a saga runner (a replica of the owner): its heartbeat, every 500 ms. */
+export const SAGA_RUNNERS_TABLE: TableSpec = {
+  name: 'saga_runners',
+  variable: 'sagaRunners',
+  columns: [
+    { key: 'runner', column: 'runner', kind: 'text', notNull: true, primaryKey: true },
+    { key: 'heartbeatAt', column: 'heartbeat_at', kind: 'timestamp', notNull: true },
+  ],
+  indexes: [],
+}
+
+/**
+ * The answers of operations called with an idempotency key, stored in the transaction of the
+ * operation's change: a key seen before gets its stored answer and changes nothing.
+ */
+export const IDEMPOTENCY_TABLE: TableSpec = {
+  name: 'idempotency_keys',
+  variable: 'idempotencyKeys',
+  columns: [
+    { key: 'key', column: 'key', kind: 'text', notNull: true, primaryKey: true },
+    { key: 'operation', column: 'operation', kind: 'text', notNull: true },
+    { key: 'answer', column: 'answer', kind: 'jsonb', notNull: false },
+    { key: 'createdAt', column: 'created_at', kind: 'timestamp', notNull: true, defaultNow: true },
+  ],
+  // pruning deletes the oldest
+  indexes: [{ name: 'idempotency_keys_created_idx', columns: ['created_at'] }],
+}
+
+/** The tables a saga's owner needs, beside its entity's and the outbox. */
+export const SAGA_TABLES: TableSpec[] = [SAGAS_TABLE, SAGA_STEPS_TABLE, SAGA_RUNNERS_TABLE]
+
 /** Every table of a postgres service, in the order the schema declares them. */
 export const toServiceTables = (spec: ServiceSpec): TableSpec[] => [toEntityTable(spec), OUTBOX_TABLE]
 

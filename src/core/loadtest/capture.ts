@@ -150,3 +150,26 @@ export function failedChecks(answer: AnswerView, checks: readonly Check[]): stri
   }
   return failed
 }
+
+/**
+ * A flow step's answer read once for both: which of `checks` pass, and the variables `captures`
+ * take from it, or the first capture it cannot give.
+ */
+export function readAnswer(
+  answer: AnswerView,
+  captures: readonly Capture[],
+  checks: readonly Check[],
+): { passed: boolean[] } & ({ vars: Record<string, string> } | { problem: string }) {
+  const read = reader(answer)
+  const passed = checks.map((c) => {
+    const { found, value } = read(c.from)
+    return found && isDeepStrictEqual(value, c.expected)
+  })
+  const vars: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const c of captures) {
+    const { found, value } = read(c.from)
+    if (!found) return { passed, problem: `capture ${c.name}: the answer has no ${c.from.text}` }
+    vars[c.name] = asText(value)
+  }
+  return { passed, vars }
+}

@@ -50,9 +50,10 @@ export function judgeGenerator(
     reasons.push(
       `sends fell behind the schedule: send lag p99 ${round(sendLag.p99)} ms (over ${SEND_LAG_LIMIT_MS} ms)`,
     )
-  // The open model's scheduler spins (setImmediate) whenever the next send is under 2 ms away, to
-  // keep its sends within a fraction of a millisecond: its event loop always looks busy. A
-  // generator short of CPU shows there as send lag, which is what distorts its figures.
+  // The open model's scheduler naps in 0.1 ms slices inside a callback whenever the next send is
+  // under 2 ms away, to keep its sends within a fraction of a millisecond: its event loop always
+  // looks busy, though it uses little CPU. A generator short of CPU shows there as send lag, which
+  // is what distorts its figures.
   if (model === 'closed' && use.eventLoop > BUSY_LIMIT)
     reasons.push(
       `the generator's event loop was busy ${Math.round(use.eventLoop * 100)} % of the run (over ${BUSY_LIMIT * 100} %)`,

@@ -78,4 +78,26 @@ describe('ResponseParser framing headers', () => {
       parseAll(['HTTP/1.1 200 OK\r\ncontent-lengthy: 9\r\ncontent-length: 1\r\n\r\na']).got,
     ).toHaveLength(1)
   })
+  it('keeps headers and body only of the responses asked for, across any split', () => {
+    const all = ok + chunked + 'HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\n{"id":1}'
+    const dec = new TextDecoder()
+    for (let cut = 1; cut < all.length; cut += 7) {
+      const got: ParsedResponse[] = []
+      let n = 0
+      // the first response is not kept, the others are
+      const p = new ResponseParser(
+        (r) => got.push(r),
+        () => true,
+        () => n++ > 0,
+      )
+      p.feed(enc(all.slice(0, cut)))
+      p.feed(enc(all.slice(cut)))
+      expect(p.end()).toBe(true)
+      expect(got.map((r) => r.kept && [r.kept.headers, dec.decode(r.kept.body)])).toEqual([
+        undefined,
+        [{ 'transfer-encoding': 'chunked' }, 'helloabcdefghijklmnopqrstuvwxyz'],
+        [{ 'set-cookie': 'a, b' }, '{"id":1}'],
+      ])
+    }
+  })
 })

@@ -1,7 +1,9 @@
 /**
  * An incremental HTTP/1.1 response parser for the load generator: status, then the body framed by
  * Content-Length, chunked transfer encoding, or the end of the connection. It reads only what it
- * needs (status and framing headers) and never keeps a body: bytes are counted, not stored.
+ * needs (status and framing headers) and keeps no body: bytes are counted, not stored. Only a
+ * response its `keeps` predicate asks for (a flow step that captures or checks, flow.ts) has its
+ * headers and body kept, so plain load pays one branch per response for the feature.
  */
 
 const CR = 13
@@ -11,6 +13,14 @@ export interface ParsedResponse {
   status: number
   /** the server said `connection: close`: no more responses on this connection */
   close: boolean
+  /** headers and body, only when the parser was asked to keep them for this response */
+  kept?: KeptAnswer
+}
+
+/** A response's headers (names in lowercase, repeated ones joined with ", ") and body bytes. */
+export interface KeptAnswer {
+  headers: Record<string, string>
+  body: Uint8Array
 }
 
 const enum State {
@@ -28,6 +38,8 @@ export class ResponseParser {
   private pending: Uint8Array | undefined
   private remaining = 0
   private current: ParsedResponse = { status: 0, close: false }
+  /** the body's pieces while a kept response is read; undefined when it is not kept */
+  private pieces: Uint8Array[] | undefined
   /** why parsing stopped; the connection is useless after it */
   error: string | undefined
 
@@ -35,6 +47,8 @@ export class ResponseParser {
     private readonly onResponse: (r: ParsedResponse) => void,
     /** false for a response that carries no body whatever its headers say (an answer to HEAD) */
     private readonly expectsBody: () => boolean = () => true,
+    /** true for a response whose headers and body must be kept (ParsedResponse.kept) */
+    private readonly keeps?: () => boolean,
   ) {}
 
   /** Feeds bytes as they arrive; calls onResponse for each complete response. */
@@ -64,6 +78,7 @@ export class ResponseParser {
         }
         case State.Body: {
           const take = Math.min(this.remaining, n - i)
+          if (this.pieces) this.pieces.push(buf.slice(i, i + take))
           i += take
           this.remaining -= take
           if (this.remaining === 0) this.complete()
@@ -101,6 +116,7 @@ export class ResponseParser {
         }
         case State.ChunkData: {
           const take = Math.min(this.remaining, n - i)
+          if (this.pieces) this.pieces.push(buf.slice(i, i + take))
           i += take
           this.remaining -= take
           if (this.remaining === 0) {
@@ -117,6 +133,7 @@ export class ResponseParser {
           break
         }
         case State.UntilClose:
+          if (this.pieces) this.pieces.push(buf.slice(i))
           return
       }
     }
@@ -170,6 +187,11 @@ export class ResponseParser {
       line = stop + 2
     }
     this.current = { status, close }
+    this.pieces = undefined
+    if (this.keeps !== undefined && status >= 200 && this.keeps()) {
+      this.current.kept = { headers: readHeaders(buf, start, end), body: new Uint8Array(0) }
+      this.pieces = []
+    }
     if (status < 200 && status !== 101) {
       // 100 Continue and other interim responses precede the real one
       this.state = State.Head
@@ -193,8 +215,37 @@ export class ResponseParser {
 
   private complete(): void {
     this.state = State.Head
+    if (this.pieces && this.current.kept) {
+      this.current.kept.body = this.pieces.length === 1 ? this.pieces[0]! : concat(this.pieces)
+      this.pieces = undefined
+    }
     this.onResponse(this.current)
   }
+}
+
+function concat(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** The header lines of the head in [start, end) as a record (names lowercased, bytes as latin1). */
+function readHeaders(buf: Uint8Array, start: number, end: number): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>
+  let text = ''
+  for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]!)
+  for (const line of text.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':')
+    if (colon <= 0) continue
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value
+  }
+  return headers
 }
 
 function findHeadEnd(buf: Uint8Array, from: number): number {

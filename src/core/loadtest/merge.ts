@@ -8,9 +8,11 @@ import {
   addEncoded,
   createHistogram,
   toLatencyStats,
+  toPointStats,
   type Histogram,
   type LatencyStats,
 } from './histogram.js'
+import { mergeFlowReports } from './flow-stats.js'
 import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
 
 /** What a worker sends of one second of its run. */
@@ -31,6 +33,8 @@ export interface WorkerHistograms {
   /** per endpoint, in the run's endpoint order */
   endpoints: string[]
   lag?: string
+  /** per flow, its end-to-end latencies (flow-stats.ts) */
+  flows?: string[]
 }
 
 /** A worker's finished run. */
@@ -74,7 +78,7 @@ export class SecondsMerger {
   private close(t: number): SecondPoint {
     const p = this.pending.get(t)!
     this.pending.delete(t)
-    const stats = toLatencyStats(p.h)
+    const stats = toPointStats(p.h)
     p.h.destroy()
     const point: SecondPoint = {
       t,
@@ -169,5 +173,13 @@ export function mergeWorkerResults(
     connectionsReused: sum((r) => r.connectionsReused),
     generator: run.generator,
     interrupted: run.interrupted || workers.some((w) => w.result.interrupted),
+    ...(first.flows
+      ? {
+          flows: mergeFlowReports(
+            workers.map((w) => w.result.flows ?? []),
+            workers.map((w) => w.histograms.flows ?? []),
+          ),
+        }
+      : {}),
   }
 }

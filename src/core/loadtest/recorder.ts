@@ -4,7 +4,14 @@
  * result. Pure: the load generator (io/loadtest/generator.ts) owns the sockets and the clock and
  * tells the recorder what happened and when.
  */
-import { createHistogram, encodeHistogram, recordMs, toLatencyStats, type Histogram } from './histogram.js'
+import {
+  createHistogram,
+  encodeHistogram,
+  recordMs,
+  toLatencyStats,
+  toPointStats,
+  type Histogram,
+} from './histogram.js'
 import type { WorkerHistograms, WorkerSecond } from './merge.js'
 import { grpcCodeName } from './grpc-status.js'
 import type { GeneratorUse } from './generator-health.js'
@@ -66,8 +73,11 @@ export class RunRecorder {
     })
   }
 
-  /** A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`. */
-  answer(ep: number, status: number, latencyMs: number): void {
+  /**
+   * A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`;
+   * `failed`: an error whatever its status (a flow step's failed check or missing capture).
+   */
+  answer(ep: number, status: number, latencyMs: number, failed = false): void {
     const e = this.stats[ep]!
     recordMs(this.second, latencyMs)
     if (e.h) recordMs(e.h, latencyMs)
@@ -76,11 +86,26 @@ export class RunRecorder {
     this.secondRequests++
     const st = status > 0 && status < 600 ? status : 0
     e.statuses[st]!++
-    if (!e.ok[st]) {
+    if (failed || !e.ok[st]) {
       e.errors++
       this.errors++
       this.secondErrors++
     }
+  }
+
+  /**
+   * A request of endpoint `ep` that was not sent (a flow step whose captured value cannot be made
+   * safe, request.ts): an error with no answer (status 0) and no latency.
+   */
+  refused(ep: number): void {
+    const e = this.stats[ep]!
+    e.requests++
+    e.statuses[0]!++
+    e.errors++
+    this.requests++
+    this.errors++
+    this.secondRequests++
+    this.secondErrors++
   }
 
   /** Open model: a send left `behindMs` after its intended time. */
@@ -95,7 +120,7 @@ export class RunRecorder {
   closeSecond(partial: boolean, targetRate?: number): SecondPoint | undefined {
     if (partial && !this.secondRequests) return undefined
     this.overall.add(this.second)
-    const s = toLatencyStats(this.second)
+    const s = toPointStats(this.second)
     const p: SecondPoint = {
       t: this.secondIndex,
       ...(targetRate !== undefined ? { targetRate } : {}),

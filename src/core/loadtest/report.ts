@@ -4,6 +4,7 @@ import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
 import { profileDurationMs, profileRequests, type LoadProfile } from './schedule.js'
 import { judgeThresholds, type Threshold, type ThresholdResult } from './thresholds.js'
+import type { FlowReport } from './flow-stats.js'
 import { judgeGenerator, type GeneratorReport, type GeneratorUse } from './generator-health.js'
 
 /** How load is sent: on a schedule (open model) or by N connections as fast as answered (closed). */
@@ -33,6 +34,8 @@ export interface LoadRunResult {
   /** the generator's own CPU and event loop use over the run */
   generator: GeneratorUse
   interrupted: boolean
+  /** the scenario's flows: iterations, end-to-end latency, checks and stops per step */
+  flows?: FlowReport[]
 }
 
 export interface EndpointReport {
@@ -113,6 +116,8 @@ export interface LoadReport {
   /** requests scheduled but never sent or answered before the run ended (in flight at the end) */
   unfinished: number
   endpoints: EndpointReport[]
+  /** the scenario's flows (each step's latency and statuses are its row in `endpoints`) */
+  flows?: FlowReport[]
   timeline: SecondPoint[]
   thresholds: ThresholdResult[]
   passed: boolean
@@ -198,6 +203,7 @@ export function toLoadReport(o: {
     ...(result.sendLag ? { sendLag: result.sendLag } : {}),
     unfinished: result.unfinished,
     endpoints: result.endpoints,
+    ...(result.flows ? { flows: result.flows } : {}),
     timeline: result.timeline,
     thresholds,
     passed: thresholds.every((t) => t.ok),

@@ -132,11 +132,60 @@ export interface CompiledRequest {
 
 const enc = new TextEncoder()
 
-/** Compiles a spec for `host` (the Host header); throws on a bad placeholder. */
-export function compileRequest(spec: RequestSpec, host: string): CompiledRequest {
-  const path = compileTemplate(spec.path)
-  const body = spec.body !== undefined ? compileTemplate(spec.body) : undefined
-  const headers = Object.entries(spec.headers).map(([k, v]) => [k, compileTemplate(v)] as const)
+/** A request a captured value would make unsafe (a line break in a header): it is not sent. */
+export class RefusedRequestError extends Error {
+  override name = 'RefusedRequestError'
+}
+
+/**
+ * How a captured value is made safe where a template puts it: percent-encoded in the path (so it
+ * stays one path segment), refused in a header when it holds CR or LF (header injection: nothing
+ * could encode it), escaped in a JSON body (so it stays inside its string). `field` names the
+ * place in refusals (`headers.x-order`).
+ */
+export function encoderFor(
+  where: 'path' | 'header' | 'json' | 'text',
+  field: string,
+): (value: string) => string {
+  if (where === 'path')
+    return (v) => {
+      try {
+        return encodeURIComponent(v)
+      } catch {
+        throw new RefusedRequestError(`${field}: a captured value is not valid Unicode`)
+      }
+    }
+  if (where === 'header')
+    return (v) => {
+      if (/[\r\n]/.test(v))
+        throw new RefusedRequestError(`${field}: a captured value holds a line break (CR or LF)`)
+      return v
+    }
+  if (where === 'json') return (v) => JSON.stringify(v).slice(1, -1)
+  return (v) => v
+}
+
+/**
+ * Compiles a spec for `host` (the Host header); throws on a bad placeholder. `vars` are the
+ * variables its templates may use (a flow step's, captured by the steps before it); rendering a
+ * request whose captured value cannot be made safe throws a RefusedRequestError.
+ */
+export function compileRequest(
+  spec: RequestSpec,
+  host: string,
+  vars: ReadonlySet<string> = new Set(),
+): CompiledRequest {
+  const path = compileTemplate(spec.path, vars, encoderFor('path', 'path'))
+  const json = Object.entries(spec.headers).some(
+    ([k, v]) => k.toLowerCase() === 'content-type' && /json/i.test(v),
+  )
+  const body =
+    spec.body !== undefined
+      ? compileTemplate(spec.body, vars, encoderFor(json ? 'json' : 'text', 'body'))
+      : undefined
+  const headers = Object.entries(spec.headers).map(
+    ([k, v]) => [k, compileTemplate(v, vars, encoderFor('header', `headers.${k}`))] as const,
+  )
   const hasHeader = (n: string) => headers.some(([k]) => k.toLowerCase() === n)
   const encode = (c: TemplateContext): Uint8Array => {
     const b = body?.render(c)

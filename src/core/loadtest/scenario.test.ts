@@ -3,14 +3,19 @@ import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import { parseScenario } from './scenario.js'
 
 describe('parseScenario', () => {
-  it('reads both scenarios of docs/loadtest.md', () => {
+  it('reads every scenario of docs/loadtest.md', () => {
     const blocks = yamlBlocksOf('loadtest.md')
-    expect(blocks).toHaveLength(2)
+    expect(blocks).toHaveLength(3)
     for (const block of blocks) {
       const r = parseScenario(block)
       if (!r.ok) throw new Error(JSON.stringify(r))
       expect(r.scenario.requests.length).toBeGreaterThan(0)
     }
+    const flows = blocks.flatMap((b) => {
+      const r = parseScenario(b)
+      return r.ok ? (r.scenario.flows ?? []) : []
+    })
+    expect(flows.map((f) => f.steps.length)).toEqual([3])
   })
 
   it('reads a weighted mix with templates, expectations, load shape and thresholds', () => {
@@ -73,7 +78,7 @@ requests:
     expect(r.ok).toBe(false)
     if (r.ok) return
     expect(r.problems).toEqual([
-      'extra: unknown key (known: target, rate, duration, stages, connections, headers, thresholds, grpc, requests)',
+      'extra: unknown key (known: target, rate, duration, stages, connections, headers, thresholds, grpc, requests, flows)',
       'thresholds[0]: "p99<300" is not a threshold (p99<300ms, errors<1%)',
       'requests[0].path: a path starting with /',
       'requests[0].weight: a positive number',

@@ -6,7 +6,8 @@
 import { parse } from 'yaml'
 import { durationMs } from '../chaos/units.js'
 import { parseGrpcEntry, type GrpcResilience, type LoadRequestSpec } from './grpc-scenario.js'
-import { DEFAULT_EXPECT, compileTemplate, parseExpect } from './request.js'
+import { parseFlows, type FlowProblem, type FlowSpec } from './flow.js'
+import { DEFAULT_EXPECT, compileTemplate, parseExpect, type RequestSpec } from './request.js'
 import { parseStages, type Stage } from './schedule.js'
 import { parseThreshold, type Threshold } from './thresholds.js'
 
@@ -19,6 +20,8 @@ export interface Scenario {
   connections?: number
   thresholds: Threshold[]
   requests: LoadRequestSpec[]
+  /** ordered HTTP requests whose answers feed the later steps (flow.ts) */
+  flows?: FlowSpec[]
   /** gRPC calls: whether the generated client's retries and breaker are on (default off) */
   grpc?: { resilience: GrpcResilience }
 }
@@ -28,10 +31,13 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** Reads a scenario; every problem names its place (`requests[1].path`). */
+/**
+ * Reads a scenario; every problem names its place (`requests[1].path`), and `hint` says how to
+ * fix the first one when there is more to say than the problem.
+ */
 export function parseScenario(
   text: string,
-): { ok: true; scenario: Scenario } | { ok: false; problems: string[] } {
+): { ok: true; scenario: Scenario } | { ok: false; problems: string[]; hint?: string } {
   let doc: unknown
   try {
     doc = parse(text)
@@ -50,6 +56,7 @@ export function parseScenario(
     'thresholds',
     'grpc',
     'requests',
+    'flows',
   ]
   for (const k of Object.keys(doc))
     if (!known.includes(k)) problems.push(`${k}: unknown key (known: ${known.join(', ')})`)
@@ -109,8 +116,12 @@ export function parseScenario(
       else problems.push(`thresholds[${i}]: "${String(t)}" is not a threshold (p99<300ms, errors<1%)`)
     })
   }
-  if (!Array.isArray(doc.requests) || !doc.requests.length)
-    problems.push('requests: a list of at least one request')
+  const hints = new Map<number, string>()
+  const hasFlows = Array.isArray(doc.flows) && doc.flows.length > 0
+  if (doc.requests === undefined && hasFlows) {
+    // a scenario of flows only
+  } else if (!Array.isArray(doc.requests) || (!doc.requests.length && !hasFlows))
+    problems.push('requests: a list of at least one request (or flows:)')
   else
     doc.requests.forEach((r, i) => {
       const at = `requests[${i}]`
@@ -122,52 +133,88 @@ export function parseScenario(
         if (call) scenario.requests.push(call)
         return
       }
-      const method = String(r.method ?? 'GET').toUpperCase()
-      if (!METHODS.includes(method))
-        problems.push(`${at}.method: "${method}" is not one of ${METHODS.join(', ')}`)
-      if (typeof r.path !== 'string' || !r.path.startsWith('/'))
-        problems.push(`${at}.path: a path starting with /`)
-      const weight = r.weight === undefined ? 1 : Number(r.weight)
-      if (!(weight > 0)) problems.push(`${at}.weight: a positive number`)
-      const expect = r.expect === undefined ? DEFAULT_EXPECT : parseExpect(r.expect)
-      if (!expect) problems.push(`${at}.expect: a status, a list of statuses, or a class like 2xx`)
-      const headers = { ...defaultHeaders }
-      if (r.headers !== undefined) {
-        if (isObj(r.headers)) for (const [k, v] of Object.entries(r.headers)) headers[k] = String(v)
-        else problems.push(`${at}.headers: a mapping`)
-      }
-      let body: string | undefined
-      if (r.body !== undefined) {
-        body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body)
-        if (
-          typeof r.body !== 'string' &&
-          !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')
-        )
-          headers['content-type'] = 'application/json'
-      }
-      for (const [field, t] of [
-        ['path', r.path],
-        ['body', body],
-        ...Object.entries(headers).map(([k, v]) => [`headers.${k}`, v]),
-      ] as const) {
-        if (typeof t !== 'string') continue
-        try {
-          compileTemplate(t)
-        } catch (e) {
-          problems.push(`${at}.${field}: ${(e as Error).message}`)
+      for (const k of ['capture', 'check'])
+        if (r[k] !== undefined) {
+          hints.set(
+            problems.length,
+            'put it in a step of a flow (flows: [{ name, steps: [...] }]); a flow may have one step',
+          )
+          problems.push(`${at}.${k}: captures and checks belong to the steps of flows:`)
         }
-      }
-      scenario.requests.push({
-        name: typeof r.name === 'string' && r.name ? r.name : `${method} ${String(r.path)}`,
-        weight,
-        method,
-        path: String(r.path),
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        expect: expect ?? DEFAULT_EXPECT,
-      })
+      scenario.requests.push(parseHttpRequest(r, at, defaultHeaders, problems))
     })
+  if (doc.flows !== undefined) {
+    const flowProblems: FlowProblem[] = []
+    const flows = parseFlows(
+      doc.flows,
+      (r, at, into, vars, templates) => parseHttpRequest(r, at, defaultHeaders, into, vars, templates),
+      flowProblems,
+    )
+    for (const p of flowProblems) {
+      if (p.hint) hints.set(problems.length, p.hint)
+      problems.push(p.message)
+    }
+    if (flows.length) scenario.flows = flows
+  }
   if (scenario.rate !== undefined && scenario.connections !== undefined)
     problems.push('rate and connections: choose the open model (rate) or the closed one (connections)')
-  return problems.length ? { ok: false, problems } : { ok: true, scenario }
+  const hint = hints.get(0)
+  return problems.length
+    ? { ok: false, problems, ...(hint !== undefined ? { hint } : {}) }
+    : { ok: true, scenario }
+}
+
+/**
+ * One HTTP request of a scenario (a weighted request or a flow's step); problems name its place.
+ * `vars` are the variables its templates may use (a flow step's: those captured before it).
+ */
+export function parseHttpRequest(
+  r: Obj,
+  at: string,
+  defaultHeaders: Record<string, string>,
+  problems: string[],
+  vars: ReadonlySet<string> = new Set(),
+  templateProblems: string[] = problems,
+): RequestSpec {
+  const method = String(r.method ?? 'GET').toUpperCase()
+  if (!METHODS.includes(method))
+    problems.push(`${at}.method: "${method}" is not one of ${METHODS.join(', ')}`)
+  if (typeof r.path !== 'string' || !r.path.startsWith('/'))
+    problems.push(`${at}.path: a path starting with /`)
+  const weight = r.weight === undefined ? 1 : Number(r.weight)
+  if (!(weight > 0)) problems.push(`${at}.weight: a positive number`)
+  const expect = r.expect === undefined ? DEFAULT_EXPECT : parseExpect(r.expect)
+  if (!expect) problems.push(`${at}.expect: a status, a list of statuses, or a class like 2xx`)
+  const headers = { ...defaultHeaders }
+  if (r.headers !== undefined) {
+    if (isObj(r.headers)) for (const [k, v] of Object.entries(r.headers)) headers[k] = String(v)
+    else problems.push(`${at}.headers: a mapping`)
+  }
+  let body: string | undefined
+  if (r.body !== undefined) {
+    body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body)
+    if (typeof r.body !== 'string' && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json'
+  }
+  for (const [field, t] of [
+    ['path', r.path],
+    ['body', body],
+    ...Object.entries(headers).map(([k, v]) => [`headers.${k}`, v]),
+  ] as const) {
+    if (typeof t !== 'string') continue
+    try {
+      compileTemplate(t, vars)
+    } catch (e) {
+      templateProblems.push(`${at}.${field}: ${(e as Error).message}`)
+    }
+  }
+  return {
+    name: typeof r.name === 'string' && r.name ? r.name : `${method} ${String(r.path)}`,
+    weight,
+    method,
+    path: String(r.path),
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    expect: expect ?? DEFAULT_EXPECT,
+  }
 }

@@ -2,9 +2,10 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { toServiceTables } from '../../core/db/table.js'
+import { IDEMPOTENCY_TABLE, SAGA_TABLES, toServiceTables } from '../../core/db/table.js'
 import { parseFieldsFlag } from '../../core/workspace/fields.js'
 import type { ServiceSpec } from '../../core/workspace/model.js'
+import { SAGA_TABLES_DDL } from '../../../templates/workspace/files/packages/kit/src/saga/testing.js'
 import { planMigration } from './migrations.js'
 
 const spec = (fields: string): ServiceSpec => {
@@ -88,5 +89,15 @@ describe('planMigration (drizzle-kit, from the model)', () => {
       ['0001_sync', 1001],
     ])
     expect(await readFile(join(dir, 'drizzle/0000_init.sql'), 'utf8')).toBe(sql)
+  })
+})
+
+describe('the tables of sagas (docs/sagas.md)', () => {
+  it('are created by the statements the kit tests itself against', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'msvc-migrations-'))
+    dirs.push(dir)
+    const change = await planMigration(dir, [...SAGA_TABLES, IDEMPOTENCY_TABLE], 'svc', 'sagas', 1000)
+    // the kit's tests create these tables from SAGA_TABLES_DDL: it must stay what msvc generates
+    expect(change.statements).toEqual(SAGA_TABLES_DDL)
   })
 })

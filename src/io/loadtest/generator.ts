@@ -23,6 +23,9 @@ import { rateAt } from '../../core/loadtest/schedule.js'
 import type { GeneratorUse } from '../../core/loadtest/generator-health.js'
 import type { WorkerHistograms, WorkerSecond } from '../../core/loadtest/merge.js'
 import type { Slice } from '../../core/loadtest/schedule.js'
+import type { CompiledFlow } from '../../core/loadtest/flow.js'
+import type { KeptAnswer } from '../../core/loadtest/http-parser.js'
+import { FlowRunner } from './flow-runner.js'
 import { HttpPool } from './http-pool.js'
 import { startClosedModel, startOpenModel, type Job } from './schedulers.js'
 
@@ -33,6 +36,8 @@ export interface GeneratorOptions {
   host: string
   port: number
   requests: (CompiledRequest | CompiledGrpcCall)[]
+  /** flows of HTTP steps, picked with the requests (flow-runner.ts) */
+  flows?: CompiledFlow[]
   model: LoadModel
   /** a request unanswered this long is an error (status 0) and its connection is closed */
   timeoutMs: number
@@ -62,9 +67,28 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const lateAfterMs = o.lateAfterMs ?? 1
     const open = o.model.kind === 'open' ? o.model : undefined
     const closed = o.model.kind === 'closed' ? o.model : undefined
-    const pick = createWeightedPicker(o.requests.map((r) => r.spec.weight))
     const random = o.random ?? Math.random
-    const eps = o.requests.map((r) => {
+    // flows: their steps are endpoints after the requests, their iterations picked with them
+    const flows = o.flows?.length
+      ? new FlowRunner({
+          flows: o.flows,
+          firstEp: o.requests.length,
+          context: (vars) => ({ seq: nextSeq(), random, nowMs: Date.now(), vars }),
+          refused: (ep) => rec.refused(ep),
+          ...(open
+            ? {
+                sendNext: (job: Job) => {
+                  // in flight from now; sent once the answer's connection is free again
+                  inFlight++
+                  queueMicrotask(() => finished || pool.send(job))
+                },
+              }
+            : {}),
+        })
+      : undefined
+    const weights = o.requests.map((r) => r.spec.weight)
+    const pick = flows ? flows.picker(weights) : createWeightedPicker(weights)
+    const eps = [...o.requests, ...(flows?.endpoints ?? [])].map((r) => {
       const grpc = 'call' in r ? r : undefined
       return {
         bytes: grpc ? undefined : (r as CompiledRequest).bytes,
@@ -115,9 +139,10 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     /** open model, once the clock runs: sends every request due by `now` (performance.now()) */
     let dispatchDue: ((now: number) => void) | undefined
 
-    const finish = (job: Job, status: number, now: number) => {
+    const finish = (job: Job, status: number, now: number, kept?: KeptAnswer) => {
       inFlight--
-      rec.answer(job.ep, status, now - job.start)
+      const failed = flows?.owns(job.ep) ? flows.answered(job, status, now, kept) : false
+      rec.answer(job.ep, status, now - job.start, failed)
     }
 
     /** A request leaves now: open model, its lag behind schedule; closed, its clock starts. */
@@ -138,14 +163,25 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       port: o.port,
       ...(closed ? { pipelining: closed.pipelining } : { maxConnections: open!.maxConnections }),
       sending: () => sending,
-      bytesFor: (ep) => {
-        const e = eps[ep]!
+      bytesFor: (job) => {
+        if (flows?.owns(job.ep)) return flows.bytes(job)
+        const e = eps[job.ep]!
         return e.bytes ?? e.http!.encode({ seq: nextSeq(), random, nowMs: Date.now() })
       },
       sent: markSent,
       answered: finish,
+      ...(flows ? { keeps: (ep: number) => flows.keeps(ep) } : {}),
       nextForSlot: () => {
-        const ep = pick()
+        // a flow's next step first (the slot its predecessor freed), then what the mix picks
+        const queued = flows?.nextQueued()
+        if (queued) return { ep: queued.ep, job: queued }
+        let ep = pick()
+        // a flow's first step starts an iteration (refused only with a captured value, so never)
+        while (flows?.owns(ep)) {
+          const job = flows.begin({ ep, start: 0 })
+          if (job) return { ep, job }
+          ep = pick()
+        }
         const g = eps[ep]!.grpc
         return g ? { ep, grpc: (done) => callGrpc({ ep, start: 0 }, g, done) } : { ep }
       },
@@ -184,7 +220,10 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     }
 
     /** Open model: a job due now, on its way (gRPC) or to a connection. */
-    const dispatch = (job: Job) => {
+    const dispatch = (due: Job) => {
+      // a flow's first step starts an iteration (undefined: its request was refused)
+      const job = flows?.owns(due.ep) ? flows.begin(due) : due
+      if (!job) return
       inFlight++
       const g = eps[job.ep]!.grpc
       if (g) return callGrpc(job, g)
@@ -247,9 +286,12 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       for (const j of grpcPending) finish(j, GRPC_CANCELLED, now)
       grpcPending.clear()
       closeSecond(true)
-      o.exportHistograms?.(rec.histograms())
-      resolve(
-        rec.result({
+      o.exportHistograms?.({
+        ...rec.histograms(),
+        ...(flows ? { flows: flows.stats.histograms() } : {}),
+      })
+      resolve({
+        ...rec.result({
           startMs,
           durationMs: now - t0,
           sent,
@@ -260,7 +302,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           generator,
           interrupted,
         }),
-      )
+        ...(flows ? { flows: flows.stats.report() } : {}),
+      })
     }
 
     const onAbort = () => {
@@ -296,6 +339,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         {
           ...hooks,
           dispatch,
+          grow: (now, onTime, rate, floor) => pool.grow(now, onTime, rate, floor),
           openWarm: (ready) => pool.open(undefined, ready),
           onDue: (fn) => (dispatchDue = fn),
         },

@@ -1,13 +1,22 @@
 /**
  * The load generator's HTTP/1.1 connections: raw sockets writing prebuilt request bytes, answers
- * read by their framing only (core/loadtest/http-parser.ts). Open model: connections open on
- * demand up to a limit, and a job that finds none free waits in the backlog with its clock
- * running. Closed model: each connection keeps `pipelining` requests in flight. The generator
- * (generator.ts) decides what is sent when and records what comes back.
+ * read by their framing only (core/loadtest/http-parser.ts). Open model: a job that finds no
+ * connection free waits in the backlog with its clock running; sending never opens a connection,
+ * and more open (grow) only when the backlog has waited while the generator kept up and the
+ * observed latency says the pool is too small (core/loadtest/pool-size.ts). Closed model: each
+ * connection keeps `pipelining` requests in flight. The generator (generator.ts) decides what is
+ * sent when and records what comes back.
  */
 import { connect, type Socket } from 'node:net'
-import { ResponseParser, type ParsedResponse } from '../../core/loadtest/http-parser.js'
-import { MAX_CONNECTING, type Job } from './schedulers.js'
+import { ResponseParser, type KeptAnswer, type ParsedResponse } from '../../core/loadtest/http-parser.js'
+import {
+  GROW_AFTER_MS,
+  MAX_CONNECTING,
+  SERVICE_SAMPLES,
+  toConnectionsToOpen,
+  toQuantile,
+} from '../../core/loadtest/pool-size.js'
+import type { Job } from './schedulers.js'
 
 interface Conn {
   socket: Socket
@@ -19,6 +28,8 @@ interface Conn {
   dead: boolean
   /** it has carried a request */
   used: boolean
+  /** when its last request was written (performance.now()) */
+  sentAt: number
   /** called once it is connected, or has failed to */
   onReady?: (() => void) | undefined
   /** closed model: gRPC calls this connection's slots are waiting for */
@@ -34,13 +45,18 @@ export interface PoolHooks {
   maxConnections?: number
   sending(): boolean
   /** the request's bytes (prebuilt, or rendered from its template) */
-  bytesFor(ep: number): Uint8Array
+  bytesFor(job: Job): Uint8Array
   /** a request leaves now (its lag or clock); returns now */
   sent(job: Job): number
-  /** a request ended with `status` (0: no answer) */
-  answered(job: Job, status: number, now: number): void
-  /** closed model: the endpoint for a free slot, and if it is a gRPC call, how to send it */
-  nextForSlot(): { ep: number; grpc?: (done: () => void) => void }
+  /** a request ended with `status` (0: no answer); `kept`: its headers and body, when `keeps` asked */
+  answered(job: Job, status: number, now: number, kept?: KeptAnswer): void
+  /** must the headers and body of an answer to endpoint `ep` be kept? (absent: never) */
+  keeps?: (ep: number) => boolean
+  /**
+   * closed model: the endpoint for a free slot, the job to send when it is one already under way
+   * (a flow's next step), and if it is a gRPC call, how to send it
+   */
+  nextForSlot(): { ep: number; job?: Job; grpc?: (done: () => void) => void }
   /** does endpoint `ep` expect a body (not HEAD)? */
   hasBody(ep: number): boolean
   /** after an answer: sends that fell due leave now, and the run may be done */
@@ -55,8 +71,13 @@ export class HttpPool {
   private readonly idle: Conn[] = []
   private readonly backlog: Job[] = []
   private backlogHead = 0
-  /** connections opening now: a burst of sends opens at most MAX_CONNECTING at once */
+  /** connections opening now: at most MAX_CONNECTING at once */
   private connecting = 0
+  /** open model: since when (performance.now()) the backlog has held jobs with ticks on time */
+  private backlogSince = 0
+  /** open model: the last SERVICE_SAMPLES times from a write to its answer (ms), a ring */
+  private readonly service = new Float64Array(SERVICE_SAMPLES)
+  private serviceCount = 0
   opened = 0
   /** requests written on a connection that had carried one before */
   reused = 0
@@ -68,19 +89,47 @@ export class HttpPool {
     return this.backlog.length - this.backlogHead
   }
 
-  /** Sends a job on a free connection, a new one, or queues it (open model). */
+  /**
+   * Sends a job on a free connection, or queues it with its clock running (open model). Opens
+   * one only when the pool has none: a connect costs the generator more than a send, and opening
+   * one per send behind schedule is the storm that put the old generator further behind (#19).
+   */
   send(job: Job): void {
     const c = this.idle.pop()
     if (c) return this.write(c, job)
-    if (
-      this.h.maxConnections &&
-      this.conns.size < this.h.maxConnections &&
-      this.connecting < MAX_CONNECTING
-    ) {
-      this.open(job)
+    // no connection at all, not even one opening (all were lost, the server refuses them): nothing
+    // would ever serve the backlog, so this job gets one of its own (and its error without delay)
+    if (this.conns.size === 0 && this.h.maxConnections) return this.open(job)
+    if (this.waiting === 0) this.backlogSince = performance.now()
+    this.backlog.push(job)
+  }
+
+  /**
+   * Open model, once a tick: connections for the backlog when it has waited GROW_AFTER_MS while
+   * the ticks ran on time (`onTime`; a late tick restarts the wait) and the pool is smaller than
+   * `rate` x the observed latency asks for (never below `floor`, the warm pool).
+   */
+  grow(now: number, onTime: boolean, rate: number, floor: number): void {
+    if (this.waiting === 0) return
+    if (!onTime) {
+      this.backlogSince = now
       return
     }
-    this.backlog.push(job)
+    if (now - this.backlogSince < GROW_AFTER_MS) return
+    const n = toConnectionsToOpen({
+      waiting: this.waiting,
+      waitedMs: now - this.backlogSince,
+      open: this.conns.size,
+      connecting: this.connecting,
+      rate,
+      serviceMs: toQuantile(this.service, Math.min(this.serviceCount, SERVICE_SAMPLES), 0.25),
+      floor,
+      max: this.h.maxConnections ?? 0,
+    })
+    if (!n) return
+    for (let i = 0; i < n; i++) this.open(this.takeBacklog())
+    // the next step waits GROW_AFTER_MS more: at most 8 connections per 5 ms, never a burst
+    this.backlogSince = now
   }
 
   open(first?: Job, onReady?: () => void): void {
@@ -94,6 +143,7 @@ export class HttpPool {
       queued: first ? [first] : [],
       dead: false,
       used: false,
+      sentAt: 0,
       parser: undefined as unknown as ResponseParser,
       grpcPending: 0,
     }
@@ -102,13 +152,19 @@ export class HttpPool {
         const job = c.inflight.shift()
         if (!job) return this.fail(c)
         const now = performance.now()
-        this.h.answered(job, r.status, now)
+        if (!this.h.pipelining) {
+          // one request in flight per connection: write to answer is how long the server held it
+          this.service[this.serviceCount++ % SERVICE_SAMPLES] = now - c.sentAt
+        }
+        this.h.answered(job, r.status, now, r.kept)
         if (r.close) return this.fail(c, true)
         this.free(c)
         // sends that fell due while a batch of answers is read leave now, not after the batch
         this.h.afterAnswer(now)
       },
       () => this.h.hasBody(c.inflight[0]?.ep ?? 0),
+      // only runs with flows that capture or check ask; plain load keeps nothing
+      this.h.keeps ? () => this.h.keeps!(c.inflight[0]?.ep ?? 0) : undefined,
     )
     this.conns.add(c)
     c.onReady = onReady
@@ -119,7 +175,6 @@ export class HttpPool {
       const q = c.queued.splice(0)
       for (const j of q) this.write(c, j)
       if (this.h.pipelining || !q.length) this.free(c)
-      this.pump()
     })
     socket.on('data', (chunk: Buffer) => {
       c.parser.feed(chunk)
@@ -136,9 +191,9 @@ export class HttpPool {
   private write(c: Conn, job: Job): void {
     if (c.used) this.reused++
     else c.used = true
-    this.h.sent(job)
+    c.sentAt = this.h.sent(job)
     c.inflight.push(job)
-    c.socket.write(this.h.bytesFor(job.ep))
+    c.socket.write(this.h.bytesFor(job))
   }
 
   /** A connection can take more: the closed model fills its slots; the open model gives it the backlog. */
@@ -148,7 +203,7 @@ export class HttpPool {
       while (this.h.sending() && !c.dead && c.inflight.length + c.grpcPending < pipelining) {
         const next = this.h.nextForSlot()
         if (!next.grpc) {
-          this.write(c, { ep: next.ep, start: 0 })
+          this.write(c, next.job ?? { ep: next.ep, start: 0 })
           continue
         }
         // a gRPC pick holds this connection's slot until it is answered, as a request would
@@ -160,14 +215,18 @@ export class HttpPool {
       }
       return
     }
-    if (this.backlogHead < this.backlog.length) {
-      const job = this.backlog[this.backlogHead++]!
-      if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-        this.backlog.splice(0, this.backlogHead)
-        this.backlogHead = 0
-      }
-      this.write(c, job)
-    } else this.idle.push(c)
+    if (this.waiting) this.write(c, this.takeBacklog())
+    else this.idle.push(c)
+  }
+
+  /** The backlog's oldest job (call only when it has one). */
+  private takeBacklog(): Job {
+    const job = this.backlog[this.backlogHead++]!
+    if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog.splice(0, this.backlogHead)
+      this.backlogHead = 0
+    }
+    return job
   }
 
   /** Ends a connection; what it still owed is answered with status 0 (an error). */
@@ -187,7 +246,10 @@ export class HttpPool {
       // processed. The closed model sends others on the next connection; the open model
       // sends these again, their clocks still running from their intended times.
       if (this.h.pipelining) this.h.dropped(c.inflight.length)
-      else for (const j of c.inflight) this.backlog.push(j)
+      else if (c.inflight.length) {
+        if (this.waiting === 0) this.backlogSince = now
+        for (const j of c.inflight) this.backlog.push(j)
+      }
     } else for (const j of c.inflight) this.h.answered(j, 0, now)
     for (const j of c.queued) this.h.answered(j, 0, now)
     c.inflight.length = 0
@@ -196,20 +258,18 @@ export class HttpPool {
     // a server that closes after N requests gets a new connection at once; a failing one, after a pause
     if (this.h.pipelining && this.h.sending())
       setTimeout(() => this.h.sending() && this.open(), graceful ? 0 : 10)
-    else this.pump()
+    else this.replace()
     this.h.maybeDone()
   }
 
-  /** Hands waiting jobs to new connections after one was lost (open model). */
-  private pump(): void {
+  /**
+   * Open model: a lost connection is replaced by one, which takes the oldest waiting job, when
+   * jobs wait; more come only from grow().
+   */
+  private replace(): void {
     const max = this.h.maxConnections
-    if (!max) return
-    while (
-      this.backlogHead < this.backlog.length &&
-      this.conns.size < max &&
-      this.connecting < MAX_CONNECTING
-    )
-      this.open(this.backlog[this.backlogHead++]!)
+    if (max && this.waiting && this.conns.size < max && this.connecting < MAX_CONNECTING)
+      this.open(this.takeBacklog())
   }
 
   /** Fails connections whose oldest request started before `limit`, and backlog jobs as old. */

@@ -14,13 +14,16 @@ export async function readScenarioFile(cwd: string, file: string): Promise<Scena
     throw new UserError(`cannot read scenario ${file}`)
   })
   const parsed = parseScenario(text)
-  if (!parsed.ok)
-    throw new UserError(
-      `${file}: ${parsed.problems[0]}`,
+  if (!parsed.ok) {
+    const more =
       parsed.problems.length > 1
         ? `${parsed.problems.length - 1} more: ${parsed.problems.slice(1, 4).join('; ')}`
-        : undefined,
+        : undefined
+    throw new UserError(
+      `${file}: ${parsed.problems[0]}`,
+      [parsed.hint, more].filter(Boolean).join('; ') || undefined,
     )
+  }
   return parsed.scenario
 }
 

@@ -5,6 +5,7 @@
  * message ends its run early, as Ctrl-C ends a run of one generator.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { compileFlow, type FlowSpec } from '../../core/loadtest/flow.js'
 import { compileRequest, type RequestSpec } from '../../core/loadtest/request.js'
 import type { WorkerHistograms, WorkerSecond } from '../../core/loadtest/merge.js'
 import type { LoadModel, LoadRunResult } from '../../core/loadtest/report.js'
@@ -18,6 +19,7 @@ export interface LoadWorkerData {
   /** the Host header the requests carry */
   hostHeader: string
   requests: RequestSpec[]
+  flows?: FlowSpec[]
   model: LoadModel
   timeoutMs: number
   slice: Slice
@@ -47,6 +49,7 @@ try {
     host: data.host,
     port: data.port,
     requests: data.requests.map((spec) => compileRequest(spec, data.hostHeader)),
+    ...(data.flows ? { flows: data.flows.map((f) => compileFlow(f, data.hostHeader)) } : {}),
     model: data.model,
     timeoutMs: data.timeoutMs,
     signal: stop.signal,

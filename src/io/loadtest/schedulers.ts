@@ -5,7 +5,8 @@
  * duration. The generator (generator.ts) owns the connections and answers; these only decide when
  * to send and when to stop.
  */
-import { createArrivalSchedule, sliceSchedule, type Slice } from '../../core/loadtest/schedule.js'
+import { toWarmConnections } from '../../core/loadtest/pool-size.js'
+import { createArrivalSchedule, rateAt, sliceSchedule, type Slice } from '../../core/loadtest/schedule.js'
 import type { LoadModel } from '../../core/loadtest/report.js'
 
 /** A request to send: which endpoint, and when its latency clock starts (performance.now()). */
@@ -15,8 +16,27 @@ export interface Job {
   start: number
 }
 
-/** Connections a burst of sends opens at once, at most (not one per send). */
-export const MAX_CONNECTING = 8
+/**
+ * A tick this late (the loop was busy this long) means the generator, not the server, is behind:
+ * the pool does not grow for the backlog it left.
+ */
+const BEHIND_MS = 1
+
+/**
+ * The open model waits for a send under 2 ms away (closer than a timer can aim) in naps this long,
+ * looking at its sockets between them. It used to spin (setImmediate), which kept a core busy at
+ * any rate over 500/s: with `--workers 2` on 2 cores the workers took the target's CPU (issue
+ * #19). A nap costs a send and an answer read at most ~0.15 ms (the kernel's timer slack adds
+ * ~50 µs); measured here, send lag p50 0.07 ms and 0.1-0.2 cores at 1,000-20,000/s, against
+ * 0.002 ms and 0.7-1 core spinning.
+ */
+const NAP_MS = 0.1
+const napCell = new Int32Array(new SharedArrayBuffer(4))
+
+/** Sleeps the thread `ms` (sub-millisecond) without spinning. */
+function nap(ms: number): void {
+  if (ms > 0) Atomics.wait(napCell, 0, 0, ms)
+}
 
 /** What a scheduler drives in the generator. */
 export interface SchedulerHooks {
@@ -46,6 +66,11 @@ export function startOpenModel(
   run: { slice?: Slice | undefined; startAt?: number | undefined },
   h: SchedulerHooks & {
     dispatch(job: Job): void
+    /**
+     * each tick: the backlog may get more connections (HttpPool.grow); `onTime`: this tick ran
+     * when it was meant to; `rate`: the schedule's rate now; `floor`: the warm pool's size
+     */
+    grow(now: number, onTime: boolean, rate: number, floor: number): void
     /** opens a connection before the clock starts; `ready` once it connected or failed */
     openWarm(ready: () => void): void
     /** sends due while answers are read leave at once, not after the batch */
@@ -56,6 +81,9 @@ export function startOpenModel(
   const sched = run.slice ? sliceSchedule(whole, run.slice) : whole
   let next = sched.next()
   let t0 = 0
+  const workers = run.slice?.count ?? 1
+  /** when the next tick is meant to run (performance.now()) */
+  let tickAt = 0
   const due = (nowAbs: number) => {
     const now = nowAbs - t0
     while (next !== undefined && next <= now) {
@@ -65,20 +93,23 @@ export function startOpenModel(
   }
   const tick = () => {
     if (!h.sending()) return
-    due(performance.now())
+    const now = performance.now()
+    due(now)
+    if (hasHttp) h.grow(now, now - tickAt <= BEHIND_MS, rateAt(model.profile, now - t0) / workers, warm)
     if (next === undefined) return h.stopSending()
     const wait = next - (performance.now() - t0)
-    if (wait > 2) setTimeout(tick, wait - 1)
-    else setImmediate(tick)
+    // a timer may fire up to 1 ms after wait - 1
+    tickAt = performance.now() + (wait > 2 ? wait : 0)
+    if (wait > 2) return void setTimeout(tick, wait - 1)
+    nap(Math.min(wait, NAP_MS))
+    tickAt = performance.now()
+    setImmediate(tick)
   }
-  // connections for the peak rate (one per 200 requests/s, at least 8) are open before the clock
-  // starts (waiting up to 1 s), so the first seconds do not pay for connecting; more open on demand
-  // (gRPC channels are connected by their loader before the run)
-  const peak =
-    Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate)) / (run.slice?.count ?? 1)
-  // (a worker opens its share of the 8: workers together open no more than one generator would)
-  const least = Math.ceil(MAX_CONNECTING / (run.slice?.count ?? 1))
-  const warm = hasHttp ? Math.min(model.maxConnections, Math.max(least, Math.ceil(peak / 200))) : 0
+  // connections for the peak rate are open before the clock starts (waiting up to 1 s), so the
+  // first seconds do not pay for connecting; more open only when the backlog lasts and the observed
+  // latency asks for them (HttpPool.grow). gRPC channels are connected by their loader before the run.
+  const peak = Math.max(model.profile.startRate, ...model.profile.stages.map((st) => st.rate))
+  const warm = hasHttp ? toWarmConnections(peak, model.maxConnections, workers) : 0
   let waiting = warm
   let started = false
   let warmTimer: NodeJS.Timeout | undefined

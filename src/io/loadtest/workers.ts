@@ -14,7 +14,7 @@ import type { LoadWorkerData, LoadWorkerMessage } from './load-worker.js'
 /** The run: what every worker is given, how many there are, and the run's hooks. */
 export interface WorkersOptions extends Pick<
   LoadWorkerData,
-  'host' | 'port' | 'hostHeader' | 'requests' | 'model' | 'timeoutMs'
+  'host' | 'port' | 'hostHeader' | 'requests' | 'flows' | 'model' | 'timeoutMs'
 > {
   workers: number
   signal?: AbortSignal
@@ -50,6 +50,7 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
       port: o.port,
       hostHeader: o.hostHeader,
       requests: o.requests,
+      ...(o.flows ? { flows: o.flows } : {}),
       model: workerModel(o.model, index, n),
       timeoutMs: o.timeoutMs,
       slice: { index, count: n },

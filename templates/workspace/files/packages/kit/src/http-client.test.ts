@@ -266,6 +266,35 @@ describe('ServiceClient balancing over replicas', () => {
     expect(r.last!.body).toBe('{"amount":5}')
   })
 
+  it('sends extra headers (an idempotency key) without letting them replace its own', async () => {
+    const r = await startReplica()
+    const c = client({ resolve: fakeDns([r.address]).resolve })
+    await c.call('POST', '/hit', {
+      body: {},
+      headers: { 'idempotency-key': 'sg_1:charge', accept: 'text/plain', 'x-request-id': 'theirs' },
+      requestId: 'req-2',
+    })
+    expect(r.last!.headers).toMatchObject({
+      'idempotency-key': 'sg_1:charge',
+      accept: 'application/json',
+      'x-request-id': 'req-2',
+    })
+  })
+
+  it("stops at the caller's signal: the attempt in flight and any retry after it", async () => {
+    const r = await startReplica()
+    const c = client({ resolve: fakeDns([r.address]).resolve, timeoutMs: 5000, maxAttempts: 3 })
+    const started = Date.now()
+    await expect(c.call('GET', '/slow', { signal: AbortSignal.timeout(100) })).rejects.toThrow(
+      UnavailableError,
+    )
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(hitsOf(r, '/slow')).toBe(1)
+    const aborted = AbortSignal.abort()
+    await expect(c.call('GET', '/hit', { signal: aborted })).rejects.toThrow()
+    expect(hitsOf(r)).toBe(0)
+  })
+
   it('resolves paths against a base URL with a path prefix, as new URL(path, baseUrl) does', async () => {
     const r = await startReplica()
     const c = client({ baseUrl: 'http://payment:3002/v1/', resolve: fakeDns([r.address]).resolve })

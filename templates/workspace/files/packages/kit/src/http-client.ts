@@ -1,3 +1,9 @@
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api'
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+} from '@opentelemetry/semantic-conventions'
 import type { Registry } from 'prom-client'
 import type { Dispatcher } from 'undici'
 import { UnavailableError } from './errors.js'
@@ -9,6 +15,15 @@ import { BreakerOpenError, CircuitBreaker, type BreakerState } from './resilienc
 import { Bulkhead, BulkheadFullError } from './resilience/bulkhead.js'
 import { retry } from './resilience/retry.js'
 import { TimeoutError, withTimeout } from './resilience/timeout.js'
+import {
+  extractContext,
+  injectActiveContext,
+  injectContext,
+  isTracing,
+  isUnsampled,
+  kitTracer,
+  recordError,
+} from './tracing.js'
 
 export type { Resolver } from './gateway/upstream.js'
 
@@ -48,11 +63,18 @@ export interface ServiceClientOptions {
 export interface CallOptions {
   body?: unknown
   requestId?: string
-  /** W3C traceparent to pass on */
+  /**
+   * W3C traceparent to pass on. With tracing on, the call's own client span is sent instead, a
+   * child of the active span (or of this traceparent when no span is active).
+   */
   traceparent?: string
   /** retried on failure only when true; GET, HEAD, PUT and DELETE are idempotent by default */
   idempotent?: boolean
   timeoutMs?: number
+  /** more headers (an `idempotency-key`); the client's own (accept, content-type, ids) win */
+  headers?: Record<string, string>
+  /** aborts the call, every attempt and the waits between them (a saga step's own timeout) */
+  signal?: AbortSignal
 }
 
 export interface ServiceResponse<T = unknown> {
@@ -159,10 +181,15 @@ export class ServiceClient {
     if (this.closed) throw new UnavailableError(`${this.opts.target} is unavailable: its client is closed`)
     const idempotent = opts.idempotent ?? IDEMPOTENT.has(method.toUpperCase())
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? 2000
-    const headers: Record<string, string> = { accept: 'application/json' }
+    opts.signal?.throwIfAborted()
+    const headers: Record<string, string> = { ...opts.headers, accept: 'application/json' }
     if (opts.body !== undefined) headers['content-type'] = 'application/json'
     if (opts.requestId) headers['x-request-id'] = opts.requestId
-    if (opts.traceparent) headers.traceparent = opts.traceparent
+    let span: Span | undefined
+    if (!isTracing()) {
+      if (opts.traceparent) headers.traceparent = opts.traceparent
+    } else if (isUnsampled()) injectActiveContext(headers)
+    else span = this.startSpan(method, opts.traceparent, headers)
     const out: Outgoing = {
       method,
       path: this.authority ? requestTarget(path, this.opts, this.authority) : path,
@@ -174,21 +201,29 @@ export class ServiceClient {
     const once = () =>
       this.breaker.call(() =>
         this.bulkhead.run(() =>
-          withTimeout(
-            (signal) =>
-              this.replicas ? this.sendToReplica<T>(out, signal, tried) : this.fetchOnce<T>(out, signal),
-            timeoutMs,
-          ),
+          withTimeout((timeout) => {
+            const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
+            return this.replicas ? this.sendToReplica<T>(out, signal, tried) : this.fetchOnce<T>(out, signal)
+          }, timeoutMs),
         ),
       )
     try {
-      return await retry(once, {
+      const response = await retry(once, {
         maxAttempts: idempotent ? (this.opts.maxAttempts ?? 3) : 1,
         baseDelayMs: 50,
         maxDelayMs: 1000,
-        isRetryable: (e) => !(e instanceof BreakerOpenError) && !(e instanceof BulkheadFullError),
+        isRetryable: (e) =>
+          !(e instanceof BreakerOpenError) && !(e instanceof BulkheadFullError) && !opts.signal?.aborted,
       })
+      span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status)
+      span?.end()
+      return response
     } catch (e) {
+      if (span) {
+        if (e instanceof UpstreamError) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, e.status)
+        recordError(span, e)
+        span.end()
+      }
       if (
         e instanceof BreakerOpenError ||
         e instanceof BulkheadFullError ||
@@ -198,6 +233,30 @@ export class ServiceClient {
         throw new UnavailableError(`${this.opts.target} is unavailable: ${e.message}`, { cause: e })
       throw new UnavailableError(`${this.opts.target} is unreachable: ${(e as Error).message}`, { cause: e })
     }
+  }
+
+  /**
+   * The client span of one call (its retries included: they are one logical call, with one request
+   * id), a child of the active span, or of `traceparent` when no span is active; its context goes
+   * into `headers` as traceparent (and tracestate).
+   */
+  private startSpan(method: string, traceparent: string | undefined, headers: Record<string, string>): Span {
+    const active = context.active()
+    const parent = !otelActiveSpan(active) && traceparent ? extractContext({ traceparent }) : active
+    const span = kitTracer().startSpan(
+      method.toUpperCase(),
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: method.toUpperCase(),
+          [ATTR_SERVER_ADDRESS]: this.authority ?? this.opts.target,
+          'peer.service': this.opts.target,
+        },
+      },
+      parent,
+    )
+    injectContext(span, headers, parent)
+    return span
   }
 
   /** Stops re-resolving and health-checking the replicas and closes their connections. */
@@ -295,6 +354,8 @@ function requestTarget(path: string, opts: ServiceClientOptions, authority: stri
     throw new Error(`ServiceClient ${opts.target}: the path "${path}" leads away from ${opts.baseUrl}`)
   return url.pathname + url.search
 }
+
+const otelActiveSpan = (ctx: ReturnType<typeof context.active>) => trace.getSpan(ctx)
 
 function safeJson(text: string): unknown {
   try {

@@ -1,5 +1,6 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
 import { plainMode } from './plain.js'
+import { activeTraceFields, isTracing } from './tracing.js'
 
 export type { Logger }
 
@@ -10,6 +11,10 @@ export type { Logger }
  * synchronous write (see StdoutLines): under load, a write for every line was the largest cost a
  * request had after the response itself (PERFORMANCE.md). With `plain` (or KIT_PLAIN_LOGGING=1),
  * a plain pino logger writing each line as it is logged.
+ *
+ * With tracing on (startTracing ran first), a line logged while a span is active carries its
+ * `trace_id` and `span_id`, so the logs of one trace can be found from it; without tracing no
+ * mixin is installed and a line costs what it did.
  */
 export function createLogger(
   service: string,
@@ -17,10 +22,12 @@ export function createLogger(
   destination?: DestinationStream,
   opts: { plain?: boolean } = {},
 ): Logger {
+  const traced = isTracing() ? { mixin: traceMixin } : {}
   if (opts.plain ?? plainMode())
     return pino(
       {
         level,
+        ...traced,
         base: { service },
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
@@ -30,6 +37,7 @@ export function createLogger(
   const logger = pino(
     {
       level,
+      ...traced,
       base: { service },
       timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
@@ -39,6 +47,9 @@ export function createLogger(
   OUR_FORMAT.add(logger)
   return logger
 }
+
+/** pino's mixin: the active span's ids, when there is one (a new object: pino assigns into it). */
+const traceMixin = (): object => activeTraceFields() ?? {}
 
 /** Loggers made by createLogger: their lines have the format preformattedLine writes. */
 const OUR_FORMAT = new WeakSet<Logger>()

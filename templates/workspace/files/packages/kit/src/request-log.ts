@@ -6,6 +6,7 @@ import {
   type FastifyRequest,
 } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
+import { endRequestSpan, requestSpan, startRequestSpan } from './http-tracing.js'
 import { preformattedLine, type Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { PerRoute } from './per-route.js'
@@ -23,7 +24,8 @@ export function routeOf(request: FastifyRequest): string {
 
 /**
  * The request's lines: one per finished request, `request` at info (at debug for polled routes),
- * with the request id, method, route template, status code and duration as fields. The fields that
+ * with the request id, method, route template, status code and duration as fields (and the request's
+ * trace_id and span_id when it has a span). The fields that
  * repeat from request to request are made into JSON once per route, method and status code.
  */
 export class RequestLines {
@@ -42,7 +44,13 @@ export class RequestLines {
   write(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const quiet = QUIET_ROUTES.has(route)
     if (quiet && !this.logger.isLevelEnabled('debug')) return
-    const fields = `"requestId":${JSON.stringify(request.id)},${this.fixed.get(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    let fields = `"requestId":${JSON.stringify(request.id)},${this.fixed.get(route, request.method, reply.statusCode)},"durationMs":${Math.round(reply.elapsedTime * 100) / 100}`
+    // the request's own span (ended by now, so not the active one): its ids, as on every traced line
+    const span = requestSpan(request)
+    if (span) {
+      const c = span.spanContext()
+      fields += `,"trace_id":"${c.traceId}","span_id":"${c.spanId}"`
+    }
     if (quiet) this.debug(fields)
     else this.info(fields)
   }
@@ -51,7 +59,8 @@ export class RequestLines {
 /**
  * Each request as it arrives and as it finishes, as fastify reports them to its log controller:
  * the request id into `x-request-id` on arrival; on completion the request's RED metrics and its
- * line (RequestLines), and an error line when the response could not be written. Fastify's other
+ * line (RequestLines), and an error line when the response could not be written; with tracing on,
+ * the request's server span starts on arrival and ends on completion. Fastify's other
  * lines (stream and serializer errors) are written as it writes them, with the request id labelled
  * `requestId`. Doing this here rather than in onRequest and onResponse hooks spares every request
  * two hook runs (PERFORMANCE.md).
@@ -59,16 +68,22 @@ export class RequestLines {
 export class RequestLogController extends LogController {
   private readonly lines: RequestLines
 
+  private readonly tracing: boolean
+
+  /** `tracing`: also start and end each request's server span (http-tracing.ts) */
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    opts: { tracing?: boolean } = {},
   ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL })
     this.lines = new RequestLines(logger)
+    this.tracing = opts.tracing ?? false
   }
 
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     reply.header('x-request-id', request.id)
+    if (this.tracing) startRequestSpan(request)
   }
 
   override requestCompleted(
@@ -76,6 +91,7 @@ export class RequestLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (this.tracing) endRequestSpan(request, reply)
     const route = routeOf(request)
     this.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
     this.lines.write(request, reply, route)

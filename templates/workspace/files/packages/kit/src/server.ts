@@ -9,9 +9,11 @@ import Fastify, {
 import { requestIdFrom } from './ids.js'
 import type { Logger } from './logger.js'
 import type { HealthRegistry } from './health.js'
+import { addHttpTracing, recordRequestError } from './http-tracing.js'
 import type { Metrics } from './metrics.js'
 import { plainMode } from './plain.js'
 import { REQUEST_ID_LOG_LABEL, RequestLogController, requestLoggerFactory, routeOf } from './request-log.js'
+import { isTracing } from './tracing.js'
 
 export type { FastifyInstance }
 
@@ -36,16 +38,18 @@ export interface FieldProblem {
  * A fastify server with the workspace's conventions: request ids (x-request-id in and out),
  * strict validation (unknown fields rejected, no type coercion), JSON errors that never leak a
  * stack, RED metrics per route template, one log line per request, health and metrics routes.
+ * With tracing on (startTracing ran first), a server span per request (http-tracing.ts).
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const plain = opts.plain ?? plainMode()
+  const tracing = isTracing()
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     // plain: fastify's own request lines (two a request) and child loggers (PERFORMANCE.md)
     ...(plain
       ? { logController: new LogController({ requestIdLogLabel: REQUEST_ID_LOG_LABEL }) }
       : {
-          logController: new RequestLogController(opts.logger, opts.metrics),
+          logController: new RequestLogController(opts.logger, opts.metrics, { tracing }),
           childLoggerFactory: requestLoggerFactory,
         }),
     requestIdHeader: false,
@@ -67,6 +71,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       done()
     })
   }
+
+  // server spans: started and ended by the kit's log controller, or by two hooks in plain mode
+  if (tracing) addHttpTracing(app, { hooks: plain })
 
   // JSON only: a text/plain body would otherwise reach the schema as a string (400); it is a 415.
   app.removeContentTypeParser('text/plain')
@@ -136,6 +143,7 @@ function sendError(error: FastifyError & { field?: string }, request: FastifyReq
   const status = error.statusCode ?? 500
   if (status < 500) return reply.code(status).send({ error: 'bad_request', message: error.message })
   request.log.error({ err: error }, 'unhandled error')
+  recordRequestError(request, error)
   return reply.code(500).send({ error: 'internal', message: 'internal error', requestId: request.id })
 }
 

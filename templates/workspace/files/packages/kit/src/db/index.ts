@@ -5,6 +5,8 @@ import pg from 'pg'
 import { ConflictError, InvalidInputError, UnavailableError } from '../errors.js'
 import type { HealthRegistry } from '../health.js'
 import type { Logger } from '../logger.js'
+import { isTracing } from '../tracing.js'
+import { traceQueries } from './tracing.js'
 
 /** A service's database, whichever driver is under it (node-postgres, or PGlite in tests). */
 export type Database = PgDatabase<PgQueryResultHKT>
@@ -53,6 +55,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseC
     client.on('error', (err) => opts.logger.warn({ err }, 'database connection lost')),
   )
   pool.on('error', () => undefined) // logged by the client's own listener above
+  // With tracing on, every query made while serving gets a span (db/tracing.ts explains why the
+  // kit wraps the pool's clients instead of using a pg instrumentation).
+  if (isTracing()) pool.on('connect', (client) => traceQueries(client))
   const deadline = Date.now() + (opts.startupTimeoutMs ?? 30_000)
   for (let attempt = 1; ; attempt++) {
     try {
@@ -160,3 +165,5 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
   return e
 }
 export * from './outbox.js'
+export * from './transaction.js'
+export { traceQueries, type QueryClient } from './tracing.js'

@@ -5,6 +5,7 @@ import pg from 'pg'
 import { EventValidationError } from '../events/types.js'
 import type { Logger } from '../logger.js'
 import type { Database, Queryable } from './index.js'
+import { currentTransaction, toDrizzleSql } from './transaction.js'
 
 /** An event stored with the change that caused it, in the same transaction (the `outbox` table). */
 export interface StoredEvent {
@@ -36,7 +37,8 @@ interface Rows {
  * atomic as a transaction is, in one round trip instead of four. The text is built once from
  * `change` (an insert or an update whose values are placeholders) and runs as a named statement,
  * so each connection parses and plans it once, as the prepared reads are. For an update, the
- * events are written only when it changed a row; `run` resolves to whether it did.
+ * events are written only when it changed a row; `run` resolves to whether it did. Inside
+ * inTransaction (db/transaction.ts) it runs in that transaction.
  */
 export class PreparedWrite {
   private readonly change: { sql: string; params: unknown[] }
@@ -57,7 +59,12 @@ export class PreparedWrite {
   async run(values: Record<string, unknown>, events: StoredEvent[] = []): Promise<boolean> {
     const params = this.change.params.map((p) => fill(p, values))
     for (const e of events) params.push(e.id, e.type, JSON.stringify(e.payload))
-    const result = await runNamed(this.db, `${this.name}_${events.length}`, this.text(events.length), params)
+    const text = this.text(events.length)
+    // inside inTransaction, on the transaction's connection (unnamed: parsed each time)
+    const tx = currentTransaction(this.db)
+    const result = tx
+      ? ((await tx.execute(toDrizzleSql(text, params))) as unknown as Rows)
+      : await runNamed(this.db, `${this.name}_${events.length}`, text, params)
     return result.rows.length > 0
   }
 

@@ -25,7 +25,8 @@ describe('PreparedWrite (PGlite)', () => {
     db = drizzle({ client }) as unknown as Database
     await client.exec(`create table items (id uuid primary key, name text not null, due timestamptz, meta jsonb, count bigint, version integer not null);
       create table outbox (id uuid primary key, seq bigserial, type text not null, payload jsonb not null, created_at timestamptz not null default now(), published_at timestamptz, error text)`)
-  })
+    // PGlite takes more than the default 10 s hook timeout to start on a busy machine
+  }, 60_000)
   afterAll(() => client.close())
 
   const rowOf = async (id: string) =>

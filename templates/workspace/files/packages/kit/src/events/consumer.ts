@@ -19,6 +19,7 @@ import {
 import { NS, sleep, type BrokerConnection } from './connection.js'
 import type { EventMetrics } from './metrics.js'
 import type { SeenIds } from './seen-ids.js'
+import { consumeInSpan } from './tracing.js'
 import type { DeadLetter, EventHandler } from './types.js'
 
 export interface ConsumerContext {
@@ -118,7 +119,10 @@ export class EventConsumer {
       return this.deadLetter(durable, msg, event, `invalid payload: ${problems.join('; ')}`, 'invalid')
     const timer = this.c.metrics.handlerDuration.startTimer({ type })
     try {
-      await sub.handler(event.data as never, event as EventEnvelope<never>)
+      // with tracing on, in a consumer span: a child of the producer's, from the envelope
+      await consumeInSpan(event, durable, () =>
+        sub.handler(event.data as never, event as EventEnvelope<never>),
+      )
     } catch (e) {
       timer({ result: 'failed' })
       this.c.metrics.consumed.inc({ type, result: 'failed' })

@@ -6,6 +6,7 @@ import {
   type EventEnvelope,
   type EventSchema,
 } from './envelope.js'
+import { nameProducedEvent, startProducerSpan } from './tracing.js'
 
 /**
  * A publisher that keeps events in memory, for tests and for running a service without a broker.
@@ -29,9 +30,16 @@ export class MemoryEventPublisher<P extends object> implements EventPublisher<P>
     if (!schema) throw new EventValidationError(type, [`${type} is not an event this service publishes`])
     const problems = validatePayload(schema, data)
     if (problems.length) throw new EventValidationError(type, problems)
+    const producer = startProducerSpan(type, type, opts.traceparent)
     const event = createEnvelope(type, this.source, data, opts)
-    if (this.failWith) throw new EventPublishError(type, event.id, this.failWith)
+    nameProducedEvent(producer, event)
+    if (this.failWith) {
+      const error = new EventPublishError(type, event.id, this.failWith)
+      producer?.end(error)
+      throw error
+    }
     this.published.push(event)
+    producer?.end()
     return event
   }
 }

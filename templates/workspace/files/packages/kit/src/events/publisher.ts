@@ -9,6 +9,7 @@ import {
 import type { BrokerConnection } from './connection.js'
 import { sleep } from './connection.js'
 import type { EventMetrics } from './metrics.js'
+import { nameProducedEvent, startProducerSpan } from './tracing.js'
 import { EventPublishError, EventValidationError } from './types.js'
 
 const PUBLISH_ATTEMPT_MS = 2000
@@ -37,14 +38,22 @@ export async function publishEvent<T>(
   if (!schema) throw new EventValidationError(type, [`${type} is not an event this service publishes`])
   const problems = validatePayload(schema, data)
   if (problems.length) throw new EventValidationError(type, problems)
+  const subject = subjects.event(c.workspace, type)
+  const producer = startProducerSpan(type, subject, opts.traceparent)
   const event = createEnvelope(type, `/${c.workspace}/${c.service}`, data, opts)
+  nameProducedEvent(producer, event)
   const deadline = Date.now() + (c.publishTimeoutMs ?? 5000)
   const js = c.conn.js
   if (!js || c.conn.stopping) {
     c.metrics.publishFailed.inc({ type })
-    throw new EventPublishError(type, event.id, c.conn.stopping ? 'the bus is closing' : c.conn.lastError)
+    const error = new EventPublishError(
+      type,
+      event.id,
+      c.conn.stopping ? 'the bus is closing' : c.conn.lastError,
+    )
+    producer?.end(error)
+    throw error
   }
-  const subject = subjects.event(c.workspace, type)
   const body = JSON.stringify(event)
   let cause = ''
   while (Date.now() < deadline) {
@@ -54,6 +63,7 @@ export async function publishEvent<T>(
       const timeout = Math.max(100, Math.min(PUBLISH_ATTEMPT_MS, deadline - Date.now()))
       await js.publish(subject, body, { msgID: event.id, timeout })
       c.metrics.published.inc({ type })
+      producer?.end()
       return event
     } catch (e) {
       cause = (e as Error).message
@@ -61,5 +71,7 @@ export async function publishEvent<T>(
     }
   }
   c.metrics.publishFailed.inc({ type })
-  throw new EventPublishError(type, event.id, cause || 'timed out')
+  const error = new EventPublishError(type, event.id, cause || 'timed out')
+  producer?.end(error)
+  throw error
 }

@@ -3,6 +3,8 @@
 import { BlockList, isIP } from 'node:net'
 import { randomHex } from '../ids.js'
 import { PRINCIPAL_HEADERS } from './auth.js'
+import { trace } from '@opentelemetry/api'
+import { injectContext, isTracing } from '../tracing.js'
 
 /** A header block as node and undici give it: lowercase names, a list for repeated fields. */
 export type HeaderFields = Record<string, string | string[] | undefined>
@@ -166,12 +168,20 @@ const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}
 
 /**
  * The trace context to send upstream: the caller's traceparent when it is valid, else a new one
- * (sampled). A new trace drops the caller's tracestate, which belonged to the one refused.
+ * (sampled). A new trace drops the caller's tracestate, which belonged to the one refused. With
+ * tracing on, the gateway's own span for the request (a child of the caller's) is sent instead, so
+ * that the upstream's span sits under the gateway's in the trace.
  */
 export function traceContext(incoming: HeaderFields): {
   traceparent: string
   tracestate?: string | string[]
 } {
+  const span = isTracing() ? trace.getActiveSpan() : undefined
+  if (span) {
+    const carrier: Record<string, string> = {}
+    injectContext(span, carrier)
+    if (carrier.traceparent) return carrier as { traceparent: string; tracestate?: string }
+  }
   const given = incoming.traceparent
   if (typeof given === 'string' && TRACEPARENT.test(given.trim()))
     return {

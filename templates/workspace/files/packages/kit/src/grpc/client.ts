@@ -8,11 +8,21 @@ import {
   type Metadata,
   type ServiceError,
 } from '@grpc/grpc-js'
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api'
 import type { Registry } from 'prom-client'
 import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../resilience/breaker.js'
 import { retry } from '../resilience/retry.js'
 import { currentCallContext, outgoingMetadata } from './context.js'
 import { BREAKER_FAILURE_CODES, GrpcCallError, RETRYABLE_CODES } from './status.js'
+import {
+  extractContext,
+  injectActiveContext,
+  injectContext,
+  isTracing,
+  isUnsampled,
+  kitTracer,
+  recordError,
+} from '../tracing.js'
 
 /** What the generator knows about each method: its name on the grpc-js client and whether it may be retried. */
 export interface GrpcMethodInfo {
@@ -137,7 +147,81 @@ export class ResilientGrpcClient {
     // Deadline propagation: a call made while serving another never outlives the caller's deadline.
     const parentDeadlineAt = currentCallContext()?.deadlineAt
     // The request id and trace context stay the same across retries: they are one logical call.
-    const metadata = outgoingMetadata(options)
+    let span: { span: Span; carrier: Record<string, string> } | undefined
+    let metadata: Metadata
+    if (!isTracing()) metadata = outgoingMetadata(options)
+    else if (isUnsampled()) {
+      // the call being served is not sampled: its context goes on as it is, and no span is made
+      const carrier: Record<string, string> = {}
+      injectActiveContext(carrier)
+      metadata = outgoingMetadata({ ...options, ...carrier })
+    } else {
+      span = this.startSpan(method, options)
+      metadata = outgoingMetadata({ ...options, ...span.carrier })
+    }
+    if (!span) return this.attempts<Req, Res>(method, info, request, metadata, deadlineMs, parentDeadlineAt)
+    try {
+      const response = await this.attempts<Req, Res>(
+        method,
+        info,
+        request,
+        metadata,
+        deadlineMs,
+        parentDeadlineAt,
+      )
+      span.span.setAttribute('rpc.grpc.status_code', status.OK)
+      return response
+    } catch (e) {
+      if (e instanceof GrpcCallError) span.span.setAttribute('rpc.grpc.status_code', e.code)
+      recordError(span.span, e)
+      throw e
+    } finally {
+      span.span.end()
+    }
+  }
+
+  /**
+   * The client span of one call (retries included), `<package.Service>/<Method>`, a child of the
+   * active span, or of the traceparent given or of the call being served when none is active; and
+   * the traceparent (and tracestate) to send for it.
+   */
+  private startSpan(
+    method: string,
+    options: GrpcCallOptions,
+  ): { span: Span; carrier: Record<string, string> } {
+    const fn = (this.client as unknown as Record<string, { path?: string }>)[method]
+    const path = fn?.path ?? method
+    const name = path.startsWith('/') ? path.slice(1) : `${this.target}/${method}`
+    const active = context.active()
+    const given = options.traceparent ?? currentCallContext()?.traceparent
+    const parent = !trace.getSpan(active) && given ? extractContext({ traceparent: given }) : active
+    const slash = name.lastIndexOf('/')
+    const span = kitTracer().startSpan(
+      name,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'rpc.system': 'grpc',
+          'rpc.service': name.slice(0, slash),
+          'rpc.method': name.slice(slash + 1),
+          'peer.service': this.target,
+        },
+      },
+      parent,
+    )
+    const carrier: Record<string, string> = {}
+    injectContext(span, carrier, parent)
+    return { span, carrier }
+  }
+
+  private attempts<Req, Res>(
+    method: string,
+    info: GrpcMethodInfo,
+    request: Req,
+    metadata: Metadata,
+    deadlineMs: number,
+    parentDeadlineAt: number | undefined,
+  ): Promise<Res> {
     return retry(
       async () => {
         try {

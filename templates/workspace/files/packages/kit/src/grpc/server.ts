@@ -11,6 +11,7 @@ import {
   type handleServerStreamingCall,
   type handleUnaryCall,
 } from '@grpc/grpc-js'
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import type { HealthRegistry } from '../health.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -19,6 +20,50 @@ import { createHealthImplementation, HealthService } from './health.js'
 import { grpcServerMetrics } from './metrics.js'
 import { createReflectionImplementation, REFLECTION_SERVICES } from './reflection.js'
 import { statusName, toGrpcStatus } from './status.js'
+import { extractContext, isTracing, kitTracer, recordError, toTraceparent } from '../tracing.js'
+
+/** Codes that mark a server span failed (the semantic conventions for gRPC servers). */
+const SERVER_ERROR_CODES = new Set([
+  status.UNKNOWN,
+  status.DEADLINE_EXCEEDED,
+  status.UNIMPLEMENTED,
+  status.INTERNAL,
+  status.UNAVAILABLE,
+  status.DATA_LOSS,
+])
+
+/**
+ * The server span of a call (`<package.Service>/<Method>`, kind server), a child of the caller's
+ * span when its metadata carried a traceparent. The call context then carries this span's
+ * traceparent, so that what reads it (outgoing calls, events) continues from here.
+ */
+function startServerSpan(ctx: CallContext, service: string, method: string): Span {
+  const parent = ctx.traceparent
+    ? extractContext({
+        traceparent: ctx.traceparent,
+        ...(ctx.tracestate ? { tracestate: ctx.tracestate } : {}),
+      })
+    : context.active()
+  const span = kitTracer().startSpan(
+    `${service}/${method}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
+    },
+    parent,
+  )
+  ctx.traceparent = toTraceparent(span)
+  return span
+}
+
+function endServerSpan(span: Span, code: status, err: unknown): void {
+  span.setAttribute('rpc.grpc.status_code', code)
+  if (SERVER_ERROR_CODES.has(code)) {
+    if (err !== undefined) recordError(span, err)
+    else span.setStatus({ code: SpanStatusCode.ERROR })
+  }
+  span.end()
+}
 
 /** What a unary handler gets besides the request. */
 export interface UnaryContext extends CallContext {
@@ -116,7 +161,11 @@ export class GrpcServer {
       const deadline = call.getDeadline()
       const deadlineAt =
         deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined
-      const ctx = { ...readCallContext(call.metadata), ...(deadlineAt !== undefined ? { deadlineAt } : {}) }
+      const ctx: CallContext = {
+        ...readCallContext(call.metadata),
+        ...(deadlineAt !== undefined ? { deadlineAt } : {}),
+      }
+      const span = isTracing() ? startServerSpan(ctx, service, method) : undefined
       const controller = new AbortController()
       call.once('cancelled', () => controller.abort(new Error('cancelled by the caller')))
       const done = (code: status, details?: string, err?: unknown) => {
@@ -136,15 +185,18 @@ export class GrpcServer {
         else if (code === status.INTERNAL || code === status.UNKNOWN)
           logger.error({ ...line, err }, 'grpc call failed')
         else logger.info({ ...line, details }, 'grpc call')
+        if (span) endServerSpan(span, code, err)
       }
       call.sendMetadata(withRequestId(ctx.requestId))
-      runWithCallContext(ctx, () =>
-        fn(call.request, {
-          ...ctx,
-          signal: controller.signal,
-          ...(deadlineAt !== undefined ? { deadline: new Date(deadlineAt) } : {}),
-        }),
-      ).then(
+      const run = () =>
+        runWithCallContext(ctx, () =>
+          fn(call.request, {
+            ...ctx,
+            signal: controller.signal,
+            ...(deadlineAt !== undefined ? { deadline: new Date(deadlineAt) } : {}),
+          }),
+        )
+      ;(span ? context.with(trace.setSpan(context.active(), span), run) : run()).then(
         (response) => {
           done(status.OK)
           callback(null, response)

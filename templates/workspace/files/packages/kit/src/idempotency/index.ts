@@ -1,0 +1,3 @@
+export * from './types.js'
+export * from './memory.js'
+export * from './postgres.js'

@@ -1,0 +1,6 @@
+export * from './types.js'
+export * from './classify.js'
+export * from './plan.js'
+export * from './metrics.js'
+export * from './orchestrator.js'
+export type { SagaRow } from './store.js'
