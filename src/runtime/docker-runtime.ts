@@ -188,9 +188,13 @@ export class DockerRuntime implements Runtime {
     services: string[],
     opts: { timeoutMs: number; onEvent: (e: PhaseEvent) => void },
   ): Promise<void> {
-    const deadline = Date.now() + opts.timeoutMs
+    const began = Date.now()
+    const deadline = began + opts.timeoutMs
     const pending = new Set(services)
     const reported = new Map<string, string>()
+    // restarts counted from this wait on: a container that compose kept (not recreated) may carry
+    // restarts from before, a chaos kill's say, and is judged by what it does now
+    const restartsBefore = new Map<string, number>()
     const emit = (e: PhaseEvent) => {
       if (reported.get(e.service) === e.phase) return
       reported.set(e.service, e.phase)
@@ -198,7 +202,7 @@ export class DockerRuntime implements Runtime {
     }
     for (;;) {
       for (const service of [...pending]) {
-        const verdict = await this.healthOf(service)
+        const verdict = await this.healthOf(service, { began, restartsBefore })
         if (verdict.phase === 'healthy') {
           pending.delete(service)
           emit({ service, phase: 'healthy' })
@@ -216,14 +220,27 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async healthOf(service: string): Promise<HealthVerdict> {
+  /**
+   * A service's health now. With `since`, a container created before `since.began` has its
+   * restarts counted from the first time this wait saw it (kept in `since.restartsBefore`).
+   */
+  private async healthOf(
+    service: string,
+    since?: { began: number; restartsBefore: Map<string, number> },
+  ): Promise<HealthVerdict> {
     const infos = await this.containers(service)
     if (infos.length === 0) return { phase: 'starting' }
     const expected = service === 'nats' ? 1 : Math.max(1, this.ws.services[service]?.replicas ?? 1)
     const verdicts: HealthVerdict[] = []
     for (const info of currentContainers(infos, expected)) {
       const c = await this.d.getContainer(info.Id).inspect()
-      verdicts.push(containerHealth(c.State, c.RestartCount))
+      let restarts = c.RestartCount
+      if (since && info.Created * 1000 < since.began) {
+        const before = since.restartsBefore.get(info.Id) ?? restarts
+        since.restartsBefore.set(info.Id, before)
+        restarts -= before
+      }
+      verdicts.push(containerHealth(c.State, restarts))
     }
     return serviceHealth(verdicts, expected)
   }
