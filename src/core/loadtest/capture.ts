@@ -5,8 +5,7 @@
  * (json-path.ts) or from a header (`header:location`). Pure: the load generator hands over the
  * answer's status, headers and body text.
  */
-import { isDeepStrictEqual } from 'node:util'
-import { parseJsonPath, selectJsonPath, type PathStep } from './json-path.js'
+import { jsonEqual, parseJsonPath, selectJsonPath, type PathStep } from './json-path.js'
 
 /** Where a captured or checked value comes from. */
 export type ValueSource =
@@ -143,7 +142,7 @@ export function failedChecks(answer: AnswerView, checks: readonly Check[]): stri
   for (const c of checks) {
     const { found, value } = read(c.from)
     if (!found) failed.push(`check ${c.from.text}: the answer has none`)
-    else if (!isDeepStrictEqual(value, c.expected))
+    else if (!jsonEqual(value, c.expected))
       failed.push(
         `check ${c.from.text}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(value)}`,
       )
@@ -163,7 +162,7 @@ export function readAnswer(
   const read = reader(answer)
   const passed = checks.map((c) => {
     const { found, value } = read(c.from)
-    return found && isDeepStrictEqual(value, c.expected)
+    return found && jsonEqual(value, c.expected)
   })
   const vars: Record<string, string> = Object.create(null) as Record<string, string>
   for (const c of captures) {

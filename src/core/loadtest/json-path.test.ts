@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseJsonPath, selectJsonPath } from './json-path.js'
+import { jsonEqual, parseJsonPath, selectJsonPath } from './json-path.js'
 
 describe('parseJsonPath', () => {
   it.each([
@@ -40,5 +40,18 @@ describe('selectJsonPath', () => {
       '$.items[0].constructor',
     ])
       expect(selectJsonPath(doc, parseJsonPath(p))).toBeUndefined()
+  })
+})
+
+describe('jsonEqual', () => {
+  it('compares JSON values by type and content, objects whatever their key order', () => {
+    expect(jsonEqual({ a: [1, { b: 'x' }], c: null }, { c: null, a: [1, { b: 'x' }] })).toBe(true)
+    expect(jsonEqual(2, '2')).toBe(false)
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false)
+    expect(jsonEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false)
+    expect(jsonEqual({ a: undefined }, { b: undefined })).toBe(false)
+    expect(jsonEqual([], {})).toBe(false)
+    expect(jsonEqual(null, {})).toBe(false)
+    expect(jsonEqual(true, true)).toBe(true)
   })
 })

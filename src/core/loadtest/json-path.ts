@@ -53,3 +53,22 @@ export function selectJsonPath(value: unknown, steps: readonly PathStep[]): unkn
   }
   return v
 }
+
+/**
+ * Whether two JSON values are equal: the same type (2 is not "2"), arrays item by item, objects
+ * key by key whatever their order. Written here rather than node:util's isDeepStrictEqual so that
+ * the dashboard's page, which type-checks the load report without Node's types, can import it.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  if (Array.isArray(a)) {
+    const bs = b as unknown[]
+    return a.length === bs.length && a.every((v, i) => jsonEqual(v, bs[i]))
+  }
+  const ak = Object.keys(a)
+  const bo = b as Record<string, unknown>
+  if (ak.length !== Object.keys(bo).length) return false
+  return ak.every((k) => Object.hasOwn(bo, k) && jsonEqual((a as Record<string, unknown>)[k], bo[k]))
+}
