@@ -20,6 +20,7 @@ const ALL = [
   'gateway',
   'otlp-receiver',
   'tracing',
+  'dashboard',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))

@@ -45,9 +45,14 @@ export interface ChaosStack {
 /**
  * A workspace (msvc.yaml) and its containers, labelled as msvc labels them, on a network of their
  * own: each service runs SERVER with a HEALTHCHECK and `--restart unless-stopped`, its port
- * published on 127.0.0.1. Unique names per call; teardown removes everything by label.
+ * published on 127.0.0.1. Unique names per call; teardown removes everything by label. With
+ * `healthCheck: false`, no health check (each check starts a node process in the container): the
+ * stack is ready once every port answers.
  */
-export async function startChaosStack(names: string[]): Promise<ChaosStack> {
+export async function startChaosStack(
+  names: string[],
+  opts: { healthCheck?: boolean } = {},
+): Promise<ChaosStack> {
   const ws = `chaos-${randomBytes(4).toString('hex')}`
   const root = await makeTempDir('msvc-chaos-')
   const network = `${ws}_default`
@@ -115,14 +120,18 @@ export async function startChaosStack(names: string[]): Promise<ChaosStack> {
         `PORT=${s.port}`,
         '--restart',
         'unless-stopped',
-        '--health-cmd',
-        `node -e "${HEALTH}"`,
-        '--health-interval',
-        '1s',
-        '--health-retries',
-        '2',
-        '--health-timeout',
-        '2s',
+        ...(opts.healthCheck === false
+          ? []
+          : [
+              '--health-cmd',
+              `node -e "${HEALTH}"`,
+              '--health-interval',
+              '1s',
+              '--health-retries',
+              '2',
+              '--health-timeout',
+              '2s',
+            ]),
         'node:20-slim',
         'node',
         '-e',
@@ -130,7 +139,7 @@ export async function startChaosStack(names: string[]): Promise<ChaosStack> {
       ])
     }
     for (const s of Object.values(services)) await waitForHttp(`http://127.0.0.1:${s.port}/health/ready`)
-    for (const s of Object.values(services)) await waitHealthy(s.container)
+    if (opts.healthCheck !== false) for (const s of Object.values(services)) await waitHealthy(s.container)
   } catch (e) {
     await stack.teardown()
     throw e

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { HealthSnapshot } from '../../src/core/dashboard/status.js'
 import type { DashboardRecord } from '../../src/io/dashboard/process.js'
@@ -95,26 +94,5 @@ describe.skipIf(!hasDocker)('msvc dashboard watching a real stack', () => {
       `fetch('http://${hostGateway}:${record.otlpPort}/v1/traces',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(r=>console.log(r.status),e=>console.log('failed',e.cause?.code))`,
     ])
     expect(out.trim()).toBe('200')
-  })
-
-  it('costs little CPU while nobody watches an idle stack (issue #18: under 3 % of the machine)', async () => {
-    // utime + stime of the dashboard process, in clock ticks (100 a second on Linux)
-    const ticks = async () => {
-      const stat = await readFile(`/proc/${record.pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return Number(fields[11]) + Number(fields[12])
-    }
-    // nobody watches: no page, and the last API call over 10 s ago, so it polls every 5 s
-    await new Promise((r) => setTimeout(r, 11_000))
-    const before = await ticks()
-    const t0 = Date.now()
-    await new Promise((r) => setTimeout(r, 5000))
-    const cpuMs = ((await ticks()) - before) * 10
-    const share = cpuMs / (Date.now() - t0)
-    console.log(
-      `dashboard CPU, nobody watching: ${(share * 100).toFixed(2)} % of one core (${cpuMs} ms in 5 s)`,
-    )
-    // of one core, where the issue's 3 % is of the machine: generous, for a busy CI machine
-    expect(share).toBeLessThan(0.03)
   })
 })
