@@ -1,4 +1,4 @@
-/** Merged live logs of the stack, filtered by service, level, request id, trace id and text. */
+/** Merged live logs of the stack, filtered by service, level, request id, trace or span id and text. */
 import { useEffect, useState } from 'preact/hooks'
 import { matchesLogFilter, type LogFilter, type LogLevel } from '../core/dashboard/logs.js'
 import { getJson, type LogEntry } from './api.js'
@@ -24,6 +24,7 @@ export function LogsView({
       level: f.level,
       requestId: f.requestId,
       traceId: f.traceId,
+      spanId: f.spanId,
       text: f.text,
       limit: '500',
     })
@@ -72,6 +73,7 @@ export function LogsView({
           value={f.traceId ?? ''}
           onInput={set('traceId')}
         />
+        <input aria-label="span id" placeholder="span id" value={f.spanId ?? ''} onInput={set('spanId')} />
         <input aria-label="text" placeholder="text" value={f.text ?? ''} onInput={set('text')} />
       </form>
       <div class="log-lines" role="log">

@@ -72,8 +72,8 @@ function App() {
             tick={spanTick}
             traceId={traceId}
             openTrace={setTraceId}
-            showLogs={(id) => {
-              setLogFilter({ traceId: id })
+            showLogs={(id, spanId) => {
+              setLogFilter(spanId ? { traceId: id, spanId } : { traceId: id })
               go('logs')
             }}
           />

@@ -21,7 +21,8 @@ export function TracesView({
   tick: number
   openTrace: (id: string | undefined) => void
   traceId: string | undefined
-  showLogs: (traceId: string) => void
+  /** the logs of a trace, or of one of its spans */
+  showLogs: (traceId: string, spanId?: string) => void
 }) {
   const [f, setF] = useState<TraceFilter>({ service: '', status: '', minMs: '', traceId: '' })
   const [answer, setAnswer] = useState<TracesAnswer | undefined>()
@@ -109,7 +110,7 @@ function Waterfall({
 }: {
   traceId: string
   tick: number
-  showLogs: (id: string) => void
+  showLogs: (traceId: string, spanId?: string) => void
 }) {
   const [t, setT] = useState<TraceAnswer | undefined>()
   const [missing, setMissing] = useState(false)
@@ -160,7 +161,14 @@ function Waterfall({
         <div class="span-detail">
           <h3>
             {open.span.service}: {open.span.name} ({open.span.kind}, {open.span.status}
-            {open.span.statusMessage ? `: ${open.span.statusMessage}` : ''})
+            {open.span.statusMessage ? `: ${open.span.statusMessage}` : ''}) ·{' '}
+            <button
+              type="button"
+              data-span-logs={open.span.spanId}
+              onClick={() => showLogs(traceId, open.span.spanId)}
+            >
+              its logs
+            </button>
           </h3>
           <table>
             <tbody>

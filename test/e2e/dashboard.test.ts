@@ -172,5 +172,12 @@ describe.skipIf(!hasDocker)('msvc dashboard on the generated stack', () => {
     await page.locator(`[data-trace="${traceId}"]`).click()
     await expect.poll(() => page.locator('[data-span]').count(), { timeout: 5000 }).toBe(spans.length)
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-trace.png') })
+    // from order's server span, its logs: the line order wrote while serving the request
+    await page.locator(`[data-span="${orderServer!.spanId}"]`).click()
+    await page.locator(`[data-span-logs="${orderServer!.spanId}"]`).click()
+    const line = page.locator('.log-lines .log').first()
+    await line.waitFor({ timeout: 5000 })
+    expect(new Set(await page.locator('.log-lines .log .svc').allTextContents())).toEqual(new Set(['order']))
+    await page.screenshot({ path: join(ARTIFACTS, 'e2e-span-logs.png') })
   })
 })

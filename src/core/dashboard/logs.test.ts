@@ -52,7 +52,7 @@ describe('parseLogLine', () => {
 describe('matchesLogFilter', () => {
   const e = parseLogLine(
     'order',
-    line({ level: 'warn', msg: 'Payment Slow', requestId: 'r-1', trace_id: 'aa' }),
+    line({ level: 'warn', msg: 'Payment Slow', requestId: 'r-1', trace_id: 'aa', span_id: 'c1' }),
     0,
     1,
   )
@@ -67,6 +67,8 @@ describe('matchesLogFilter', () => {
     [{ requestId: 'r-2' }, false],
     [{ traceId: 'AA' }, true],
     [{ traceId: 'bb' }, false],
+    [{ traceId: 'aa', spanId: 'C1' }, true],
+    [{ traceId: 'aa', spanId: 'c2' }, false],
     [{ text: 'payment slow' }, true],
     [{ text: 'nope' }, false],
   ])('%j -> %s', (f, ok) => expect(matchesLogFilter(e, f)).toBe(ok))

@@ -39,6 +39,8 @@ export interface LogFilter {
   level?: LogLevel
   requestId?: string
   traceId?: string
+  /** the lines written while this span was active (the kit's `span_id`) */
+  spanId?: string
   /** a substring of the line, any case */
   text?: string
 }
@@ -90,6 +92,7 @@ export function matchesLogFilter(e: LogEntry, f: LogFilter): boolean {
   if (f.level && LEVELS.indexOf(e.level) < LEVELS.indexOf(f.level)) return false
   if (f.requestId && e.requestId !== f.requestId) return false
   if (f.traceId && e.traceId !== f.traceId.toLowerCase()) return false
+  if (f.spanId && e.spanId !== f.spanId.toLowerCase()) return false
   if (f.text && !e.raw.toLowerCase().includes(f.text.toLowerCase())) return false
   return true
 }

@@ -207,6 +207,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
           ...(level ? { level } : {}),
           ...(q.get('requestId') ? { requestId: q.get('requestId')! } : {}),
           ...(q.get('traceId') ? { traceId: q.get('traceId')! } : {}),
+          ...(q.get('spanId') ? { spanId: q.get('spanId')! } : {}),
           ...(q.get('text') ? { text: q.get('text')! } : {}),
           ...(Number.isFinite(after) && after > 0 ? { afterSeq: after } : {}),
           limit: Number(q.get('limit')) || 500,
