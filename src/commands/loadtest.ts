@@ -27,6 +27,7 @@ import { createGrpcCalls, loadGeneratedClients, type GrpcCalls } from '../io/loa
 import { engineEdges } from '../io/chaos/lifecycle.js'
 import { readChaosSource, readScenarioFile } from '../io/loadtest/inputs.js'
 import { loadWorkspace } from '../io/workspace.js'
+import { keepRun } from '../io/dashboard/runs-store.js'
 import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
 import { renderHtmlReport } from '../ui/loadtest-html.js'
 import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest-plan.js'
@@ -235,6 +236,9 @@ export async function runLoadtest(
   }
   if (o.json) ui.json(report)
   else if (!o.quiet) ui.data(formatSummary(report, (s) => ui.color.bold(s)))
+  // a copy for the dashboard's runs, in the workspace the run was made from (if any)
+  const home = loaded ?? (await loadWorkspace(ctx.cwd).catch(() => undefined))
+  if (home) await keepRun(home.root, 'load', Date.parse(report.startedAt), report)
 
   if (result.interrupted) {
     ui.error('cancelled')

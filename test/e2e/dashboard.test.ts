@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -93,10 +93,11 @@ describe.skipIf(!hasDocker)('msvc dashboard on the generated stack', () => {
       { cwd: ws },
     )
     expect([0, 2]).toContain(r.exitCode)
-    await mkdir(join(ws, 'load'), { recursive: true })
-    await writeFile(join(ws, 'load', 'dashboard-e2e.json'), r.stdout)
+    // the run keeps its report in .msvc/runs/ (git- and prettier-ignored), named by its start
+    const started = (JSON.parse(r.stdout) as { startedAt: string }).startedAt
+    const id = `.msvc/runs/load-${started.replace(/[:.]/g, '-')}.json`
     await page.locator('[data-tab="runs"]').click()
-    const run = page.locator('[data-run="load/dashboard-e2e.json"]')
+    const run = page.locator(`[data-run="${id}"]`)
     await run.waitFor({ timeout: 10_000 })
     expect(await run.textContent()).toContain('payment')
     await run.click()

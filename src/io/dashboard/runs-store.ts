@@ -4,10 +4,12 @@
  * writes these where the user says, so the dashboard looks where they are usually put: the
  * workspace's root, its top-level folders (load/, chaos/, reports/...) and .msvc/runs/, not in
  * node_modules, services or packages. A file is read again only when its size or time changed.
+ * `msvc loadtest` run in a workspace keeps a copy of its report in .msvc/runs/ itself (keepRun).
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { sortRuns, toRunSummary, type RunSummary } from '../../core/dashboard/runs.js'
+import { writeFileAtomic } from '../fs.js'
 
 const SKIP = new Set(['node_modules', 'services', 'packages', 'dist', '.git'])
 /** A load report of an hour at one point a second is ~1 MB; anything far larger is not one. */
@@ -71,4 +73,29 @@ function safeParse(text: string): unknown {
   } catch {
     return undefined
   }
+}
+
+/** How many runs of each kind `.msvc/runs/` keeps: the oldest go first. */
+export const KEPT_RUNS = 30
+
+/**
+ * Keeps a copy of a run in the workspace's `.msvc/runs/` (git- and prettier-ignored), as
+ * `<kind>-<start time>.json`, so that the dashboard shows every run without the user saving it;
+ * the oldest beyond KEPT_RUNS of that kind are removed. Returns the file's path.
+ */
+export async function keepRun(
+  root: string,
+  kind: 'load' | 'chaos',
+  startMs: number,
+  run: unknown,
+): Promise<string> {
+  const dir = join(root, '.msvc', 'runs')
+  await mkdir(dir, { recursive: true })
+  const stamp = new Date(startMs).toISOString().replace(/[:.]/g, '-')
+  const file = join(dir, `${kind}-${stamp}.json`)
+  await writeFileAtomic(file, `${JSON.stringify(run)}\n`)
+  const mine = (await readdir(dir)).filter((n) => n.startsWith(`${kind}-`) && n.endsWith('.json')).sort()
+  for (const old of mine.slice(0, Math.max(0, mine.length - KEPT_RUNS)))
+    await rm(join(dir, old), { force: true })
+  return file
 }
