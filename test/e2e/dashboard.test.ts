@@ -129,16 +129,20 @@ describe.skipIf(!hasDocker)('msvc dashboard on the generated stack', () => {
       const r = await fetch(`${record.url}/api/traces/${traceId}`)
       return r.ok ? ((await r.json()) as { rows: Row[] }).rows.map((row) => row.span) : []
     }
-    // the consumers export within their batch delay (a second or so) of handling the event
-    await expect
-      .poll(
-        async () => new Set((await spansOf()).filter((s) => s.kind === 'consumer').map((s) => s.service)),
-        {
-          timeout: 15_000,
-          interval: 250,
-        },
-      )
-      .toEqual(new Set(['payment', 'notifier']))
+    // each service exports within its batch delay (a second or so) of ending its spans: wait for
+    // the gateway's and order's server spans, order's producer span and both consumers' spans
+    const wanted = [
+      'gateway:server',
+      'order:server',
+      'order:producer',
+      'payment:consumer',
+      'notifier:consumer',
+    ]
+    const present = async () => {
+      const kinds = new Set((await spansOf()).map((s) => `${s.service}:${s.kind}`))
+      return wanted.filter((w) => kinds.has(w))
+    }
+    await expect.poll(present, { timeout: 15_000, interval: 250 }).toEqual(wanted)
     const spans = await spansOf()
     const byId = new Map(spans.map((s) => [s.spanId, s]))
     const parentOf = (s: Span) => (s.parentSpanId ? byId.get(s.parentSpanId) : undefined)
