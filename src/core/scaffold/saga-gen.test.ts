@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { workspaceServiceTables } from '../db/table.js'
 import { parseWorkspace } from '../workspace/parse.js'
+import { toDbVars } from './db-vars.js'
 import { toTemplateVars } from './plan.js'
 
 // The generation of sagas (docs/sagas.md): the shop of test/fixtures/sagas, order owning place-order.
@@ -26,8 +27,7 @@ describe('saga tables', () => {
   })
 
   it('declares them in schema.ts after the entity and the outbox', () => {
-    const db = toTemplateVars(ws, 'order', '0.0.0').db
-    if (!db) throw new Error('order is postgres')
+    const db = toDbVars(ws.services.order!, 'order', workspaceServiceTables(ws, 'order'))
     expect(db.extraTables.map((t) => /pgTable\(\n {2}'(\w+)'/.exec(t.ts)![1])).toEqual([
       'idempotency_keys',
       'sagas',
@@ -36,7 +36,7 @@ describe('saga tables', () => {
     ])
     expect(db.extraTables.every((t) => t.comment.length > 0)).toBe(true)
     expect(db.builders).toEqual(expect.arrayContaining(['bigserial', 'jsonb', 'doublePrecision']))
-    const payment = toTemplateVars(ws, 'payment', '0.0.0').db
-    expect(payment && payment.extraTables.length).toBe(1)
+    const vars = toTemplateVars(ws, 'payment', '0.0.0')
+    expect(vars.db !== false && vars.db !== true && vars.db.extraTables.length).toBe(1)
   })
 })
