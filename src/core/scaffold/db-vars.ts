@@ -50,7 +50,7 @@ function tableTs(t: TableSpec, owner: string): string {
       : ''
     return `index('${i.name}').on(${on})${where}`
   })
-  const inline = `  (t) => [${indexes.join(', ')}],`
+  const inline = indexes.length ? `  (t) => [${indexes.join(', ')}],` : '  () => [],'
   // prettier puts the list on lines of their own when it does not fit on one
   const list =
     inline.length <= PRINT_WIDTH ? inline : `  (t) => [\n${indexes.map((i) => `    ${i},\n`).join('')}  ],`

@@ -21,14 +21,21 @@ export function sagaExpression(expr: string): string {
   throw new Error(`not a saga expression: ${expr}`)
 }
 
-/** The request of an operation's call: its id (record operations) and its mapped input. */
-const requestTs = (step: SagaStepSpec, withId: boolean): string => {
+/**
+ * The request of an operation's call, its id (record operations) and its mapped input, as
+ * `const <name> = ...` on lines of their own (prettier keeps an object broken as it is written).
+ */
+const requestDecl = (name: string, step: SagaStepSpec, withId: boolean): string => {
   const entries = [
     ...(withId && step.id ? [`id: ${sagaExpression(step.id)}`] : []),
     ...Object.entries(step.input).map(([k, v]) => `${k}: ${sagaExpression(v)}`),
   ]
-  return entries.length ? `{ ${entries.join(', ')} }` : '{}'
+  if (entries.length === 0) return `const ${name} = {}`
+  return `const ${name} = {\n${entries.map((e) => `            ${e},`).join('\n')}\n          }`
 }
+
+/** `deps.http.payment!`, or `deps.http['payment-eu']!` for a name that is no identifier. */
+const member = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `['${name}']`)
 
 /** One call (or compensation) of a step, as the arrow function `defineSaga` takes. */
 function callTs(
@@ -40,20 +47,29 @@ function callTs(
 ): string {
   const callee = ws.services[ref.service]!
   const op = toEntityVars(callee).operations.find((o) => o.name === ref.operation)!
-  const input = requestTs(step, false)
+  const block = (lines: string[]) =>
+    `async (ctx) => {\n${lines.map((l) => `          ${l}`).join('\n')}\n        }`
   if (ref.service === owner) {
     // the owner's own operation, in the step's transaction (the repository joins it)
-    const args = op.record ? `${sagaExpression(step.id!)}, ${input}` : input
-    return `(${args.includes('ctx') ? 'ctx' : ''}) => deps.service.${op.name}(${args})`
+    const args = op.record ? `${sagaExpression(step.id!)}, input` : 'input'
+    return block([requestDecl('input', step, false), `return deps.service.${op.name}(${args})`])
   }
   if (callee.capabilities.includes('grpc')) {
     const field = op.record ? toCamelCase(toSingular(callee.resource)) : toCamelCase(callee.resource)
-    return `async (ctx) =>\n          (await deps.grpc.${toCamelCase(ref.service)}.${op.methodCamel}(${requestTs(step, true)}, grpcOptions(ctx, ${timeoutMs})))\n            .${field}`
+    const client = `deps.grpc.${toCamelCase(ref.service)}`
+    return block([
+      requestDecl('request', step, true),
+      `const options = grpcOptions(ctx, ${timeoutMs})`,
+      `return (await ${client}.${op.methodCamel}(request, options)).${field}`,
+    ])
   }
   const path = op.record
     ? `\`/${callee.resource}/\${${sagaExpression(step.id!)}}/${op.kebab}\``
     : `'/${callee.resource}/${op.kebab}'`
-  return `(ctx) => post(deps.http['${ref.service}']!, ${path}, ${input}, ctx, ${timeoutMs})`
+  return block([
+    requestDecl('body', step, false),
+    `return post(deps.http${member(ref.service)}!, ${path}, body, ctx, ${timeoutMs})`,
+  ])
 }
 
 function stepTs(ws: Workspace, saga: SagaSpec, step: SagaStepSpec): string {
