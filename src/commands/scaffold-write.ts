@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Ctx } from '../context.js'
-import { toServiceTables } from '../core/db/table.js'
+import { workspaceServiceTables } from '../core/db/table.js'
 import type { TemplateSet } from '../core/scaffold/plan.js'
 import type { FilePlan } from '../core/scaffold/render.js'
 import type { Workspace } from '../core/workspace/model.js'
@@ -39,7 +39,7 @@ export async function renderWriteGenerate(o: {
       ? import('../io/db/migrations.js').then((m) =>
           m.planMigration(
             join(o.root, 'services', o.service),
-            toServiceTables(spec),
+            workspaceServiceTables(o.ws, o.service),
             `services/${o.service}`,
             'init',
           ),

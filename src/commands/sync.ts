@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Ctx } from '../context.js'
 import { buildComposeStack, renderComposeYaml } from '../core/compose/build-stack.js'
 import { migrationRisks } from '../core/db/migration-risks.js'
-import { toServiceTables } from '../core/db/table.js'
+import { workspaceServiceTables } from '../core/db/table.js'
 import { planServiceFiles, templateOf } from '../core/scaffold/plan.js'
 import { templatePathPatterns, type PlannedFile } from '../core/scaffold/render.js'
 import { isGeneratedText, missingOwnedMembers, planSync } from '../core/scaffold/sync-plan.js'
@@ -75,7 +75,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const keys = await Promise.all(
     postgres.map(async (name) => ({
       name,
-      tables: tablesKey(toServiceTables(workspace.services[name]!), ctx.version),
+      tables: tablesKey(workspaceServiceTables(workspace, name), ctx.version),
       migrations: await migrationsKey(join(root, 'services', name, 'drizzle')),
       record: await readRecord(migrationsRecordPath(root, name)),
     })),
@@ -126,7 +126,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
     for (const name of toDiff) {
       const change = await planMigration(
         join(root, 'services', name),
-        toServiceTables(workspace.services[name]!),
+        workspaceServiceTables(workspace, name),
         `services/${name}`,
         existsSync(join(root, 'services', name, 'drizzle')) ? 'sync' : 'init',
       )

@@ -82,9 +82,12 @@ describe('msvc sync', () => {
     expect(sync.exitCode, sync.stderr).toBe(0)
     expect(sync.stderr).toContain('migrate services/inventory/drizzle/0001_sync.sql')
     expect(sync.stderr).toMatch(/! services\/inventory\/src\/domain\/inventory\.ts: add reserve/)
-    expect(await readFile(svc('drizzle/0001_sync.sql'), 'utf8')).toBe(
+    // the new column, and the idempotency keys its first operation brings (docs/sagas.md)
+    const migration = await readFile(svc('drizzle/0001_sync.sql'), 'utf8')
+    expect(migration).toContain(
       'ALTER TABLE "inventories" ADD COLUMN "reserved" bigint DEFAULT 0 NOT NULL;\n',
     )
+    expect(migration).toContain('CREATE TABLE "idempotency_keys" (')
     expect(await readFile(svc('drizzle/0000_init.sql'), 'utf8')).toBe(first)
     expect(await readFile(svc('src/http/routes.ts'), 'utf8')).toContain("'/inventories/:id/reserve'")
     // the user's file is as they left it

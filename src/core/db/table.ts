@@ -4,7 +4,7 @@
  * built from, so that the two cannot disagree.
  */
 import type { FieldSpec } from '../workspace/fields.js'
-import { toEntityFields, type ServiceSpec } from '../workspace/model.js'
+import { toEntityFields, type ServiceSpec, type Workspace } from '../workspace/model.js'
 import { toSingular } from '../workspace/names.js'
 
 export type ColumnKind =
@@ -212,8 +212,25 @@ export const IDEMPOTENCY_TABLE: TableSpec = {
 /** The tables a saga's owner needs, beside its entity's and the outbox. */
 export const SAGA_TABLES: TableSpec[] = [SAGAS_TABLE, SAGA_STEPS_TABLE, SAGA_RUNNERS_TABLE]
 
-/** Every table of a postgres service, in the order the schema declares them. */
-export const toServiceTables = (spec: ServiceSpec): TableSpec[] => [toEntityTable(spec), OUTBOX_TABLE]
+/**
+ * Every table of a postgres service, in the order the schema declares them: its entity's, the
+ * outbox, the idempotency keys when it has operations (a saga may call any of them with a key:
+ * docs/sagas.md), and the saga tables when it owns a saga.
+ */
+export const toServiceTables = (spec: ServiceSpec, ownsSaga = false): TableSpec[] => [
+  toEntityTable(spec),
+  OUTBOX_TABLE,
+  ...(spec.operations?.length ? [IDEMPOTENCY_TABLE] : []),
+  ...(ownsSaga ? SAGA_TABLES : []),
+]
+
+/** True when a saga of the workspace is owned by (runs in) the service. */
+export const ownsSaga = (ws: Pick<Workspace, 'sagas'>, service: string): boolean =>
+  Object.values(ws.sagas ?? {}).some((s) => s.owner === service)
+
+/** The tables of the workspace's service `name` (a postgres one). */
+export const workspaceServiceTables = (ws: Workspace, name: string): TableSpec[] =>
+  toServiceTables(ws.services[name]!, ownsSaga(ws, name))
 
 /** The entity's singular name, for messages. */
 export const entityNameOf = (spec: ServiceSpec) => toSingular(spec.resource)

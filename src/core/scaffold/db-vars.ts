@@ -4,7 +4,7 @@
  * generated from (core/db/table.ts).
  */
 import { databaseSettings } from '../compose/build-stack.js'
-import { OUTBOX_TABLE, toEntityTable, type ColumnSpec, type TableSpec } from '../db/table.js'
+import { OUTBOX_TABLE, toEntityTable, toServiceTables, type ColumnSpec, type TableSpec } from '../db/table.js'
 import type { ServiceSpec } from '../workspace/model.js'
 import { toPascalCase, toSingular } from '../workspace/names.js'
 import { tsType } from './entity-vars.js'
@@ -43,16 +43,18 @@ function columnLine(c: ColumnSpec, owner: string): string {
 
 function tableTs(t: TableSpec, owner: string): string {
   const columns = t.columns.map((c) => columnLine(c, owner)).join('\n')
-  const indexes = t.indexes
-    .map((i) => {
-      const on = i.columns.map((c) => `t.${t.columns.find((x) => x.column === c)!.key}`).join(', ')
-      const where = i.whereNull
-        ? `.where(isNull(t.${t.columns.find((x) => x.column === i.whereNull)!.key}))`
-        : ''
-      return `index('${i.name}').on(${on})${where}`
-    })
-    .join(', ')
-  return `export const ${t.variable} = pgTable(\n  '${t.name}',\n  {\n${columns}\n  },\n  (t) => [${indexes}],\n)`
+  const indexes = t.indexes.map((i) => {
+    const on = i.columns.map((c) => `t.${t.columns.find((x) => x.column === c)!.key}`).join(', ')
+    const where = i.whereNull
+      ? `.where(isNull(t.${t.columns.find((x) => x.column === i.whereNull)!.key}))`
+      : ''
+    return `index('${i.name}').on(${on})${where}`
+  })
+  const inline = indexes.length ? `  (t) => [${indexes.join(', ')}],` : '  () => [],'
+  // prettier puts the list on lines of their own when it does not fit on one
+  const list =
+    inline.length <= PRINT_WIDTH ? inline : `  (t) => [\n${indexes.map((i) => `    ${i},\n`).join('')}  ],`
+  return `export const ${t.variable} = pgTable(\n  '${t.name}',\n  {\n${columns}\n  },\n${list}\n)`
 }
 
 /**
@@ -62,10 +64,26 @@ function tableTs(t: TableSpec, owner: string): string {
 export const uniqueConstraintName = (table: string, column: string): string =>
   Buffer.from(`${table}_${column}_unique`).subarray(0, 63).toString()
 
-export function toDbVars(spec: ServiceSpec, service: string) {
+/** What each table beyond the entity's and the outbox is for, as schema.ts says it. */
+const TABLE_COMMENTS: Record<string, string> = {
+  idempotency_keys:
+    'The answers of operations called with an idempotency key, stored with their change (docs/sagas.md).',
+  sagas: "The sagas this service runs: each one's state, input and the outputs of its steps.",
+  saga_steps: "The sagas' timelines: one row per attempt of a step or of its compensation.",
+  saga_runners: "The saga runners (this service's replicas) and their heartbeats.",
+}
+
+/**
+ * `tables`: every table of the service (`workspaceServiceTables`); the entity's and the outbox come
+ * first, the others (idempotency keys, the saga tables) are declared after them.
+ */
+export function toDbVars(spec: ServiceSpec, service: string, tables: TableSpec[] = toServiceTables(spec)) {
   const entity = toPascalCase(toSingular(spec.resource))
   const table = toEntityTable(spec)
-  const kinds = new Set([...table.columns, ...OUTBOX_TABLE.columns].map((c) => c.kind))
+  const extra = tables.filter((t) => t.name !== table.name && t.name !== OUTBOX_TABLE.name)
+  const kinds = new Set(
+    [...table.columns, ...OUTBOX_TABLE.columns, ...extra.flatMap((t) => t.columns)].map((c) => c.kind),
+  )
   const fieldColumns = table.columns.filter((c) => c.field)
   // the nested types a jsonb column names, imported from the model
   const jsonTypes = [
@@ -94,6 +112,8 @@ export function toDbVars(spec: ServiceSpec, service: string) {
     jsonTypes,
     entityTableTs: tableTs(table, entity),
     outboxTableTs: tableTs(OUTBOX_TABLE, entity),
+    /** the other tables (idempotency keys, the saga tables), each with what it is for */
+    extraTables: extra.map((t) => ({ comment: TABLE_COMMENTS[t.name] ?? '', ts: tableTs(t, entity) })),
     /** `    sku: item.sku,` lines: the aggregate as a row */
     toRowLines: fieldColumns.map((c) => {
       const v = `item.${c.key}`

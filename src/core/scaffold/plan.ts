@@ -8,7 +8,9 @@ import {
   toSingular,
 } from '../workspace/names.js'
 import { parseDuration } from '../chaos/units.js'
+import { workspaceServiceTables } from '../db/table.js'
 import { toDbVars } from './db-vars.js'
+import { toSagaVars } from './saga-vars.js'
 import { toEntityVars } from './entity-vars.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 import {
@@ -103,7 +105,12 @@ export function toTemplateVars(ws: Workspace, serviceName: string, msvcVersion: 
     /** the aggregate: its fields and operations as types, schemas, proto lines and test samples */
     entity: toEntityVars(spec),
     /** a postgres service's tables: the Drizzle schema and the row mapping (false for memory) */
-    db: spec.store === 'postgres' ? toDbVars(spec, serviceName) : false,
+    /** the sagas it owns (src/sagas.ts): their definitions and the one its create starts (false: none) */
+    sagas: toSagaVars(ws, serviceName),
+    db:
+      spec.store === 'postgres'
+        ? toDbVars(spec, serviceName, workspaceServiceTables(ws, serviceName))
+        : false,
   }
 }
 

@@ -67,6 +67,8 @@ function endServerSpan(span: Span, code: status, err: unknown): void {
 
 /** What a unary handler gets besides the request. */
 export interface UnaryContext extends CallContext {
+  /** the call's metadata as it came (an `idempotency-key`, say) */
+  metadata: Metadata
   /** aborts when the caller cancels or its deadline passes */
   signal: AbortSignal
   /** the caller's deadline, if it sent one */
@@ -192,6 +194,7 @@ export class GrpcServer {
         runWithCallContext(ctx, () =>
           fn(call.request, {
             ...ctx,
+            metadata: call.metadata,
             signal: controller.signal,
             ...(deadlineAt !== undefined ? { deadline: new Date(deadlineAt) } : {}),
           }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryIdempotencyStore } from './memory.js'
-import { IdempotencyKeyReusedError, StepCompensatedError } from './types.js'
+import { InvalidInputError } from '../errors.js'
+import { idempotentIn, MemoryIdempotencyStore } from './memory.js'
+import { IdempotencyKeyReusedError, requestIdempotencyKey, runKeyed, StepCompensatedError } from './types.js'
 
 const call = (key: string, operation = 'payment.charge') => ({ key, operation })
 
@@ -73,5 +74,26 @@ describe('MemoryIdempotencyStore', () => {
     // a, the oldest, went
     expect((await store.run(call('a'), async () => 'a third')).replayed).toBe(false)
     expect((await store.run(call('c'), async () => 'c again')).replayed).toBe(true)
+  })
+})
+
+describe('requestIdempotencyKey and runKeyed (what a generated operation does with a key)', () => {
+  it('reads a key from a header or metadata value, none when absent, refuses one that is not a key', () => {
+    expect(requestIdempotencyKey(undefined)).toBeUndefined()
+    expect(requestIdempotencyKey([])).toBeUndefined()
+    expect(requestIdempotencyKey('saga-1:charge')).toBe('saga-1:charge')
+    expect(requestIdempotencyKey(['saga-1:charge', 'other'])).toBe('saga-1:charge')
+    expect(() => requestIdempotencyKey('')).toThrow(InvalidInputError)
+    expect(() => requestIdempotencyKey('x'.repeat(201))).toThrow(/idempotency-key must be 1 to 200/)
+  })
+
+  it('runs a keyed call once through the store, and a call without a key every time', async () => {
+    const idempotent = idempotentIn(new MemoryIdempotencyStore())
+    let runs = 0
+    const work = async () => ({ charged: ++runs })
+    expect(await runKeyed(idempotent, 'k', 'payment.charge', work)).toEqual({ charged: 1 })
+    expect(await runKeyed(idempotent, 'k', 'payment.charge', work)).toEqual({ charged: 1 })
+    expect(await runKeyed(idempotent, undefined, 'payment.charge', work)).toEqual({ charged: 2 })
+    await expect(runKeyed(idempotent, 'k', 'payment.refund', work)).rejects.toThrow(IdempotencyKeyReusedError)
   })
 })

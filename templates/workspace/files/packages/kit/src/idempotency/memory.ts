@@ -3,6 +3,7 @@ import {
   compensatedKeyOf,
   IdempotencyKeyReusedError,
   StepCompensatedError,
+  type Idempotent,
   type IdempotentCall,
   type IdempotentResult,
 } from './types.js'
@@ -102,3 +103,9 @@ export class MemoryIdempotencyStore {
     }
   }
 }
+
+/** A MemoryIdempotencyStore's `run`, as a generated service without postgres uses it. */
+export const idempotentIn =
+  (store: MemoryIdempotencyStore): Idempotent =>
+  async (call, work) =>
+    (await store.run(call, work)).answer

@@ -6,6 +6,7 @@ import {
   compensatedKeyOf,
   IdempotencyKeyReusedError,
   StepCompensatedError,
+  type Idempotent,
   type IdempotentCall,
   type IdempotentResult,
 } from './types.js'
@@ -82,3 +83,9 @@ export async function pruneIdempotencyKeys(
   )) as unknown as { rowCount?: number | null; affectedRows?: number }
   return result.rowCount ?? result.affectedRows ?? 0
 }
+
+/** runIdempotent over `db`, as a generated postgres service's operations use it. */
+export const idempotentOn =
+  (db: Database): Idempotent =>
+  async (call, work) =>
+    (await runIdempotent(db, call, () => work())).answer

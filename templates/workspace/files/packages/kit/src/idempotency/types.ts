@@ -1,4 +1,4 @@
-import { ConflictError } from '../errors.js'
+import { ConflictError, InvalidInputError } from '../errors.js'
 
 /** The header (HTTP) and metadata key (gRPC) that carries an idempotency key. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
@@ -21,6 +21,39 @@ export interface IdempotentCall {
   /** the operation's name (`inventory.reserve`): a key is never reused for another operation */
   operation: string
 }
+
+/**
+ * What a generated operation runs its work through when a key comes with it: `idempotentOn(db)`
+ * (runIdempotent, in the transaction of the change) for a postgres service, `idempotentIn(store)`
+ * (a MemoryIdempotencyStore) otherwise. The answer is the work's, or the first call's for a key
+ * seen before.
+ */
+export type Idempotent = <T>(call: IdempotentCall, work: () => Promise<T>) => Promise<T>
+
+/**
+ * The key a request brings, from its header (HTTP) or metadata (gRPC): undefined without one; a
+ * value that is not a key (empty, too long, not printable ASCII) is the caller's mistake, an
+ * InvalidInputError (400, INVALID_ARGUMENT) rather than a call run without its key.
+ */
+export function requestIdempotencyKey(value: unknown): string | undefined {
+  const present = Array.isArray(value) ? value.length > 0 : value !== undefined
+  if (!present) return undefined
+  const key = idempotencyKeyOf(value)
+  if (key === undefined)
+    throw new InvalidInputError(
+      `${IDEMPOTENCY_KEY_HEADER} must be 1 to 200 printable ASCII characters`,
+      IDEMPOTENCY_KEY_HEADER,
+    )
+  return key
+}
+
+/** Runs `work` under `key` through `idempotent` when there is a key, else as it is. */
+export const runKeyed = <T>(
+  idempotent: Idempotent,
+  key: string | undefined,
+  operation: string,
+  work: () => Promise<T>,
+): Promise<T> => (key === undefined ? work() : idempotent({ key, operation }, work))
 
 export interface IdempotentResult<T> {
   /** the work's answer, or the stored answer of the first call with this key (as JSON) */
