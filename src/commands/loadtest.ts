@@ -238,7 +238,14 @@ export async function runLoadtest(
   else if (!o.quiet) ui.data(formatSummary(report, (s) => ui.color.bold(s)))
   // a copy for the dashboard's runs, in the workspace the run was made from (if any)
   const home = loaded ?? (await loadWorkspace(ctx.cwd).catch(() => undefined))
-  if (home) await keepRun(home.root, 'load', Date.parse(report.startedAt), report)
+  // a copy that cannot be written (a read-only .msvc, say) is a warning: the run ends by its own outcome
+  if (home)
+    await keepRun(home.root, 'load', Date.parse(report.startedAt), report).catch((e: unknown) =>
+      ui.warn(
+        `the report was not kept in .msvc/runs: ${(e as Error).message}`,
+        'the dashboard shows it once saved with --json > load/<name>.json',
+      ),
+    )
 
   if (result.interrupted) {
     ui.error('cancelled')
