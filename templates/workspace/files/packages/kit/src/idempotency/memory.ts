@@ -114,4 +114,4 @@ export class MemoryIdempotencyStore {
 export const idempotentIn =
   (store: MemoryIdempotencyStore): Idempotent =>
   async (call, work, unchanged) =>
-    (await store.run(call, work, unchanged)).answer
+    call === undefined ? work() : (await store.run(call, work, unchanged)).answer

@@ -90,8 +90,13 @@ export async function pruneIdempotencyKeys(
   return result.rowCount ?? result.affectedRows ?? 0
 }
 
-/** runIdempotent over `db`, as a generated postgres service's operations use it. */
+/**
+ * runIdempotent over `db`, as a generated postgres service's operations use it; a call without a
+ * key runs in a transaction of its own, so that it too reads the record it changes locked.
+ */
 export const idempotentOn =
   (db: Database): Idempotent =>
   async (call, work, unchanged) =>
-    (await runIdempotent(db, call, () => work(), unchanged && (() => unchanged()))).answer
+    call === undefined
+      ? inTransaction(db, () => work())
+      : (await runIdempotent(db, call, () => work(), unchanged && (() => unchanged()))).answer

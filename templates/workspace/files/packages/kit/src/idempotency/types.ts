@@ -29,7 +29,8 @@ export interface IdempotentCall {
  * seen before.
  */
 export type Idempotent = <T>(
-  call: IdempotentCall,
+  /** undefined for a call without a key: the work runs as one change all the same */
+  call: IdempotentCall | undefined,
   work: () => Promise<T>,
   unchanged?: () => Promise<T>,
 ) => Promise<T>
@@ -52,7 +53,8 @@ export function requestIdempotencyKey(value: unknown): string | undefined {
 }
 
 /**
- * Runs `work` under `key` through `idempotent` when there is a key, else as it is. `unchanged`
+ * Runs `work` under `key` through `idempotent`; without a key, through it all the same (on
+ * postgres, one transaction: the record the work reads is locked until it commits). `unchanged`
  * answers a compensation whose call never arrived here (nothing to undo): the record as it is, or
  * no items; without it, the work runs then too.
  */
@@ -62,7 +64,7 @@ export const runKeyed = <T>(
   operation: string,
   work: () => Promise<T>,
   unchanged?: () => Promise<T>,
-): Promise<T> => (key === undefined ? work() : idempotent({ key, operation }, work, unchanged))
+): Promise<T> => idempotent(key === undefined ? undefined : { key, operation }, work, unchanged)
 
 export interface IdempotentResult<T> {
   /** the work's answer, or the stored answer of the first call with this key (as JSON) */
