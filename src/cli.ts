@@ -225,6 +225,40 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       await runTraces(opts, ctx())
     })
 
+  const saga = program
+    .command('saga')
+    .description('the sagas of the running stack, read from their owners (docs/sagas.md)')
+  saga
+    .command('ls')
+    .description('the newest sagas, newest first: id, saga, state, step, age, error')
+    .option('--state <state>', 'only these: running, completed, compensating, compensated, stuck')
+    .option('--saga <name>', 'only this saga of msvc.yaml')
+    .option('--limit <n>', 'how many (default 50, at most 999)')
+    .option('--json', 'print them as JSON on stdout')
+    .addHelpText('after', examples(['msvc saga ls', 'msvc saga ls --state stuck --json']))
+    .action(async (opts) => {
+      const { runSagaLs } = await import('./commands/saga.js')
+      await runSagaLs(opts, ctx())
+    })
+  saga
+    .command('show')
+    .argument('<id>', 'a saga id (msvc saga ls lists them)')
+    .description('one saga: its state, and its steps and compensations as a timeline')
+    .option('--json', 'print it as JSON on stdout')
+    .action(async (id: string, opts) => {
+      const { runSagaShow } = await import('./commands/saga.js')
+      await runSagaShow(id, opts, ctx())
+    })
+  saga
+    .command('retry')
+    .argument('<id>', 'a stuck saga')
+    .description('compensate a stuck saga again, once what kept its compensation failing is fixed')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (id: string, opts) => {
+      const { runSagaRetry } = await import('./commands/saga.js')
+      await runSagaRetry(id, opts, ctx())
+    })
+
   program
     .command('ps')
     .description('state, health, restarts, ports and uptime of each container')

@@ -27,6 +27,22 @@ export class InvalidInputError extends Error {
   }
 }
 
+const NOT_SENT = Symbol.for('kit.notSent')
+
+/**
+ * Marks `error` as the failure of a call that never left this process on any attempt (its breaker
+ * was open, its bulkhead full, its client closed): the callee cannot have applied it. A saga step
+ * that failed so is retried, and needs no compensation of its own (saga/classify.ts: `rejected`).
+ */
+export function markNotSent<E extends Error>(error: E): E {
+  Object.defineProperty(error, NOT_SENT, { value: true })
+  return error
+}
+
+/** Whether `error` was marked by markNotSent. */
+export const wasNotSent = (error: unknown): boolean =>
+  error instanceof Error && (error as Error & { [NOT_SENT]?: true })[NOT_SENT] === true
+
 /** A dependency is not available (an open breaker, a full bulkhead, a timeout upstream). */
 export class UnavailableError extends Error {
   override name = 'UnavailableError'

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { UnavailableError } from './errors.js'
+import { UnavailableError, wasNotSent } from './errors.js'
 import { ServiceClient, type ServiceClientOptions } from './http-client.js'
 
 /** One replica of `payment`: counts calls (not readiness checks), and can be closed and reopened. */
@@ -231,11 +231,13 @@ describe('ServiceClient balancing over replicas', () => {
     const err = await c.call('GET', '/fail').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UnavailableError)
     expect((err as Error).message).toBe('payment is unavailable: payment answered 500')
+    expect(wasNotSent(err)).toBe(false)
     expect(rs.map((r) => hitsOf(r, '/fail'))).toEqual([1, 1, 1])
     expect(c.breakerState).toBe('open')
-    await expect(c.call('GET', '/fail')).rejects.toThrow(
-      'payment is unavailable: circuit breaker for payment is open',
-    )
+    const rejected = await c.call('GET', '/fail').catch((e: unknown) => e)
+    expect((rejected as Error).message).toBe('payment is unavailable: circuit breaker for payment is open')
+    // nothing left this process: a saga step knows the callee applied nothing
+    expect(wasNotSent(rejected)).toBe(true)
     expect(rs.reduce((n, r) => n + hitsOf(r, '/fail'), 0)).toBe(3)
     // one series for the target: the client's breaker, not the replicas' upstream's as well
     const state = await registry.getSingleMetric('circuit_breaker_state')!.get()

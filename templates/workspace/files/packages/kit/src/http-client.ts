@@ -6,7 +6,7 @@ import {
 } from '@opentelemetry/semantic-conventions'
 import type { Registry } from 'prom-client'
 import type { Dispatcher } from 'undici'
-import { UnavailableError } from './errors.js'
+import { markNotSent, UnavailableError } from './errors.js'
 import type * as UpstreamModule from './gateway/upstream.js'
 import type { Resolver, Upstream } from './gateway/upstream.js'
 import type { Logger } from './logger.js'
@@ -198,10 +198,13 @@ export class ServiceClient {
     }
     // the replicas the attempts of this call failed on, which a retry avoids
     const tried = new Set<string>()
+    // whether any attempt got past the breaker and the bulkhead: without one, nothing was sent
+    let sent = false
     const once = () =>
       this.breaker.call(() =>
         this.bulkhead.run(() =>
           withTimeout((timeout) => {
+            sent = true
             const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
             return this.replicas ? this.sendToReplica<T>(out, signal, tried) : this.fetchOnce<T>(out, signal)
           }, timeoutMs),
@@ -229,8 +232,10 @@ export class ServiceClient {
         e instanceof BulkheadFullError ||
         e instanceof TimeoutError ||
         e instanceof UpstreamError
-      )
-        throw new UnavailableError(`${this.opts.target} is unavailable: ${e.message}`, { cause: e })
+      ) {
+        const error = new UnavailableError(`${this.opts.target} is unavailable: ${e.message}`, { cause: e })
+        throw sent ? error : markNotSent(error)
+      }
       throw new UnavailableError(`${this.opts.target} is unreachable: ${(e as Error).message}`, { cause: e })
     }
   }

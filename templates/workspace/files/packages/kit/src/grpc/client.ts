@@ -11,6 +11,7 @@ import {
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api'
 import type { Registry } from 'prom-client'
 import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../resilience/breaker.js'
+import { markNotSent } from '../errors.js'
 import { retry } from '../resilience/retry.js'
 import { currentCallContext, outgoingMetadata } from './context.js'
 import { BREAKER_FAILURE_CODES, GrpcCallError, RETRYABLE_CODES } from './status.js'
@@ -222,7 +223,9 @@ export class ResilientGrpcClient {
     deadlineMs: number,
     parentDeadlineAt: number | undefined,
   ): Promise<Res> {
-    return retry(
+    // whether any attempt got past the breaker: without one, the callee cannot have applied it
+    let sent = false
+    const attempts = retry(
       async () => {
         try {
           const budget =
@@ -234,7 +237,10 @@ export class ResilientGrpcClient {
               'the deadline of the call being served has passed',
               this.target,
             )
-          return await this.breaker.call(() => this.once<Res>(method, request, metadata, budget))
+          return await this.breaker.call(() => {
+            sent = true
+            return this.once<Res>(method, request, metadata, budget)
+          })
         } catch (e) {
           if (e instanceof BreakerOpenError)
             throw new GrpcCallError(status.UNAVAILABLE, e.message, this.target)
@@ -249,6 +255,9 @@ export class ResilientGrpcClient {
           e instanceof GrpcCallError && RETRYABLE_CODES.has(e.code) && this.breaker.state !== 'open',
       },
     )
+    return attempts.catch((e: unknown) => {
+      throw !sent && e instanceof Error ? markNotSent(e) : e
+    })
   }
 
   private once<Res>(method: string, request: unknown, metadata: Metadata, deadlineMs: number): Promise<Res> {

@@ -14,6 +14,7 @@ import {
   NotFoundError,
   UnavailableError,
   VersionConflictError,
+  wasNotSent,
 } from '../errors.js'
 import { HealthRegistry } from '../health.js'
 import { createLogger } from '../logger.js'
@@ -343,10 +344,16 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     const c = client({ maxAttempts: 1, breaker: { failureThreshold: 3, openMs: 200, halfOpenMaxCalls: 1 } })
     const gauge = async () =>
       (await metrics.registry.getSingleMetricAsString('circuit_breaker_state')).split('\n').at(-1)
-    for (let i = 0; i < 3; i++) await codeOf(c.unary('create', { fail: 'unavailable' }))
+    for (let i = 0; i < 3; i++) {
+      const sent = await c.unary('create', { fail: 'unavailable' }).catch((e: unknown) => e)
+      expect(wasNotSent(sent)).toBe(false)
+    }
     expect(c.breakerState).toBe('open')
     expect(await gauge()).toBe('circuit_breaker_state{target="echo",service="echo"} 1')
-    await expect(c.unary('create', {})).rejects.toThrow(/circuit breaker for echo is open/)
+    const rejected = await c.unary('create', {}).catch((e: unknown) => e)
+    expect((rejected as Error).message).toMatch(/circuit breaker for echo is open/)
+    // it never left: a saga step knows the callee applied nothing
+    expect(wasNotSent(rejected)).toBe(true)
     expect(calls.create).toBe(3)
     // client errors (NOT_FOUND) do not count against the callee
     await new Promise((r) => setTimeout(r, 220))

@@ -62,6 +62,24 @@ describe('MemoryIdempotencyStore', () => {
     expect(order).toEqual(['charge', 'refund'])
   })
 
+  it('a compensation whose call never arrived answers `unchanged` and undoes nothing', async () => {
+    const store = new MemoryIdempotencyStore()
+    const undone: string[] = []
+    const undo = (key: string) =>
+      store.run(
+        call(key, 'payment.refund'),
+        async () => {
+          undone.push(key)
+          return 'refunded'
+        },
+        async () => 'nothing to undo',
+      )
+    expect(await undo('s3:charge:compensate')).toEqual({ answer: 'nothing to undo', replayed: false })
+    await store.run(call('s4:charge'), async () => 'charged')
+    expect(await undo('s4:charge:compensate')).toEqual({ answer: 'refunded', replayed: false })
+    expect(undone).toEqual(['s4:charge:compensate'])
+  })
+
   it('forgets a key after its time to live, and the oldest beyond its bound', async () => {
     let now = 0
     const store = new MemoryIdempotencyStore({ ttlMs: 1000, maxKeys: 2, now: () => now })

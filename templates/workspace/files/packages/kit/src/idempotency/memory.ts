@@ -49,7 +49,12 @@ export class MemoryIdempotencyStore {
     return this.entries.size
   }
 
-  async run<T>(call: IdempotentCall, work: () => Promise<T>): Promise<IdempotentResult<T>> {
+  /** `unchanged`: the answer of a compensation whose call never arrived (see runIdempotent). */
+  async run<T>(
+    call: IdempotentCall,
+    work: () => Promise<T>,
+    unchanged?: () => Promise<T>,
+  ): Promise<IdempotentResult<T>> {
     for (;;) {
       const seen = this.entries.get(call.key)
       if (seen && seen.expiresAt <= this.now()) this.entries.delete(call.key)
@@ -71,14 +76,15 @@ export class MemoryIdempotencyStore {
         await pending.done.catch(() => undefined)
         continue
       }
-      if (undone !== undefined && !pending)
+      const neverApplied = undone !== undefined && !pending
+      if (neverApplied)
         this.entries.set(undone, {
           operation: COMPENSATED_MARK,
           done: Promise.resolve(),
           answer: null,
           expiresAt: this.now() + this.ttlMs,
         })
-      const running = work()
+      const running = neverApplied && unchanged ? unchanged() : work()
       const entry: Entry = { operation: call.operation, done: running, expiresAt: Infinity }
       this.entries.set(call.key, entry)
       try {
@@ -107,5 +113,5 @@ export class MemoryIdempotencyStore {
 /** A MemoryIdempotencyStore's `run`, as a generated service without postgres uses it. */
 export const idempotentIn =
   (store: MemoryIdempotencyStore): Idempotent =>
-  async (call, work) =>
-    (await store.run(call, work)).answer
+  async (call, work, unchanged) =>
+    call === undefined ? work() : (await store.run(call, work, unchanged)).answer

@@ -98,6 +98,29 @@ describe('runIdempotent (PGlite)', () => {
     expect(await charges()).toEqual([{ amount: 4 }, { amount: -4 }])
   })
 
+  it('a compensation whose call never arrived answers `unchanged` and undoes nothing; after an applied call it runs its work', async () => {
+    const unchanged = async () => ({ charged: 0 })
+    const undo = await runIdempotent(
+      db,
+      { key: 's7:charge:compensate', operation: 'payment.refund' },
+      charge(-3),
+      unchanged,
+    )
+    expect(undo).toEqual({ answer: { charged: 0 }, replayed: false })
+    expect(await charges()).toEqual([])
+    await expect(
+      runIdempotent(db, { key: 's7:charge', operation: 'payment.charge' }, charge(3)),
+    ).rejects.toBeInstanceOf(StepCompensatedError)
+    await runIdempotent(db, { key: 's8:charge', operation: 'payment.charge' }, charge(5))
+    await runIdempotent(
+      db,
+      { key: 's8:charge:compensate', operation: 'payment.refund' },
+      charge(-5),
+      unchanged,
+    )
+    expect(await charges()).toEqual([{ amount: 5 }, { amount: -5 }])
+  })
+
   it('prunes the keys older than asked', async () => {
     await runIdempotent(db, { key: 'old', operation: 'payment.charge' }, charge(1))
     expect(await pruneIdempotencyKeys(db, 60_000, Date.now())).toBe(0)

@@ -25,7 +25,9 @@ interface Rows<T> {
  * A compensation's key (`<saga id>:<step>:compensate`) also stores its call's key
  * (`<saga id>:<step>`), when that one is not there yet, as compensated: the call, if it arrives
  * after its undo, is refused with StepCompensatedError and applies nothing. So a compensation run
- * for a call that had not arrived yet stays right whatever happens to that call.
+ * for a call that had not arrived yet stays right whatever happens to that call; and since that
+ * call applied nothing, there is nothing to undo: given `unchanged`, the compensation answers with
+ * it (the record as it is) instead of running its work, which would undo what was never done.
  *
  * The work joins the transaction: the repository's writes run on it (inTransaction), so the change
  * and the key commit together or not at all. A failed work (a refusal, say) stores nothing, so the
@@ -36,6 +38,7 @@ export function runIdempotent<T>(
   db: Database,
   call: IdempotentCall,
   work: (tx: Transaction) => Promise<T>,
+  unchanged?: (tx: Transaction) => Promise<T>,
 ): Promise<IdempotentResult<T>> {
   return inTransaction(db, async (tx) => {
     const inserted = (await tx.execute(
@@ -56,11 +59,14 @@ export function runIdempotent<T>(
     // a compensation first fences its call's key: a call still on its way is refused when it comes;
     // one in flight here holds that key until it commits, and the work below then sees its change
     const undone = compensatedKeyOf(call.key)
-    if (undone !== undefined)
-      await tx.execute(
-        sql`insert into idempotency_keys (key, operation) values (${undone}, ${COMPENSATED_MARK}) on conflict (key) do nothing`,
-      )
-    const answer = await work(tx)
+    let neverApplied = false
+    if (undone !== undefined) {
+      const fenced = (await tx.execute(
+        sql`insert into idempotency_keys (key, operation) values (${undone}, ${COMPENSATED_MARK}) on conflict (key) do nothing returning key`,
+      )) as unknown as Rows<{ key: string }>
+      neverApplied = fenced.rows.length > 0
+    }
+    const answer = neverApplied && unchanged ? await unchanged(tx) : await work(tx)
     await tx.execute(
       sql`update idempotency_keys set answer = ${JSON.stringify(answer ?? null)}::jsonb where key = ${call.key}`,
     )
@@ -84,8 +90,13 @@ export async function pruneIdempotencyKeys(
   return result.rowCount ?? result.affectedRows ?? 0
 }
 
-/** runIdempotent over `db`, as a generated postgres service's operations use it. */
+/**
+ * runIdempotent over `db`, as a generated postgres service's operations use it; a call without a
+ * key runs in a transaction of its own, so that it too reads the record it changes locked.
+ */
 export const idempotentOn =
   (db: Database): Idempotent =>
-  async (call, work) =>
-    (await runIdempotent(db, call, () => work())).answer
+  async (call, work, unchanged) =>
+    call === undefined
+      ? inTransaction(db, () => work())
+      : (await runIdempotent(db, call, () => work(), unchanged && (() => unchanged()))).answer

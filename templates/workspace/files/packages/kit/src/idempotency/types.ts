@@ -28,7 +28,12 @@ export interface IdempotentCall {
  * (a MemoryIdempotencyStore) otherwise. The answer is the work's, or the first call's for a key
  * seen before.
  */
-export type Idempotent = <T>(call: IdempotentCall, work: () => Promise<T>) => Promise<T>
+export type Idempotent = <T>(
+  /** undefined for a call without a key: the work runs as one change all the same */
+  call: IdempotentCall | undefined,
+  work: () => Promise<T>,
+  unchanged?: () => Promise<T>,
+) => Promise<T>
 
 /**
  * The key a request brings, from its header (HTTP) or metadata (gRPC): undefined without one; a
@@ -47,13 +52,19 @@ export function requestIdempotencyKey(value: unknown): string | undefined {
   return key
 }
 
-/** Runs `work` under `key` through `idempotent` when there is a key, else as it is. */
+/**
+ * Runs `work` under `key` through `idempotent`; without a key, through it all the same (on
+ * postgres, one transaction: the record the work reads is locked until it commits). `unchanged`
+ * answers a compensation whose call never arrived here (nothing to undo): the record as it is, or
+ * no items; without it, the work runs then too.
+ */
 export const runKeyed = <T>(
   idempotent: Idempotent,
   key: string | undefined,
   operation: string,
   work: () => Promise<T>,
-): Promise<T> => (key === undefined ? work() : idempotent({ key, operation }, work))
+  unchanged?: () => Promise<T>,
+): Promise<T> => idempotent(key === undefined ? undefined : { key, operation }, work, unchanged)
 
 export interface IdempotentResult<T> {
   /** the work's answer, or the stored answer of the first call with this key (as JSON) */

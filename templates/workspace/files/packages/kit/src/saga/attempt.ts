@@ -92,9 +92,9 @@ export async function runAttempt(
     outcome: Exclude<StepOutcome, 'abandoned'>,
     output: unknown,
     error?: string,
-    abandonedBefore = false,
+    unknownBefore = false,
   ) => {
-    const next = decideNext(shapes, position, outcome, r.policy, r.random, abandonedBefore)
+    const next = decideNext(shapes, position, outcome, r.policy, r.random, unknownBefore)
     const compensationStarts =
       position.state === 'running' && next.state !== 'running' && next.state !== 'completed'
     // the saga's error: why it compensates, or why it is stuck
@@ -160,13 +160,13 @@ export async function runAttempt(
   }
   const durationS = (performance.now() - began) / 1000
   if (!written) {
-    // a refusal after a lost attempt of the same call: that one may still arrive and apply
-    const abandonedBefore =
-      outcome === 'refused' &&
+    // a call that applied nothing now, after an attempt of the same call whose outcome is unknown
+    // (a timeout, an error, or one its runner abandoned): that one may still arrive and apply
+    const unknownBefore =
+      (outcome === 'refused' || outcome === 'rejected') &&
       phase === 'call' &&
-      row.attempt === 1 &&
-      (await store.hasAbandonedAttempt(r.db, row.id, step.name))
-    const { next, sagaError, write } = record(r.db, outcome, output, error, abandonedBefore)
+      (await store.hasUnknownAttempt(r.db, row.id, step.name))
+    const { next, sagaError, write } = record(r.db, outcome, output, error, unknownBefore)
     written = { next, sagaError, ok: await write }
   }
   r.metrics.stepDuration.observe({ saga: def.name, step: step.name, phase, outcome }, durationS)

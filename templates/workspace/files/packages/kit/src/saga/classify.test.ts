@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { describe, expect, it } from 'vitest'
-import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.js'
+import { ConflictError, InvalidInputError, markNotSent, NotFoundError, UnavailableError } from '../errors.js'
 import { GrpcCallError } from '../grpc/status.js'
 import { UpstreamError } from '../http-client.js'
 import { BreakerOpenError } from '../resilience/breaker.js'
@@ -25,7 +25,14 @@ describe('classifyStepError: refused (nothing applied) or unknown (maybe applied
     ['RESOURCE_EXHAUSTED (grpc-js ServiceError)', serviceError(8), 'unavailable'],
     ['HTTP 503', withStatus(503), 'unavailable'],
     ['HTTP 429', withStatus(429), 'unavailable'],
+    // an open breaker met after an attempt that was sent: that attempt may have been applied
     ['an open breaker', new BreakerOpenError('payment'), 'unavailable'],
+    [
+      'a call that never left (a client marked it not sent)',
+      markNotSent(new UnavailableError('x', { cause: new BreakerOpenError('payment') })),
+      'rejected',
+    ],
+    ['a cause marked not sent', new Error('step', { cause: markNotSent(grpc(14)) }), 'rejected'],
     [
       'a refused connection',
       Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
@@ -52,11 +59,11 @@ describe('classifyStepError: refused (nothing applied) or unknown (maybe applied
     expect(classifyStepError(error)).toBe(outcome)
   })
 
-  it('only ok and refused are known outcomes', () => {
+  it('only ok, refused and rejected are known outcomes', () => {
     expect(
-      ['ok', 'refused', 'timeout', 'unavailable', 'error', 'abandoned'].map((o) =>
+      ['ok', 'refused', 'rejected', 'timeout', 'unavailable', 'error', 'abandoned'].map((o) =>
         isUnknownOutcome(o as never),
       ),
-    ).toEqual([false, false, true, true, true, true])
+    ).toEqual([false, false, false, true, true, true, true])
   })
 })

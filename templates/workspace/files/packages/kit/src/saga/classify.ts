@@ -1,4 +1,5 @@
 import { isConnectionError } from '../db/index.js'
+import { wasNotSent } from '../errors.js'
 import type { StepOutcome } from './types.js'
 
 /** gRPC status codes by number (the wire's), so that this file needs no gRPC library. */
@@ -55,15 +56,19 @@ function ownOutcome(e: Error): Exclude<StepOutcome, 'ok' | 'abandoned'> | undefi
  * outcome is unknown and the call may have been applied: `timeout` (the step's timeout, 408/504,
  * DEADLINE_EXCEEDED), `unavailable` (503, 502, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, an open
  * breaker, a refused connection) or `error` (500, INTERNAL, and anything that does not say).
- * The outermost error decides a refusal; a timeout among its causes names an unknown one.
+ * The outermost error decides a refusal; a timeout among its causes names an unknown one. A call
+ * that never left this process (markNotSent: an open breaker, a full bulkhead) is `rejected`.
  */
 export function classifyStepError(error: unknown): Exclude<StepOutcome, 'ok' | 'abandoned'> {
   const chain: Error[] = []
   for (let cur: unknown = error; cur instanceof Error && chain.length < 5; cur = cur.cause) chain.push(cur)
+  // no attempt left this process (the kit's clients mark it): nothing applied, worth retrying
+  if (chain.some(wasNotSent)) return 'rejected'
   const outer = chain.map(ownOutcome).find((o) => o !== undefined) ?? 'error'
   if (outer === 'refused' || outer === 'timeout') return outer
   return chain.some((e) => ownOutcome(e) === 'timeout') ? 'timeout' : outer
 }
 
 /** Whether an attempt that ended so may have been applied (retried, and compensated at the end). */
-export const isUnknownOutcome = (outcome: StepOutcome): boolean => outcome !== 'ok' && outcome !== 'refused'
+export const isUnknownOutcome = (outcome: StepOutcome): boolean =>
+  outcome !== 'ok' && outcome !== 'refused' && outcome !== 'rejected'

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../db/index.js'
 import { currentQueryable, inTransaction } from '../db/transaction.js'
-import { ConflictError, UnavailableError } from '../errors.js'
+import { ConflictError, markNotSent, UnavailableError } from '../errors.js'
 import { runIdempotent } from '../idempotency/postgres.js'
 import { createLogger } from '../logger.js'
 import { SagaOrchestrator, type SagaOrchestratorOptions } from './orchestrator.js'
@@ -243,6 +243,56 @@ describe('SagaOrchestrator (PGlite)', () => {
       ['charge', 'compensate', 1, 'ok'],
       ['reserve-stock', 'compensate', 1, 'ok'],
     ])
+  })
+
+  it('does not compensate a step whose every attempt was rejected before leaving (an open breaker), unless one was unknown', async () => {
+    const notSent = () =>
+      markNotSent(new UnavailableError('payment is unavailable: its circuit breaker is open'))
+    let attempts = 0
+    const rejected = placeOrderSaga({
+      charge: {
+        retries: 1,
+        call: async () => {
+          attempts++
+          throw notSent()
+        },
+      },
+    })
+    const o = orchestrator([rejected])
+    await o.run()
+    const id = await placeOrder(o, rejected, { id: 'o9', total: 20 })
+    expect(await o.wait(id, 5000)).toMatchObject({ state: 'compensated', failedStep: 'charge' })
+    expect(attempts).toBe(2)
+    expect((await o.get(id))?.timeline.map((a) => [a.step, a.phase, a.attempt, a.outcome])).toEqual([
+      ['reserve-stock', 'call', 1, 'ok'],
+      ['charge', 'call', 1, 'rejected'],
+      ['charge', 'call', 2, 'rejected'],
+      ['reserve-stock', 'compensate', 1, 'ok'],
+    ])
+    await o.close()
+    // the first attempt was sent and its answer lost: it may apply, so the charge is refunded
+    let tries = 0
+    const lost = placeOrderSaga({
+      charge: {
+        retries: 1,
+        call: async () => {
+          if (++tries === 1) throw new UnavailableError('payment is unavailable: the connection was reset')
+          throw notSent()
+        },
+      },
+    })
+    const o2 = orchestrator([lost])
+    await o2.run()
+    const id2 = await placeOrder(o2, lost, { id: 'o10', total: 20 })
+    expect(await o2.wait(id2, 5000)).toMatchObject({ state: 'compensated' })
+    expect((await o2.get(id2))?.timeline.map((a) => [a.step, a.phase, a.outcome])).toEqual([
+      ['reserve-stock', 'call', 'ok'],
+      ['charge', 'call', 'unavailable'],
+      ['charge', 'call', 'rejected'],
+      ['charge', 'compensate', 'ok'],
+      ['reserve-stock', 'compensate', 'ok'],
+    ])
+    await o2.close()
   })
 
   it('retries a timed-out step with the same key: the idempotent callee applies it once', async () => {

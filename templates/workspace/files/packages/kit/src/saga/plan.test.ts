@@ -110,7 +110,7 @@ describe('decideNext (docs/sagas.md, Semantics)', () => {
 
   it('a refusal after an attempt whose outcome is unknown compensates the step too: that attempt may still apply', () => {
     // the first attempt timed out, the retry was refused
-    expect(decideNext(three, running(0, 2), 'refused', policy, mid)).toMatchObject({
+    expect(decideNext(three, running(0, 2), 'refused', policy, mid, true)).toMatchObject({
       state: 'compensating',
       step: 0,
       compensatingFrom: 0,
@@ -121,9 +121,28 @@ describe('decideNext (docs/sagas.md, Semantics)', () => {
       step: 1,
     })
     // a local step's attempts were rolled back, whatever their outcome
-    expect(decideNext([remote(), local(1)], running(1, 2), 'refused', policy, mid)).toMatchObject({
+    expect(decideNext([remote(), local(1)], running(1, 2), 'refused', policy, mid, true)).toMatchObject({
       state: 'compensating',
       step: 0,
+    })
+  })
+
+  it('a call that never left (an open breaker) is retried, and compensated only after an unknown attempt', () => {
+    // retries left: tried again after a backoff, as an unknown outcome is
+    expect(decideNext([remote(2)], running(0, 1), 'rejected', policy, mid)).toMatchObject({
+      state: 'running',
+      attempt: 2,
+    })
+    // out of retries, every attempt rejected: nothing applied, the steps before it are compensated
+    expect(decideNext(three, running(2, 1), 'rejected', policy, mid)).toMatchObject({
+      state: 'compensating',
+      step: 1,
+      compensatingFrom: 2,
+    })
+    // out of retries after an attempt that timed out: that one may apply, so this step too
+    expect(decideNext(three, running(2, 1), 'rejected', policy, mid, true)).toMatchObject({
+      state: 'compensating',
+      step: 2,
     })
   })
 

@@ -95,6 +95,9 @@ function startCompensation(steps: readonly StepShape[], failed: number, withFail
  * - a step that succeeded moves to the next step, or completes the saga after the last;
  * - an unknown outcome is retried with backoff while the step's retries last; then the saga
  *   compensates, this step included (it may have been applied), unless it is local (rolled back);
+ * - a call that never left the owner (`rejected`: an open breaker) is retried as an unknown one,
+ *   but when the retries run out, the step is compensated only if an earlier attempt's outcome
+ *   was unknown;
  * - a refusal compensates the steps before it only, unless an earlier attempt of the same call
  *   had an unknown outcome (it timed out, or was abandoned): that attempt may still arrive and
  *   apply, so the step is compensated too (its compensation fences the call's key, runIdempotent);
@@ -107,8 +110,11 @@ export function decideNext(
   outcome: Exclude<StepOutcome, 'abandoned'>,
   policy: SagaRetryPolicy,
   random: () => number,
-  /** an earlier attempt of this call was abandoned by its runner (it may still arrive and apply) */
-  abandonedBefore = false,
+  /**
+   * an earlier attempt of this call may have been applied: its outcome was unknown (a timeout, an
+   * error, an attempt its runner abandoned), so it may still arrive and apply
+   */
+  unknownBefore = false,
 ): SagaDecision {
   const same = { ...at, finished: false, keepOutput: false }
   if (at.state === 'running') {
@@ -126,15 +132,15 @@ export function decideNext(
       }
     }
     // refused now, but an earlier attempt's outcome is unknown: that one may still apply
-    if (outcome === 'refused')
-      return startCompensation(steps, at.step, (at.attempt > 1 || abandonedBefore) && !step.local)
+    if (outcome === 'refused') return startCompensation(steps, at.step, unknownBefore && !step.local)
     if (at.attempt < 1 + step.retries)
       return {
         ...same,
         attempt: at.attempt + 1,
         delayMs: sagaBackoff(at.attempt - 1, policy.stepBaseMs, policy.stepMaxMs, random),
       }
-    return startCompensation(steps, at.step, !step.local)
+    // this attempt may have been applied, unless it never left (then only an earlier one may)
+    return startCompensation(steps, at.step, (outcome !== 'rejected' || unknownBefore) && !step.local)
   }
   if (at.state === 'compensating') {
     if (outcome === 'ok') {

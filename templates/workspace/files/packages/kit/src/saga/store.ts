@@ -260,11 +260,15 @@ export async function unstick(q: Queryable, id: string, now: number): Promise<bo
 /** A time as the drivers give it (a Date, or text) in ISO form. */
 export const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
 
-/** Whether an attempt of a step's call was abandoned by its runner (it may be applied still). */
-export async function hasAbandonedAttempt(q: Queryable, id: string, step: string): Promise<boolean> {
+/**
+ * Whether an ended attempt of a step's call had an unknown outcome (a timeout, an error, an
+ * unavailable callee, an attempt its runner abandoned): it may be applied still.
+ */
+export async function hasUnknownAttempt(q: Queryable, id: string, step: string): Promise<boolean> {
   const found = await rows(
     q,
-    sql`select 1 from saga_steps where saga_id = ${id} and step = ${step} and phase = 'call' and outcome = 'abandoned' limit 1`,
+    sql`select 1 from saga_steps where saga_id = ${id} and step = ${step} and phase = 'call'
+      and outcome in ('timeout', 'unavailable', 'error', 'abandoned') limit 1`,
   )
   return found.length > 0
 }

@@ -15,11 +15,12 @@ export type StepPhase = 'call' | 'compensate'
 
 /**
  * How one attempt ended. `refused`: the callee said no (a 4xx, INVALID_ARGUMENT, NOT_FOUND...), so
- * nothing was applied. `timeout`, `unavailable` and `error` (a 500, INTERNAL, anything unknown):
+ * nothing was applied. `rejected`: the call never left the owner (its breaker for the callee was
+ * open, its bulkhead full), so nothing was applied either, but a later attempt may get through. `timeout`, `unavailable` and `error` (a 500, INTERNAL, anything unknown):
  * it may have been applied. `abandoned`: its runner stopped (a crash, a pause, a lost database)
  * before recording the end; the next runner calls again with the same idempotency key.
  */
-export type StepOutcome = 'ok' | 'refused' | 'timeout' | 'unavailable' | 'error' | 'abandoned'
+export type StepOutcome = 'ok' | 'refused' | 'rejected' | 'timeout' | 'unavailable' | 'error' | 'abandoned'
 
 /** What a step's call (or compensation) is given. */
 export interface StepContext<I> {
