@@ -185,6 +185,28 @@ describe('sagas generated into the services (a workspace built and tested)', () 
           'reserve-stock',
         ])
         expect(await get(inventory, `/inventories/${item.id}`)).toMatchObject({ reserved: 2 })
+
+        // payment started again deletes the keys older than a week, and keeps the others
+        const psql = (sql: string) =>
+          execa('docker', ['exec', container, 'psql', '-U', 'postgres', '-d', 'payment', '-tAc', sql])
+        await psql(
+          "insert into idempotency_keys (key, operation, created_at) values ('week-old', 'payment.charge', now() - interval '8 days')",
+        )
+        const paymentProc = procs[1]!
+        paymentProc.kill('SIGTERM')
+        await paymentProc
+        start('payment', { DATABASE_URL: url('payment'), PORT: String(payment) })
+        await waitForHttp(`http://127.0.0.1:${payment}/health/ready`, 30_000)
+        const keys = async () =>
+          (
+            await psql(
+              "select key from idempotency_keys where key in ('week-old', 'retried-charge') order by key",
+            )
+          ).stdout
+        const until = Date.now() + 10_000
+        while ((await keys()).includes('week-old') && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 200))
+        expect((await keys()).split('\n')).toEqual(['retried-charge'])
       } finally {
         for (const p of procs) p.kill('SIGTERM')
         await Promise.all(procs)
