@@ -10,6 +10,22 @@ export class ConflictError extends Error {
 }
 
 /**
+ * A request whose saga was compensated (a step failed; what was done is undone): 409 over HTTP,
+ * FAILED_PRECONDITION over gRPC, since the same request fails the same way until its cause (a
+ * declined card, no stock) changes.
+ */
+export class SagaCompensatedError extends ConflictError {
+  override name = 'SagaCompensatedError'
+  constructor(
+    message: string,
+    readonly sagaId: string,
+    readonly failedStep?: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
  * An update against a stale version (optimistic concurrency): 409 over HTTP like any conflict
  * (its name stays ConflictError for that), ABORTED over gRPC.
  */

@@ -1,6 +1,9 @@
 import {
+  credentials,
   makeGenericClientConstructor,
   status,
+  type ClientUnaryCall,
+  type StatusObject,
   type ServerWritableStream,
   type ServiceDefinition,
 } from '@grpc/grpc-js'
@@ -12,6 +15,7 @@ import {
   ConflictError,
   InvalidInputError,
   NotFoundError,
+  SagaCompensatedError,
   UnavailableError,
   VersionConflictError,
   wasNotSent,
@@ -41,6 +45,8 @@ interface EchoRequest {
   relay?: boolean
   /** make one call while serving and answer with the metadata it carried */
   relayEcho?: boolean
+  /** set a `saga-id` in the trailer */
+  trailer?: boolean
 }
 const method = (name: string) => ({
   path: `/test.v1.Echo/${name}`,
@@ -78,6 +84,7 @@ const ERRORS: Record<string, () => Error> = {
   crash: () => new Error('secret stack detail'),
   unknown: () => new GrpcCallError(status.UNKNOWN, 'what happened'),
   exhausted: () => new GrpcCallError(status.RESOURCE_EXHAUSTED, 'quota'),
+  compensated: () => new SagaCompensatedError('saga place-order failed at charge', 's-1', 'charge'),
 }
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -118,6 +125,7 @@ async function start() {
       return { ok: true, relayed: lastRelay }
     }
     if (req.stallMs) await new Promise((r) => setTimeout(r, req.stallMs))
+    if (req.trailer) ctx.trailer.set('saga-id', 's-1')
     if (req.fail) throw ERRORS[req.fail]!()
     return {
       ok: true,
@@ -202,6 +210,7 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
       crash: 'INTERNAL',
       unknown: 'UNKNOWN',
       exhausted: 'RESOURCE_EXHAUSTED',
+      compensated: 'FAILED_PRECONDITION',
     })
     await expect(c.unary('create', { fail: 'crash' })).rejects.toThrow(/internal error/)
     const text = await metrics.registry.metrics()
@@ -211,6 +220,26 @@ describe('GrpcServer and ResilientGrpcClient over a real socket', () => {
     expect(text).toContain(
       'grpc_server_handling_seconds_bucket{le="+Inf",service="echo",grpc_service="test.v1.Echo",grpc_method="Create",grpc_code="INTERNAL"} 2',
     )
+  })
+
+  it("sends the trailer a handler set, with the answer and with an error's status", async () => {
+    const { port } = await start()
+    const raw = new EchoClient(`127.0.0.1:${port}`, credentials.createInsecure())
+    cleanups.push(() => raw.close())
+    const statusOf = (req: EchoRequest) =>
+      new Promise<{ code: number; sagaId: unknown }>((resolve) => {
+        const call = (raw as unknown as Record<string, (r: EchoRequest, cb: () => void) => ClientUnaryCall>)
+          .create!(req, () => undefined)
+        call.on('status', (s: StatusObject) =>
+          resolve({ code: s.code, sagaId: s.metadata.get('saga-id')[0] }),
+        )
+      })
+    expect(await statusOf({ trailer: true })).toEqual({ code: status.OK, sagaId: 's-1' })
+    expect(await statusOf({ trailer: true, fail: 'compensated' })).toEqual({
+      code: status.FAILED_PRECONDITION,
+      sagaId: 's-1',
+    })
+    expect(await statusOf({})).toEqual({ code: status.OK, sagaId: undefined })
   })
 
   it('passes the request id and keeps the trace id with a new parent id', async () => {

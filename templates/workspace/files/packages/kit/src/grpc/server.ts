@@ -73,6 +73,8 @@ export interface UnaryContext extends CallContext {
   signal: AbortSignal
   /** the caller's deadline, if it sent one */
   deadline?: Date
+  /** sent to the caller with the status, on success or failure (a `saga-id`, say) */
+  trailer: Metadata
 }
 
 /** A unary handler as a plain async function; throw domain errors, the server maps them to statuses. */
@@ -190,10 +192,12 @@ export class GrpcServer {
         if (span) endServerSpan(span, code, err)
       }
       call.sendMetadata(withRequestId(ctx.requestId))
+      const trailer = new Metadata()
       const run = () =>
         runWithCallContext(ctx, () =>
           fn(call.request, {
             ...ctx,
+            trailer,
             metadata: call.metadata,
             signal: controller.signal,
             ...(deadlineAt !== undefined ? { deadline: new Date(deadlineAt) } : {}),
@@ -202,12 +206,12 @@ export class GrpcServer {
       ;(span ? context.with(trace.setSpan(context.active(), span), run) : run()).then(
         (response) => {
           done(status.OK)
-          callback(null, response)
+          callback(null, response, trailer)
         },
         (error: unknown) => {
           const { code, details } = toGrpcStatus(error)
           done(code, details, error)
-          callback({ code, details })
+          callback({ code, details, metadata: trailer })
         },
       )
     }

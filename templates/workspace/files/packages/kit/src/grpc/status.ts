@@ -3,6 +3,7 @@ import {
   ConflictError,
   InvalidInputError,
   NotFoundError,
+  SagaCompensatedError,
   UnavailableError,
   VersionConflictError,
 } from '../errors.js'
@@ -48,6 +49,7 @@ export function toGrpcStatus(error: unknown): { code: status; details: string } 
   if (error instanceof NotFoundError) return { code: status.NOT_FOUND, details }
   if (error instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details }
   if (error instanceof VersionConflictError) return { code: status.ABORTED, details }
+  if (error instanceof SagaCompensatedError) return { code: status.FAILED_PRECONDITION, details }
   if (error instanceof ConflictError) return { code: status.ALREADY_EXISTS, details }
   if (
     error instanceof BreakerOpenError ||
