@@ -21,6 +21,7 @@ const ALL = [
   'otlp-receiver',
   'tracing',
   'dashboard',
+  'health-probe',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))

@@ -1,3 +1,6 @@
+import { rm, writeFile } from 'node:fs/promises'
+import type { Logger } from './logger.js'
+
 /** A readiness check: resolves true (or `{ ok: true }`) when the dependency is usable. */
 export type ReadinessCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean
 
@@ -48,4 +51,50 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`check timed out after ${ms} ms`)), ms)
   })
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * While the service is ready, rewrites the empty file `path` every `everyMs`; while it is not (a
+ * check failing, shutting down), removes it. The container's health check (`msvc compose`) then
+ * only compares the file's age with the clock: a `stat`, where a probe over HTTP would start a
+ * Node process every second (about 0.12 of a core per service, idle). A service whose event loop
+ * hangs stops rewriting it, and turns unhealthy as a hung HTTP probe would. Returns a stop
+ * function, which removes the file.
+ */
+export function keepReadyFile(
+  health: HealthRegistry,
+  path: string,
+  opts: { everyMs?: number; logger?: Pick<Logger, 'warn'> } = {},
+): () => Promise<void> {
+  const everyMs = opts.everyMs ?? 500
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  let last: Promise<unknown> = Promise.resolve()
+  const tick = async () => {
+    const { ready } = await health.readiness(Math.min(2000, everyMs * 4))
+    if (stopped) return
+    await (ready ? writeFile(path, '') : rm(path, { force: true }))
+  }
+  let warned = false
+  const loop = () => {
+    last = tick()
+      .catch((err: unknown) => {
+        // a file that cannot be written leaves the container unhealthy: say why, once
+        if (!warned) opts.logger?.warn({ err, path }, 'health: cannot keep the ready file')
+        warned = true
+      })
+      .finally(() => {
+        if (!stopped) {
+          timer = setTimeout(loop, everyMs)
+          timer.unref()
+        }
+      })
+  }
+  loop()
+  return async () => {
+    stopped = true
+    clearTimeout(timer)
+    await last
+    await rm(path, { force: true })
+  }
 }
