@@ -25,11 +25,11 @@ const PORT = 3999
 
 const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
 
-// the service: /health/ready answers 200, and the ready file is rewritten every 500 ms
+// the service: /health/ready answers 200, and the ready file (its port) is rewritten every 500 ms
 const server = `
 const fs = require('node:fs')
 require('node:http').createServer((q, s) => s.end('ok')).listen(${PORT}, '127.0.0.1')
-setInterval(() => fs.writeFileSync('${READY_FILE}', ''), 500)
+setInterval(() => fs.writeFileSync('${READY_FILE}', '${PORT}'), 500)
 process.on('SIGTERM', () => process.exit(0))`
 const PEERS = {
   // compose writes `$$` for a `$` it must not interpolate; the shell gets one

@@ -1,5 +1,5 @@
 // The stack's health check (readyProbe, what `msvc compose` writes) run for real in the stack's
-// base image: a fresh ready file passes without Node; without one it falls back to fetching
+// base image: a fresh ready file naming the expected port passes without Node; without one it falls back to fetching
 // /health/ready, so a service generated before the kit kept the file is judged as it was; a stale
 // file over a service that answers 503 fails, with a line saying why.
 import { execa } from 'execa'
@@ -61,9 +61,13 @@ describe.skipIf(!hasDocker)('the health check msvc compose writes', () => {
     const down = await sh(probe)
     expect(down.exitCode).toBe(1)
     expect(down.stdout).toBe('not ready: GET /health/ready did not answer 200')
-    // a fresh file passes without asking the service (which still answers 503)
-    await sh(`touch ${READY_FILE}`)
+    // a fresh file naming the expected port passes without asking the service (still 503)
+    await sh(`echo -n ${PORT} > ${READY_FILE}`)
     expect((await sh(probe)).exitCode).toBe(0)
+    // a service serving on another port than compose expects is asked on the expected one
+    await sh(`echo -n 4999 > ${READY_FILE}`)
+    expect((await sh(probe)).exitCode).toBe(1)
+    await sh(`echo -n ${PORT} > ${READY_FILE}`)
     // stale (a hung service stops rewriting it): the service is asked again, and says 503
     await sh(`touch -d @$(( $(date +%s) - 10 )) ${READY_FILE}`)
     expect((await sh(probe)).exitCode).toBe(1)

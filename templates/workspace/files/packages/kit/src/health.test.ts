@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -31,8 +31,9 @@ describe('keepReadyFile', () => {
     const health = new HealthRegistry()
     let dbUp = true
     health.addReadinessCheck('db', () => dbUp)
-    const stop = keepReadyFile(health, file, { everyMs: 20 })
+    const stop = keepReadyFile(health, file, { everyMs: 20, contents: '3001' })
     await until(async () => (await exists(file)) !== undefined)
+    expect(await readFile(file, 'utf8')).toBe('3001')
     // rewritten: its time moves on
     const first = (await exists(file))!
     await until(async () => ((await exists(file)) ?? 0) > first)

@@ -54,7 +54,8 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * While the service is ready, rewrites the empty file `path` every `everyMs`; while it is not (a
+ * While the service is ready, rewrites the file `path` (holding `contents`: the port it serves on,
+ * which the check compares with the one it expects) every `everyMs`; while it is not (a
  * check failing, shutting down), removes it. The container's health check (`msvc compose`) then
  * only compares the file's age with the clock: a `stat`, where a probe over HTTP would start a
  * Node process every second (about 0.12 of a core per service, idle). A service whose event loop
@@ -64,7 +65,7 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 export function keepReadyFile(
   health: HealthRegistry,
   path: string,
-  opts: { everyMs?: number; logger?: Pick<Logger, 'warn'> } = {},
+  opts: { everyMs?: number; logger?: Pick<Logger, 'warn'>; contents?: string } = {},
 ): () => Promise<void> {
   const everyMs = opts.everyMs ?? 500
   let timer: NodeJS.Timeout | undefined
@@ -73,7 +74,7 @@ export function keepReadyFile(
   const tick = async () => {
     const { ready } = await health.readiness(Math.min(2000, everyMs * 4))
     if (stopped) return
-    await (ready ? writeFile(path, '') : rm(path, { force: true }))
+    await (ready ? writeFile(path, opts.contents ?? '') : rm(path, { force: true }))
   }
   let warned = false
   const loop = () => {
