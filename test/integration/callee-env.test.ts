@@ -43,10 +43,11 @@ describe('env names for a callee', () => {
     const read = configKeys(await readFile(join(root, 'services/checkout/src/config.ts'), 'utf8'))
     expect(read.filter((k) => k.startsWith('ORDER_')).sort()).toEqual(calleeWritten.sort())
     // every name compose writes is one the service reads (SERVICE_NAME comes from the kit, the
-    // standard OTEL_* variables are read by the kit's tracing: issue #18)
-    expect(
-      written.filter((k) => !read.includes(k) && k !== 'SERVICE_NAME' && !k.startsWith('OTEL_')),
-    ).toEqual([])
+    // standard OTEL_* variables are read by the kit's tracing: issue #18; MSVC_READY_FILE by main.ts)
+    const main = await readFile(join(root, 'services/checkout/src/main.ts'), 'utf8')
+    expect(main).toContain('process.env.MSVC_READY_FILE')
+    const byKit = (k: string) => k === 'SERVICE_NAME' || k === 'MSVC_READY_FILE' || k.startsWith('OTEL_')
+    expect(written.filter((k) => !read.includes(k) && !byKit(k))).toEqual([])
   })
 
   it("default to the callee's name and ports on the compose network, the values compose sets", async () => {
