@@ -45,9 +45,9 @@ interface Saga {
   createdAt: string
 }
 
-/** The sagas of a state, newest first, from the owner's GET /sagas (at most 999). */
-async function sagasIn(state: string): Promise<Saga[]> {
-  const r = await fetch(`${ORDER}/sagas?state=${state}&limit=999`)
+/** The sagas (of a state), newest first, from the owner's GET /sagas (at most 999). */
+async function sagasIn(state?: string): Promise<Saga[]> {
+  const r = await fetch(`${ORDER}/sagas?limit=999${state ? `&state=${state}` : ''}`)
   if (!r.ok) throw new Error(`GET /sagas?state=${state}: ${r.status}`)
   return ((await r.json()) as Page<Saga>).items
 }
@@ -109,29 +109,22 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
 
   const body = () => JSON.stringify({ productId: itemId, sku: 'A-1', quantity: 1, total: 10 })
 
-  it('compensates the sagas that meet a killed payment, completes those after, and loses nothing', async () => {
-    // 201 only: an order whose saga did not complete within its wait (202) or was compensated
-    // (409) is a failure on the report's timeline, beside the fault's window
-    const r = await msvc(
+  /** `msvc loadtest` of POST /orders (one unit of the item a time) with `flags`, its JSON report */
+  const loadOrders = (flags: string[]) =>
+    msvc(
       [
-        'loadtest',
-        `${ORDER}/orders`,
-        '--body',
-        body(),
-        '-H',
-        'content-type: application/json',
-        '--expect',
-        '201',
-        '--rate',
-        '10',
-        '-d',
-        '24s',
-        '--chaos',
-        'kill payment@3s',
-        '--json',
+        ...['loadtest', `${ORDER}/orders`, '--body', body(), '-H', 'content-type: application/json'],
+        ...[...flags, '--json'],
       ],
       { cwd: ws },
     )
+
+  it('compensates the sagas that meet a killed payment, completes those after, and loses nothing', async () => {
+    // 201 only: an order whose saga did not complete within its wait (202) or was compensated
+    // (409) is a failure on the report's timeline, beside the fault's window
+    const r = await loadOrders([
+      ...['--expect', '201', '--rate', '10', '-d', '24s', '--chaos', 'kill payment@3s'],
+    ])
     expect([0, 2], r.stderr).toContain(r.exitCode)
     const report = JSON.parse(r.stdout) as LoadReport
     const [fault] = report.chaos
@@ -140,25 +133,27 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
     const seconds = report.timeline.filter((p) => p.requests > 0)
     const inFault = seconds.filter((p) => p.t * 1000 >= fault!.startMs && p.t * 1000 <= fault!.endMs + 3000)
     expect(inFault.reduce((n, p) => n + p.errors, 0)).toBeGreaterThan(0)
-    // completed again once payment is back and order's breaker for it closed (payment's restart
-    // plus the breaker's 5 s open): from some second after the fault to the end, every order 201
-    const lastError = Math.max(...seconds.filter((p) => p.errors > 0).map((p) => p.t))
-    const tail = seconds.filter((p) => p.t > lastError)
-    expect(
-      tail.length,
-      `every second after ${lastError} s: ${JSON.stringify(report.timeline)}`,
-    ).toBeGreaterThanOrEqual(4)
-    expect(tail.reduce((n, p) => n + p.requests, 0)).toBeGreaterThan(0)
     const figures = await expectInvariants()
     expect(figures.confirmed).toBeGreaterThan(0)
-    // the compensated sagas are those that met the fault: started from it (less a saga's wait) to
-    // the last failed second
-    const compensated = await sagasIn('compensated')
+    // completed again once payment is back and order's breaker for it closed (payment's restart
+    // plus the breaker's 5 s open): every saga started in the run's last 4 s completed, judged by
+    // its state (on a loaded machine a completed saga may still answer 202 past its wait)
+    const tailFrom = runStart + report.durationMs - 4000
+    const started = await sagasIn()
+    const late = started.filter((s) => Date.parse(s.createdAt) >= tailFrom)
+    expect(late.length).toBeGreaterThan(0)
+    expect(
+      late.filter((s) => s.state !== 'completed'),
+      JSON.stringify(report.timeline),
+    ).toEqual([])
+    // the compensated sagas are those that met the fault: started from it (less a saga's wait),
+    // none in the tail
+    const compensated = started.filter((s) => s.state === 'compensated')
     expect(compensated.length).toBeGreaterThan(0)
     for (const s of compensated) {
       const at = Date.parse(s.createdAt) - runStart
       expect(at).toBeGreaterThanOrEqual(fault!.startMs - 4000)
-      expect(at).toBeLessThanOrEqual((lastError + 1) * 1000)
+      expect(Date.parse(s.createdAt)).toBeLessThan(tailFrom)
     }
   }, 300_000)
 
@@ -175,7 +170,7 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
     const show = await msvc(['saga', 'show', listed[0]!.id], { cwd: ws })
     expect(show.exitCode, show.stderr).toBe(0)
     expect(show.stdout).toContain(`saga ${listed[0]!.id}  place-order  compensated`)
-    expect(show.stdout).toMatch(/reserve-stock\s+call\s+#1\s+ok/)
+    expect(show.stdout).toMatch(/reserve-stock\s+call\s+#\d+\s+ok/)
     expect(show.stdout).toMatch(/reserve-stock\s+compensate\s+#\d+\s+ok/)
     const json = await msvc(['saga', 'show', listed[0]!.id, '--json'], { cwd: ws })
     const details = JSON.parse(json.stdout) as { timeline: { step: string; phase: string }[] }
@@ -190,28 +185,8 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
   }, 120_000)
 
   it('ends every saga completed or compensated when the owner is SIGKILLed three times under load', async () => {
-    const r = await msvc(
-      [
-        'loadtest',
-        `${ORDER}/orders`,
-        '--body',
-        body(),
-        '-H',
-        'content-type: application/json',
-        '--rate',
-        '15',
-        '-d',
-        '15s',
-        '--chaos',
-        'kill order@2s',
-        '--chaos',
-        'kill order@6s',
-        '--chaos',
-        'kill order@10s',
-        '--json',
-      ],
-      { cwd: ws },
-    )
+    const kills = ['2s', '6s', '10s'].flatMap((at) => ['--chaos', `kill order@${at}`])
+    const r = await loadOrders(['--rate', '15', '-d', '15s', ...kills])
     expect([0, 2], r.stderr).toContain(r.exitCode)
     const report = JSON.parse(r.stdout) as LoadReport
     expect(report.chaos.filter((c) => c.label.includes('kill order'))).toHaveLength(3)
