@@ -130,7 +130,7 @@ describe('prometheus.yml', () => {
       metrics_path: '/metrics',
       dns_sd_configs: [{ names: ['order'], type: 'A', port: 3001, refresh_interval: '5s' }],
     })
-    expect(config.rule_files).toEqual(['/etc/prometheus/rules.yml'])
+    expect(config.rule_files).toEqual(['rules.yml'])
     expect(config.global.external_labels).toEqual({ workspace: 'shop' })
   })
 })

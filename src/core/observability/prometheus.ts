@@ -73,7 +73,8 @@ export function buildPrometheusConfig(ws: Workspace): PrometheusConfig {
       evaluation_interval: PROMETHEUS_INTERVAL,
       external_labels: { workspace: ws.name },
     },
-    rule_files: [`${PROMETHEUS_CONFIG_DIR}/rules.yml`],
+    // relative: Prometheus (and promtool) read it beside prometheus.yml
+    rule_files: ['rules.yml'],
     scrape_configs: [
       ...jobs,
       {
