@@ -14,7 +14,7 @@ export const PROMETHEUS_INTERVAL = '5s'
 /** The window of the RED rates: four scrapes at least, so a rate survives one missed scrape. */
 export const RATE_WINDOW = '1m'
 
-/** Thresholds of the generated alerts (docs/observability.md). */
+/** Thresholds of the generated alerts (docs/stack.md, Observability backends). */
 export const ALERT_THRESHOLDS = {
   /** share of requests answered 5xx (HTTP) or with a server-side gRPC code */
   errorRatio: 0.05,

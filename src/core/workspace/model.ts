@@ -153,7 +153,7 @@ export interface Workspace {
   runtime?: RuntimeSpec
   /** transactions across services, by name (docs/sagas.md); absent: none */
   sagas?: Record<string, SagaSpec>
-  /** the standard backends added to the stack (docs/observability.md); absent: none */
+  /** the standard backends added to the stack (docs/stack.md, Observability backends); absent: none */
   observability?: ObservabilitySpec
 }
 

@@ -120,7 +120,7 @@ export const WORKSPACE_SCHEMA = {
       },
     },
     runtime: RUNTIME,
-    // standard backends added to the stack (docs/observability.md): each on or off
+    // standard backends added to the stack (docs/stack.md, Observability backends): each on or off
     observability: {
       type: 'object',
       additionalProperties: false,
