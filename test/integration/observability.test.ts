@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { parse, stringify } from 'yaml'
@@ -13,6 +13,9 @@ import { makeTempDir } from '../helpers/temp-dir.js'
 // dashboard queries go through promtool too, as rules: Grafana itself cannot run here.
 
 const hasPromtool = await promtoolAvailable()
+const hasComposeV1 =
+  (await execa('docker-compose', ['version'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode ===
+  0
 
 const YAML = `name: obs
 observability: { prometheus: true, grafana: true, jaeger: true }
@@ -121,6 +124,34 @@ describe('msvc compose with observability', () => {
       const r = await promtool(['check', 'rules', file])
       expect(r.exitCode, r.all).toBe(0)
       expect(r.all).toContain(`SUCCESS: ${exprs.length} rules found`)
+    },
+  )
+
+  it.skipIf(!hasComposeV1)(
+    'writes a compose file that docker-compose itself accepts, backends included',
+    async () => {
+      await writeFile(join(root, 'msvc.yaml'), YAML)
+      expect((await msvc(['compose'], { cwd: root })).exitCode).toBe(0)
+      // what compose checks beside the file: each build context, the gateway's secret in .env
+      for (const s of ['gateway', 'order', 'payment', 'notifier'])
+        await mkdir(join(root, 'services', s), { recursive: true })
+      await writeFile(join(root, '.env'), 'MSVC_JWT_SECRET=test\n')
+      const r = await execa('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+        cwd: root,
+        reject: false,
+        all: true,
+      })
+      expect(r.exitCode, r.all).toBe(0)
+      const resolved = parse(r.stdout) as {
+        services: Record<string, { volumes?: unknown[]; command?: string[] }>
+      }
+      expect(resolved.services.jaeger!.command).toEqual([
+        '--set',
+        'receivers.otlp.protocols.http.endpoint=0.0.0.0:4318',
+        '--set',
+        'receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317',
+      ])
+      expect(JSON.stringify(resolved.services.prometheus!.volumes)).toContain(join(root, OBS, 'prometheus'))
     },
   )
 

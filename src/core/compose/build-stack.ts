@@ -9,7 +9,7 @@ import {
   type Workspace,
 } from '../workspace/model.js'
 import { toCalleeEnv } from '../workspace/names.js'
-import { OBSERVABILITY_DIR, backendConfigHash } from '../observability/files.js'
+import { OBSERVABILITY_DIR, backendConfigHash, listBackendFiles } from '../observability/files.js'
 import { GRAFANA_DASHBOARDS_DIR, GRAFANA_PORT, GRAFANA_PROVISIONING_DIR } from '../observability/grafana.js'
 import { PROMETHEUS_CONFIG_DIR, PROMETHEUS_PORT } from '../observability/prometheus.js'
 
@@ -272,7 +272,7 @@ function observabilityService(
   const labels = {
     [LABEL.workspace]: ws.name,
     [LABEL.service]: backend,
-    [LABEL.config]: backendConfigHash(ws, backend),
+    ...(listBackendFiles(ws, backend).length ? { [LABEL.config]: backendConfigHash(ws, backend) } : {}),
   }
   const dir = `./${OBSERVABILITY_DIR}/${backend}`
   switch (backend) {
