@@ -127,6 +127,156 @@ describe('msvc compose with observability', () => {
     },
   )
 
+  // promtool's own rule unit tests: made-up series in, the generated rules' results and alerts out
+  it.skipIf(!hasPromtool)('records and alerts as documented (promtool test rules)', async () => {
+    await writeFile(join(root, 'msvc.yaml'), YAML)
+    expect((await msvc(['compose'], { cwd: root })).exitCode).toBe(0)
+    const http = (service: string, route: string, status: number, values: string) => ({
+      series: `http_requests_total{service="${service}",route="${route}",method="GET",status_code="${status}"}`,
+      values,
+    })
+    const bucket = (le: string, values: string) => ({
+      series: `http_request_duration_seconds_bucket{service="payment",route="/payments",method="GET",status_code="200",le="${le}"}`,
+      values,
+    })
+    const alert = (
+      alertname: string,
+      labels: Record<string, string>,
+      summary: string,
+      description?: string,
+    ) => ({
+      eval_time: '3m',
+      alertname,
+      exp_alerts: [
+        { exp_labels: labels, exp_annotations: { summary, ...(description ? { description } : {}) } },
+      ],
+    })
+    const none = (alertname: string) => ({ eval_time: '3m', alertname, exp_alerts: [] })
+    const tests = {
+      rule_files: [join(root, OBS, 'prometheus/rules.yml')],
+      evaluation_interval: '5s',
+      tests: [
+        {
+          interval: '5s',
+          input_series: [
+            // order: 10 % of its requests fail; notifier: 1 %; payment: slow, and scraped
+            http('order', '/orders', 200, '0+90x60'),
+            http('order', '/orders', 500, '0+10x60'),
+            http('notifier', '/health/ready', 200, '0+1000x60'),
+            http('notifier', '/things', 200, '0+99x60'),
+            http('notifier', '/things', 503, '0+1x60'),
+            http('payment', '/metrics', 200, '0+1x60'),
+            bucket('0.5', '0x60'),
+            bucket('1', '0+10x60'),
+            bucket('+Inf', '0+10x60'),
+            http('payment', '/payments', 200, '0+10x60'),
+            // order's breaker for payment opens; gateway's for order goes open and half-open in turn
+            { series: 'circuit_breaker_state{service="order",target="payment"}', values: '0x10 1x50' },
+            {
+              series: 'circuit_breaker_state{service="gateway",target="order"}',
+              values: '0x20 1 2 1 2 1 2x35',
+            },
+            {
+              series:
+                'circuit_breaker_transitions_total{service="gateway",target="order",from="closed",to="open"}',
+              values: '0x20 1x40',
+            },
+            {
+              series:
+                'circuit_breaker_transitions_total{service="gateway",target="order",from="half-open",to="open"}',
+              values: '0x22 1 2x37',
+            },
+            { series: 'circuit_breaker_state{service="checkout",target="order"}', values: '0x60' },
+            {
+              series: 'events_dead_lettered_total{service="notifier",type="order.created"}',
+              values: '0x10 1x50',
+            },
+            // both replicas of the owner report the same count: one alert, its value 2
+            { series: 'saga_stuck{service="order",saga="checkout",instance="a"}', values: '2x60' },
+            { series: 'saga_stuck{service="order",saga="checkout",instance="b"}', values: '2x60' },
+            { series: 'up{job="order",instance="10.0.0.2:3001"}', values: '1x5 0x55' },
+            { series: 'up{job="order",instance="10.0.0.3:3001"}', values: '1x60' },
+          ],
+          promql_expr_test: [
+            {
+              expr: 'service:http_error_ratio:rate1m',
+              eval_time: '3m',
+              exp_samples: [
+                { labels: 'service:http_error_ratio:rate1m{service="notifier"}', value: 0.01 },
+                { labels: 'service:http_error_ratio:rate1m{service="order"}', value: 0.1 },
+              ],
+            },
+            // scrapes and health probes are not traffic
+            {
+              expr: 'service_route:http_requests:rate1m{service=~"payment|notifier"}',
+              eval_time: '3m',
+              exp_samples: [
+                {
+                  labels:
+                    'service_route:http_requests:rate1m{service="notifier",method="GET",route="/things"}',
+                  value: 20,
+                },
+                {
+                  labels:
+                    'service_route:http_requests:rate1m{service="payment",method="GET",route="/payments"}',
+                  value: 2,
+                },
+              ],
+            },
+          ],
+          alert_rule_test: [
+            alert(
+              'MsvcHttpErrorRatio',
+              { severity: 'warning', service: 'order' },
+              'order answers more than 5% of its HTTP requests with a 5xx',
+            ),
+            alert(
+              'MsvcHttpLatencyP99',
+              { severity: 'warning', service: 'payment' },
+              "payment's HTTP p99 is above 500 ms",
+            ),
+            // open now (order's), or opened within 2 minutes while flapping (the gateway's); not
+            // checkout's, closed throughout
+            {
+              eval_time: '3m',
+              alertname: 'MsvcCircuitBreakerOpen',
+              exp_alerts: [
+                ['gateway', 'order'],
+                ['order', 'payment'],
+              ].map(([service, target]) => ({
+                exp_labels: { severity: 'warning', service: service!, target: target! },
+                exp_annotations: { summary: `${service}'s circuit breaker for ${target} is open` },
+              })),
+            },
+            alert(
+              'MsvcDeadLetters',
+              { severity: 'warning', service: 'notifier', type: 'order.created' },
+              'notifier dead-lettered 1 order.created event(s) in 10 minutes',
+              'msvc events dlq lists them; msvc events dlq --replay sends them again once the cause is fixed',
+            ),
+            alert(
+              'MsvcSagaStuck',
+              { severity: 'critical', service: 'order', saga: 'checkout' },
+              '2 checkout saga(s) of order are stuck: a compensation failed every attempt',
+              'msvc saga ls shows them; msvc saga retry once the cause is fixed',
+            ),
+            alert(
+              'MsvcReplicaDown',
+              { severity: 'critical', job: 'order', instance: '10.0.0.2:3001' },
+              'A replica of order (10.0.0.2:3001) does not answer its /metrics scrape',
+            ),
+            none('MsvcGrpcErrorRatio'),
+          ],
+        },
+      ],
+    }
+    const file = join(root, 'rules.test.yml')
+    await writeFile(file, stringify(tests))
+    const r = await promtool(['test', 'rules', file])
+    expect(r.exitCode, r.all).toBe(0)
+    expect(r.all).toContain('SUCCESS')
+  })
+
   it.skipIf(!hasComposeV1)(
     'writes a compose file that docker-compose itself accepts, backends included',
     async () => {
