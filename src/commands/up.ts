@@ -130,7 +130,7 @@ const BACKEND_URLS: Record<ObservabilityBackend, string> = {
 }
 
 const BACKEND_NOTES: Record<ObservabilityBackend, string> = {
-  prometheus: 'scrapes every replica; rules and alerts at /rules and /alerts',
+  prometheus: 'scrapes every replica; its alerts at /alerts (API: /api/v1/alerts), rules at /rules',
   grafana: 'the RED / breakers / events dashboard, anonymous read-only',
   jaeger: 'the services export their traces here (OTLP/HTTP jaeger:4318) instead of to the dashboard',
 }

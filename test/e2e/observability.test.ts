@@ -150,6 +150,25 @@ describe.skipIf(!hasDocker)('Prometheus from observability: in msvc.yaml, agains
     expect(routes.result.map((r) => r.metric.route)).toEqual(['/payments'])
   })
 
+  it('finds a third replica by itself: same Prometheus container, same files, one more target', async () => {
+    const [before] = await containersWithLabel(`msvc.service=prometheus`)
+    const text = await readFile(file, 'utf8')
+    await writeFile(
+      file,
+      text.replace(/( {2}payment:\n(?: {4}.*\n)*?) {4}replicas: 2\n/, '$1    replicas: 3\n'),
+    )
+    const r = await msvc(['up', 'payment', 'prometheus', '--no-dashboard', '--json'], { cwd: ws })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await containersWithLabel(`msvc.service=payment`)).toHaveLength(3)
+    // replicas are not in Prometheus's configuration: its container was left as it was
+    expect(await containersWithLabel(`msvc.service=prometheus`)).toEqual([before])
+    await eventually(async () => {
+      const data = await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active')
+      const mine = data.activeTargets.filter((t) => t.labels.job === 'payment')
+      expect(mine.map((t) => t.health)).toEqual(['up', 'up', 'up'])
+    }, 60_000)
+  })
+
   it('runs every query of the generated Grafana dashboard without an error', async () => {
     // Grafana is off in this stack (it cannot run here), so its files are not written: the
     // queries come from the same builder
