@@ -47,7 +47,12 @@ describe('parseWorkspace', () => {
     ],
     [
       'observability: { prometheus: yes please }',
-      { line: 16, field: 'observability.prometheus', message: 'observability.prometheus must be a boolean' },
+      {
+        line: 16,
+        field: 'observability.prometheus',
+        message: 'observability.prometheus must be a boolean',
+        hint: 'turn each backend on or off: observability: { prometheus: true, grafana: false }',
+      },
     ],
     [
       'observability: [prometheus]',

@@ -452,7 +452,14 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
         hint: `allowed: ${(e.params.allowedValues as unknown[]).join(', ')}`,
       }
     case 'type':
-      return { ...at(path), field, message: `${where} must be ${article(String(e.params.type))}` }
+      return {
+        ...at(path),
+        field,
+        message: `${where} must be ${article(String(e.params.type))}`,
+        ...(path[0] === 'observability'
+          ? { hint: 'turn each backend on or off: observability: { prometheus: true, grafana: false }' }
+          : {}),
+      }
     case 'pattern':
       if (['deadline', 'timeout', 'wait'].includes(String(path.at(-1))))
         return {
