@@ -4,7 +4,7 @@ import type { Ctx } from '../context.js'
 import { NATS_IMAGE, buildComposeStack, needsNats, LABEL } from '../core/compose/build-stack.js'
 import { toEngineHint, toPullHint } from '../core/docker-hints.js'
 import { WORKSPACE_NODE_RANGE, workspaceSupportsNode } from '../core/node-support.js'
-import { DEFAULT_BASE_IMAGE, listBaseImages } from '../core/workspace/model.js'
+import { DEFAULT_BASE_IMAGE, listBaseImages, listObservabilityBackends } from '../core/workspace/model.js'
 import { EXIT, ExitError } from '../errors.js'
 import { docker } from '../io/docker.js'
 import { detectComposeFlavour } from '../io/exec.js'
@@ -62,6 +62,8 @@ export async function runDoctor(opts: { json?: boolean }, ctx: Ctx): Promise<voi
     const images = [
       ...(ws ? listBaseImages(ws) : [DEFAULT_BASE_IMAGE]),
       ...(ws && needsNats(ws) ? [NATS_IMAGE] : []),
+      // the observability backends msvc.yaml turns on (Prometheus, Grafana, Jaeger)
+      ...(ws ? listObservabilityBackends(ws).map((b) => buildComposeStack(ws).services[b]!.image) : []),
     ]
     for (const image of images) {
       const found = await d

@@ -1,4 +1,5 @@
 import { listStackNames } from '../core/compose/build-stack.js'
+import { listObservabilityBackends } from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
 import { UserError } from '../errors.js'
 import { sinceFlag } from './flags.js'
@@ -21,7 +22,7 @@ export async function runLogs(names: string[], opts: LogsCliOptions, ctx: Ctx): 
   const runtime = await ctx.runtime(root, workspace)
   const extra = await runtime.extraServices()
   checkServiceArgs(workspace, names, true, extra)
-  const order = [...listStackNames(workspace), ...extra]
+  const order = [...listStackNames(workspace), ...listObservabilityBackends(workspace), ...extra]
   const width = Math.max(4, ...order.map((s) => s.length))
   // Ctrl-C ends a followed stream: exit 0 once it has stopped
   const trap = ctx.trapSignals()

@@ -1,5 +1,5 @@
 import { listStackNames } from '../core/compose/build-stack.js'
-import type { Workspace } from '../core/workspace/model.js'
+import { listObservabilityBackends, type Workspace } from '../core/workspace/model.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import type { Ctx } from '../context.js'
 import { UserError } from '../errors.js'
@@ -19,7 +19,7 @@ export async function openWorkspace(ctx: Ctx, restoreAll = false) {
 }
 
 /**
- * `allowInfra`: NATS and the services' databases are accepted too; `extra`: the services of
+ * `allowInfra`: NATS, the services' databases and the observability backends are accepted too; `extra`: the services of
  * docker-compose.override.yml, which logs and restart accept as well.
  */
 export function checkServiceArgs(
@@ -28,7 +28,9 @@ export function checkServiceArgs(
   allowInfra = false,
   extra: string[] = [],
 ): void {
-  const known = allowInfra ? listStackNames(ws) : Object.keys(ws.services)
+  const known = allowInfra
+    ? [...listStackNames(ws), ...listObservabilityBackends(ws)]
+    : Object.keys(ws.services)
   for (const n of names)
     if (!known.includes(n) && !extra.includes(n))
       throw new UserError(`unknown service "${n}"`, hintKnown([...known, ...extra]))

@@ -20,10 +20,10 @@ import {
   tablesKey,
   writeRecord,
 } from '../io/sync-cache.js'
-import { applyPlan, writeFileAtomic } from '../io/fs.js'
+import { applyPlan } from '../io/fs.js'
 import { loadTemplateSet } from '../io/templates.js'
 import { loadWorkspace } from '../io/workspace.js'
-import { COMPOSE_FILE } from '../runtime/docker-runtime.js'
+import { COMPOSE_FILE, writeComposeFile } from '../runtime/docker-runtime.js'
 
 export interface SyncCliOptions {
   check?: boolean
@@ -182,7 +182,7 @@ export async function runSync(opts: SyncCliOptions, ctx: Ctx): Promise<void> {
   const files = [...plan.write, ...plan.create, ...migrations]
   if (files.length) await applyPlan(root, { files }, { force: true })
   for (const p of plan.remove) await rm(join(root, p), { force: true })
-  if (composeStale) await writeFileAtomic(composePath, compose)
+  if (composeStale) await writeComposeFile(root, workspace)
   const protoChanged = [...changes.write, ...changes.create, ...changes.remove].some((p) =>
     p.endsWith('.proto'),
   )

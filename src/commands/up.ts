@@ -1,11 +1,21 @@
 import {
+  JAEGER_UI_PORT,
   NATS_PORTS,
   NATS_SERVICE,
   POSTGRES_PORT,
   selectWithDependencies,
   stackMember,
 } from '../core/compose/build-stack.js'
-import { findGateway, publishesPorts, type ServiceSpec, type Workspace } from '../core/workspace/model.js'
+import { GRAFANA_PORT } from '../core/observability/grafana.js'
+import { PROMETHEUS_PORT } from '../core/observability/prometheus.js'
+import {
+  findGateway,
+  listObservabilityBackends,
+  publishesPorts,
+  type ObservabilityBackend,
+  type ServiceSpec,
+  type Workspace,
+} from '../core/workspace/model.js'
 import type { Ctx } from '../context.js'
 import { ensureDevSecret } from '../io/dotenv.js'
 import { durationFlag } from './flags.js'
@@ -23,7 +33,8 @@ export interface UpCliOptions {
 export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Promise<void> {
   const t0 = performance.now()
   const { root, workspace } = await openWorkspace(ctx)
-  checkServiceArgs(workspace, names)
+  const backends = listObservabilityBackends(workspace)
+  checkServiceArgs(workspace, names, false, backends)
   const all = names.length === 0
   const timeoutMs = durationFlag(opts.timeout ?? '90s', '--timeout', '90s')
   // the gateway's secret reaches it through compose's .env; a fresh clone has none yet
@@ -32,7 +43,7 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
   const runtime = await ctx.runtime(root, workspace)
   // what docker-compose.override.yml adds (a registry, an admin UI) starts with every up
   const selected = [
-    ...selectWithDependencies(workspace, all ? Object.keys(workspace.services) : names),
+    ...selectWithDependencies(workspace, all ? [...Object.keys(workspace.services), ...backends] : names),
     ...(await runtime.extraServices()),
   ]
   const apps = selected.filter((s) => workspace.services[s])
@@ -71,7 +82,9 @@ export async function runUp(names: string[], opts: UpCliOptions, ctx: Ctx): Prom
     urls.map((u) => [u.service, u.http ?? u.nats ?? '-', u.grpc ?? '-', u.metrics ?? u.monitoring ?? '-']),
     ['SERVICE', 'HTTP', 'GRPC', 'METRICS'],
   )
-  for (const u of urls) if (u.note && workspace.services[u.service]) ctx.ui.info(`${u.service}: ${u.note}`)
+  for (const u of urls)
+    if (u.note && (workspace.services[u.service] || backends.includes(u.service as ObservabilityBackend)))
+      ctx.ui.info(`${u.service}: ${u.note}`)
   if (dashboard) ctx.ui.info(`dashboard: ${dashboard}`)
   ctx.ui.info(
     ctx.ui.color.dim(
@@ -109,6 +122,19 @@ export interface ServiceUrls {
   note?: string
 }
 
+/** Where each observability backend's UI (or API) answers on the host. */
+const BACKEND_URLS: Record<ObservabilityBackend, string> = {
+  prometheus: `http://127.0.0.1:${PROMETHEUS_PORT}`,
+  grafana: `http://127.0.0.1:${GRAFANA_PORT}`,
+  jaeger: `http://127.0.0.1:${JAEGER_UI_PORT}`,
+}
+
+const BACKEND_NOTES: Record<ObservabilityBackend, string> = {
+  prometheus: 'scrapes every replica; its alerts at /alerts (API: /api/v1/alerts), rules at /rules',
+  grafana: 'the RED / breakers / events dashboard, anonymous read-only',
+  jaeger: 'the services export their traces here (OTLP/HTTP jaeger:4318) instead of to the dashboard',
+}
+
 export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
   return selected.map((service): ServiceUrls => {
     const member = stackMember(ws, service)
@@ -117,6 +143,8 @@ export function serviceUrls(ws: Workspace, selected: string[]): ServiceUrls[] {
         service,
         note: `PostgreSQL of ${member.owner}, on the compose network as ${service}:${POSTGRES_PORT}`,
       }
+    const backend = listObservabilityBackends(ws).find((b) => b === service)
+    if (backend) return { service, http: BACKEND_URLS[backend], note: BACKEND_NOTES[backend] }
     if (service !== NATS_SERVICE && !ws.services[service])
       return { service, note: 'from docker-compose.override.yml' }
     if (service === NATS_SERVICE)

@@ -9,6 +9,7 @@ import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
 import { writeFileAtomic } from '../io/fs.js'
+import { writeObservabilityFiles } from '../io/observability.js'
 import { demuxBuffer } from './log-frames.js'
 import { clearAppliedStamp, composeConfigHash, readAppliedStamp, writeAppliedStamp } from './applied-stamp.js'
 import { containerHealth, currentContainers, serviceHealth, type HealthVerdict } from '../core/health.js'
@@ -19,9 +20,13 @@ import type { BuildOutcome, ContainerStatus, LogOptions, PhaseEvent, Runtime } f
 
 export const COMPOSE_FILE = 'docker-compose.yml'
 
-/** Writes docker-compose.yml atomically (temp file + rename). */
+/**
+ * Writes docker-compose.yml atomically (temp file + rename), after the configuration files of the
+ * observability backends it mounts (.msvc/observability).
+ */
 export async function writeComposeFile(root: string, ws: Workspace): Promise<string> {
   const file = join(root, COMPOSE_FILE)
+  await writeObservabilityFiles(root, ws)
   await writeFileAtomic(file, renderComposeYaml(buildComposeStack(ws)))
   return file
 }

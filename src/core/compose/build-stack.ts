@@ -1,6 +1,7 @@
 import { stringify } from 'yaml'
 import {
   DEFAULT_DATABASE_IMAGE,
+  listObservabilityBackends,
   listPostgresServices,
   publishesPorts,
   toBaseImage,
@@ -8,6 +9,9 @@ import {
   type Workspace,
 } from '../workspace/model.js'
 import { toCalleeEnv } from '../workspace/names.js'
+import { OBSERVABILITY_DIR, backendConfigHash, listBackendFiles } from '../observability/files.js'
+import { GRAFANA_DASHBOARDS_DIR, GRAFANA_PORT, GRAFANA_PROVISIONING_DIR } from '../observability/grafana.js'
+import { PROMETHEUS_CONFIG_DIR, PROMETHEUS_PORT } from '../observability/prometheus.js'
 
 /** Labels on everything msvc creates; msvc finds and touches only what carries its workspace's. */
 export const LABEL = {
@@ -15,6 +19,8 @@ export const LABEL = {
   service: 'msvc.service',
   /** content hash of the image's inputs, on images msvc builds */
   hash: 'msvc.hash',
+  /** hash of the files an observability backend reads at start: a change recreates its container */
+  config: 'msvc.config-hash',
 } as const
 
 export const NATS_SERVICE = 'nats'
@@ -50,9 +56,11 @@ const HOST_GATEWAY = 'host.docker.internal'
  * `env:` in msvc.yaml may override any of them (OTEL_TRACES_SAMPLER_ARG: "0.1" for one in ten).
  * A service whose export fails (no dashboard running) drops its spans and goes on, silently.
  */
-export function tracingEnvironment(service: string): Record<string, string> {
+export function tracingEnvironment(service: string, ws?: Workspace): Record<string, string> {
   return {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST_GATEWAY}:${DASHBOARD_OTLP_PORT}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: ws?.observability?.jaeger
+      ? `http://${JAEGER_SERVICE}:${JAEGER_OTLP_HTTP_PORT}`
+      : `http://${HOST_GATEWAY}:${DASHBOARD_OTLP_PORT}`,
     OTEL_SERVICE_NAME: service,
     OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
     OTEL_TRACES_SAMPLER_ARG: '1',
@@ -72,7 +80,8 @@ export interface ComposeService {
   tmpfs?: string[]
   /** `host.docker.internal:host-gateway`, so that the services reach the dashboard on the host */
   extra_hosts?: string[]
-  healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period: string }
+  /** absent on a backend whose image msvc could not try (Grafana, Jaeger): `up` waits for it to run */
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string }
   depends_on?: Record<string, { condition: 'service_healthy' }>
   restart: 'unless-stopped'
   volumes?: string[]
@@ -158,7 +167,7 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       environment[env.url] = `http://${callee}:${c.ports.http}`
       if (c.ports.grpc !== undefined) environment[env.grpcAddress] = `${callee}:${c.ports.grpc}`
     }
-    Object.assign(environment, tracingEnvironment(name))
+    Object.assign(environment, tracingEnvironment(name, ws))
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}
     if (s.capabilities.includes('events')) depends[NATS_SERVICE] = { condition: 'service_healthy' }
@@ -228,8 +237,106 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
     }
     volumes['nats-data'] = { labels: wsLabel }
   }
+  for (const backend of listObservabilityBackends(ws)) {
+    const { service, volume } = observabilityService(ws, backend)
+    services[backend] = service
+    if (volume) volumes[volume] = { labels: wsLabel }
+  }
   if (Object.keys(volumes).length) file.volumes = Object.fromEntries(Object.entries(volumes).sort())
   return file
+}
+
+/**
+ * The Prometheus image. Pinned: the rules and scrape configuration are checked against this
+ * version's promtool, and the end-to-end test runs it (a local stand-in of the same version).
+ */
+export const PROMETHEUS_IMAGE = 'prom/prometheus:v2.42.0'
+/** Grafana and Jaeger cannot run on the machines msvc is tested on: their configuration is checked offline. */
+export const GRAFANA_IMAGE = 'grafana/grafana:11.3.0'
+/** Jaeger v2: one binary whose default configuration is the all-in-one (collector, in-memory store, UI). */
+export const JAEGER_IMAGE = 'jaegertracing/jaeger:2.0.0'
+export const JAEGER_SERVICE = 'jaeger'
+export const JAEGER_UI_PORT = 16686
+export const JAEGER_OTLP_HTTP_PORT = 4318
+const JAEGER_OTLP_GRPC_PORT = 4317
+
+/**
+ * The compose service of an observability backend, named after it, labelled as the workspace's.
+ * Only its UI is published, on 127.0.0.1; the services reach it on the compose network. Its files
+ * (written by msvc beside docker-compose.yml, in .msvc/observability) are mounted read-only.
+ */
+function observabilityService(
+  ws: Workspace,
+  backend: ReturnType<typeof listObservabilityBackends>[number],
+): { service: ComposeService; volume?: string } {
+  const labels = {
+    [LABEL.workspace]: ws.name,
+    [LABEL.service]: backend,
+    ...(listBackendFiles(ws, backend).length ? { [LABEL.config]: backendConfigHash(ws, backend) } : {}),
+  }
+  const dir = `./${OBSERVABILITY_DIR}/${backend}`
+  switch (backend) {
+    case 'prometheus':
+      return {
+        service: {
+          image: PROMETHEUS_IMAGE,
+          command: [
+            `--config.file=${PROMETHEUS_CONFIG_DIR}/prometheus.yml`,
+            '--storage.tsdb.path=/prometheus',
+            '--storage.tsdb.retention.time=2d',
+          ],
+          labels,
+          ports: [`127.0.0.1:${PROMETHEUS_PORT}:${PROMETHEUS_PORT}`],
+          // busybox wget: in the official image (and the local stand-in)
+          healthcheck: {
+            test: ['CMD-SHELL', `wget -q -O /dev/null http://127.0.0.1:${PROMETHEUS_PORT}/-/ready || exit 1`],
+            ...HEALTHCHECK,
+          },
+          restart: 'unless-stopped',
+          volumes: [`${dir}:${PROMETHEUS_CONFIG_DIR}:ro`, 'prometheus-data:/prometheus'],
+        },
+        volume: 'prometheus-data',
+      }
+    case 'grafana':
+      return {
+        service: {
+          image: GRAFANA_IMAGE,
+          labels,
+          environment: {
+            // a local development stack: anyone on 127.0.0.1 may look, without a login
+            GF_AUTH_ANONYMOUS_ENABLED: 'true',
+            GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+            GF_ANALYTICS_REPORTING_ENABLED: 'false',
+            GF_ANALYTICS_CHECK_FOR_UPDATES: 'false',
+          },
+          ports: [`127.0.0.1:${GRAFANA_PORT}:${GRAFANA_PORT}`],
+          depends_on: { prometheus: { condition: 'service_healthy' } },
+          restart: 'unless-stopped',
+          volumes: [
+            `${dir}/provisioning:${GRAFANA_PROVISIONING_DIR}:ro`,
+            `${dir}/dashboards:${GRAFANA_DASHBOARDS_DIR}:ro`,
+            'grafana-data:/var/lib/grafana',
+          ],
+        },
+        volume: 'grafana-data',
+      }
+    case 'jaeger':
+      return {
+        service: {
+          image: JAEGER_IMAGE,
+          // the receivers listen on every interface of the container, not only its loopback
+          command: [
+            '--set',
+            `receivers.otlp.protocols.http.endpoint=0.0.0.0:${JAEGER_OTLP_HTTP_PORT}`,
+            '--set',
+            `receivers.otlp.protocols.grpc.endpoint=0.0.0.0:${JAEGER_OTLP_GRPC_PORT}`,
+          ],
+          labels,
+          ports: [`127.0.0.1:${JAEGER_UI_PORT}:${JAEGER_UI_PORT}`],
+          restart: 'unless-stopped',
+        },
+      }
+  }
 }
 
 /**
@@ -275,6 +382,13 @@ export const listStackNames = (ws: Workspace): string[] => [
 /** Services to start for `msvc up a b`: those named, everything they depend on, and their databases. */
 export function selectWithDependencies(ws: Workspace, names: string[]): string[] {
   const out = new Set<string>()
+  const backends: string[] = listObservabilityBackends(ws)
+  // a backend named: itself, and Prometheus under Grafana
+  for (const n of names.filter((n) => backends.includes(n))) {
+    out.add(n)
+    if (n === 'grafana') out.add('prometheus')
+  }
+  names = names.filter((n) => !backends.includes(n))
   const visit = (n: string) => {
     if (out.has(n)) return
     out.add(n)

@@ -153,7 +153,20 @@ export interface Workspace {
   runtime?: RuntimeSpec
   /** transactions across services, by name (docs/sagas.md); absent: none */
   sagas?: Record<string, SagaSpec>
+  /** the standard backends added to the stack (docs/stack.md, Observability backends); absent: none */
+  observability?: ObservabilitySpec
 }
+
+/** The observability backends msvc.yaml may add to the stack, in the order they are listed. */
+export const OBSERVABILITY_BACKENDS = ['prometheus', 'grafana', 'jaeger'] as const
+export type ObservabilityBackend = (typeof OBSERVABILITY_BACKENDS)[number]
+
+/** `observability: { prometheus: true, grafana: true, jaeger: true }`: which backends run in the stack. */
+export type ObservabilitySpec = Record<ObservabilityBackend, boolean>
+
+/** The backends the workspace turns on, in OBSERVABILITY_BACKENDS order (each is its compose service's name). */
+export const listObservabilityBackends = (ws: Workspace): ObservabilityBackend[] =>
+  OBSERVABILITY_BACKENDS.filter((b) => ws.observability?.[b] === true)
 
 /** The image a service's Dockerfile builds on: its own choice, else the workspace's, else the default. */
 export const toBaseImage = (ws: Workspace, service: string): string =>

@@ -27,6 +27,55 @@ function problemsOf(text: string): Problem[] {
 }
 
 describe('parseWorkspace', () => {
+  it('reads observability: the backends turned on, each off unless true (issue 18)', () => {
+    const none = parseWorkspace(GOOD)
+    expect(none.ok && none.workspace.observability).toBeUndefined()
+    const r = parseWorkspace(GOOD + 'observability: { prometheus: true, grafana: true }\n')
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.workspace.observability).toEqual({ prometheus: true, grafana: true, jaeger: false })
+  })
+
+  it.each([
+    [
+      'observability: { prometheus: true, zipkin: true }',
+      {
+        line: 16,
+        field: 'observability.zipkin',
+        message: 'zipkin',
+        hint: 'allowed: prometheus, grafana, jaeger',
+      },
+    ],
+    [
+      'observability: { prometheus: yes please }',
+      {
+        line: 16,
+        field: 'observability.prometheus',
+        message: 'observability.prometheus must be a boolean',
+        hint: 'turn each backend on or off: observability: { prometheus: true, grafana: false }',
+      },
+    ],
+    [
+      'observability: [prometheus]',
+      { line: 16, field: 'observability', message: 'observability must be an object' },
+    ],
+    [
+      'observability: { grafana: true }',
+      { line: 16, field: 'observability.grafana', message: 'observability.grafana needs prometheus' },
+    ],
+  ])('refuses observability %s with its line (issue 18)', (line, want) => {
+    const problems = problemsOf(GOOD + line + '\n')
+    expect(problems).toHaveLength(1)
+    const { message, hint, ...where } = want as {
+      message: string
+      hint?: string
+      line: number
+      field: string
+    }
+    expect(problems[0]).toMatchObject(where)
+    expect(problems[0]!.message).toContain(message)
+    if (hint) expect(problems[0]!.hint).toBe(hint)
+  })
+
   it('reads the optional deadline of calls to a service, and rejects one that is not a duration (issue 3)', () => {
     const r = parseWorkspace(
       GOOD.replace('    ports: { http: 3002 }', '    ports: { http: 3002 }\n    deadline: 750ms'),

@@ -11,11 +11,14 @@ import {
 } from '../yaml-problems.js'
 import {
   type EventSpec,
+  type ObservabilitySpec,
   type RuntimeSpec,
   type ServiceSpec,
   toDatabaseService,
   type Workspace,
+  OBSERVABILITY_BACKENDS,
   RESERVED_PORTS,
+  listObservabilityBackends,
 } from './model.js'
 import { WORKSPACE_SCHEMA } from './schema.js'
 import validateWorkspace from './validate-shape.gen.js'
@@ -63,6 +66,7 @@ interface RawWorkspace {
   events?: Record<string, Partial<EventSpec>>
   runtime?: RuntimeSpec
   sagas?: Record<string, RawSaga>
+  observability?: Partial<ObservabilitySpec>
 }
 
 interface Models {
@@ -168,6 +172,13 @@ function normalize(
       events,
       ...(raw.runtime !== undefined ? { runtime: { image: raw.runtime.image } } : {}),
       ...(resolved && Object.keys(resolved.sagas).length ? { sagas: resolved.sagas } : {}),
+      ...(raw.observability !== undefined
+        ? {
+            observability: Object.fromEntries(
+              OBSERVABILITY_BACKENDS.map((b) => [b, raw.observability![b] === true]),
+            ) as ObservabilitySpec,
+          }
+        : {}),
     },
     gatewayProblems,
   }
@@ -360,6 +371,7 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
         )
     }
   }
+  problems.push(...checkObservability(ws, at))
   const cycle = findCallCycle(ws)
   if (cycle)
     add(
@@ -367,6 +379,23 @@ function checkReferences(ws: Workspace, at: Locate): Problem[] {
       `calls form a cycle: ${cycle.join(' -> ')}`,
       'a service cannot wait for itself to start; break the cycle with an event',
     )
+  return problems
+}
+
+/**
+ * Grafana reads Prometheus, so it needs it. (A service cannot take a backend's name: names.ts
+ * reserves prometheus, grafana and jaeger whether or not they are on.)
+ */
+function checkObservability(ws: Workspace, at: Locate): Problem[] {
+  const problems: Problem[] = []
+  const on = listObservabilityBackends(ws)
+  if (on.includes('grafana') && !on.includes('prometheus'))
+    problems.push({
+      ...at(['observability', 'grafana']),
+      field: 'observability.grafana',
+      message: 'observability.grafana needs prometheus: its dashboards read Prometheus',
+      hint: 'add prometheus: true under observability',
+    })
   return problems
 }
 
@@ -423,7 +452,14 @@ function toProblem(e: ErrorObject, at: Locate): Problem {
         hint: `allowed: ${(e.params.allowedValues as unknown[]).join(', ')}`,
       }
     case 'type':
-      return { ...at(path), field, message: `${where} must be ${article(String(e.params.type))}` }
+      return {
+        ...at(path),
+        field,
+        message: `${where} must be ${article(String(e.params.type))}`,
+        ...(path[0] === 'observability'
+          ? { hint: 'turn each backend on or off: observability: { prometheus: true, grafana: false }' }
+          : {}),
+      }
     case 'pattern':
       if (['deadline', 'timeout', 'wait'].includes(String(path.at(-1))))
         return {
@@ -485,6 +521,7 @@ function allowedKeys(path: YamlPath): string[] {
   if (path[0] === 'services' && path[2] === 'ports') return ['http', 'grpc']
   if (path[0] === 'events' && path.length === 2) return ['description', 'schema']
   if (path.at(-1) === 'runtime') return ['image']
+  if (path[0] === 'observability') return [...OBSERVABILITY_BACKENDS]
   if (path[0] === 'sagas' && path.length === 2)
     return Object.keys(WORKSPACE_SCHEMA.properties.sagas.additionalProperties.properties)
   if (path[0] === 'sagas' && path.length === 4)

@@ -1,4 +1,4 @@
-import { CAPABILITIES } from './model.js'
+import { CAPABILITIES, OBSERVABILITY_BACKENDS } from './model.js'
 
 /**
  * A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path
@@ -120,6 +120,15 @@ export const WORKSPACE_SCHEMA = {
       },
     },
     runtime: RUNTIME,
+    // standard backends added to the stack (docs/stack.md, Observability backends): each on or off
+    observability: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(OBSERVABILITY_BACKENDS.map((b) => [b, { type: 'boolean' }])) as Record<
+        (typeof OBSERVABILITY_BACKENDS)[number],
+        { type: 'boolean' }
+      >,
+    },
     // sagas across services (docs/sagas.md): references and input mappings are checked in
     // core/workspace/sagas.ts, whose messages name the step
     sagas: {
