@@ -4,42 +4,55 @@
 // inventory over gRPC, charge in payment over HTTP, confirm in process), its three services bundled
 // and run as `node dist/main.js`, as their images run them, on one labelled postgres:15 container.
 //  - Overhead. req/s of POST /orders running the saga (the order and its saga written in one
-//    transaction, every attempt recorded, the answer once the saga ended), against a bare peer
-//    written here (node:http, in this process) that on POST /orders writes nothing and makes the
-//    same three calls in sequence with the same clients (the kit's gRPC client of
-//    @<ws>/clients, the kit's ServiceClient): inventory's gRPC ReserveInventory, payment's
-//    POST /payments/charge, order's POST /orders/:id/confirm on one order created beforehand
-//    (confirmed already: a read, no write, so the peer's third call is the cheaper one and the ratio
-//    errs against the saga). Each call carries an idempotency key, as the saga's do.
-//    Load model: closed, the same fixed concurrency for both (msvc loadtest -c). The open model above
-//    capacity measures the queue, not the server: the saga's POST waits at most 2 s for its end and
-//    then answers 202, so an overloaded open run would compare timeouts. Only 201s count.
-//    Each product of 1,000 is picked at random per request, so that concurrent reserves seldom
-//    touch the same row (a version conflict there refuses the reserve, on both sides alike).
-//    Target: saga ≥ 40 % of bare, on the median of ROUNDS alternating rounds.
-//  - Latency. p50/p99 of POST /orders at 100 sagas/s, open model (msvc loadtest --rate 100).
+//    transaction, every attempt recorded, the answer once the saga ended), against a bare peer.
+//    Fair: the peer, bench/saga-bare.ts, is order's own code with the saga taken out. The bench
+//    copies it into the generated order service and bundles it with the service's own esbuild
+//    options, so it runs as the owner runs (`node dist/bench-bare.js`, a second process, order's
+//    environment, order's database, on the host beside the owner); its POST /orders, behind the
+//    kit's HTTP server like the owner's, creates the order with the generated repository, makes the
+//    same three calls in sequence with the clients the generated code builds (inventory's
+//    ReserveInventory over gRPC, payment's POST /payments/charge over HTTP, each with an
+//    idempotency key as a step's, so that the callees do the same work), confirms in process, and
+//    answers 201. What it leaves out is what is measured: no saga row, no step records, no lease, no
+//    wait for the runner, no compensation. A second bare peer sends no keys ("bare, no keys"),
+//    whose ratio is the stricter one: the callees then skip their key table too.
+//    Same callees, same PostgreSQL, same load generator (msvc loadtest, a separate process), same
+//    scenario and connections; the owner and the peers all stay up through every round (one idles
+//    while another is measured). Load model: closed, the same fixed concurrency for all (msvc
+//    loadtest -c). The open model above capacity measures the queue, not the server: the saga's
+//    POST waits at most 2 s for its end and then answers 202, so an overloaded open run would
+//    compare timeouts. Only 201s count. Each product of 1,000 is picked at random per request, so
+//    that concurrent reserves seldom queue on one row (they take it FOR UPDATE, in turn), on every
+//    side alike. Target: saga ≥ 40 % of bare, on the medians of ROUNDS rounds whose order
+//    alternates (saga, bare, bare-nokeys, then reversed, ...). CPU per 201 of each process (and
+//    PostgreSQL's container) is printed too: where the saga's cost goes.
+//  - Latency. p50/p99 of POST /orders at 100 sagas/s, open model (msvc loadtest --rate 100); when
+//    that is above what the saga sustains here (the closed runs above), at half of that rate too.
+//    Every run starts with no saga running (an overloaded run leaves some behind).
 //  - Crash recovery. payment is SIGSTOPped (its calls hang), INFLIGHT orders are posted (each saga
 //    stays running), order is SIGKILLed, payment SIGCONTed (so that what is measured is order's
-//    recovery, not payment's 3 s timeout × INFLIGHT / order's 64 sagas in flight), and order started
-//    again. Measured from the new process's spawn to every saga that was not final at the kill
-//    having an attempt started after the spawn (saga_steps.started_at), and to all of them final.
-//    The old runner's heartbeat must go stale first (staleMs, 2 s after its last beat; its sagas
-//    are held by it), which is the floor of this figure. Target: under 2 s for 1,000.
-// The machine's 2 cores are shared by the three services, PostgreSQL and the load generator (no
-// pinning): read the ratio, and the load noted.
-// Needs Docker (postgres:15 image). Usage: npm run build && node bench/saga.mjs
-//   (env: ROUNDS, SECONDS, CONNECTIONS, INFLIGHT)
+//    recovery, not payment's 3 s timeout over and over), and order started again. "Resumed": a saga
+//    that was not final at the kill has an attempt (a saga_steps row) started after the new
+//    process was spawned. Measured from that spawn: ready, its first attempt, every saga resumed,
+//    and all of them final; the gap from the kill to the spawn is printed beside them. Two bounds
+//    are the orchestrator's: the dead runner holds its sagas until its heartbeat is stale (staleMs
+//    2 s, beats every 500 ms: 1.5–2 s after the kill), and a runner drives at most maxInFlight (64)
+//    sagas at once, a slot freeing when one ends, so the last of 1,000 starts after ~936 others
+//    ended. Target: under 2 s for 1,000.
+// The machine's 2 cores are shared by the three services, the peers, PostgreSQL and the load
+// generator (no pinning): read the ratio, and the load average noted beside it.
+// Needs Docker (postgres:15 image); its container is labelled msvc.bench=saga and removed at the
+// end, on a failure or Ctrl-C too.
+//   npm run build && node bench/saga.mjs      (env: ROUNDS=3, SECONDS=10, CONNECTIONS=32, INFLIGHT=1000)
+//   BENCH_SMOKE=1 node bench/saga.mjs
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
-import { readFileSync } from 'node:fs'
 import { register } from 'tsx/esm/api'
 import { alternate, assertFreshBuild, fail, median, rounds, setting, smokeBanner, SMOKE } from './lib.mjs'
 
@@ -52,6 +65,7 @@ const INFLIGHT = setting('INFLIGHT', 1000, 50)
 const LATENCY_RATE = 100
 const PRODUCTS = 1000
 const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
+const BARE = fileURLToPath(new URL('saga-bare.ts', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 try {
   execFileSync('docker', ['info'], { stdio: 'ignore' })
@@ -66,9 +80,24 @@ const { freePort, waitForHttp } = await import('../test/helpers/net.ts')
 const parent = mkdtempSync(join(tmpdir(), 'msvc-bench-saga-'))
 const container = `msvc-bench-saga-${process.pid}`
 const procs = new Map()
-let peer
 let pool
-let grpcClient
+/** Ctrl-C or a kill: the processes and the container go too (the finally does not run then). */
+const cleanupNow = () => {
+  procs.get('payment')?.kill('SIGCONT')
+  for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+  try {
+    execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' })
+  } catch {
+    // not started
+  }
+  rmSync(parent, { recursive: true, force: true })
+}
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    console.error(`bench: ${signal}: stopping, removing ${container}`)
+    cleanupNow()
+    process.exit(130)
+  })
 /** Inside the run: ends it through the finally (fail() would exit before the cleanup). */
 const stop = (message) => {
   throw Object.assign(new Error(message), { bench: true })
@@ -78,6 +107,22 @@ try {
   const ws = await generateSagaShop(parent)
   for (const s of ['order', 'inventory', 'payment'])
     await runIn(join(ws, 'services', s), 'npm', ['run', 'bundle'])
+  // the bare peer: type-checked with order's sources, bundled with the options of order's own
+  // bundle (scripts/build-service.mjs, its entry and output renamed), beside dist/main.js
+  const orderDir = join(ws, 'services', 'order')
+  copyFileSync(BARE, join(orderDir, 'src', 'bench-bare.ts'))
+  await runIn(orderDir, 'npm', ['run', 'typecheck'])
+  let bundler = readFileSync(join(ws, 'scripts', 'build-service.mjs'), 'utf8')
+  for (const [from, to] of [
+    ["entryPoints: ['src/main.ts']", "entryPoints: ['src/bench-bare.ts']"],
+    ["outfile: 'dist/main.js'", "outfile: 'dist/bench-bare.js'"],
+    ["await rm('dist', { recursive: true, force: true })", ''],
+  ]) {
+    if (!bundler.includes(from)) stop(`scripts/build-service.mjs has no ${from}: update bench/saga.mjs`)
+    bundler = bundler.replace(from, to)
+  }
+  writeFileSync(join(ws, 'scripts', 'bench-bare-build.mjs'), bundler)
+  await runIn(orderDir, process.execPath, ['../../scripts/bench-bare-build.mjs'])
 
   // PostgreSQL 15, labelled, removed in the finally
   const pgPort = await freePort()
@@ -112,8 +157,8 @@ try {
       }
     }
   const url = (db) => `postgres://postgres:pw@127.0.0.1:${pgPort}/${db}`
-  const [order, inventory, payment, orderGrpc, inventoryGrpc, peerPort] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
+  const [order, inventory, payment, orderGrpc, inventoryGrpc, bare, bareNoKeys] = await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
   )
   const envOf = {
     inventory: { DATABASE_URL: url('inventory'), PORT: String(inventory), GRPC_PORT: String(inventoryGrpc) },
@@ -127,18 +172,27 @@ try {
       PAYMENT_URL: `http://127.0.0.1:${payment}`,
     },
   }
-  const start = (service) => {
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      cwd: join(ws, 'services', service),
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...envOf[service] },
+  // the peers: order's environment but for the port (no gRPC server of their own)
+  envOf.bare = { ...envOf.order, PORT: String(bare) }
+  envOf['bare-nokeys'] = { ...envOf.order, PORT: String(bareNoKeys), BARE_KEYS: '0' }
+  const mainOf = { bare: 'bench-bare.js', 'bare-nokeys': 'bench-bare.js' }
+  const dirOf = { bare: 'order', 'bare-nokeys': 'order' }
+  const start = (name) => {
+    const child = spawn(process.execPath, [`dist/${mainOf[name] ?? 'main.js'}`], {
+      cwd: join(ws, 'services', dirOf[name] ?? name),
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...envOf[name] },
       stdio: ['ignore', 'ignore', 'inherit'],
     })
-    procs.set(service, child)
+    procs.set(name, child)
     return child
   }
-  const portOf = { inventory, payment, order }
+  const portOf = { inventory, payment, order, bare, 'bare-nokeys': bareNoKeys }
+  // order first: it migrates its database, which the peers then find migrated
   for (const s of ['inventory', 'payment', 'order']) start(s)
   for (const s of ['inventory', 'payment', 'order'])
+    await waitForHttp(`http://127.0.0.1:${portOf[s]}/health/ready`, 30_000)
+  for (const s of ['bare', 'bare-nokeys']) start(s)
+  for (const s of ['bare', 'bare-nokeys'])
     await waitForHttp(`http://127.0.0.1:${portOf[s]}/health/ready`, 30_000)
 
   // pg, the clients and the kit from the workspace (its own versions)
@@ -152,8 +206,6 @@ try {
      select 'item-' || g, 'SKU-' || g, 1000000000, 0, 1, now(), now() from generate_series(1, ${PRODUCTS}) g`,
   )
   await inventoryDb.end()
-  const { createInventoryServiceClient } = await import(join(ws, 'packages/clients/src/index.ts'))
-  const { ServiceClient } = await import(join(ws, 'packages/kit/src/http-client.ts'))
 
   const post = async (port, path, body, timeoutMs = 10_000) => {
     const r = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -168,49 +220,11 @@ try {
   const placed = await post(order, '/orders', sample)
   if (placed.status !== 201 || placed.body?.status !== 'confirmed')
     stop(`POST /orders did not complete its saga: ${placed.status} ${JSON.stringify(placed.body)}`)
-  const existing = placed.body.id
-
-  // the bare peer: the same three calls in sequence, no state, no compensation
-  grpcClient = createInventoryServiceClient({
-    address: `127.0.0.1:${inventoryGrpc}`,
-    target: 'inventory-grpc',
-  })
-  const paymentClient = new ServiceClient({ target: 'payment', baseUrl: `http://127.0.0.1:${payment}` })
-  const orderClient = new ServiceClient({ target: 'order', baseUrl: `http://127.0.0.1:${order}` })
-  const key = () => ({ 'idempotency-key': randomUUID() })
-  const bare = async (input) => {
-    const id = randomUUID()
-    await grpcClient.reserveInventory(
-      { id: input.productId, sku: input.sku, quantity: input.quantity },
-      { deadlineMs: 2000, metadata: key() },
-    )
-    const charged = await paymentClient.call('POST', '/payments/charge', {
-      body: { orderId: id, amount: input.total },
-      headers: key(),
-      timeoutMs: 3000,
-    })
-    if (charged.status >= 300) throw new Error(`charge answered ${charged.status}`)
-    const confirmed = await orderClient.call('POST', `/orders/${existing}/confirm`, {
-      body: {},
-      headers: key(),
-      timeoutMs: 5000,
-    })
-    if (confirmed.status >= 300) throw new Error(`confirm answered ${confirmed.status}`)
-    return { id, ...input, status: 'confirmed' }
+  for (const side of ['bare', 'bare-nokeys']) {
+    const check = await post(portOf[side], '/orders', sample)
+    if (check.status !== 201 || check.body?.status !== 'confirmed')
+      stop(`the ${side} peer failed: ${check.status} ${JSON.stringify(check.body)}`)
   }
-  peer = createServer((req, res) => {
-    const chunks = []
-    req.on('data', (c) => chunks.push(c))
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/orders') return res.writeHead(404).end()
-      bare(JSON.parse(Buffer.concat(chunks).toString()))
-        .then((body) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(body)))
-        .catch((err) => res.writeHead(502).end(JSON.stringify({ message: String(err?.message ?? err) })))
-    })
-  })
-  await new Promise((r) => peer.listen(peerPort, '127.0.0.1', r))
-  const peerCheck = await post(peerPort, '/orders', sample)
-  if (peerCheck.status !== 201) stop(`the bare peer failed: ${JSON.stringify(peerCheck.body)}`)
 
   // the load: msvc's own loadtest, a scenario for the random product
   const scenario = join(parent, 'orders.yaml')
@@ -226,7 +240,6 @@ try {
       '',
     ].join('\n'),
   )
-  // asynchronous: the bare peer answers from this process
   const loadtest = async (port, args) => {
     const argv = [MSVC, 'loadtest', `http://127.0.0.1:${port}`, '-f', scenario, '--json', ...args]
     const r = await promisify(execFile)(process.execPath, argv, {
@@ -235,12 +248,11 @@ try {
     }).catch((e) => stop(`msvc loadtest ${argv.slice(2).join(' ')} failed: ${e.stderr || e.message}`))
     return JSON.parse(r.stdout)
   }
-  // where the CPU goes, per 201: each service's process (/proc), this process (the bare peer), and
-  // PostgreSQL's container (the engine's count)
+  // where the CPU goes, per 201: each process (/proc) and PostgreSQL's container (the engine's count)
   const pgContainer = new Docker().getContainer(container)
   const cpuMs = async () => {
     const out = {}
-    for (const [name, p] of [...procs.entries(), ['peer', process]]) {
+    for (const [name, p] of procs.entries()) {
       const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ')
       out[name] = (Number(fields[11]) + Number(fields[12])) * 10
     }
@@ -256,13 +268,13 @@ try {
     const cpu = Object.fromEntries(Object.keys(c1).map((k) => [k, (c1[k] - c0[k]) / Math.max(ok, 1)]))
     return { rps: ok / (r.durationMs / 1000), errors: r.errors, requests: r.requests, cpu }
   }
-  const ports = { saga: order, bare: peerPort }
+  const SIDES = ['saga', 'bare', 'bare-nokeys']
+  const ports = { saga: order, bare, 'bare-nokeys': bareNoKeys }
   const load0 = loadavg()[0]
-  if (!SMOKE) for (const side of ['saga', 'bare']) await closed(ports[side], 3) // warm-up
-  const runs = await alternate(ROUNDS, ['saga', 'bare'], async (side) => closed(ports[side], SECONDS))
-  const sagaRps = median(runs.saga.map((r) => r.rps))
-  const bareRps = median(runs.bare.map((r) => r.rps))
-  const ratios = runs.saga.map((r, i) => r.rps / runs.bare[i].rps)
+  if (!SMOKE) for (const side of SIDES) await closed(ports[side], 3) // warm-up, not counted
+  const runs = await alternate(ROUNDS, SIDES, async (side) => closed(ports[side], SECONDS))
+  const rps = Object.fromEntries(SIDES.map((side) => [side, median(runs[side].map((r) => r.rps))]))
+  const sagaRps = rps.saga
 
   const nonFinal = async () =>
     (
@@ -320,6 +332,7 @@ try {
   }
   const oldOrder = procs.get('order')
   oldOrder.kill('SIGKILL')
+  const killedAt = Date.now()
   await new Promise((r) =>
     oldOrder.exitCode !== null || oldOrder.signalCode ? r() : oldOrder.once('exit', r),
   )
@@ -368,29 +381,31 @@ try {
 
   // the figures
   const list = (xs, d = 0) => `[${xs.map((x) => x.toFixed(d)).join(', ')}]`
-  const ratio = sagaRps / bareRps
   console.log(
     `overhead, closed model, ${CONNECTIONS} connections, ${SECONDS} s runs, median of ${ROUNDS} alternating rounds (201s a second):`,
   )
+  for (const side of SIDES)
+    console.log(
+      `  ${side.padEnd(11)} ${rps[side].toFixed(0).padStart(5)} req/s  ${list(runs[side].map((r) => r.rps))}  not 201 ${list(runs[side].map((r) => r.errors))}`,
+    )
+  const ratio = rps.saga / rps.bare
+  const perRound = (peer) => list(runs.saga.map((r, i) => (r.rps / runs[peer][i].rps) * 100))
   console.log(
-    `  saga  ${sagaRps.toFixed(0)} req/s  ${list(runs.saga.map((r) => r.rps))}  errors ${list(runs.saga.map((r) => r.errors))}`,
+    `  saga / bare: ${(ratio * 100).toFixed(0)} %  (each round: ${perRound('bare')} %)   target ≥ 40 %: ${ratio >= 0.4 ? 'met' : 'NOT met'}`,
   )
   console.log(
-    `  bare  ${bareRps.toFixed(0)} req/s  ${list(runs.bare.map((r) => r.rps))}  errors ${list(runs.bare.map((r) => r.errors))}`,
+    `  saga / bare, no keys: ${((rps.saga / rps['bare-nokeys']) * 100).toFixed(0)} %  (each round: ${perRound('bare-nokeys')} %)`,
   )
-  console.log(
-    `  saga / bare: ${(ratio * 100).toFixed(0)} %  (each round: ${list(ratios.map((r) => r * 100))} %)   target ≥ 40 %: ${ratio >= 0.4 ? 'met' : 'NOT met'}`,
-  )
+  // the processes that serve a side: its server, the callees, PostgreSQL (the others idle)
+  const servers = { saga: 'order', bare: 'bare', 'bare-nokeys': 'bare-nokeys' }
   const cpuOf = (side) => {
-    const r = runs[side][runs[side].findIndex((x) => x.rps === median(runs[side].map((y) => y.rps)))]
-    const total = Object.values(r.cpu).reduce((a, b) => a + b, 0)
-    // this process serves the bare peer; on the saga side it only waits
-    if (side === 'saga') delete r.cpu.peer
-    const parts = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`)
-    return `${total.toFixed(2)} ms (${parts.join(', ')})`
+    const r = runs[side].find((x) => x.rps === rps[side])
+    const shown = [servers[side], 'inventory', 'payment', 'postgres']
+    const total = shown.reduce((a, k) => a + r.cpu[k], 0)
+    return `${total.toFixed(2)} ms (${shown.map((k) => `${k} ${r.cpu[k].toFixed(2)}`).join(', ')})`
   }
-  console.log(`  CPU per 201 in the median round: saga ${cpuOf('saga')}`)
-  console.log(`                                   bare ${cpuOf('bare')}`)
+  console.log(`  CPU per 201 in the median round:`)
+  for (const side of SIDES) console.log(`    ${side.padEnd(11)} ${cpuOf(side)}`)
   for (const rate of latencyRates) {
     const l = lat[rate]
     const why = rate === LATENCY_RATE ? '' : ' (half the saga req/s above)'
@@ -403,7 +418,7 @@ try {
   }
   const met = resumedMs !== undefined && resumedMs < 2000 ? 'met' : 'NOT met'
   console.log(
-    `crash recovery, ${inFlight.length} sagas not final at order's SIGKILL (${later[0].n} of them in a backoff past the restart), from the new process's spawn:`,
+    `crash recovery, ${inFlight.length} sagas not final at order's SIGKILL (${later[0].n} of them in a backoff past the restart), from the new process's spawn (${spawnedAt - killedAt} ms after the kill):`,
   )
   console.log(
     `  ready ${readyMs ?? '?'} ms, first new attempt ${firstMs ?? '?'} ms, every one with a new attempt ${resumedMs ?? '>120000'} ms (target < 2000 ms: ${met}), all final ${finishedMs ?? '>120000'} ms; ${stillOpen} not final now`,
@@ -421,13 +436,17 @@ try {
 } finally {
   procs.get('payment')?.kill('SIGCONT')
   for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM')
+  // each is given its shutdown (order's waits for its attempts in flight), then killed
   await Promise.all(
     [...procs.values()].map((p) =>
-      p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((r) => p.once('exit', r)),
+      p.exitCode !== null || p.signalCode !== null
+        ? undefined
+        : new Promise((r) => {
+            const late = setTimeout(() => p.kill('SIGKILL'), 15_000)
+            p.once('exit', () => r(clearTimeout(late)))
+          }),
     ),
   )
-  peer?.close()
-  grpcClient?.close?.()
   await pool?.end().catch(() => undefined)
   try {
     execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' })
