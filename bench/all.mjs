@@ -22,6 +22,7 @@ const ALL = [
   'tracing',
   'dashboard',
   'health-probe',
+  'saga',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))
