@@ -7,8 +7,10 @@
 //    completed or compensated when order is back.
 // After each, the invariants hold exactly: confirmed orders = captured payments (a refund marks its
 // payment refunded), reserved stock = the quantities of the confirmed orders, and no saga is stuck
-// or left running.
-import { rm } from 'node:fs/promises'
+// or left running. Last, docs/examples/place-order.experiment.yaml run by `msvc chaos run` checks the
+// same invariants through the count endpoints, before and after payment dies under its load.
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LoadReport } from '../../src/core/loadtest/report.js'
 import { msvc } from '../helpers/cli.js'
@@ -17,6 +19,7 @@ import { generateSagaShop } from '../helpers/saga-workspace.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 const hasDocker = await dockerAvailable()
+const EXPERIMENT = new URL('../../docs/examples/place-order.experiment.yaml', import.meta.url)
 const ORDER = 'http://127.0.0.1:3201'
 const INVENTORY = 'http://127.0.0.1:3202'
 const PAYMENT = 'http://127.0.0.1:3203'
@@ -192,4 +195,57 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
     expect(report.chaos.filter((c) => c.label.includes('kill order'))).toHaveLength(3)
     await expectInvariants()
   }, 300_000)
+
+  it('docs/examples/place-order.experiment.yaml holds, and catches an order confirmed without a payment', async () => {
+    const text = (await readFile(EXPERIMENT, 'utf8')).replace('PRODUCT_ID', itemId)
+    await writeFile(join(ws, 'place-order.yaml'), text)
+    const run = () =>
+      msvc(['chaos', 'run', 'place-order.yaml', '--journal', 'out/place-order.json'], { cwd: ws })
+    const journal = async () =>
+      JSON.parse(await readFile(join(ws, 'out/place-order.json'), 'utf8')) as Journal
+    const r = await run()
+    expect(r.exitCode, r.stderr).toBe(0)
+    const j = await journal()
+    expect(j.verdict).toBe('held')
+    const before = valuesOf(j.steadyStateBefore!)
+    const after = valuesOf(j.steadyStateAfter!)
+    // orders were placed, some met the dead payment and were compensated, and the invariants,
+    // compared by the experiment's probes, agree with the records read one by one
+    expect(after.payments).toBeGreaterThan(before.payments!)
+    expect(after.compensated).toBeGreaterThan(before.compensated!)
+    expect(after.confirmed).toBe(after.payments! - after.refunded!)
+    const figures = await expectInvariants()
+    expect(after.confirmed).toBe(figures.confirmed)
+    expect(j.method.some((m) => m.type === 'fault' && m.fault.includes('kill'))).toBe(true)
+
+    // an order confirmed by hand, no payment behind it: not steady, nothing injected, exit 1
+    const orders = await all<{ id: string; status: string; version: number }>(ORDER, '/orders')
+    const pending = orders.find((o) => o.status === 'pending')!
+    const patch = (status: string, version: number) =>
+      fetch(`${ORDER}/orders/${pending.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status, version }),
+      })
+    expect((await patch('confirmed', pending.version)).status).toBe(200)
+    try {
+      const broken = await run()
+      expect(broken.exitCode, broken.stderr).toBe(1)
+      expect(broken.stderr).toMatch(/confirmed: \d+, expected == \d+ \(== @payments - @refunded\)/)
+      expect((await journal()).method).toEqual([])
+    } finally {
+      expect((await patch('pending', pending.version + 1)).status).toBe(200)
+    }
+  }, 300_000)
 })
+
+interface Journal {
+  verdict: string
+  steadyStateBefore?: { probes: { name: string; value?: unknown }[] }
+  steadyStateAfter?: { probes: { name: string; value?: unknown }[] }
+  method: ({ type: 'fault'; fault: string } | { type: 'probe' })[]
+}
+
+/** A steady state's probes' numbers, by name. */
+const valuesOf = (s: { probes: { name: string; value?: unknown }[] }): Record<string, number | undefined> =>
+  Object.fromEntries(s.probes.map((p) => [p.name, typeof p.value === 'number' ? p.value : undefined]))

@@ -22,6 +22,8 @@ const PROBE = {
         expect: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }] },
         maxLatency: str,
         timeout: str,
+        value: str,
+        is: durOrStr,
       },
     },
     metric: {
@@ -37,6 +39,9 @@ const PROBE = {
       properties: {
         service: str,
         path: str,
+        method: { type: 'string', enum: ['GET', 'POST'] },
+        body: { type: ['string', 'object'] },
+        expect: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }] },
         rate: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
         duration: str,
         thresholds: { type: 'array', items: str },

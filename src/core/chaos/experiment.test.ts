@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import type { Workspace } from '../workspace/model.js'
+import { parseWorkspace } from '../workspace/parse.js'
 import { parseExperiment } from './experiment.js'
 import { planExampleExperiment } from './init.js'
 import { judgeExperiment } from './journal.js'
@@ -45,6 +47,35 @@ describe('parseExperiment', () => {
     expect(r.experiment.title).toBe('order survives losing payment')
   })
 
+  it("reads docs/examples/place-order.experiment.yaml against the saga shop's msvc.yaml", () => {
+    const shop = parseWorkspace(
+      readFileSync(new URL('../../../test/fixtures/sagas/msvc.yaml', import.meta.url), 'utf8'),
+    )
+    if (!shop.ok) throw new Error(JSON.stringify(shop.problems))
+    const text = readFileSync(
+      new URL('../../../docs/examples/place-order.experiment.yaml', import.meta.url),
+      'utf8',
+    )
+    const r = parseExperiment(text, shop.workspace)
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.experiment.hypothesis.map((p) => p.name)).toEqual([
+      'unfinished',
+      'stuck',
+      'payments',
+      'refunded',
+      'confirmed',
+      'confirmed-quantity',
+      'reserved',
+      'compensated',
+    ])
+    expect(r.experiment.method.map((s) => (s.type === 'fault' ? s.spec.kind : s.probe.type))).toEqual([
+      'load',
+      'kill',
+      'http',
+      'http',
+    ])
+  })
+
   it('gives probes the defaults docs/chaos.md names', () => {
     const r = parseExperiment(
       `hypothesis:
@@ -83,7 +114,68 @@ method:
     ])
   })
 
+  it('reads probes that give a number and compare it with earlier ones (@name)', () => {
+    const r = parseExperiment(
+      `hypothesis:
+  - name: captured
+    http: { service: payment, path: '/payments/count?state=captured', value: $.count }
+  - name: breaker
+    metric: { service: order, series: 'circuit_breaker_state{target="payment"}', expect: '>= 0' }
+  - name: confirmed
+    http: { service: order, path: '/orders/count?status=confirmed', value: $.count, is: '== @captured - @breaker' }
+method:
+  - { at: 0s, fault: kill, service: payment }
+  - at: 1s
+    probe: { load: { service: order, path: /orders, method: POST, body: { sku: A-1 }, expect: [201, 409], rate: 5, duration: 2s } }
+`,
+      WS,
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.experiment.hypothesis[0]).toMatchObject({ value: { path: ['count'], text: '$.count' } })
+    expect(r.experiment.hypothesis[2]).toMatchObject({
+      is: {
+        op: '==',
+        value: 0,
+        refs: [
+          { sign: 1, name: 'captured' },
+          { sign: -1, name: 'breaker' },
+        ],
+      },
+    })
+    expect(r.experiment.method[1]).toMatchObject({
+      probe: { type: 'load', method: 'POST', body: '{"sku":"A-1"}', expect: [201, 409] },
+    })
+  })
+
   it.each([
+    [
+      'hypothesis:\n  - { name: a, http: { service: order, value: $.count, is: "== @b" } }\n  - { name: b, http: { service: order, value: $.count } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      '2:60 no probe before this one is named "b"',
+    ],
+    [
+      'hypothesis:\n  - { name: a, http: { service: order } }\n  - { name: b, http: { service: order, value: $.count, is: "== @a" } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      '3:60 probe "a" gives no number',
+    ],
+    [
+      'hypothesis:\n  - { name: a, http: { service: order, value: $.n } }\n  - { name: a, http: { service: order, value: $.n } }\n  - { name: c, http: { service: order, value: $.n, is: "== @a" } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      'more than one probe is named "a"',
+    ],
+    [
+      'hypothesis:\n  - { name: a, http: { service: order, is: 3 } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      '"is" compares the probe\'s value: give "value" too',
+    ],
+    [
+      'hypothesis:\n  - { name: a, http: { service: order, value: count } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      '2:47 "count" is not a JSON path',
+    ],
+    [
+      'hypothesis:\n  - { name: a, http: { service: order, value: $.n } }\nmethod: [{ at: 0s, probe: { metric: { service: order, series: up, expect: "> @b" } } }]\n',
+      'no probe before this one is named "b"',
+    ],
+    [
+      'hypothesis:\n  - { load: { service: order, rate: 1, duration: 1s, body: x } }\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      'a body is sent with method: POST only',
+    ],
     [
       'hypothesis:\n  - http: { service: order }\nmethod:\n  - { at: 0s, fault: kill, service: paymnt }\n',
       '4:37 unknown service "paymnt"',

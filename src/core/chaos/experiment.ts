@@ -20,6 +20,7 @@ import {
 } from './faults.js'
 import { parseThreshold, type Threshold } from './load-probe.js'
 import { parseComparison, parseSeriesSelector, type Comparison, type SeriesSelector } from './metrics.js'
+import { parseJsonPath, type PathStep } from '../loadtest/json-path.js'
 import { durationMs } from './units.js'
 import validateExperiment from './validate-experiment.gen.js'
 
@@ -34,6 +35,10 @@ export type ProbeSpec =
       expect: number[]
       maxLatencyMs?: number
       timeoutMs: number
+      /** the number this probe gives (a JSON path into the answer), which others may name as @name */
+      value?: { path: PathStep[]; text: string }
+      /** what that number must be */
+      is?: Comparison
     }
   | {
       type: 'metric'
@@ -48,6 +53,11 @@ export type ProbeSpec =
       name: string
       service: string
       path: string
+      method: 'GET' | 'POST'
+      /** a POST's JSON body */
+      body?: string
+      /** the statuses that count as answered well (default 200-399) */
+      expect?: number[]
       rate: number
       durationMs: number
       thresholds: Threshold[]
@@ -135,6 +145,16 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
     }
     return ms
   }
+  const comparison = (path: YamlPath, v: string | number): Comparison | undefined => {
+    const c = parseComparison(v)
+    if (!c)
+      add(
+        path,
+        `"${v}" is not a comparison`,
+        "for example '== 1', '< 0.5' or '== @captured - @refunded' (another probe's value)",
+      )
+    return c
+  }
   const probe = (path: YamlPath, p: RawProbe): ProbeSpec => {
     const kinds = (['http', 'metric', 'load'] as const).filter((k) => p[k] !== undefined)
     if (kinds.length !== 1) {
@@ -156,6 +176,16 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
       const maxLatencyMs =
         h.maxLatency !== undefined ? duration([...hp, 'maxLatency'], h.maxLatency) : undefined
       const target = h.url ?? `${service([...hp, 'service'], h.service)} ${h.path ?? '/health/ready'}`
+      let value: { path: PathStep[]; text: string } | undefined
+      if (h.value !== undefined)
+        try {
+          value = { path: parseJsonPath(h.value), text: h.value }
+        } catch (e) {
+          add([...hp, 'value'], (e as Error).message, 'a JSON path into the answer, for example $.count')
+        }
+      const is = h.is === undefined ? undefined : comparison([...hp, 'is'], h.is)
+      if (is && !value)
+        add([...hp, 'is'], '"is" compares the probe\'s value: give "value" too', 'value: $.count')
       return {
         type: 'http',
         name: p.name ?? `${h.method ?? 'GET'} ${target}`,
@@ -166,6 +196,8 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
         expect,
         ...(maxLatencyMs !== undefined ? { maxLatencyMs } : {}),
         timeoutMs: duration([...hp, 'timeout'], h.timeout, 5000),
+        ...(value ? { value } : {}),
+        ...(is ? { is } : {}),
       }
     }
     if (p.metric) {
@@ -178,9 +210,7 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
           `"${m.series}" is not a series`,
           'for example circuit_breaker_state{target="payment"}',
         )
-      const expect = parseComparison(m.expect)
-      if (!expect)
-        add([...mp, 'expect'], `"${m.expect}" is not a comparison`, "for example '== 1' or '< 0.5'")
+      const expect = comparison([...mp, 'expect'], m.expect)
       return {
         type: 'metric',
         name:
@@ -199,17 +229,23 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
         add([...lp, 'thresholds', i], `"${t}" is not a threshold`, 'for example p99<300ms or errors<1%')
       return th!
     })
+    if (l.body !== undefined && l.method !== 'POST')
+      add([...lp, 'body'], 'a body is sent with method: POST only', 'method: POST')
     return {
       type: 'load',
       name: p.name ?? `load ${l.service} ${l.rate}/s for ${l.duration}`,
       service: service([...lp, 'service'], l.service),
       path: l.path ?? '/health/ready',
+      method: l.method ?? 'GET',
+      ...(l.body !== undefined ? { body: typeof l.body === 'string' ? l.body : JSON.stringify(l.body) } : {}),
+      ...(l.expect !== undefined ? { expect: Array.isArray(l.expect) ? l.expect : [l.expect] } : {}),
       rate: l.rate,
       durationMs: duration([...lp, 'duration'], l.duration),
       thresholds: thresholds.filter(Boolean),
     }
   }
   const hypothesis = raw.hypothesis.map((p, i) => probe(['hypothesis', i], p))
+  checkReferences(hypothesis, add)
   const method: MethodStep[] = raw.method.map((s, i): MethodStep => {
     const path = ['method', i]
     const atMs = duration([...path, 'at'], s.at)
@@ -222,10 +258,13 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
           'a probe step has at, probe and within',
           true,
         )
+      const p = probe([...path, 'probe'], s.probe)
+      // a method's probe may name the hypothesis's probes: their values before the method
+      checkReferences([...hypothesis, p], add, [...path, 'probe'])
       return {
         type: 'probe',
         atMs,
-        probe: probe([...path, 'probe'], s.probe),
+        probe: p,
         ...(s.within !== undefined ? { withinMs: duration([...path, 'within'], s.within) } : {}),
       }
     }
@@ -299,6 +338,43 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
   }
 }
 
+/** The probes a probe's comparison names (`@captured`). */
+const refsOf = (p: ProbeSpec): string[] =>
+  ((p.type === 'http' ? p.is : p.type === 'metric' ? p.expect : undefined)?.refs ?? []).map((r) => r.name)
+
+/**
+ * A hypothesis's probes run in order, so a comparison may name a probe listed before it that gives
+ * a number (an http probe with `value`, or a metric probe), by a name no other probe has. A
+ * method's probe is checked as the last of `probes` (the hypothesis, then it), at `at`.
+ */
+function checkReferences(
+  probes: ProbeSpec[],
+  add: (path: YamlPath, message: string, hint?: string) => void,
+  at?: YamlPath,
+) {
+  probes.forEach((p, i) => {
+    if (at && i < probes.length - 1) return
+    for (const name of refsOf(p)) {
+      const earlier = probes.slice(0, i).filter((q) => q.name === name)
+      const path = [...(at ?? ['hypothesis', i]), p.type, p.type === 'http' ? 'is' : 'expect']
+      const numbers = probes
+        .slice(0, i)
+        .filter((q) => (q.type === 'http' && q.value) || q.type === 'metric')
+        .map((q) => q.name)
+      if (earlier.length === 0)
+        add(
+          path,
+          `no probe before this one is named "${name}"`,
+          numbers.length ? `probes before it with a value: ${numbers.join(', ')}` : 'name an earlier probe',
+        )
+      else if (probes.filter((q) => q.name === name).length > 1)
+        add(path, `more than one probe is named "${name}"`, 'give each probe its own name')
+      else if (!numbers.includes(name))
+        add(path, `probe "${name}" gives no number`, 'an http probe with value: $.count, or a metric probe')
+    }
+  })
+}
+
 /** When the method ends: the last step's start plus its duration. */
 export function methodDurationMs(e: Experiment): number {
   return Math.max(
@@ -321,9 +397,20 @@ interface RawProbe {
     expect?: number | number[]
     maxLatency?: string
     timeout?: string
+    value?: string
+    is?: string | number
   }
   metric?: { service: string; path?: string; series: string; expect: string | number }
-  load?: { service: string; path?: string; rate: number; duration: string; thresholds?: string[] }
+  load?: {
+    service: string
+    path?: string
+    method?: 'GET' | 'POST'
+    body?: string | Record<string, unknown>
+    expect?: number | number[]
+    rate: number
+    duration: string
+    thresholds?: string[]
+  }
 }
 interface RawExperiment {
   title?: string

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { compare, parseComparison, parseSeriesSelector, selectSeries } from './metrics.js'
+import {
+  compare,
+  formatComparison,
+  parseComparison,
+  parseSeriesSelector,
+  resolveComparison,
+  selectSeries,
+} from './metrics.js'
 import { judgeThresholds, parseThreshold, summarizeLatencies } from './load-probe.js'
 import { paceTime, releaseTime } from './shaping.js'
 
@@ -37,7 +44,32 @@ describe('comparisons', () => {
     [3, 3, true],
     ['2', 2, true],
   ] as const)('%j with %d -> %s', (text, v, ok) => expect(compare(v, parseComparison(text)!)).toBe(ok))
-  it.each(['about 1', '=> 2', ''])('rejects %j', (t) => expect(parseComparison(t)).toBeUndefined())
+  it.each(['about 1', '=> 2', '', '@a-@b', '== @', '== 1 +', '== @a @b'])('rejects %j', (t) =>
+    expect(parseComparison(t)).toBeUndefined(),
+  )
+  it('names other probes: their values are added or taken away once known', () => {
+    const c = parseComparison('== @captured - @refunded + 1')!
+    expect(c).toMatchObject({
+      op: '==',
+      value: 1,
+      refs: [
+        { sign: 1, name: 'captured' },
+        { sign: -1, name: 'refunded' },
+      ],
+    })
+    const values = new Map([
+      ['captured', 10],
+      ['refunded', 3],
+    ])
+    const r = resolveComparison(c, values)
+    expect(r).toEqual({ ok: true, comparison: { op: '==', value: 8 } })
+    expect(r.ok && compare(8, r.comparison)).toBe(true)
+    expect(r.ok && formatComparison(r.comparison, c)).toBe('== 8 (== @captured - @refunded + 1)')
+    expect(resolveComparison(c, new Map([['captured', 10]]))).toEqual({ ok: false, missing: 'refunded' })
+    expect(parseComparison('>= -3')).toEqual({ op: '>=', value: -3 })
+    expect(parseComparison('< 1e-3')).toEqual({ op: '<', value: 0.001 })
+    expect(parseComparison('@stock-reserved')).toMatchObject({ op: '==', refs: [{ name: 'stock-reserved' }] })
+  })
 })
 
 describe('load thresholds', () => {

@@ -53,14 +53,56 @@ export type CompareOp = '<' | '<=' | '>' | '>=' | '==' | '!='
 
 export interface Comparison {
   op: CompareOp
+  /** the number compared with, or the constant part of an expression naming other probes */
   value: number
+  /** other probes' values added (+1) or taken away (-1): `== @captured - @refunded` */
+  refs?: { sign: 1 | -1; name: string }[]
+  /** as written, when it names other probes */
+  text?: string
 }
 
-/** `== 1`, `< 0.5`, `>=10` or a bare number (`1` means `== 1`). */
+/** How a comparison names another probe's value: `@` and the probe's name. */
+export const PROBE_REF = /^@([A-Za-z_][A-Za-z0-9_-]*)$/
+
+/**
+ * `== 1`, `< 0.5`, `>=10`, a bare number (`1` means `== 1`), or an expression of numbers and other
+ * probes' values: `== @captured`, `== @captured - @refunded + 1` (spaces around + and -).
+ */
 export function parseComparison(text: string | number): Comparison | undefined {
   if (typeof text === 'number') return { op: '==', value: text }
-  const m = /^\s*(<=|>=|==|!=|<|>)?\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/.exec(text)
-  return m ? { op: (m[1] ?? '==') as CompareOp, value: Number(m[2]) } : undefined
+  const m = /^\s*(<=|>=|==|!=|<|>)?\s*(\S.*?)\s*$/.exec(text)
+  if (!m) return undefined
+  // + and - between terms stand between spaces: a probe's name may hold a -, and so may 1e-3
+  const tokens = m[2]!.split(/\s+([+-])\s+/)
+  let value = 0
+  const refs: { sign: 1 | -1; name: string }[] = []
+  for (let i = 0; i < tokens.length; i += 2) {
+    const sign = i === 0 || tokens[i - 1] === '+' ? 1 : -1
+    const term = tokens[i]!
+    const ref = PROBE_REF.exec(term)
+    if (ref) refs.push({ sign, name: ref[1]! })
+    else if (/^-?\d+(?:\.\d+)?(?:e-?\d+)?$/.test(term)) value += sign * Number(term)
+    else return undefined
+  }
+  const op = (m[1] ?? '==') as CompareOp
+  return refs.length ? { op, value, refs, text: text.trim() } : { op, value }
+}
+
+/**
+ * What `c` compares with once the probes it names have their values (`values`, by name): the
+ * number, or the first name without a value.
+ */
+export function resolveComparison(
+  c: Comparison,
+  values: ReadonlyMap<string, number>,
+): { ok: true; comparison: Comparison } | { ok: false; missing: string } {
+  let value = c.value
+  for (const r of c.refs ?? []) {
+    const v = values.get(r.name)
+    if (v === undefined) return { ok: false, missing: r.name }
+    value += r.sign * v
+  }
+  return { ok: true, comparison: { op: c.op, value } }
 }
 
 export function compare(v: number, c: Comparison): boolean {
@@ -80,4 +122,6 @@ export function compare(v: number, c: Comparison): boolean {
   }
 }
 
-export const formatComparison = (c: Comparison) => `${c.op} ${c.value}`
+/** `== 3`, or `== 3 (== @captured)` when the comparison named other probes. */
+export const formatComparison = (resolved: Comparison, as?: Comparison) =>
+  `${resolved.op} ${resolved.value}${as?.text ? ` (${as.text})` : ''}`

@@ -120,6 +120,23 @@ describe('toEntityVars', () => {
     expect(v.nested[1]!.tsLines).toEqual(['  id: string', '  email?: string', '  tags: string[]'])
   })
 
+  it('counts by the text fields and sums the number fields (GET /<resource>/count)', () => {
+    const v = toEntityVars(spec({ fields: FIELD_SETS.order, resource: 'orders' }))
+    // items and customer are lists and objects, at a timestamp and paid a boolean: neither
+    expect(v.countFiltersTs).toBe("['status']")
+    expect(v.summedTs).toBe("['total']")
+    expect(v.countFilter).toBe('status')
+    expect(v.modelImportTs.pg).toBe("import type { Order, OrderCount, OrderCountFilter } from './order.model.js'")
+    const long = toEntityVars(spec({ fields: FIELD_SETS.order, resource: 'stock-keeping-unit-reservations' }))
+    expect(long.modelImportTs.pg.split('\n')).toEqual([
+      'import type {',
+      '  StockKeepingUnitReservation,',
+      '  StockKeepingUnitReservationCount,',
+      '  StockKeepingUnitReservationCountFilter,',
+      "} from './stock-keeping-unit-reservation.model.js'",
+    ])
+  })
+
   it('numbers proto fields after id, version and the times, optional where proto3 needs presence', () => {
     const v = toEntityVars(spec({ fields: FIELD_SETS.inventory }))
     expect(v.protoEntityLines).toEqual([

@@ -8,7 +8,7 @@
 import type { FieldSpec, FieldType } from '../workspace/fields.js'
 import { DEFAULT_FIELDS, toEntityFields, type ServiceSpec } from '../workspace/model.js'
 import type { OperationSpec } from '../workspace/operations.js'
-import { toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
+import { toCamelCase, toConstantCase, toKebabCase, toPascalCase, toSingular } from '../workspace/names.js'
 import { expanded, PRINT_WIDTH, toPropertyKey, toTs } from './ts-literal.js'
 
 /** A top-level field is always present on a stored record when it is required, has a default, or is a list. */
@@ -296,6 +296,18 @@ export function toEntityVars(spec: ServiceSpec) {
     ])
 
   const operations = (spec.operations ?? []).map((op) => operationVars(op, Entity, Resource))
+  // GET /<resource>/count: filters on the text fields (a query string holds text), sums the numbers
+  const countFilters = fields.filter((f) => ['string', 'uuid', 'enum'].includes(f.type.kind))
+  const summed = fields.filter((f) => f.type.kind === 'integer' || f.type.kind === 'number')
+  const model = `${toKebabCase(entityName)}.model.js`
+  const entityCamel = toCamelCase(entityName)
+  const namesTs = (constant: string, list: FieldSpec[]) =>
+    toTs(
+      list.map((f) => f.name),
+      0,
+      `export const ${ENTITY}_${constant} = `.length,
+      ' as const'.length,
+    )
   return {
     /** whether the fields are the defaults (name, description, status) */
     defaultFields: fields === DEFAULT_FIELDS,
@@ -342,6 +354,39 @@ export function toEntityVars(spec: ServiceSpec) {
         toTs([what, JSON.stringify(body), 'validation_failed', field], 4, 4, 1),
       ),
     },
+    /** `['sku', 'status']`: the fields GET /<resource>/count filters on (equal to the value given) */
+    countFiltersTs: namesTs('COUNT_FILTERS', countFilters),
+    /** `['quantity']`: the fields it sums */
+    summedTs: namesTs('SUMMED', summed),
+    /** GET /<resource>/count's query schema's properties: each filter field's schema */
+    countQueryTs: toTs(
+      expanded(Object.fromEntries(countFilters.map((f) => [f.name, fieldSchema(f)]))),
+      2,
+      '  properties: '.length,
+      1,
+    ),
+    summed: summed.map((f) => ({ name: f.name, key: toPropertyKey(f.name) })),
+    /** a filter of the count test: the first filter field and its value in `one` ('' when none) */
+    countFilter: countFilters[0]?.name ?? '',
+    /** imports of the model, laid out as prettier lays them out */
+    modelImportTs: {
+      pg: importTs([Entity, `${Entity}Count`, `${Entity}CountFilter`], `./${model}`, true),
+      crud: importTs(
+        [
+          `${ENTITY}_SUMMED`,
+          `${ENTITY}_UNIQUE`,
+          `${entityCamel}Defaults`,
+          ...[Entity, `${Entity}Changes`, `${Entity}Count`, `${Entity}CountFilter`, `New${Entity}`].map(
+            (t) => `type ${t}`,
+          ),
+        ],
+        `./${model}`,
+      ),
+      crudTest: importTs(
+        [`${ENTITY}_SUMMED`, `${entityCamel}Defaults`, `type New${Entity}`],
+        `../src/domain/${model}`,
+      ),
+    },
     operations,
     hasOperations: operations.length > 0,
     hasCollectionOperations: operations.some((o) => !o.record),
@@ -351,6 +396,13 @@ export function toEntityVars(spec: ServiceSpec) {
     serviceClassOpen: classOpen(Entity, false),
     serviceClassEmpty: classOpen(Entity, true),
   }
+}
+
+/** `import { a, b } from 'x'` on one line when it fits, else one name a line, as prettier lays it out. */
+function importTs(names: string[], from: string, typeOnly = false): string {
+  const head = `import ${typeOnly ? 'type ' : ''}{`
+  const line = `${head} ${names.join(', ')} } from '${from}'`
+  return line.length <= PRINT_WIDTH ? line : `${head}\n${names.map((n) => `  ${n},\n`).join('')}} from '${from}'`
 }
 
 /** `const name = <value> satisfies Type`, laid out as prettier would. */

@@ -20,6 +20,7 @@ describe('--operations', () => {
 
   it.each([
     ['create(name:string)', 'create: "create" is a CRUD route every resource has'],
+    ['count(status:string)', 'count: "count" is a CRUD route every resource has'],
     ['change(name:string)', 'change: "change" is a member of the generated <Entity>Crud class'],
     ['repo()', 'repo: "repo" is a member of the generated <Entity>Crud class'],
     ['reserve(),reserve()', 'reserve: "reserve" is declared twice'],

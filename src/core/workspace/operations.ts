@@ -26,7 +26,7 @@ export type OperationsResult =
   { ok: true; operations: OperationSpec[] } | { ok: false; problems: FieldProblem[] }
 
 /** The routes and RPCs every resource has already: an operation may not take their names. */
-export const CRUD_NAMES = ['create', 'get', 'list', 'update', 'delete'] as const
+export const CRUD_NAMES = ['create', 'get', 'list', 'count', 'update', 'delete'] as const
 
 /** Members of the generated `<Entity>Crud` class that an operation's method would clash with. */
 export const CRUD_MEMBERS = ['change', 'now', 'repo', 'onCreated', 'createdEvents', 'constructor'] as const

@@ -79,7 +79,8 @@ export async function runExperimentSteps(
   const { d, root, signal } = env
   const open = new Map<string, LedgerEntry>()
   try {
-    journal.steadyStateBefore = await checkHypothesis(exp, 'before', env, report)
+    const before = await checkHypothesis(exp, 'before', env, report)
+    journal.steadyStateBefore = { met: before.met, probes: before.probes }
     if (journal.steadyStateBefore.met && !signal.aborted) {
       report.methodStarts(exp.method.length, methodDurationMs(exp))
       const start = Date.now()
@@ -87,11 +88,14 @@ export async function runExperimentSteps(
         exp.method.map((step) =>
           step.type === 'fault'
             ? runFaultStep(step, start, { ...env, exp, open }, journal, report)
-            : runProbeStep(step, start, env, journal, report),
+            : runProbeStep(step, start, env, journal, report, before.values),
         ),
       )
       await liftAll(d, root, open, report)
-      if (!signal.aborted) journal.steadyStateAfter = await checkHypothesis(exp, 'after', env, report)
+      if (!signal.aborted) {
+        const after = await checkHypothesis(exp, 'after', env, report)
+        journal.steadyStateAfter = { met: after.met, probes: after.probes }
+      }
     }
   } catch (e) {
     journal.error = e instanceof UserError ? e.message : String((e as Error).stack ?? e)
@@ -108,15 +112,19 @@ async function checkHypothesis(
   when: 'before' | 'after',
   env: ExperimentEnv,
   report: ExperimentReporter,
-): Promise<{ met: boolean; probes: ProbeResult[] }> {
+): Promise<{ met: boolean; probes: ProbeResult[]; values: Map<string, number> }> {
   const probes: ProbeResult[] = []
+  // the numbers of the probes run so far, which later ones may name (`== @captured`)
+  const values = new Map<string, number>()
   for (const p of exp.hypothesis) {
     if (env.signal.aborted) break
-    const r = await runProbe(p, env)
+    const r = await runProbe(p, env, values)
+    if (typeof r.value === 'number' && (p.type === 'metric' || (p.type === 'http' && p.value)))
+      values.set(p.name, r.value)
     probes.push(r)
     report.probe(`steady state ${when}`, r)
   }
-  return { met: probes.length === exp.hypothesis.length && probes.every((p) => p.ok), probes }
+  return { met: probes.length === exp.hypothesis.length && probes.every((p) => p.ok), probes, values }
 }
 
 async function runFaultStep(
@@ -193,6 +201,8 @@ async function runProbeStep(
   env: ExperimentEnv,
   journal: Journal,
   report: ExperimentReporter,
+  /** the hypothesis's values before the method, which the probe may name */
+  values: ReadonlyMap<string, number>,
 ): Promise<void> {
   if (!(await sleep(start + step.atMs - Date.now(), env.signal))) return
   const deadline = Date.now() + (step.withinMs ?? 0)
@@ -200,7 +210,7 @@ async function runProbeStep(
   let r: ProbeResult
   for (;;) {
     attempts++
-    r = await runProbe(step.probe, env)
+    r = await runProbe(step.probe, env, values)
     if (r.ok || Date.now() >= deadline || env.signal.aborted) break
     await sleep(Math.min(250, deadline - Date.now()), env.signal)
   }

@@ -2,7 +2,14 @@ import { type Engine } from '../engine.js'
 import type { ProbeSpec } from '../../core/chaos/experiment.js'
 import type { ProbeResult } from '../../core/chaos/journal.js'
 import { judgeThresholds, type LoadSummary } from '../../core/chaos/load-probe.js'
-import { compare, formatComparison, selectSeries } from '../../core/chaos/metrics.js'
+import {
+  compare,
+  formatComparison,
+  resolveComparison,
+  selectSeries,
+  type Comparison,
+} from '../../core/chaos/metrics.js'
+import { selectJsonPath, type PathStep } from '../../core/loadtest/json-path.js'
 import { publishesPorts, type Workspace } from '../../core/workspace/model.js'
 import { findRunning } from './targets.js'
 
@@ -13,6 +20,11 @@ import { findRunning } from './targets.js'
  */
 export type LoadRunner = (o: {
   url: string
+  method?: 'GET' | 'POST'
+  /** a POST's JSON body */
+  body?: string
+  /** the statuses that count as answered well (default 200-399) */
+  expect?: number[]
   rate: number
   durationMs: number
   signal?: AbortSignal
@@ -26,10 +38,14 @@ export async function serviceBaseUrl(d: Engine, ws: Workspace, service: string):
   return `http://${first?.ips[0] ?? '127.0.0.1'}:${s.ports.http}`
 }
 
-/** Runs one probe; never throws (a failure is a result). */
+/**
+ * Runs one probe; never throws (a failure is a result). `values`: the numbers of the probes run
+ * before it in the same hypothesis, by name, which its comparison may name (`== @captured`).
+ */
 export async function runProbe(
   probe: ProbeSpec,
   env: { d: Engine; ws: Workspace; load?: LoadRunner; signal?: AbortSignal },
+  values: ReadonlyMap<string, number> = new Map(),
 ): Promise<ProbeResult> {
   const startedAt = new Date()
   const t0 = performance.now()
@@ -42,17 +58,29 @@ export async function runProbe(
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - t0),
   })
+  /** the probe's number judged by its comparison, once the probes it names have theirs */
+  const judgeValue = (value: number, c: Comparison | undefined): ProbeResult => {
+    if (!c) return done(true, String(value), value)
+    const resolved = resolveComparison(c, values)
+    if (!resolved.ok) return done(false, `${value}; probe ${resolved.missing} gave no number`, value)
+    const ok = compare(value, resolved.comparison)
+    return done(ok, `${value}${ok ? '' : `, expected ${formatComparison(resolved.comparison, c)}`}`, value)
+  }
   try {
     if (probe.type === 'http') {
       const url = probe.url ?? `${await serviceBaseUrl(env.d, env.ws, probe.service!)}${probe.path}`
       const r = await fetch(url, { method: probe.method, signal: AbortSignal.timeout(probe.timeoutMs) })
-      await r.arrayBuffer().catch(() => {})
+      const text = await r.text().catch(() => '')
       const ms = Math.round(performance.now() - t0)
       if (!probe.expect.includes(r.status))
         return done(false, `answered ${r.status}, expected ${probe.expect.join(' or ')}`, r.status)
       if (probe.maxLatencyMs !== undefined && ms > probe.maxLatencyMs)
         return done(false, `answered ${r.status} in ${ms} ms, over ${probe.maxLatencyMs} ms`, r.status)
-      return done(true, `${r.status} in ${ms} ms`, r.status)
+      if (!probe.value) return done(true, `${r.status} in ${ms} ms`, r.status)
+      const value = numberAt(text, probe.value.path)
+      if (value === undefined)
+        return done(false, `answered ${r.status} with no number at ${probe.value.text}`)
+      return judgeValue(value, probe.is)
     }
     if (probe.type === 'metric') {
       const url = `${await serviceBaseUrl(env.d, env.ws, probe.service)}${probe.path}`
@@ -61,13 +89,15 @@ export async function runProbe(
       if (!r.ok) return done(false, `${url} answered ${r.status}`)
       const { value, matched } = selectSeries(text, probe.series)
       if (matched === 0) return done(false, `no series matched in ${probe.service}${probe.path}`)
-      const ok = compare(value, probe.expect)
-      return done(ok, `${value}${ok ? '' : `, expected ${formatComparison(probe.expect)}`}`, value)
+      return judgeValue(value, probe.expect)
     }
     const url = `${await serviceBaseUrl(env.d, env.ws, probe.service)}${probe.path}`
     const load = env.load ?? (await import('../loadtest/probe-runner.js')).engineLoadRunner
     const summary = await load({
       url,
+      method: probe.method,
+      ...(probe.body !== undefined ? { body: probe.body } : {}),
+      ...(probe.expect ? { expect: probe.expect } : {}),
       rate: probe.rate,
       durationMs: probe.durationMs,
       ...(env.signal ? { signal: env.signal } : {}),
@@ -83,5 +113,15 @@ export async function runProbe(
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } }
     return done(false, err.name === 'TimeoutError' ? 'timed out' : (err.cause?.code ?? err.message))
+  }
+}
+
+/** The number at `path` in a JSON answer; undefined when it is not JSON or holds no number there. */
+function numberAt(text: string, path: PathStep[]): number | undefined {
+  try {
+    const v = selectJsonPath(JSON.parse(text), path)
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+  } catch {
+    return undefined
   }
 }

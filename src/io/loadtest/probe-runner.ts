@@ -12,15 +12,25 @@ import { runLoad } from './generator.js'
 
 export const engineLoadRunner: LoadRunner = async ({
   url,
+  method = 'GET',
+  body,
+  expect,
   rate,
   durationMs,
   signal,
 }): Promise<LoadSummary> => {
   const u = new URL(url)
+  const specs = urlRequests(u).map((spec) => ({
+    ...spec,
+    name: `${method} ${u.pathname}${u.search}`,
+    method,
+    ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}),
+    ...(expect ? { expect: expect.map((status): [number, number] => [status, status]) } : {}),
+  }))
   const r = await runLoad({
     host: u.hostname,
     port: Number(u.port || 80),
-    requests: urlRequests(u).map((spec) => compileRequest(spec, u.host)),
+    requests: specs.map((spec) => compileRequest(spec, u.host)),
     model: { kind: 'open', profile: constantProfile(rate, durationMs), maxConnections: 1000 },
     timeoutMs: 10_000,
     ...(signal ? { signal } : {}),

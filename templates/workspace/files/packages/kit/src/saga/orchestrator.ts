@@ -212,6 +212,14 @@ export class SagaOrchestrator {
     return rows.map((r) => this.toSummary(r))
   }
 
+  /** How many sagas are in one of `states` (all when none is given), of one saga when `name` is given. */
+  count(filter: { states?: SagaState[]; name?: string } = {}): Promise<number> {
+    return store.countSagas(this.db, {
+      states: filter.states ?? [],
+      ...(filter.name !== undefined ? { name: filter.name } : {}),
+    })
+  }
+
   /**
    * A stuck saga back to `compensating` with fresh attempts (once the cause is fixed); resolves to
    * false when it is not stuck. It runs at once here, or on whichever replica claims it first.

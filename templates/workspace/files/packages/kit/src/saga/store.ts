@@ -241,6 +241,21 @@ export async function selectSagas(
   )
 }
 
+/** How many sagas are in one of `states` (all when empty), of one saga when `name` is given. */
+export async function countSagas(q: Queryable, o: { states: SagaState[]; name?: string }): Promise<number> {
+  const list = sql.join(
+    o.states.map((st) => sql`${st}`),
+    sql`, `,
+  )
+  const state = o.states.length ? sql`and state in (${list})` : sql``
+  const name = o.name === undefined ? sql`` : sql`and name = ${o.name}`
+  const [row] = await rows<{ n: number }>(
+    q,
+    sql`select count(*)::int as n from sagas where true ${state} ${name}`,
+  )
+  return row?.n ?? 0
+}
+
 /** Stuck sagas by name. */
 export async function countStuck(q: Queryable): Promise<{ name: string; n: number }[]> {
   return rows(q, sql`select name, count(*)::int as n from sagas where state = 'stuck' group by name`)
