@@ -126,7 +126,9 @@ describe('toEntityVars', () => {
     expect(v.countFiltersTs).toBe("['status']")
     expect(v.summedTs).toBe("['total']")
     expect(v.countFilter).toBe('status')
-    expect(v.modelImportTs.pg).toBe("import type { Order, OrderCount, OrderCountFilter } from './order.model.js'")
+    expect(v.modelImportTs.pg).toBe(
+      "import type { Order, OrderCount, OrderCountFilter } from './order.model.js'",
+    )
     const long = toEntityVars(spec({ fields: FIELD_SETS.order, resource: 'stock-keeping-unit-reservations' }))
     expect(long.modelImportTs.pg.split('\n')).toEqual([
       'import type {',

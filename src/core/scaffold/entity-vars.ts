@@ -402,7 +402,9 @@ export function toEntityVars(spec: ServiceSpec) {
 function importTs(names: string[], from: string, typeOnly = false): string {
   const head = `import ${typeOnly ? 'type ' : ''}{`
   const line = `${head} ${names.join(', ')} } from '${from}'`
-  return line.length <= PRINT_WIDTH ? line : `${head}\n${names.map((n) => `  ${n},\n`).join('')}} from '${from}'`
+  return line.length <= PRINT_WIDTH
+    ? line
+    : `${head}\n${names.map((n) => `  ${n},\n`).join('')}} from '${from}'`
 }
 
 /** `const name = <value> satisfies Type`, laid out as prettier would. */
