@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseWorkspace } from '../workspace/parse.js'
 import type { Workspace } from '../workspace/model.js'
@@ -93,6 +94,16 @@ describe('buildComposeStack', () => {
   it('labels every service with the workspace', () => {
     for (const [name, svc] of Object.entries(buildComposeStack(SHOP).services))
       expect(svc.labels).toEqual({ 'msvc.workspace': 'shop', 'msvc.service': name })
+  })
+})
+
+describe('a saga owner', () => {
+  it('names its saga runner by its container (SAGA_RUNNER=hostname); no other service gets one', () => {
+    const shop = ws(readFileSync(new URL('../../../test/fixtures/sagas/msvc.yaml', import.meta.url), 'utf8'))
+    const stack = buildComposeStack(shop)
+    expect(stack.services.order!.environment!.SAGA_RUNNER).toBe('hostname')
+    expect(stack.services.payment!.environment!.SAGA_RUNNER).toBeUndefined()
+    expect(stack.services.inventory!.environment!.SAGA_RUNNER).toBeUndefined()
   })
 })
 

@@ -167,6 +167,10 @@ export function buildComposeStack(ws: Workspace): ComposeFile {
       environment[env.url] = `http://${callee}:${c.ports.http}`
       if (c.ports.grpc !== undefined) environment[env.grpcAddress] = `${callee}:${c.ports.grpc}`
     }
+    // a saga owner's runner is named by its container (the same after a restart, one per replica):
+    // restarted after a crash, it takes its sagas back at once (docs/sagas.md)
+    if (Object.values(ws.sagas ?? {}).some((saga) => saga.owner === name))
+      environment.SAGA_RUNNER = 'hostname'
     Object.assign(environment, tracingEnvironment(name, ws))
     for (const [k, v] of Object.entries(s.env)) environment[k] = v
     const depends: Record<string, { condition: 'service_healthy' }> = {}

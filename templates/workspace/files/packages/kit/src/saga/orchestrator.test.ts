@@ -8,7 +8,7 @@ import { currentQueryable, inTransaction } from '../db/transaction.js'
 import { ConflictError, markNotSent, UnavailableError } from '../errors.js'
 import { runIdempotent } from '../idempotency/postgres.js'
 import { createLogger } from '../logger.js'
-import { SagaOrchestrator, type SagaOrchestratorOptions } from './orchestrator.js'
+import { SagaOrchestrator, sagaRunnerId, type SagaOrchestratorOptions } from './orchestrator.js'
 import { createSagaTables } from './testing.js'
 import {
   defineSaga,
@@ -410,6 +410,33 @@ describe('SagaOrchestrator (PGlite)', () => {
     expect(charges).toHaveLength(10)
     expect(new Set(charges.map((c) => c.key)).size).toBe(10)
     expect(logLines.some((l) => String(l.msg).includes('taken by another runner'))).toBe(true)
+  })
+
+  it('a runner started again with the same id takes its sagas back at once, not once its heartbeat is stale', async () => {
+    // A's charges hang; A then dies (SIGKILL: it never writes again). Its heartbeat would be stale
+    // only after a minute, so B can take the sagas up only because they are held by its own id.
+    const hung: unknown[] = []
+    const sagaA = placeOrderSaga({
+      charge: {
+        timeoutMs: 60_000,
+        call: (ctx: StepContext<Order>) => new Promise(() => hung.push(ctx.idempotencyKey)),
+      },
+    })
+    const lease = { runner: sagaRunnerId('hostname')!, staleMs: 60_000 }
+    expect(lease.runner).toMatch(/^host:./)
+    const a = orchestrator([sagaA], lease)
+    await a.run()
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push(await placeOrder(a, sagaA, { id: `r${i}`, total: i + 1 }))
+    await until(async () => hung.length === 5)
+
+    const b = orchestrator([placeOrderSaga()], lease)
+    await b.run()
+    for (const id of ids)
+      expect(await b.wait(id, 5000)).toMatchObject({ state: 'completed', runner: lease.runner })
+    // the setting: none gives a random id at every start; any other value is the id itself
+    expect(sagaRunnerId('')).toBeUndefined()
+    expect(sagaRunnerId('order-7')).toBe('order-7')
   })
 
   it('two live runners never call the same step twice: each key is called once, never concurrently', async () => {

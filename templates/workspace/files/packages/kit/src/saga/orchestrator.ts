@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { Registry } from 'prom-client'
 import type { Database, Queryable } from '../db/index.js'
 import { afterCommit, currentTransaction, outsideTransaction } from '../db/transaction.js'
@@ -18,6 +19,19 @@ import type {
 } from './types.js'
 import { isFinalState } from './types.js'
 
+/**
+ * The runner id a replica takes from its SAGA_RUNNER setting. `hostname`: this machine's name. In
+ * a container that is the container's id: the same after a restart, different for every replica,
+ * and never shared by two live processes, so an owner restarted after a crash takes back its own
+ * sagas at once instead of waiting staleMs for its old heartbeat to go stale (the generated compose
+ * file sets it). Any other value is the id as it is; none (empty) gives a random id at every start,
+ * right wherever two processes may share a host name.
+ */
+export function sagaRunnerId(setting: string | undefined): string | undefined {
+  if (!setting) return undefined
+  return setting === 'hostname' ? `host:${hostname()}` : setting
+}
+
 export interface SagaOrchestratorOptions {
   db: Database
   /** every saga this service owns */
@@ -25,7 +39,10 @@ export interface SagaOrchestratorOptions {
   logger: Logger
   /** the service's registry (Metrics.registry); no metrics without one */
   registry?: Registry
-  /** this replica's runner id (default: a random UUID, new at every start) */
+  /**
+   * this replica's runner id (default: a random UUID, new at every start). A runner takes up the
+   * sagas held by its own id at once: give an id only one live process can have (sagaRunnerId).
+   */
   runner?: string
   /** sagas driven at once by this replica; more wait in the database for a free slot (default 64) */
   maxInFlight?: number
