@@ -197,7 +197,7 @@ describe.skipIf(!hasDocker)('the saga shop under load and faults (issue #17)', (
   }, 300_000)
 
   it('docs/examples/place-order.experiment.yaml holds, and catches an order confirmed without a payment', async () => {
-    const text = (await readFile(EXPERIMENT, 'utf8')).replace('PRODUCT_ID', itemId)
+    const text = (await readFile(EXPERIMENT, 'utf8')).replaceAll('PRODUCT_ID', itemId)
     await writeFile(join(ws, 'place-order.yaml'), text)
     const run = () =>
       msvc(['chaos', 'run', 'place-order.yaml', '--journal', 'out/place-order.json'], { cwd: ws })
