@@ -34,7 +34,8 @@
 //    recovery, not payment's 3 s timeout over and over), and order started again. "Resumed": a saga
 //    that was not final at the kill has an attempt (a saga_steps row) started after the new
 //    process was spawned. Measured from that spawn: ready, its first attempt, every saga resumed,
-//    and all of them final; the gap from the kill to the spawn is printed beside them. order runs
+//    and all of them ended (final, or stuck: a compensation that kept failing); how they ended is
+//    printed, and the gap from the kill to the spawn beside them. order runs
 //    with a fixed runner id (SAGA_RUNNER, as compose names it by its container), so the new process
 //    takes its sagas back at once rather than once the dead one's heartbeat is stale (2 s). The
 //    bound left is the orchestrator's: a runner drives at most maxInFlight (64) sagas at once, a
@@ -372,7 +373,8 @@ try {
     }
     if (resumedMs !== undefined) {
       const { rows } = await pool.query(
-        `select count(*)::int as n from sagas where finished_at is null and id in (select jsonb_array_elements_text($1::jsonb))`,
+        `select count(*)::int as n from sagas where finished_at is null and state in ('running','compensating')
+         and id in (select jsonb_array_elements_text($1::jsonb))`,
         [ids],
       )
       if (rows[0].n === 0) finishedMs = Date.now() - spawnedAt
@@ -380,6 +382,11 @@ try {
     await sleep(20)
   }
   const stillOpen = await nonFinal()
+  const { rows: outcomes } = await pool.query(
+    `select state, count(*)::int as n from sagas where id in (select jsonb_array_elements_text($1::jsonb))
+     group by state order by state`,
+    [ids],
+  )
   const load2 = loadavg()[0]
 
   // the figures
@@ -424,8 +431,9 @@ try {
     `crash recovery, ${inFlight.length} sagas not final at order's SIGKILL (${later[0].n} of them in a backoff past the restart), from the new process's spawn (${spawnedAt - killedAt} ms after the kill):`,
   )
   console.log(
-    `  ready ${readyMs ?? '?'} ms, first new attempt ${firstMs ?? '?'} ms, every one with a new attempt ${resumedMs ?? '>120000'} ms (target < 2000 ms: ${met}), all final ${finishedMs ?? '>120000'} ms; ${stillOpen} not final now`,
+    `  ready ${readyMs ?? '?'} ms, first new attempt ${firstMs ?? '?'} ms, every one with a new attempt ${resumedMs ?? '>120000'} ms (target < 2000 ms: ${met}), all ended ${finishedMs ?? '>120000'} ms; ${stillOpen} running or compensating now`,
   )
+  console.log(`  how they ended: ${outcomes.map((r) => `${r.state} ${r.n}`).join(', ')}`)
   console.log(
     `machine load (1 min average): ${load0.toFixed(2)} before, ${load1.toFixed(2)} after the load runs, ${load2.toFixed(2)} at the end`,
   )
