@@ -20,8 +20,12 @@
 // BENCH_SMOKE=1 (or KIT=1, in full) measures a kit server bundled here from the kit's source with the same route,
 // hooks and domain span instead (a generated workspace takes ~40 s to install and build); in smoke
 // mode for one short round: it proves the bench runs, its figures mean nothing.
+// STORE=postgres: the service generated with the postgres store, so that GET /orders/:id reads its
+// row from PostgreSQL 15 (a container labelled msvc.bench=tracing, pinned to core 1 with the
+// servers, removed at the end) and a traced request makes three spans (server, domain, query):
+// tracing's cost beside a route that does what most generated routes do.
 // Usage: npm run build && node bench/tracing.mjs   (env: ROUNDS, SECONDS, CONNECTIONS, WORKSPACE, KIT=1,
-// SERVER_NODE=path/to/node)
+// STORE=postgres, SERVER_NODE=path/to/node)
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -39,6 +43,8 @@ const KIT = SMOKE || process.env.KIT === '1'
  * differently there (an AsyncContextFrame instead of async hooks).
  */
 const SERVER_NODE = process.env.SERVER_NODE || process.execPath
+/** the generated service's store (STORE=postgres: its rows in a PostgreSQL container) */
+const STORE = process.env.STORE === 'postgres' && !process.argv.includes('sink') ? 'postgres' : 'memory'
 if (process.argv[2] === 'sink') runSink()
 else await main()
 
@@ -70,15 +76,29 @@ async function main() {
   }
   const given = KIT ? undefined : process.env.WORKSPACE
   const parent = given ? undefined : mkdtempSync(join(tmpdir(), 'msvc-bench-trace-'))
+  const container = `msvc-bench-tracing-${process.pid}`
+  const usesDb = !KIT && STORE === 'postgres'
+  const removeContainer = () => {
+    if (usesDb) execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' })
+  }
+  // Ctrl-C or a kill: the servers and the container go too (the finally does not run then)
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.once(signal, () => {
+      for (const c of children) c.kill('SIGTERM')
+      removeContainer()
+      process.exit(130)
+    })
   try {
+    let databaseUrl
+    if (usesDb) databaseUrl = await startPostgres(container)
     let entry
     if (KIT) entry = await bundleKitServer(parent)
     else {
-      // WORKSPACE: a generated workspace already built (with an http service `order`, memory store)
+      // WORKSPACE: a generated workspace already built (with an http service `order` of that store)
       const ws = given ?? join(parent, 'shop')
       if (!given) {
         const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, env, stdio: 'ignore' })
-        sh('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http', '--store', 'memory'], parent)
+        sh('node', [CREATE, 'shop', '--yes', '--service', 'order', '--http', '--store', STORE], parent)
         sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], ws)
         sh('npm', ['run', 'build'], ws)
       }
@@ -110,7 +130,14 @@ async function main() {
     const sent = {}
     for (const [name, c] of Object.entries(CONFIGS)) {
       servers[name] = start(1, [SERVER_NODE, entry], {
-        env: { ...env, ...c.env, PORT: String(c.port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+        env: {
+          ...env,
+          ...c.env,
+          PORT: String(c.port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'info',
+          ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        },
       })
       const base = `http://127.0.0.1:${c.port}`
       await waitFor(`${base}/health/ready`)
@@ -153,7 +180,7 @@ async function main() {
     const rps = (name) => median(runs[name].map((r) => r.rps))
     const cpu = (name) => median(runs[name].map((r) => r.cpuUs))
     console.log(
-      `tracing benchmark (${KIT ? 'kit server bundled from source' : 'generated GET /orders/:id'}): wrk -t1 -c${CONNECTIONS} -d${SECONDS}s x ${ROUNDS}, node ${execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim()} (servers), ${has('taskset') ? 'servers on core 1, wrk and the receiver on core 0' : 'unpinned'}`,
+      `tracing benchmark (${KIT ? 'kit server bundled from source' : `generated GET /orders/:id, ${STORE} store`}): wrk -t1 -c${CONNECTIONS} -d${SECONDS}s x ${ROUNDS}, node ${execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim()} (servers), ${has('taskset') ? 'servers on core 1, wrk and the receiver on core 0' : 'unpinned'}`,
     )
     for (const name of names) {
       const figures = runs[name].map((r) => r.rps.toFixed(0)).join(', ')
@@ -180,7 +207,30 @@ async function main() {
     if (!SMOKE && verdicts.includes(false)) process.exitCode = 2
   } finally {
     for (const c of children) c.kill('SIGTERM')
+    removeContainer()
     if (parent) rmSync(parent, { recursive: true, force: true })
+  }
+}
+
+/** PostgreSQL 15 in a labelled container on core 1, a database `orders` in it: its URL. */
+async function startPostgres(container) {
+  const port = 3120
+  execFileSync(
+    'docker',
+    ['run', '-d', '--name', container, '--label', 'msvc.bench=tracing', '--cpuset-cpus', '1']
+      .concat(['-e', 'POSTGRES_PASSWORD=pw', '-p', `127.0.0.1:${port}:5432`, 'postgres:15']),
+    { stdio: 'ignore' },
+  )
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      const psql = ['exec', container, 'psql', '-U', 'postgres', '-c', 'create database orders']
+      execFileSync('docker', psql, { stdio: 'ignore' })
+      return `postgres://postgres:pw@127.0.0.1:${port}/orders`
+    } catch {
+      if (Date.now() > deadline) throw new Error('postgres:15 did not accept connections in 30 s')
+      await new Promise((r) => setTimeout(r, 300))
+    }
   }
 }
 
