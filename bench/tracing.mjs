@@ -145,7 +145,8 @@ async function main() {
         await fetch(`${base}/orders`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'bench order', description: 'one order read over and over' }),
+          // a name of its own: with STORE=postgres the servers share one table, where names are unique
+          body: JSON.stringify({ name: `bench order ${name}`, description: 'one order read over and over' }),
         })
       ).json()
       urls[name] = `${base}/orders/${created.id}`
