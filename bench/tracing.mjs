@@ -218,8 +218,13 @@ async function startPostgres(container) {
   const port = 3120
   execFileSync(
     'docker',
-    ['run', '-d', '--name', container, '--label', 'msvc.bench=tracing', '--cpuset-cpus', '1']
-      .concat(['-e', 'POSTGRES_PASSWORD=pw', '-p', `127.0.0.1:${port}:5432`, 'postgres:15']),
+    ['run', '-d', '--name', container, '--label', 'msvc.bench=tracing', '--cpuset-cpus', '1'].concat([
+      '-e',
+      'POSTGRES_PASSWORD=pw',
+      '-p',
+      `127.0.0.1:${port}:5432`,
+      'postgres:15',
+    ]),
     { stdio: 'ignore' },
   )
   const deadline = Date.now() + 30_000
