@@ -82,9 +82,28 @@ describe.skipIf(!hasDocker)('msvc dashboard watching a real stack', () => {
   })
 
   it('takes OTLP on the default bridge’s gateway too: what host.docker.internal (host-gateway) resolves to', async () => {
-    const hostGateway = (
-      await docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'])
+    // asked of the engine as compose's `extra_hosts` entry asks it: a container of the stack's image
+    // given host-gateway (the bridge network's listing may lack its gateway: an engine whose
+    // docker0 existed before it started lists only the subnet)
+    const image = (
+      await docker(['inspect', '-f', '{{.Config.Image}}', stack.services.beta!.container])
     ).trim()
+    const hostGateway = (
+      await docker([
+        'run',
+        '--rm',
+        '--label',
+        'msvc.test=dashboard-docker',
+        '--add-host',
+        'host.docker.internal:host-gateway',
+        '--entrypoint',
+        'node',
+        image,
+        '-e',
+        "require('dns').lookup('host.docker.internal', 4, (e, a) => console.log(e ? 'failed ' + e.code : a))",
+      ])
+    ).trim()
+    expect(hostGateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
     expect(record.otlpAddresses).toContain(`${hostGateway}:${record.otlpPort}`)
     const out = await docker([
       'exec',

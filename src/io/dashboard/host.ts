@@ -12,11 +12,13 @@
  * suffices there.
  */
 import { networkInterfaces } from 'node:os'
+import { execa } from 'execa'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeFault } from '../../core/chaos/faults.js'
 import { LABEL } from '../../core/compose/build-stack.js'
 import { LogRing, type LogEntry } from '../../core/dashboard/logs.js'
+import { firstHostAddress } from '../../core/dashboard/addresses.js'
 import { SpanStore } from '../../core/dashboard/spans.js'
 import type { Workspace } from '../../core/workspace/model.js'
 import { readLedger } from '../chaos/ledger-store.js'
@@ -73,22 +75,36 @@ export interface HostedDashboard {
 
 /**
  * The host's address on Docker's default bridge: what `host-gateway` resolves to on Linux. Asked
- * of the engine (the bridge network's gateway), as docker0 is down while no container uses the
- * default bridge, and Node lists only interfaces that are up; else docker0's address if listed.
+ * of the engine first (the bridge network's gateway). An engine whose bridge existed before it
+ * started may list only the subnet; then the bridge's interface (docker0) is read: from Node when
+ * it is up, from `ip` when it is down (as it is while no container uses the default bridge: Node
+ * lists only interfaces that are up and running); last, Docker's default for the subnet, its
+ * first host address.
  */
 export async function dockerBridgeAddress(withEngine: boolean): Promise<string | undefined> {
+  let subnet: string | undefined
+  let name = 'docker0'
   if (withEngine)
     try {
       const { docker } = await import('../docker.js')
       const net = (await (await docker()).getNetwork('bridge').inspect()) as {
-        IPAM?: { Config?: { Gateway?: string }[] }
+        IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] }
+        Options?: Record<string, string>
       }
-      const gw = net.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway
+      const v4 = net.IPAM?.Config?.filter((c) => !c.Subnet?.includes(':') && !c.Gateway?.includes(':'))
+      const gw = v4?.find((c) => c.Gateway)?.Gateway
       if (gw) return gw
+      subnet = v4?.find((c) => c.Subnet)?.Subnet
+      name = net.Options?.['com.docker.network.bridge.name'] ?? name
     } catch {
       // no engine, or no default bridge: fall through
     }
-  return networkInterfaces().docker0?.find((a) => a.family === 'IPv4')?.address
+  const listed = networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address
+  if (listed) return listed
+  const shown = await execa('ip', ['-4', '-o', 'addr', 'show', 'dev', name], { reject: false })
+  const fromIp = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(String(shown.stdout ?? ''))?.[1]
+  if (fromIp) return fromIp
+  return subnet ? firstHostAddress(subnet) : undefined
 }
 
 /** Starts everything; close() stops it and removes the record. */
