@@ -5,7 +5,15 @@ import { Writable } from 'node:stream'
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle } from 'drizzle-orm/pglite'
+import type { Database } from './db/index.js'
+import { inTransaction } from './db/transaction.js'
 import { traceQueries } from './db/tracing.js'
+import { ConflictError } from './errors.js'
+import { SagaOrchestrator } from './saga/orchestrator.js'
+import { createSagaTables } from './saga/testing.js'
+import { defineSaga } from './saga/types.js'
 import { consumeInSpan } from './events/tracing.js'
 import { traceContext } from './gateway/forwarded.js'
 import { MemoryEventPublisher } from './events/memory.js'
@@ -323,6 +331,66 @@ describe('tracing on', () => {
     expect(sent.traceparent).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`)
     // outside any span: the caller's, checked, as without tracing
     expect(traceContext({ traceparent: CALLER }).traceparent).toBe(CALLER)
+  })
+
+  it("gives a saga's every attempt a span, under the request that started it; a failed one marked", async () => {
+    const pg = new PGlite()
+    try {
+      await createSagaTables(pg)
+      const db = drizzle({ client: pg }) as unknown as Database
+      const calls: (string | undefined)[] = []
+      const saga = defineSaga<{ total: number }>({
+        name: 'place-order',
+        steps: [
+          {
+            name: 'reserve',
+            call: async () => void calls.push(trace.getActiveSpan()?.spanContext().spanId),
+            compensate: async () => undefined,
+          },
+          {
+            name: 'charge',
+            retries: 0,
+            call: async () => {
+              throw new ConflictError('declined')
+            },
+          },
+        ],
+      })
+      const orchestrator = new SagaOrchestrator({
+        db,
+        sagas: [saga],
+        logger: createLogger('order', 'silent'),
+        pollMs: 50,
+      })
+      await orchestrator.run()
+      try {
+        // started in a request's span, as the entry route starts it: its first attempts run there
+        const id = await withSpan('POST /orders', () => {
+          const started = inTransaction(db, (tx) => orchestrator.start(tx, saga, { total: 5 }))
+          return started.then((sagaId) => (orchestrator.wake(sagaId), sagaId))
+        })
+        expect(await orchestrator.wait(id, 5000)).toMatchObject({
+          state: 'compensated',
+          failedStep: 'charge',
+        })
+      } finally {
+        await orchestrator.close()
+      }
+      const reserve = named('saga place-order: reserve')
+      expect(reserve.attributes).toMatchObject({
+        'saga.name': 'place-order',
+        'saga.step': 'reserve',
+        'saga.phase': 'call',
+        'saga.attempt': 1,
+      })
+      // the step's own work runs in the attempt's span
+      expect(calls).toEqual([reserve.spanContext().spanId])
+      expect(parentOf(reserve)).toBe(named('POST /orders').spanContext().spanId)
+      expect(named('saga place-order: charge').status.code).toBe(SpanStatusCode.ERROR)
+      expect(named('saga place-order: reserve (compensation)').status.code).toBe(SpanStatusCode.UNSET)
+    } finally {
+      await pg.close()
+    }
   })
 
   it('gives each domain operation a span (traceMethods)', async () => {

@@ -5,6 +5,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
@@ -216,15 +217,17 @@ export function recordError(span: Span, error: unknown): void {
 }
 
 /**
- * True when the active span is not recorded (its trace was not sampled). The kit then makes no
- * child span: under the parent-based samplers (the default, and the stack's) a child of an
+ * True when the active span's trace was not sampled (its sampled flag is off). The kit then makes
+ * no child span: under the parent-based samplers (the default, and the stack's) a child of an
  * unsampled span is never recorded either, and under traceidratio the same trace id gets the same
  * decision; skipping it spares the span, its context and a promise. The active span's context
  * (sampled flag off) is what goes on to other services, so they do not record the trace either.
+ * The flag, not isRecording(): a sampled span that has ended (a request that answered 202 while
+ * its saga goes on) records nothing more, yet work that goes on in its context is still sampled.
  */
 export function isUnsampled(): boolean {
   const span = api.trace.getActiveSpan()
-  return span !== undefined && !span.isRecording()
+  return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/index.js'
 import { inTransaction } from '../db/transaction.js'
 import type { Logger } from '../logger.js'
 import { withTimeout } from '../resilience/timeout.js'
+import { withSpan } from '../tracing.js'
 import type { SagaMetrics } from './metrics.js'
 import { decideNext, type SagaPosition, type SagaRetryPolicy, type StepShape } from './plan.js'
 import * as store from './store.js'
@@ -121,6 +122,17 @@ export async function runAttempt(
       }),
     }
   }
+  // the attempt's own span (a child of the request that started the saga when it runs in it, else
+  // a trace of its own): the step's calls are its children, a failure marks it
+  const spanName = `saga ${def.name}: ${step.name}${phase === 'compensate' ? ' (compensation)' : ''}`
+  const spanAttributes = {
+    'saga.id': row.id,
+    'saga.name': def.name,
+    'saga.step': step.name,
+    'saga.phase': phase,
+    'saga.attempt': row.attempt,
+  }
+  const inSpan = <T>(fn: () => Promise<T>) => withSpan(spanName, fn, { attributes: spanAttributes })
   let outcome: Exclude<StepOutcome, 'abandoned'>
   let error: string | undefined
   let output: unknown
@@ -133,7 +145,7 @@ export async function runAttempt(
       written = await withTimeout(
         (signal) =>
           inTransaction(r.db, async (tx) => {
-            output = await local({ ...ctx(signal), tx })
+            output = await inSpan(() => local({ ...ctx(signal), tx }))
             const { next, sagaError, write } = record(tx, 'ok', output)
             if (!(await write)) throw new LostSagaError()
             return { next, sagaError, ok: true }
@@ -144,7 +156,7 @@ export async function runAttempt(
       outcome = 'ok'
     } else {
       output = await withTimeout(
-        (signal) => (fn as (c: StepContext<unknown>) => Promise<unknown>)(ctx(signal)),
+        (signal) => inSpan(() => (fn as (c: StepContext<unknown>) => Promise<unknown>)(ctx(signal))),
         timeoutMs,
         abort,
       )
