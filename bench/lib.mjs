@@ -1,5 +1,6 @@
 // What every benchmark shares: its settings (with the smoke mode CI runs so that none rots),
 // rounds that alternate the order of what is compared, medians, and the fresh-build check.
+import { execFileSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,4 +75,38 @@ export function assertFreshBuild() {
   }
   const sources = Math.max(newest(join(REPO, 'src')), newest(join(REPO, 'templates')))
   if (sources > built) fail('dist/ is older than src/ or templates/: run npm run build first')
+}
+
+/**
+ * PostgreSQL 15 in a container named `name` with label `label` (msvc.bench=<bench>), on 127.0.0.1:
+ * `port` (password `pw`), optionally pinned to `cpuset`, with `databases` created once it accepts
+ * connections (within 30 s, else it throws). The caller removes it (`docker rm -f name`).
+ */
+export async function startPostgres({ name, label, port, databases, cpuset }) {
+  const pin = cpuset === undefined ? [] : ['--cpuset-cpus', String(cpuset)]
+  execFileSync(
+    'docker',
+    ['run', '-d', '--name', name, '--label', label, ...pin].concat([
+      '-e',
+      'POSTGRES_PASSWORD=pw',
+      '-p',
+      `127.0.0.1:${port}:5432`,
+      'postgres:15',
+    ]),
+    { stdio: 'ignore' },
+  )
+  const deadline = Date.now() + 30_000
+  for (const db of databases)
+    for (;;) {
+      try {
+        execFileSync('docker', ['exec', name, 'psql', '-U', 'postgres', '-c', `create database ${db}`], {
+          stdio: 'ignore',
+        })
+        break
+      } catch {
+        if (Date.now() > deadline) throw new Error('postgres:15 did not accept connections in 30 s')
+        await new Promise((r) => setTimeout(r, 300))
+      }
+    }
+  return (db) => `postgres://postgres:pw@127.0.0.1:${port}/${db}`
 }

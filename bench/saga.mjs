@@ -56,7 +56,17 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
 import { register } from 'tsx/esm/api'
-import { alternate, assertFreshBuild, fail, median, rounds, setting, smokeBanner, SMOKE } from './lib.mjs'
+import {
+  alternate,
+  assertFreshBuild,
+  fail,
+  median,
+  rounds,
+  setting,
+  smokeBanner,
+  SMOKE,
+  startPostgres,
+} from './lib.mjs'
 
 assertFreshBuild()
 smokeBanner('saga')
@@ -128,37 +138,12 @@ try {
 
   // PostgreSQL 15, labelled, removed in the finally
   const pgPort = await freePort()
-  execFileSync(
-    'docker',
-    [
-      'run',
-      '-d',
-      '--name',
-      container,
-      '--label',
-      'msvc.bench=saga',
-      '-e',
-      'POSTGRES_PASSWORD=pw',
-      '-p',
-      `127.0.0.1:${pgPort}:5432`,
-      'postgres:15',
-    ],
-    { stdio: 'ignore' },
-  )
-  const deadline = Date.now() + 30_000
-  for (const db of ['orders', 'inventory', 'payment'])
-    for (;;) {
-      try {
-        execFileSync('docker', ['exec', container, 'psql', '-U', 'postgres', '-c', `create database ${db}`], {
-          stdio: 'ignore',
-        })
-        break
-      } catch {
-        if (Date.now() > deadline) stop('postgres:15 did not accept connections in 30 s')
-        await sleep(300)
-      }
-    }
-  const url = (db) => `postgres://postgres:pw@127.0.0.1:${pgPort}/${db}`
+  const url = await startPostgres({
+    name: container,
+    label: 'msvc.bench=saga',
+    port: pgPort,
+    databases: ['orders', 'inventory', 'payment'],
+  }).catch((e) => stop(e.message))
   const [order, inventory, payment, orderGrpc, inventoryGrpc, bare, bareNoKeys] = await Promise.all(
     Array.from({ length: 7 }, () => freePort()),
   )

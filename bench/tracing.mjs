@@ -32,7 +32,17 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { alternate, assertFreshBuild, fail, median, rounds, setting, smokeBanner, SMOKE } from './lib.mjs'
+import {
+  alternate,
+  assertFreshBuild,
+  fail,
+  median,
+  rounds,
+  setting,
+  smokeBanner,
+  SMOKE,
+  startPostgres,
+} from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 /** the bundled kit server instead of a generated service: always in smoke mode, or with KIT=1 */
@@ -44,7 +54,8 @@ const KIT = SMOKE || process.env.KIT === '1'
  */
 const SERVER_NODE = process.env.SERVER_NODE || process.execPath
 /** the generated service's store (STORE=postgres: its rows in a PostgreSQL container) */
-const STORE = process.env.STORE === 'postgres' && !process.argv.includes('sink') ? 'postgres' : 'memory'
+const STORE = process.env.STORE || 'memory'
+if (STORE !== 'memory' && STORE !== 'postgres') fail(`STORE=${STORE}: memory or postgres`)
 if (process.argv[2] === 'sink') runSink()
 else await main()
 
@@ -90,7 +101,17 @@ async function main() {
     })
   try {
     let databaseUrl
-    if (usesDb) databaseUrl = await startPostgres(container)
+    if (usesDb) {
+      // on core 1 with the servers: the route's whole work on the measured core
+      const url = await startPostgres({
+        name: container,
+        label: 'msvc.bench=tracing',
+        port: 3120,
+        databases: ['orders'],
+        cpuset: 1,
+      })
+      databaseUrl = url('orders')
+    }
     let entry
     if (KIT) entry = await bundleKitServer(parent)
     else {
@@ -210,33 +231,6 @@ async function main() {
     for (const c of children) c.kill('SIGTERM')
     removeContainer()
     if (parent) rmSync(parent, { recursive: true, force: true })
-  }
-}
-
-/** PostgreSQL 15 in a labelled container on core 1, a database `orders` in it: its URL. */
-async function startPostgres(container) {
-  const port = 3120
-  execFileSync(
-    'docker',
-    ['run', '-d', '--name', container, '--label', 'msvc.bench=tracing', '--cpuset-cpus', '1'].concat([
-      '-e',
-      'POSTGRES_PASSWORD=pw',
-      '-p',
-      `127.0.0.1:${port}:5432`,
-      'postgres:15',
-    ]),
-    { stdio: 'ignore' },
-  )
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    try {
-      const psql = ['exec', container, 'psql', '-U', 'postgres', '-c', 'create database orders']
-      execFileSync('docker', psql, { stdio: 'ignore' })
-      return `postgres://postgres:pw@127.0.0.1:${port}/orders`
-    } catch {
-      if (Date.now() > deadline) throw new Error('postgres:15 did not accept connections in 30 s')
-      await new Promise((r) => setTimeout(r, 300))
-    }
   }
 }
 
