@@ -37,10 +37,12 @@ class LostSagaError extends Error {
 const DEFAULT_TIMEOUT_MS = 5_000
 
 /**
- * One attempt of a saga's current step (or compensation): records its start, calls it within its
- * timeout (a local step in the transaction that records its end), records its end and the saga's
- * next position. Resolves to the saga's new row, or undefined when the saga is no longer this
- * runner's (a compare-and-set refused: nothing of this attempt's outcome was written).
+ * One attempt of a saga's current step (or compensation): records its start (unless the previous
+ * attempt's end did: `begun` is its seq), calls it within its timeout (a local step in the
+ * transaction that records its end), records its end and the saga's next position, and the start
+ * of the next attempt when that one is due at once. Resolves to the saga's new row and that next
+ * attempt's seq, or undefined when the saga is no longer this runner's (a compare-and-set refused:
+ * nothing of this attempt's outcome was written).
  */
 export async function runAttempt(
   r: AttemptRunner,
@@ -49,7 +51,8 @@ export async function runAttempt(
   def: AnySagaDefinition,
   shapes: StepShape[],
   sagaLog: Logger,
-): Promise<SagaRow | undefined> {
+  begun?: number,
+): Promise<{ row: SagaRow; begun: number | undefined } | undefined> {
   const phase: StepPhase = row.state === 'running' ? 'call' : 'compensate'
   const step = def.steps[row.step] as SagaStep<unknown> | undefined
   if (!step) throw new Error(`saga ${row.id} is at step ${row.step}, which ${def.name} does not have`)
@@ -62,15 +65,17 @@ export async function runAttempt(
     compensatingFrom: row.compensating_from,
   }
   const log = sagaLog.child({ step: step.name, phase, attempt: row.attempt })
-  const seq = await store.beginAttempt(r.db, {
-    id: row.id,
-    runner: r.runner,
-    position,
-    step: step.name,
-    phase,
-    now: r.now(),
-    freshMs: r.freshMs,
-  })
+  const seq =
+    begun ??
+    (await store.beginAttempt(r.db, {
+      id: row.id,
+      runner: r.runner,
+      position,
+      step: step.name,
+      phase,
+      now: r.now(),
+      freshMs: r.freshMs,
+    }))
   if (seq === undefined) {
     log.warn('saga: no longer held by this runner (taken by another, or its heartbeat is late); not called')
     return undefined
@@ -103,6 +108,18 @@ export async function runAttempt(
       compensationStarts || next.state === 'stuck'
         ? `${step.name}${phase === 'compensate' ? ' (compensation)' : ''}: ${error ?? outcome}`
         : undefined
+    // the next attempt, when it is due at once: its start is recorded with this one's end
+    const following =
+      next.delayMs === 0 && (next.state === 'running' || next.state === 'compensating')
+        ? (def.steps[next.step] as SagaStep<unknown> | undefined)
+        : undefined
+    const followingPhase: StepPhase = next.state === 'running' ? 'call' : 'compensate'
+    // (not from a local step's transaction: one that commits after its timeout fired would leave
+    // a start recorded that no attempt follows)
+    const begin =
+      !step.local && following && (followingPhase === 'call' || following.compensate)
+        ? { step: following.name, phase: followingPhase, freshMs: r.freshMs }
+        : undefined
     return {
       next,
       sagaError,
@@ -118,6 +135,7 @@ export async function runAttempt(
         durationMs: performance.now() - began,
         ...(next.keepOutput ? { output } : {}),
         ...(sagaError !== undefined ? { sagaError } : {}),
+        ...(begin ? { begin } : {}),
         now: r.now(),
       }),
     }
@@ -136,7 +154,14 @@ export async function runAttempt(
   let outcome: Exclude<StepOutcome, 'abandoned'>
   let error: string | undefined
   let output: unknown
-  let written: { next: ReturnType<typeof decideNext>; sagaError: string | undefined; ok: boolean } | undefined
+  let written:
+    | {
+        next: ReturnType<typeof decideNext>
+        sagaError: string | undefined
+        ok: boolean
+        begun: number | undefined
+      }
+    | undefined
   const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS
   try {
     if (step.local) {
@@ -147,8 +172,9 @@ export async function runAttempt(
           inTransaction(r.db, async (tx) => {
             output = await inSpan(() => local({ ...ctx(signal), tx }))
             const { next, sagaError, write } = record(tx, 'ok', output)
-            if (!(await write)) throw new LostSagaError()
-            return { next, sagaError, ok: true }
+            const done = await write
+            if (!done) throw new LostSagaError()
+            return { next, sagaError, ok: true, begun: done.begun }
           }),
         timeoutMs,
         abort,
@@ -179,7 +205,8 @@ export async function runAttempt(
       phase === 'call' &&
       (await store.hasUnknownAttempt(r.db, row.id, step.name))
     const { next, sagaError, write } = record(r.db, outcome, output, error, unknownBefore)
-    written = { next, sagaError, ok: await write }
+    const done = await write
+    written = { next, sagaError, ok: done !== undefined, begun: done?.begun }
   }
   r.metrics.stepDuration.observe({ saga: def.name, step: step.name, phase, outcome }, durationS)
   if (!written.ok) {
@@ -217,7 +244,7 @@ export async function runAttempt(
     ? { ...row.outputs, [step.name]: JSON.parse(JSON.stringify(output ?? null)) as unknown }
     : row.outputs
   const at = r.now()
-  return {
+  const updated: SagaRow = {
     ...row,
     state: next.state,
     step: next.step,
@@ -229,4 +256,5 @@ export async function runAttempt(
     finished_at: next.finished ? new Date(at) : null,
     error: written.sagaError ?? row.error,
   }
+  return { row: updated, begun: written.begun }
 }

@@ -118,8 +118,14 @@ async function placeOrder(o: SagaOrchestrator, saga: SagaDefinition<Order>, orde
 
 /** reserve-stock, charge (remote, compensated) and confirm (local: the order's change in the step's transaction). */
 function placeOrderSaga(
-  overrides: { charge?: Partial<SagaDefinition<Order>['steps'][number]>; confirmFails?: () => boolean } = {},
+  overrides: {
+    charge?: Partial<SagaDefinition<Order>['steps'][number]>
+    confirmFails?: () => boolean
+    /** the owner's database the runner was given (ownerDb unless told) */
+    db?: Database
+  } = {},
 ) {
+  const db = overrides.db ?? ownerDb
   return defineSaga<Order>({
     name: 'place-order',
     steps: [
@@ -139,8 +145,8 @@ function placeOrderSaga(
         local: true,
         call: async (ctx) => {
           // as the owner's repository will: it finds the step's transaction (ctx.tx) by itself
-          expect(currentQueryable(ownerDb)).toBe(ctx.tx)
-          await currentQueryable(ownerDb).execute(
+          expect(currentQueryable(db)).toBe(ctx.tx)
+          await currentQueryable(db).execute(
             sql`update orders set status = 'confirmed' where id = ${ctx.input.id}`,
           )
           if (overrides.confirmFails?.()) throw new ConflictError('the order was cancelled')
@@ -493,6 +499,82 @@ describe('SagaOrchestrator (PGlite)', () => {
     })
     expect(await o.wait(id, 5000)).toMatchObject({ state: 'completed' })
     expect(await orderStatus('o7')).toBe('confirmed')
+  })
+
+  it("drives a new saga from the row it wrote, and records each next attempt's start with the last one's end", async () => {
+    // the statements the runner sends outside transactions, counted on a client of its own
+    let statements = 0
+    const counted = new Proxy(owner, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown
+        if (prop === 'query')
+          return (...args: Parameters<PGlite['query']>) => {
+            statements++
+            return target.query(...args)
+          }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const db = drizzle({ client: counted }) as unknown as Database
+    const saga = placeOrderSaga({ db })
+    // no heartbeat or poll during the saga: what is counted is the saga's own statements
+    const o = orchestrator([saga], { db, heartbeatMs: 20_000, staleMs: 60_000, pollMs: 20_000 })
+    await o.run()
+    // the first poll (a claim, and the pruning of old heartbeats) is under way: let it end
+    await sleep(300)
+    statements = 0
+    // the owner's create in its transaction (whose statements go through the transaction's client)
+    const id = await inTransaction(db, async (tx) => {
+      await tx.execute(sql`insert into orders (id, total, status) values ('o8', 4, 'pending')`)
+      return o.start(tx, saga, { id: 'o8', total: 4 })
+    })
+    expect(await o.wait(id, 5000)).toMatchObject({ state: 'completed' })
+    // the start of reserve-stock, its end with the start of charge, charge's end with the start of
+    // confirm (whose end is in its own transaction): no claim, no separate starts
+    expect(statements).toBe(3)
+    const details = await o.get(id)
+    expect(details?.timeline.map((a) => [a.step, a.attempt, a.outcome])).toEqual([
+      ['reserve-stock', 1, 'ok'],
+      ['charge', 1, 'ok'],
+      ['confirm', 1, 'ok'],
+    ])
+  })
+
+  it("a runner closing between an attempt's end and the next one's call leaves no record of an attempt it did not make", async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => (release = r))
+    const saga = placeOrderSaga({
+      charge: {
+        call: async (ctx: StepContext<Order>) => {
+          await held
+          return apply(ctx, 'charge', ctx.input.total)
+        },
+      },
+    })
+    const o = orchestrator([saga])
+    await o.run()
+    const id = await placeOrder(o, saga, { id: 'o9', total: 6 })
+    await until(async () => (await o.get(id))?.step === 'charge')
+    // reserve-stock's end recorded charge's start; charge's end records confirm's, and then the
+    // runner is closing: confirm is not called, and its start is taken back
+    const closed = o.close()
+    release()
+    await closed
+    const details = await o.get(id)
+    expect(details).toMatchObject({ state: 'running', step: 'confirm' })
+    expect(details?.timeline.map((a) => [a.step, a.outcome])).toEqual([
+      ['reserve-stock', 'ok'],
+      ['charge', 'ok'],
+    ])
+    // another runner finishes it, with no abandoned attempt in its history
+    const other = orchestrator([saga])
+    await other.run()
+    expect(await other.wait(id, 5000)).toMatchObject({ state: 'completed' })
+    expect((await other.get(id))?.timeline.map((a) => [a.step, a.outcome])).toEqual([
+      ['reserve-stock', 'ok'],
+      ['charge', 'ok'],
+      ['confirm', 'ok'],
+    ])
   })
 
   it('wait() answers with the saga as it is when the time runs out; close() gives back what it holds', async () => {

@@ -159,10 +159,30 @@ export class SagaOrchestrator {
     const name = typeof saga === 'string' ? saga : saga.name
     if (!this.definitions.has(name)) throw new Error(`no saga named ${name}`)
     const id = randomUUID()
-    await store.insertSaga(tx, { id, name, input, runner: this.runner, now: this.now() })
+    const now = this.now()
+    await store.insertSaga(tx, { id, name, input, runner: this.runner, now })
+    // the row as written: held by this runner, so it is driven from it with no claim to read it back
+    const at = new Date(now)
+    const row: store.SagaRow = {
+      id,
+      name,
+      state: 'running',
+      input: JSON.parse(JSON.stringify(input ?? null)) as unknown,
+      outputs: {},
+      step: 0,
+      attempt: 1,
+      compensating_from: null,
+      error: null,
+      runner: this.runner,
+      created_at: at,
+      updated_at: at,
+      next_attempt_at: at,
+      finished_at: null,
+    }
     const started = () => {
       this.metrics.started.inc({ saga: name })
-      this.wake(id)
+      if (this.running && !this.closing && !this.driving.has(id) && this.driving.size < this.maxInFlight)
+        this.drive(row)
     }
     if (tx === this.db) started()
     else if (currentTransaction(this.db) === tx) afterCommit(this.db, started)
@@ -392,19 +412,30 @@ export class SagaOrchestrator {
       log.error('saga: no definition of this name in this service; left as it is')
       return
     }
-    while (!this.closing) {
-      const row = d.row
-      if (row.state !== 'running' && row.state !== 'compensating') return
-      const dueIn = new Date(row.next_attempt_at).getTime() - this.now()
-      if (dueIn > 0) return this.later(row.id, dueIn)
-      // others may soon think this runner gone: no call before the next heartbeat is in (the
-      // attempt's start checks the same in the database; this spares it the round trip)
-      if (this.now() - this.lastBeat > this.attempts.freshMs) return this.later(row.id, this.heartbeatMs)
-      const next = await runAttempt(this.attempts, d.row, d.abort.signal, entry.def, entry.shapes, log)
-      if (!next) return
-      d.row = next
-      this.changed(next)
-      if (isFinalState(next.state) || next.state === 'stuck') return
+    // the next attempt's start, recorded with the last one's end (when it was due at once)
+    let begun: number | undefined
+    try {
+      while (!this.closing) {
+        const row = d.row
+        if (row.state !== 'running' && row.state !== 'compensating') return
+        if (begun === undefined) {
+          const dueIn = new Date(row.next_attempt_at).getTime() - this.now()
+          if (dueIn > 0) return this.later(row.id, dueIn)
+          // others may soon think this runner gone: no call before the next heartbeat is in (the
+          // attempt's start checks the same in the database; this spares it the round trip)
+          if (this.now() - this.lastBeat > this.attempts.freshMs) return this.later(row.id, this.heartbeatMs)
+        }
+        const done = await runAttempt(this.attempts, row, d.abort.signal, entry.def, entry.shapes, log, begun)
+        begun = undefined
+        if (!done) return
+        begun = done.begun
+        d.row = done.row
+        this.changed(done.row)
+        if (isFinalState(done.row.state) || done.row.state === 'stuck') return
+      }
+    } finally {
+      // closing before the attempt whose start is recorded: it was never made
+      if (begun !== undefined) await store.dropAttempt(this.db, begun)
     }
   }
 

@@ -133,7 +133,10 @@ export async function beginAttempt(
 
 /**
  * Records how an attempt ended and moves the saga to `next`, in one statement, if the saga is still
- * held by `runner` at `position` (else nothing is written and it resolves to false).
+ * held by `runner` at `position` (else nothing is written and it resolves to undefined). With
+ * `begin`, the same statement records the start of the next attempt (as beginAttempt would: only
+ * when the runner's heartbeat is younger than `freshMs`), and `begun` is its seq: a saga whose next
+ * attempt is due at once saves that round trip.
  */
 export async function finishAttempt(
   q: Queryable,
@@ -151,15 +154,26 @@ export async function finishAttempt(
     output?: unknown
     /** the saga's error (why it compensates, or is stuck); undefined keeps the one it has */
     sagaError?: string
+    /** the next attempt to record the start of (at `next`'s attempt number) */
+    begin?: { step: string; phase: StepPhase; freshMs: number }
     now: number
   },
-): Promise<boolean> {
+): Promise<{ begun: number | undefined } | undefined> {
   const outputs =
     'output' in f
       ? sql`outputs || jsonb_build_object(${f.step}::text, ${JSON.stringify(f.output ?? null)}::jsonb)`
       : sql`outputs`
   const error = f.sagaError === undefined ? sql`error` : sql`${f.sagaError}`
-  const [row] = await rows<{ seq: unknown }>(
+  const begin = f.begin
+    ? sql`, begun as (
+      insert into saga_steps (saga_id, step, phase, attempt, runner, started_at)
+      select id, ${f.begin.step}, ${f.begin.phase}, ${f.next.attempt}, ${f.runner}, ${at(f.now)} from s
+      where exists (select 1 from saga_runners r where r.runner = ${f.runner} and r.heartbeat_at > ${at(f.now - f.begin.freshMs)})
+      returning seq
+    )
+    select (select seq from ended) as ended, (select seq from begun) as begun`
+    : sql`select (select seq from ended) as ended, null as begun`
+  const [row] = await rows<{ ended: number | string | null; begun: number | string | null }>(
     q,
     sql`with s as (
       update sagas set state = ${f.next.state}, step = ${f.next.step}, attempt = ${f.next.attempt},
@@ -168,13 +182,24 @@ export async function finishAttempt(
         finished_at = ${f.next.finished ? at(f.now) : sql`null`}
       where ${held(f.id, f.runner, f.position)}
       returning id
+    ), ended as (
+      update saga_steps set ended_at = ${at(f.now)}, outcome = ${f.outcome}, error = ${f.error ?? null},
+        duration_ms = ${f.durationMs}
+      where seq = ${f.seq} and exists (select 1 from s)
+      returning seq
     )
-    update saga_steps set ended_at = ${at(f.now)}, outcome = ${f.outcome}, error = ${f.error ?? null},
-      duration_ms = ${f.durationMs}
-    where seq = ${f.seq} and exists (select 1 from s)
-    returning seq`,
+    ${begin}`,
   )
-  return row !== undefined
+  if (row?.ended === null || row?.ended === undefined) return undefined
+  return { begun: row.begun === null ? undefined : Number(row.begun) }
+}
+
+/**
+ * Removes the record of an attempt begun by finishAttempt that was never made (its runner closed
+ * before calling it): it did not happen, so it must not count as one whose outcome is unknown.
+ */
+export async function dropAttempt(q: Queryable, seq: number): Promise<void> {
+  await q.execute(sql`delete from saga_steps where seq = ${seq} and ended_at is null`)
 }
 
 /** Ends an attempt whose saga this runner no longer holds (the record of what it saw). */
