@@ -354,7 +354,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     )
     .option(
       '--threshold <expr>',
-      'p99<300ms, errors<1%, ... (repeatable); a breach exits 2',
+      'p99<300ms, errors<1%, ... (repeatable); with faults, one phase\'s: "fault:errors<5%" (baseline, fault, recovery); a breach exits 2',
       (v: string, a: string[] = []) => [...a, v],
     )
     .option('--timeout <duration>', 'a request unanswered this long is an error (default 10s)')
@@ -384,6 +384,10 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
       '--chaos-journal <file>',
       'mark the faults of a chaos journal or restore ledger on the report timelines',
     )
+    .option(
+      '--settle <duration>',
+      'with faults: the recovery phase lasts this long past the service answering healthy again (default 5s)',
+    )
     .option('--json', 'print the report as JSON on stdout (nothing else)')
     .option('-q, --quiet', 'print nothing but failures; the exit code tells')
     .addHelpText(
@@ -396,6 +400,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
           'msvc loadtest order --auth --rate 200   # behind the gateway: through its route, with a token',
           'msvc loadtest -f load/checkout.yaml --json > result.json',
           'msvc loadtest order --grpc --rate 200   # its gRPC methods through the generated client',
+          'msvc loadtest order --rate 200 -d 60s --chaos "kill payment@20s" --threshold "baseline:p99<150ms" --threshold "fault:errors<5%" --threshold "recovery:p99<300ms"',
         ]),
     )
     .action(async (target: string | undefined, opts) => {

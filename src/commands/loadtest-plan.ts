@@ -31,6 +31,7 @@ export interface LoadtestCliOptions {
   html?: string
   chaosJournal?: string
   chaos?: string[]
+  settle?: string
   grpc?: boolean
   /** send a development token of the workspace's gateway (msvc token) with every HTTP request */
   auth?: boolean

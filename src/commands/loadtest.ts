@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { parseDuration } from '../core/chaos/units.js'
 import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
+import { DEFAULT_SETTLE_MS } from '../core/loadtest/phases.js'
 import { checkGrpcServices, grpcAddress, grpcServiceMix, isGrpcCall } from '../core/loadtest/grpc-scenario.js'
 import { compileFlow } from '../core/loadtest/flow.js'
 import { compileRequest, type RequestSpec } from '../core/loadtest/request.js'
@@ -10,8 +12,10 @@ import {
   chaosWindows,
   modelDurationMs,
   toLoadReport,
+  type LoadReport,
   type SecondPoint,
 } from '../core/loadtest/report.js'
+import type { ThresholdResult } from '../core/loadtest/thresholds.js'
 import { profileRequests } from '../core/loadtest/schedule.js'
 import { isUrlTarget, loadTarget } from '../core/loadtest/targets.js'
 import { hasCapability, type GatewayRouteSpec } from '../core/workspace/model.js'
@@ -32,6 +36,18 @@ import { formatLiveLine, formatSummary } from '../ui/loadtest.js'
 import { renderHtmlReport } from '../ui/loadtest-html.js'
 import { toLoadtestPlan, type LoadtestCliOptions } from './loadtest-plan.js'
 import { mintDevToken } from './token.js'
+
+/** "threshold fault:errors<5% breached in the fault phase: 12.3 %" */
+export function describeBreach(t: ThresholdResult, report: LoadReport): string {
+  const where = t.phase ? ` in the ${t.phase} phase` : ''
+  const phase = t.phase ? report.phases?.find((p) => p.phase === t.phase) : undefined
+  if (t.phase && !phase?.requests)
+    return `threshold ${t.threshold} breached: the run had no answers${where} (${
+      phase ? 'none arrived in its seconds' : 'the run ended before it'
+    })`
+  const actual = /errors/.test(t.threshold) ? `${(t.actual * 100).toFixed(1)} % errors` : `${t.actual} ms`
+  return `threshold ${t.threshold} breached${where}: ${actual}`
+}
 
 /** `msvc loadtest <service|url>`: runs the load, prints or writes the reports, exits 2 on a breached threshold. */
 export async function runLoadtest(
@@ -86,6 +102,16 @@ export async function runLoadtest(
     },
     availableParallelism(),
   )
+  // a phase is cut out of the run by its faults: without any, there is none to judge
+  const phased = plan.thresholds.filter((t) => t.phase)
+  if (phased.length && !faults.length && !o.chaosJournal)
+    throw new UserError(
+      `threshold ${phased[0]!.text} judges a phase of a run with faults, and this run has none`,
+      'add --chaos "kill payment@10s" (or --chaos-journal), or drop the phase',
+    )
+  const settleMs = o.settle !== undefined ? parseDuration(o.settle) : DEFAULT_SETTLE_MS
+  if (settleMs === undefined)
+    throw new UserError(`--settle "${o.settle}" is not a duration`, 'for example --settle 5s')
   if (o.grpc && (scenario || !targetArg || isUrlTarget(targetArg)))
     throw new UserError('--grpc goes with a service target', 'msvc loadtest order --grpc')
   // through the gateway: a route that needs a token gets one with --auth (the route's first role)
@@ -176,7 +202,19 @@ export async function runLoadtest(
   // a fault left behind by an msvc that died would skew what this run measures
   if (loaded) await restoreLeftoverFaults(loaded.root, loaded.workspace, ui, ctx.engine)
   const chaos = faults.length
-    ? scheduleFaults(engineEdges(await ctx.engine(), loaded!.root, ws!), faults, (line) => ui.info(line))
+    ? scheduleFaults(
+        engineEdges(await ctx.engine(), loaded!.root, ws!),
+        faults,
+        (line) => ui.info(line),
+        // watched up to the run's length: a service not back by its end is in recovery to the end
+        (service) => {
+          const m = stackMember(ws!, service)
+          return {
+            timeoutMs: Math.max(totalMs, 1000),
+            ...(m?.kind === 'service' ? { httpPort: m.httpPort } : {}),
+          }
+        },
+      )
     : undefined
   // Ctrl-C (or SIGTERM) ends the run early: what was measured is still reported, faults undone
   const trap = ctx.trapSignals()
@@ -189,6 +227,8 @@ export async function runLoadtest(
       model: plan.model,
       timeoutMs: plan.timeoutMs,
       signal: trap.signal,
+      // the seconds' histograms, for the figures of each phase
+      keepSeconds: faults.length > 0 || chaosSource !== undefined,
       ...(chaos ? { onStart: (startMs: number) => chaos.start(startMs) } : {}),
       ...(live
         ? {
@@ -228,6 +268,7 @@ export async function runLoadtest(
         ? chaosWindows(chaosSource, result.startMs, result.startMs + result.durationMs)
         : [],
     chaosFailures,
+    settleMs,
   })
 
   if (o.html) {
@@ -268,7 +309,7 @@ export async function runLoadtest(
     // a breach the generator's own delay may explain is not the system's: it cannot exit 2 alone
     const breached = report.thresholds.filter((t) => !t.ok && t.trusted !== false)
     const unjudged = report.thresholds.filter((t) => !t.ok && t.trusted === false)
-    for (const t of breached) ui.error(`threshold ${t.threshold} breached`)
+    for (const t of breached) ui.error(describeBreach(t, report))
     const names = unjudged.map((t) => t.threshold).join(', ')
     if (breached.length) {
       if (unjudged.length) ui.warn(`threshold ${names} not judged: the generator was saturated`)

@@ -158,9 +158,27 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
   const thresholds = r.thresholds
     .map(
       (t) =>
-        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : t.trusted === false ? '?' : '✖'} ${esc(t.threshold)} (actual ${esc(t.threshold.startsWith('errors') ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))}${t.trusted === false ? '; not judged: the generator may account for it' : ''})</li>`,
+        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : t.trusted === false ? '?' : '✖'} ${esc(t.threshold)} (actual ${esc(/errors/.test(t.threshold) ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))}${t.phase ? ` in the ${t.phase} phase` : ''}${t.trusted === false ? '; not judged: the generator may account for it' : ''})</li>`,
     )
     .join('')
+  // a run with faults: its figures by phase, and where each phase lies on the timelines
+  const at = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  const phasesSection = r.phases
+    ? `<section id="phases"><h2>Phases</h2><p>Recovery lasts from a fault's end until its service answered healthy again, plus ${esc(at(r.settleMs ?? 0))}; each second of the timeline counts in the phase at its middle.</p><table><tr><th>phase</th><th>when</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>${r.phases
+        .map((p) =>
+          row([
+            p.phase,
+            p.spans.map((s) => `${at(s.startMs)} – ${at(s.endMs)}`).join(', '),
+            String(p.requests),
+            `${p.errors} (${(p.errorRate * 100).toFixed(2)}%)`,
+            fmtMs(p.latency.p50),
+            fmtMs(p.latency.p90),
+            fmtMs(p.latency.p99),
+            fmtMs(p.latency.max),
+          ]),
+        )
+        .join('')}</table></section>`
+    : ''
   const verdict = r.thresholds.length
     ? r.passed
       ? 'thresholds passed'
@@ -186,6 +204,7 @@ ${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} send
 ${r.generator.saturated ? `<section class="bad" id="generator-saturated"><h2>These figures describe the load generator</h2><ul>${r.generator.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul><p>${esc(r.generator.hint ?? '')}</p></section>` : ''}
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}
 ${r.chaosFailures?.length ? `<section class="bad"><h2>Chaos faults that failed</h2><ul>${r.chaosFailures.map((f) => `<li>✖ ${esc(f)}</li>`).join('')}</ul><p>This run did not have the faults it asked for; msvc exited 1.</p></section>` : ''}
+${phasesSection}
 <table><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>statuses</th></tr>${endpointRows}</table>
 ${flowsSection}
 ${latency}

@@ -77,6 +77,16 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
     lines.push(
       `chaos: ${r.chaos.map((c) => `${c.label} ${(c.startMs / 1000).toFixed(1)}s..${(c.endMs / 1000).toFixed(1)}s`).join(', ')}`,
     )
+  if (r.phases) {
+    const at = (ms: number) => `${(ms / 1000).toFixed(1)}s`
+    lines.push(
+      `phases (recovery: until healthy again + ${at(r.settleMs ?? 0)}; seconds by when answers arrived):`,
+    )
+    for (const p of r.phases)
+      lines.push(
+        `  ${p.phase.padEnd(8)} ${p.spans.map((s) => `${at(s.startMs)}..${at(s.endMs)}`).join(', ')}: ${p.requests} requests, errors ${pct(p.errorRate)}, p50 ${fmtMs(p.latency.p50)}, p99 ${fmtMs(p.latency.p99)}, max ${fmtMs(p.latency.max)}`,
+      )
+  }
   if (r.generator.saturated) {
     lines.push('')
     lines.push(bold('⚠ these figures describe the load generator, not only the system:'))
@@ -86,7 +96,7 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
   if (r.thresholds.length) {
     lines.push('')
     for (const t of r.thresholds) {
-      const actual = t.threshold.startsWith('errors') ? pct(t.actual) : fmtMs(t.actual)
+      const actual = /errors/.test(t.threshold) ? pct(t.actual) : fmtMs(t.actual)
       const mark = t.ok ? '✔' : t.trusted === false ? '?' : '✖'
       const note = t.trusted === false ? '; not judged: the generator may account for it' : ''
       lines.push(`${mark} ${t.threshold} (actual ${actual}${note})`)

@@ -21,6 +21,17 @@ describe('judgeGenerator', () => {
     expect(g.reasons).toEqual(['sends fell behind the schedule: send lag p99 4.25 ms (over 1 ms)'])
   })
 
+  it('waiting for a free connection is the system holding them, not the generator: only its own lag counts', () => {
+    const use = { cpu: 0.3, eventLoop: 0.3, loopDelayMax: 2 }
+    // a paused service held every connection: sends waited ~1.8 s, handed out on time
+    expect(judgeGenerator('open', use, { ...lag(1800), own: { p99: 0.4, max: 3 } }).saturated).toBe(false)
+    const late = judgeGenerator('open', use, { ...lag(1800), own: { p99: 6.5, max: 30 } })
+    expect(late.saturated).toBe(true)
+    expect(late.reasons).toEqual([
+      'sends fell behind the schedule: the generator handed requests out p99 6.5 ms late (over 1 ms)',
+    ])
+  })
+
   it('fewer than 100 sends say nothing of the schedule (their p99 is their largest)', () => {
     expect(judgeGenerator('open', { cpu: 0.2, eventLoop: 0.2, loopDelayMax: 9 }, lag(9, 99)).saturated).toBe(
       false,

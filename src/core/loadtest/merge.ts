@@ -13,7 +13,7 @@ import {
   type LatencyStats,
 } from './histogram.js'
 import { mergeFlowReports } from './flow-stats.js'
-import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
+import type { EndpointReport, LoadRunResult, SecondPoint, SentSecond } from './report.js'
 
 /** What a worker sends of one second of its run. */
 export interface WorkerSecond {
@@ -33,8 +33,12 @@ export interface WorkerHistograms {
   /** per endpoint, in the run's endpoint order */
   endpoints: string[]
   lag?: string
+  /** open model: how late requests were handed out (SendLag.own) */
+  handedOut?: string
   /** per flow, its end-to-end latencies (flow-stats.ts) */
   flows?: string[]
+  /** a run's phases: the requests by the second they were sent in */
+  sent?: SentSecond[]
 }
 
 /** A worker's finished run. */
@@ -142,6 +146,13 @@ export function mergeWorkerResults(
           maxOf((r) => r.sendLag?.max ?? 0),
         )
       : undefined
+  const handed = workers.flatMap((w) => (w.histograms.handedOut ? [w.histograms.handedOut] : []))
+  const own = handed.length
+    ? mergedStats(
+        handed,
+        maxOf((r) => r.sendLag?.own?.max ?? 0),
+      )
+    : undefined
   return {
     startedAt: run.startedAt,
     startMs: run.startMs,
@@ -163,12 +174,16 @@ export function mergeWorkerResults(
             p50: lag.p50,
             p99: lag.p99,
             max: lag.max,
+            ...(own?.count ? { own: { p99: own.p99, max: own.max } } : {}),
           },
         }
       : {}),
     unfinished: sum((r) => r.unfinished),
     endpoints,
     timeline,
+    ...(workers.some((w) => w.histograms.sent)
+      ? { sentSeconds: workers.flatMap((w) => w.histograms.sent ?? []) }
+      : {}),
     connectionsOpened: sum((r) => r.connectionsOpened),
     connectionsReused: sum((r) => r.connectionsReused),
     generator: run.generator,

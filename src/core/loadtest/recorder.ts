@@ -15,7 +15,7 @@ import {
 import type { WorkerHistograms, WorkerSecond } from './merge.js'
 import { grpcCodeName } from './grpc-status.js'
 import type { GeneratorUse } from './generator-health.js'
-import type { EndpointReport, LoadRunResult, SecondPoint } from './report.js'
+import type { EndpointReport, LoadRunResult, SecondPoint, SentSecond } from './report.js'
 
 /** One kind of request of the run: its name, how it is reported, and which statuses are expected. */
 export interface RecordedEndpoint {
@@ -44,11 +44,19 @@ export class RunRecorder {
   private readonly overall = createHistogram()
   private readonly second = createHistogram()
   private readonly lag: Histogram | undefined
+  private readonly handedOut: Histogram | undefined
   private readonly stats: EndpointStats[]
   private secondRequests = 0
   private secondErrors = 0
   private secondIndex = 0
   readonly timeline: SecondPoint[] = []
+  private readonly bySent:
+    | {
+        holdS: number
+        open: Map<number, { h: Histogram; requests: number; errors: number }>
+        sealed: SentSecond[]
+      }
+    | undefined
 
   constructor(
     private readonly endpoints: RecordedEndpoint[],
@@ -56,8 +64,16 @@ export class RunRecorder {
     private readonly lateAfterMs?: number,
     /** a worker of a run (merge.ts): each second's histogram, encoded, as it closes */
     private readonly exportSecond?: (s: WorkerSecond) => void,
+    /**
+     * a run's phases: also record by the second each request was sent in (intended, in the open
+     * model), each second's histogram encoded (~0.2 ms, ~3 KB) once `holdS` seconds have passed
+     * since (no answer comes later than the timeout)
+     */
+    bySent?: { holdS: number },
   ) {
+    this.bySent = bySent ? { holdS: bySent.holdS, open: new Map(), sealed: [] } : undefined
     this.lag = lateAfterMs !== undefined ? createHistogram() : undefined
+    this.handedOut = lateAfterMs !== undefined ? createHistogram() : undefined
     // one endpoint: its histogram is the overall one, filled from the per-second ones
     const single = endpoints.length === 1
     this.stats = endpoints.map((e) => {
@@ -77,7 +93,7 @@ export class RunRecorder {
    * A request of endpoint `ep` ended with `status` (0: no answer over HTTP) after `latencyMs`;
    * `failed`: an error whatever its status (a flow step's failed check or missing capture).
    */
-  answer(ep: number, status: number, latencyMs: number, failed = false): void {
+  answer(ep: number, status: number, latencyMs: number, failed = false, sentAtMs?: number): void {
     const e = this.stats[ep]!
     recordMs(this.second, latencyMs)
     if (e.h) recordMs(e.h, latencyMs)
@@ -86,10 +102,40 @@ export class RunRecorder {
     this.secondRequests++
     const st = status > 0 && status < 600 ? status : 0
     e.statuses[st]!++
-    if (failed || !e.ok[st]) {
+    const error = failed || !e.ok[st]
+    if (error) {
       e.errors++
       this.errors++
       this.secondErrors++
+    }
+    if (this.bySent && sentAtMs !== undefined) {
+      const s = this.sentSecond(Math.floor(sentAtMs / 1000))
+      recordMs(s.h, latencyMs)
+      s.requests++
+      if (error) s.errors++
+    }
+  }
+
+  /** The record of the requests sent in second `t` (t < 0: before the clock, counted in 0). */
+  private sentSecond(t: number) {
+    const open = this.bySent!.open
+    const at = t < 0 ? 0 : t
+    let s = open.get(at)
+    if (!s) {
+      s = { h: createHistogram(), requests: 0, errors: 0 }
+      open.set(at, s)
+    }
+    return s
+  }
+
+  /** Encodes the send seconds at or before `upTo` (all when undefined), freeing their histograms. */
+  private sealSent(upTo?: number): void {
+    if (!this.bySent) return
+    for (const [t, s] of this.bySent.open) {
+      if (upTo !== undefined && t > upTo) continue
+      this.bySent.sealed.push({ t, requests: s.requests, errors: s.errors, histogram: encodeHistogram(s.h) })
+      s.h.destroy()
+      this.bySent.open.delete(t)
     }
   }
 
@@ -106,6 +152,12 @@ export class RunRecorder {
     this.errors++
     this.secondRequests++
     this.secondErrors++
+    if (this.bySent) {
+      // never sent: counted in the second it was due in (now)
+      const s = this.sentSecond(this.secondIndex)
+      s.requests++
+      s.errors++
+    }
   }
 
   /** Open model: a send left `behindMs` after its intended time. */
@@ -114,6 +166,11 @@ export class RunRecorder {
     const behind = behindMs < 0 ? 0 : behindMs
     recordMs(this.lag, behind)
     if (behind > this.lateAfterMs!) this.late++
+  }
+
+  /** Open model: a request was handed out (to a connection's queue, or the gRPC client) `behindMs` after its intended time. */
+  handOutLag(behindMs: number): void {
+    if (this.handedOut) recordMs(this.handedOut, behindMs < 0 ? 0 : behindMs)
   }
 
   /** Ends the current second (`partial`: the run's last, dropped when empty); returns its point. */
@@ -141,6 +198,7 @@ export class RunRecorder {
       histogram: encodeHistogram(this.second),
       max: p.max,
     })
+    if (this.bySent) this.sealSent(this.secondIndex - this.bySent.holdS)
     this.second.reset()
     this.secondRequests = 0
     this.secondErrors = 0
@@ -150,11 +208,14 @@ export class RunRecorder {
 
   /** The run's histograms, encoded, for a worker to send (call after the last closeSecond). */
   histograms(): WorkerHistograms {
+    this.sealSent()
     const overall = encodeHistogram(this.overall)
     return {
       overall,
       endpoints: this.stats.map((st) => (st.h ? encodeHistogram(st.h) : overall)),
       ...(this.lag ? { lag: encodeHistogram(this.lag) } : {}),
+      ...(this.handedOut ? { handedOut: encodeHistogram(this.handedOut) } : {}),
+      ...(this.bySent ? { sent: this.bySent.sealed } : {}),
     }
   }
 
@@ -194,6 +255,14 @@ export class RunRecorder {
               p50: lagStats.p50,
               p99: lagStats.p99,
               max: lagStats.max,
+              ...(this.handedOut?.totalCount
+                ? {
+                    own: {
+                      p99: toLatencyStats(this.handedOut).p99,
+                      max: toLatencyStats(this.handedOut).max,
+                    },
+                  }
+                : {}),
             },
           }
         : {}),
@@ -217,6 +286,7 @@ export class RunRecorder {
         }
       }),
       timeline: this.timeline,
+      ...(this.bySent ? { sentSeconds: (this.sealSent(), this.bySent.sealed) } : {}),
       connectionsOpened: run.connectionsOpened,
       connectionsReused: run.connectionsReused,
       generator: run.generator,

@@ -9,7 +9,7 @@ const T0 = Date.parse('2026-01-01T00:00:00.000Z')
 const iso = (ms: number) => new Date(T0 + ms).toISOString()
 
 describe('chaosWindows', () => {
-  it('from a journal: lasting faults span applied..ended, a kill spans until recovery', () => {
+  it('from a journal: lasting faults span applied..ended, a kill spans until recovery, which it keeps', () => {
     const journal = {
       method: [
         {
@@ -45,7 +45,8 @@ describe('chaosWindows', () => {
       ],
     } as unknown as Journal
     expect(chaosWindows(journal, T0, T0 + 20_000)).toEqual([
-      { label: 'kill payment', startMs: 5000, endMs: 7500 },
+      // when its service was back is kept: the phases' recovery starts there
+      { label: 'kill payment', startMs: 5000, endMs: 7500, recoveredMs: 7500 },
       { label: 'latency inventory', startMs: 10_000, endMs: 20_000 },
     ])
   })

@@ -4,6 +4,7 @@ import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
 import { profileDurationMs, profileRequests, type LoadProfile } from './schedule.js'
 import { judgeThresholds, type Threshold, type ThresholdResult } from './thresholds.js'
+import { phaseReports, phaseSpans, type PhaseReport } from './phases.js'
 import type { FlowReport } from './flow-stats.js'
 import { judgeGenerator, type GeneratorReport, type GeneratorUse } from './generator-health.js'
 
@@ -36,6 +37,19 @@ export interface LoadRunResult {
   interrupted: boolean
   /** the scenario's flows: iterations, end-to-end latency, checks and stops per step */
   flows?: FlowReport[]
+  /**
+   * when asked (a run with faults): the requests by the second they were sent in (intended, in the
+   * open model), for the figures of its phases (phases.ts); not part of the report
+   */
+  sentSeconds?: SentSecond[]
+}
+
+/** The requests sent in second `t` of a run: their count, errors and latencies (encoded). */
+export interface SentSecond {
+  t: number
+  requests: number
+  errors: number
+  histogram: string
 }
 
 export interface EndpointReport {
@@ -72,6 +86,13 @@ export interface SecondPoint {
 }
 
 export interface SendLag {
+  /**
+   * the generator's own part: how late it handed requests out (to a connection, or to the gRPC
+   * client). The rest of the send lag is waiting for a free connection, which the system's slow
+   * answers cause (a stalled service holds every connection); only this part says the generator
+   * could not keep up (generator-health.ts)
+   */
+  own?: { p99: number; max: number }
   /** sends measured */
   count: number
   /** sends that left more than `lateAfterMs` after their intended time */
@@ -84,9 +105,13 @@ export interface SendLag {
 
 export interface ChaosWindow {
   label: string
-  /** ms since the run's start */
+  /** ms since the run's start: the fault in force (a kill or restart: until its service was back) */
   startMs: number
   endMs: number
+  /** ms since the run's start when the fault's service answered healthy again (when watched) */
+  recoveredMs?: number
+  /** watched, and not healthy again before the run ended */
+  recovered?: false
 }
 
 export interface LoadReport {
@@ -122,6 +147,10 @@ export interface LoadReport {
   thresholds: ThresholdResult[]
   passed: boolean
   chaos: ChaosWindow[]
+  /** with faults: the run's figures in its baseline, fault and recovery phases (phases.ts) */
+  phases?: PhaseReport[]
+  /** how long a recovery phase lasts past its service's return */
+  settleMs?: number
   /** `--chaos` faults that could not be applied or undone, one line each; the run then exits 1 */
   chaosFailures?: string[]
 }
@@ -135,11 +164,17 @@ const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN)
  */
 export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEndMs: number): ChaosWindow[] {
   const out: ChaosWindow[] = []
-  const push = (label: string, start: number, end: number) => {
+  const push = (label: string, start: number, end: number, back?: { at: number } | false) => {
     if (!Number.isFinite(start)) return
     const e = Number.isFinite(end) && end > start ? end : start + 1000
     if (e < runStartMs || start > runEndMs) return
-    out.push({ label, startMs: Math.max(0, start - runStartMs), endMs: Math.min(runEndMs, e) - runStartMs })
+    out.push({
+      label,
+      startMs: Math.max(0, start - runStartMs),
+      endMs: Math.min(runEndMs, e) - runStartMs,
+      ...(back === false ? { recovered: false as const } : {}),
+      ...(back && Number.isFinite(back.at) ? { recoveredMs: Math.max(0, back.at - runStartMs) } : {}),
+    })
   }
   if ('faults' in source) {
     for (const f of source.faults)
@@ -151,7 +186,8 @@ export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEn
     const start = ms(m.appliedAt)
     const recovered = m.recovery?.recoveredMs !== undefined ? m.recovery.from + m.recovery.recoveredMs : NaN
     const ends = [ms(m.endedAt), recovered].filter(Number.isFinite)
-    push(`${m.fault} ${m.service}`, start, ends.length ? Math.max(...ends) : NaN)
+    const back = m.recovery ? (m.recovery.recovered ? { at: recovered } : false) : undefined
+    push(`${m.fault} ${m.service}`, start, ends.length ? Math.max(...ends) : NaN, back)
   }
   return out
 }
@@ -171,12 +207,21 @@ export function toLoadReport(o: {
   thresholds: Threshold[]
   chaos: ChaosWindow[]
   chaosFailures: string[]
+  /** how long a recovery phase lasts past its service's return (phases.ts) */
+  settleMs: number
 }): LoadReport {
   const { model, result } = o
   const totalMs = modelDurationMs(model)
   const seconds = result.durationMs / 1000
   const generator = judgeGenerator(model.kind, result.generator, result.sendLag)
-  const thresholds = judgeThresholds(result, o.thresholds, generator)
+  const phases =
+    o.chaos.length && result.sentSeconds
+      ? phaseReports(
+          phaseSpans(o.chaos, Math.max(result.durationMs, totalMs), o.settleMs),
+          result.sentSeconds,
+        )
+      : undefined
+  const thresholds = judgeThresholds(result, o.thresholds, generator, phases)
   return {
     target: o.target,
     model: model.kind,
@@ -208,6 +253,7 @@ export function toLoadReport(o: {
     thresholds,
     passed: thresholds.every((t) => t.ok),
     chaos: o.chaos,
+    ...(phases ? { phases, settleMs: o.settleMs } : {}),
     ...(o.chaosFailures.length ? { chaosFailures: o.chaosFailures } : {}),
   }
 }

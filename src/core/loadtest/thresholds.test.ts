@@ -94,3 +94,78 @@ describe('judgeThresholds with a saturated generator', () => {
     ])
   })
 })
+
+describe('phase thresholds', () => {
+  it.each([
+    ['baseline:p99<150ms', { phase: 'baseline', stat: 'p99', op: '<', value: 150 }],
+    ['fault: errors<5%', { phase: 'fault', stat: 'errors', value: 0.05 }],
+    ['recovery:p99<=0.3s', { phase: 'recovery', stat: 'p99', op: '<=', value: 300 }],
+  ])('parses %s', (text, want) => expect(parseThreshold(text)).toMatchObject(want))
+
+  it.each(['during:p99<1s', 'fault:', ':p99<1s', 'fault:p99<1'])('rejects %j', (t) =>
+    expect(parseThreshold(t)).toBeUndefined(),
+  )
+
+  const stats = (p99: number): LatencyStats => ({
+    count: 100,
+    p50: 1,
+    p90: 1,
+    p95: 1,
+    p99,
+    p999: p99,
+    max: p99,
+    mean: 1,
+  })
+  const whole = { requests: 300, errors: 40, latency: stats(900) }
+  const phases = [
+    {
+      phase: 'baseline' as const,
+      spans: [],
+      seconds: 10,
+      requests: 100,
+      errors: 0,
+      errorRate: 0,
+      latency: stats(20),
+    },
+    {
+      phase: 'fault' as const,
+      spans: [],
+      seconds: 3,
+      requests: 100,
+      errors: 40,
+      errorRate: 0.4,
+      latency: stats(900),
+    },
+    {
+      phase: 'recovery' as const,
+      spans: [],
+      seconds: 5,
+      requests: 100,
+      errors: 0,
+      errorRate: 0,
+      latency: stats(60),
+    },
+  ]
+  const judge = (...ts: string[]) =>
+    judgeThresholds(
+      whole,
+      ts.map((t) => parseThreshold(t)!),
+      undefined,
+      phases,
+    )
+
+  it('judges each on its phase alone, and names the phase', () => {
+    expect(judge('baseline:p99<150ms', 'fault:errors<5%', 'recovery:p99<300ms', 'p99<150ms')).toEqual([
+      { threshold: 'baseline:p99<150ms', phase: 'baseline', ok: true, actual: 20 },
+      { threshold: 'fault:errors<5%', phase: 'fault', ok: false, actual: 0.4 },
+      { threshold: 'recovery:p99<300ms', phase: 'recovery', ok: true, actual: 60 },
+      { threshold: 'p99<150ms', ok: false, actual: 900 },
+    ])
+  })
+
+  it('a phase the run did not have breaks its thresholds', () => {
+    expect(
+      judgeThresholds(whole, [parseThreshold('recovery:p99<300ms')!], undefined, phases.slice(0, 2)),
+    ).toEqual([{ threshold: 'recovery:p99<300ms', phase: 'recovery', ok: false, actual: 0 }])
+  })
+})

@@ -1,7 +1,8 @@
 /**
  * Faults inside a load run (`--chaos`): each goes through the fault lifecycle (the same as
  * `msvc chaos`), applied at its offset from the run's start, undone after its `for` or when the run
- * ends, and returned as a window for the report's timelines.
+ * ends, its service watched until it answers healthy again (the faults that have a recovery), and
+ * returned as a window for the report's timelines and phases.
  */
 import { isLastingFault } from '../../core/chaos/faults.js'
 import type { ScheduledFault } from '../../core/loadtest/chaos-plan.js'
@@ -15,13 +16,15 @@ export interface FaultScheduler {
   finish(): Promise<{ windows: ChaosWindow[]; problems: string[] }>
 }
 
-/** A one-shot fault (kill, restart) is drawn as a one-second window on the timelines. */
+/** A one-shot fault (kill, restart) whose service's return was not seen is drawn as a one-second window. */
 const ONE_SHOT_WINDOW_MS = 1000
 
 export function scheduleFaults(
   edges: FaultEdges,
   faults: ScheduledFault[],
   onEvent: (line: string) => void,
+  /** how to watch a service's recovery (undefined: not watched) */
+  recoveryOf?: (service: string) => { timeoutMs: number; httpPort?: number },
 ): FaultScheduler {
   let runStart = 0
   const timers: NodeJS.Timeout[] = []
@@ -42,6 +45,7 @@ export function scheduleFaults(
           selection: {},
           ...(lasting && f.forMs !== undefined ? { durationMs: f.forMs } : {}),
           hold: f.forMs ?? 'until-aborted',
+          ...(recoveryOf ? { recovery: recoveryOf(f.service) } : {}),
         },
         runEnd.signal,
         {
@@ -50,11 +54,25 @@ export function scheduleFaults(
           lifted: () => onEvent(`chaos: ${label(f)} undone`),
         },
       )
-      const { injected, endedAt } = outcome
+      const { injected, endedAt, recovery } = outcome
+      // when its service answered healthy again (epoch ms), or false: watched, and not before the run's end
+      const back =
+        recovery === undefined
+          ? undefined
+          : recovery.recovered && recovery.recoveredMs !== undefined
+            ? recovery.from + recovery.recoveredMs
+            : false
       windows.push({
         label: label(f),
         startMs: (endedAt === undefined ? injected.startedAt : injected.appliedAt) - runStart,
-        endMs: (endedAt ?? injected.appliedAt + ONE_SHOT_WINDOW_MS) - runStart,
+        // a kill or restart is in force until its service is back
+        endMs:
+          (endedAt ??
+            (typeof back === 'number'
+              ? Math.max(back, injected.appliedAt)
+              : injected.appliedAt + ONE_SHOT_WINDOW_MS)) - runStart,
+        ...(typeof back === 'number' ? { recoveredMs: back - runStart } : {}),
+        ...(back === false ? { recovered: false as const } : {}),
       })
     } catch (e) {
       problems.push(

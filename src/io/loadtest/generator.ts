@@ -59,6 +59,8 @@ export interface GeneratorOptions {
   /** a worker: each second's histogram as it closes, and the run's at its end */
   exportSecond?: (s: WorkerSecond) => void
   exportHistograms?: (h: WorkerHistograms) => void
+  /** record by send second too, for the run's phases (LoadRunResult.sentSeconds) */
+  keepSeconds?: boolean
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
@@ -111,6 +113,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       })),
       open ? lateAfterMs : undefined,
       o.exportSecond,
+      // answers come within the timeout (then it is an error): a second is whole that long after
+      o.keepSeconds ? { holdS: Math.ceil(o.timeoutMs / 1000) + 2 } : undefined,
     )
     const hasHttp = eps.some((e) => e.http)
     /** gRPC calls sent and not yet answered */
@@ -142,7 +146,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const finish = (job: Job, status: number, now: number, kept?: KeptAnswer) => {
       inFlight--
       const failed = flows?.owns(job.ep) ? flows.answered(job, status, now, kept) : false
-      rec.answer(job.ep, status, now - job.start, failed)
+      rec.answer(job.ep, status, now - job.start, failed, job.start - t0)
     }
 
     /** A request leaves now: open model, its lag behind schedule; closed, its clock starts. */
@@ -221,6 +225,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
 
     /** Open model: a job due now, on its way (gRPC) or to a connection. */
     const dispatch = (due: Job) => {
+      // the generator's own lateness (waiting for a free connection comes after: markSent)
+      rec.handOutLag(performance.now() - due.start)
       // a flow's first step starts an iteration (undefined: its request was refused)
       const job = flows?.owns(due.ep) ? flows.begin(due) : due
       if (!job) return

@@ -24,6 +24,8 @@ export interface LoadWorkerData {
   timeoutMs: number
   slice: Slice
   startAt: number
+  /** record by send second too, for the run's phases */
+  keepSeconds?: boolean
 }
 
 /** What a worker posts: a second, its result, or the error that stopped it. */
@@ -55,6 +57,7 @@ try {
     signal: stop.signal,
     slice: data.slice,
     startAt: data.startAt,
+    ...(data.keepSeconds ? { keepSeconds: true } : {}),
     exportSecond: (second) => port.postMessage({ kind: 'second', second } satisfies LoadWorkerMessage),
     exportHistograms: (h) => (histograms = h),
   })

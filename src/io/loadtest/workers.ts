@@ -14,7 +14,7 @@ import type { LoadWorkerData, LoadWorkerMessage } from './load-worker.js'
 /** The run: what every worker is given, how many there are, and the run's hooks. */
 export interface WorkersOptions extends Pick<
   LoadWorkerData,
-  'host' | 'port' | 'hostHeader' | 'requests' | 'flows' | 'model' | 'timeoutMs'
+  'host' | 'port' | 'hostHeader' | 'requests' | 'flows' | 'model' | 'timeoutMs' | 'keepSeconds'
 > {
   workers: number
   signal?: AbortSignal
@@ -55,6 +55,7 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
       timeoutMs: o.timeoutMs,
       slice: { index, count: n },
       startAt,
+      ...(o.keepSeconds ? { keepSeconds: true } : {}),
     }
     return new Worker(new URL('./load-worker.js', import.meta.url), { workerData: data })
   })
