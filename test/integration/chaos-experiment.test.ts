@@ -84,6 +84,31 @@ method:
     expect(await proxiesOf(s.ws)).toEqual([])
   })
 
+  it("a load probe of the method judged by phase: the pause breaks the fault phase's p99 and not the baseline's", async () => {
+    const file = await write(
+      'phases.yaml',
+      `title: web answers within 500 ms outside a pause
+hypothesis:
+  - http: { service: web, path: /health/ready, expect: 200 }
+method:
+  - { at: 0s, probe: { load: { service: web, path: /x, rate: 40, duration: 6s, thresholds: ['baseline:p99<500ms', 'fault:p99<500ms'] } } }
+  - { at: 2s, fault: pause, service: web, for: 1500ms }
+settings: { recoveryTimeout: 30s }
+`,
+    )
+    const r = await s.msvc(['chaos', 'run', file, '--json'])
+    expect(r.exitCode, r.stderr).toBe(2)
+    const j = JSON.parse(r.stdout)
+    const probe = j.method.find((m: { type: string }) => m.type === 'probe').result
+    expect(probe.ok).toBe(false)
+    // only the fault phase's threshold is broken, and the detail gives that phase's figures
+    expect(probe.detail).toMatch(
+      /broke fault:p99<500ms \(fault phase: \d+ requests, p99 \d+ ms, errors 0\.0%\)$/,
+    )
+    expect(probe.detail).not.toContain('baseline:p99<500ms')
+    expect(j.steadyStateAfter.met).toBe(true)
+  }, 60_000)
+
   it('not steady before: exit 1, nothing injected, nothing rolled back', async () => {
     const file = await write(
       'unsteady.yaml',

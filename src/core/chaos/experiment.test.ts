@@ -39,6 +39,20 @@ rollbacks:
 `
 
 describe('parseExperiment', () => {
+  it('takes phase thresholds in a load probe of the method', () => {
+    const r = parseExperiment(
+      'hypothesis: [{ http: { service: order } }]\nmethod:\n  - { at: 0s, probe: { load: { service: order, rate: 5, duration: 10s, thresholds: [baseline:p99<300ms, fault:errors<5%] } } }\n  - { at: 2s, fault: kill, service: payment }\n',
+      WS,
+    )
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    const step = r.experiment.method[0]!
+    expect(step.type === 'probe' && step.probe.type === 'load' && step.probe.thresholds).toMatchObject([
+      { phase: 'baseline', stat: 'p99', value: 300 },
+      { phase: 'fault', stat: 'errors', value: 0.05 },
+    ])
+  })
+
   it('reads the example experiment of docs/chaos.md', () => {
     const blocks = yamlBlocksOf('chaos.md')
     expect(blocks).toHaveLength(1)
@@ -220,6 +234,10 @@ method:
     [
       'hypothesis: [{ load: { service: order, rate: 5, duration: 1s, thresholds: [p99 fast] } }]\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
       '1:76 "p99 fast" is not a threshold',
+    ],
+    [
+      'hypothesis: [{ load: { service: order, rate: 5, duration: 1s, thresholds: [fault:errors<5%] } }]\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',
+      '1:76 "fault:errors<5%" judges a phase of faults, and the steady state is checked with none in force',
     ],
     [
       'hypothesis: []\nmethod: [{ at: 0s, fault: kill, service: payment }]\n',

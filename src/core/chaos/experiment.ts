@@ -155,7 +155,8 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
       )
     return c
   }
-  const probe = (path: YamlPath, p: RawProbe): ProbeSpec => {
+  /** `inMethod`: a step of the method, which runs while faults are in force (a load probe's phases) */
+  const probe = (path: YamlPath, p: RawProbe, inMethod = false): ProbeSpec => {
     const kinds = (['http', 'metric', 'load'] as const).filter((k) => p[k] !== undefined)
     if (kinds.length !== 1) {
       add(
@@ -226,7 +227,17 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
     const thresholds = (l.thresholds ?? []).map((t, i) => {
       const th = parseThreshold(t)
       if (!th)
-        add([...lp, 'thresholds', i], `"${t}" is not a threshold`, 'for example p99<300ms or errors<1%')
+        add(
+          [...lp, 'thresholds', i],
+          `"${t}" is not a threshold`,
+          'for example p99<300ms, errors<1%, or in the method fault:errors<5%',
+        )
+      else if (th.phase && !inMethod)
+        add(
+          [...lp, 'thresholds', i],
+          `"${t}" judges a phase of faults, and the steady state is checked with none in force`,
+          'move this load probe into the method (a probe step at: 0s), where it runs during the faults',
+        )
       return th!
     })
     if (l.body !== undefined && l.method !== 'POST')
@@ -258,7 +269,7 @@ export function parseExperiment(text: string, ws: Workspace): ExperimentResult {
           'a probe step has at, probe and within',
           true,
         )
-      const p = probe([...path, 'probe'], s.probe)
+      const p = probe([...path, 'probe'], s.probe, true)
       // a method's probe may name the hypothesis's probes: their values before the method
       checkReferences([...hypothesis, p], add, [...path, 'probe'])
       return {

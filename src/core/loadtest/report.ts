@@ -1,4 +1,5 @@
 /** The report of one load run (what --json prints and the HTML report draws), and chaos windows on its timeline. */
+import { watchesRecovery } from '../chaos/faults.js'
 import type { Journal } from '../chaos/journal.js'
 import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
@@ -162,7 +163,13 @@ const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN)
  * (`msvc chaos run --journal`) or restore ledger: a lasting fault spans from applied to ended; a
  * one-shot fault (kill, restart) spans until the service recovered, or is a 1-second mark.
  */
-export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEndMs: number): ChaosWindow[] {
+export function chaosWindows(
+  source: Journal | Ledger,
+  runStartMs: number,
+  runEndMs: number,
+  /** the journal of a method still running: a fault with no recovery yet is still watched (not back) */
+  watching = false,
+): ChaosWindow[] {
   const out: ChaosWindow[] = []
   const push = (label: string, start: number, end: number, back?: { at: number } | false) => {
     if (!Number.isFinite(start)) return
@@ -186,7 +193,13 @@ export function chaosWindows(source: Journal | Ledger, runStartMs: number, runEn
     const start = ms(m.appliedAt)
     const recovered = m.recovery?.recoveredMs !== undefined ? m.recovery.from + m.recovery.recoveredMs : NaN
     const ends = [ms(m.endedAt), recovered].filter(Number.isFinite)
-    const back = m.recovery ? (m.recovery.recovered ? { at: recovered } : false) : undefined
+    const back = m.recovery
+      ? m.recovery.recovered
+        ? { at: recovered }
+        : false
+      : watching && watchesRecovery(m.spec.kind) && !m.error
+        ? false
+        : undefined
     push(`${m.fault} ${m.service}`, start, ends.length ? Math.max(...ends) : NaN, back)
   }
   return out

@@ -210,7 +210,8 @@ async function runProbeStep(
   let r: ProbeResult
   for (;;) {
     attempts++
-    r = await runProbe(step.probe, env, values)
+    // the journal: a load probe's phases are cut by the method's faults
+    r = await runProbe(step.probe, { ...env, journal }, values)
     if (r.ok || Date.now() >= deadline || env.signal.aborted) break
     await sleep(Math.min(250, deadline - Date.now()), env.signal)
   }

@@ -1,7 +1,10 @@
 import { type Engine } from '../engine.js'
 import type { ProbeSpec } from '../../core/chaos/experiment.js'
 import type { ProbeResult } from '../../core/chaos/journal.js'
+import type { Journal } from '../../core/chaos/journal.js'
 import { judgeThresholds, type LoadSummary } from '../../core/chaos/load-probe.js'
+import { DEFAULT_SETTLE_MS, phaseReports, phaseSpans } from '../../core/loadtest/phases.js'
+import { chaosWindows, type SentSecond } from '../../core/loadtest/report.js'
 import {
   compare,
   formatComparison,
@@ -28,7 +31,9 @@ export type LoadRunner = (o: {
   rate: number
   durationMs: number
   signal?: AbortSignal
-}) => Promise<LoadSummary>
+  /** also give the requests by the second they were due in (`run`), for thresholds of a phase */
+  keepSeconds?: boolean
+}) => Promise<LoadSummary & { run?: { startMs: number; durationMs: number; sent?: SentSecond[] } }>
 
 /** Where a probe reaches a service: its published port, or its first replica's address. */
 export async function serviceBaseUrl(d: Engine, ws: Workspace, service: string): Promise<string> {
@@ -44,7 +49,14 @@ export async function serviceBaseUrl(d: Engine, ws: Workspace, service: string):
  */
 export async function runProbe(
   probe: ProbeSpec,
-  env: { d: Engine; ws: Workspace; load?: LoadRunner; signal?: AbortSignal },
+  env: {
+    d: Engine
+    ws: Workspace
+    load?: LoadRunner
+    signal?: AbortSignal
+    /** a probe of the method: the experiment's journal, whose faults cut a load probe's phases */
+    journal?: Journal
+  },
   values: ReadonlyMap<string, number> = new Map(),
 ): Promise<ProbeResult> {
   const startedAt = new Date()
@@ -93,7 +105,8 @@ export async function runProbe(
     }
     const url = `${await serviceBaseUrl(env.d, env.ws, probe.service)}${probe.path}`
     const load = env.load ?? (await import('../loadtest/probe-runner.js')).engineLoadRunner
-    const summary = await load({
+    const phased = probe.thresholds.some((t) => t.phase)
+    const { run, ...summary } = await load({
       url,
       method: probe.method,
       ...(probe.body !== undefined ? { body: probe.body } : {}),
@@ -101,19 +114,42 @@ export async function runProbe(
       rate: probe.rate,
       durationMs: probe.durationMs,
       ...(env.signal ? { signal: env.signal } : {}),
+      ...(phased ? { keepSeconds: true } : {}),
     })
-    const judged = judgeThresholds(summary, probe.thresholds)
+    // the faults of the method so far, on the probe's own clock; one still watched for its
+    // recovery when the probe ended is recovering until its end
+    const phases =
+      phased && run?.sent
+        ? phaseReports(
+            phaseSpans(
+              env.journal ? chaosWindows(env.journal, run.startMs, run.startMs + run.durationMs, true) : [],
+              run.durationMs,
+              DEFAULT_SETTLE_MS,
+            ),
+            run.sent,
+          )
+        : undefined
+    const judged = judgeThresholds(summary, probe.thresholds, phases)
     const failed = judged.filter((j) => !j.ok)
     const desc = `${summary.requests} requests, p99 ${summary.p99.toFixed(0)} ms, errors ${((summary.errors / Math.max(1, summary.requests)) * 100).toFixed(1)}%`
     return done(
       failed.length === 0,
-      failed.length ? `${desc}; broke ${failed.map((f) => f.threshold).join(', ')}` : desc,
+      failed.length
+        ? `${desc}; broke ${failed.map((f) => (f.phase ? `${f.threshold} (${describePhase(f.phase, phases)})` : f.threshold)).join(', ')}`
+        : desc,
       summary,
     )
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } }
     return done(false, err.name === 'TimeoutError' ? 'timed out' : (err.cause?.code ?? err.message))
   }
+}
+
+/** "fault phase: 41.0 % errors, p99 1980 ms", or that the probe's run had none of it. */
+function describePhase(phase: string, phases: ReturnType<typeof phaseReports> | undefined): string {
+  const p = phases?.find((x) => x.phase === phase)
+  if (!p?.requests) return `no requests in its ${phase} phase`
+  return `${phase} phase: ${p.requests} requests, p99 ${p.latency.p99.toFixed(0)} ms, errors ${(p.errorRate * 100).toFixed(1)}%`
 }
 
 /** The number at `path` in a JSON answer; undefined when it is not JSON or holds no number there. */

@@ -3,7 +3,6 @@
  * src/io/chaos/probes.ts): a constant-rate open-model run against a URL, summarised as the probe
  * expects. To use it, pass it as the probe's `load` (it replaces `runInterimLoad`).
  */
-import type { LoadSummary } from '../../core/chaos/load-probe.js'
 import { compileRequest } from '../../core/loadtest/request.js'
 import { constantProfile } from '../../core/loadtest/schedule.js'
 import { urlRequests } from '../../core/loadtest/targets.js'
@@ -18,7 +17,8 @@ export const engineLoadRunner: LoadRunner = async ({
   rate,
   durationMs,
   signal,
-}): Promise<LoadSummary> => {
+  keepSeconds,
+}) => {
   const u = new URL(url)
   const specs = urlRequests(u).map((spec) => ({
     ...spec,
@@ -34,15 +34,26 @@ export const engineLoadRunner: LoadRunner = async ({
     model: { kind: 'open', profile: constantProfile(rate, durationMs), maxConnections: 1000 },
     timeoutMs: 10_000,
     ...(signal ? { signal } : {}),
+    ...(keepSeconds ? { keepSeconds } : {}),
   })
   const l = r.latency
   return {
+    ...(keepSeconds
+      ? {
+          run: {
+            startMs: r.startMs,
+            durationMs: r.durationMs,
+            ...(r.sentSeconds ? { sent: r.sentSeconds } : {}),
+          },
+        }
+      : {}),
     requests: r.requests,
     errors: r.errors,
     p50: l.p50,
     p90: l.p90,
     p95: l.p95,
     p99: l.p99,
+    p999: l.p999,
     max: l.max,
     mean: l.mean,
   }
