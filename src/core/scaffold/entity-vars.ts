@@ -390,6 +390,12 @@ export function toEntityVars(spec: ServiceSpec) {
     operations,
     hasOperations: operations.length > 0,
     hasCollectionOperations: operations.some((o) => !o.record),
+    /** a collection operation answers the records it changed (its route's list schema) */
+    collectionAnswersRecords: operations.some((o) => !o.record && !o.returns),
+    /** an operation answers the record(s) it changed (the domain imports the entity's type) */
+    answersRecords: operations.some((o) => !o.returns),
+    /** an operation answers its own shape (its stub throws NotImplementedError) */
+    hasReturns: operations.some((o) => o.returns),
     recordOperations: operations.filter((o) => o.record),
     ENTITY,
     /** `export class <Entity>Service extends ... {` as prettier breaks it when it is long */
@@ -418,6 +424,8 @@ function operationVars(op: OperationSpec, Entity: string, Resource: string) {
   const inputType = `${method}Input`
   const owner = method
   const nestedTypes = collectNested(owner, op.input)
+  // what it answers: its own shape, the record it changed, or the records
+  const answer = op.returns ? `${method}Output` : record ? Entity : `${Entity}[]`
   const required = op.input.filter((f) => f.required).map((f) => f.name)
   return {
     name: op.name,
@@ -457,6 +465,54 @@ function operationVars(op: OperationSpec, Entity: string, Resource: string) {
     sampleFlat: toTs(inputSample(op)),
     /** `const reserveInput = { ... } satisfies ReserveInventoryInput`, at the top of a test file */
     sampleDecl: sampleDecl(`${op.name}Input`, inputSample(op), inputType),
+    ...returnsVars(op, method),
+    /** the method in <Entity>Operations, and the stub's first line in the owned domain file */
+    interfaceSig: signatureTs(
+      2,
+      op.name,
+      [...(record ? ['id: string'] : []), `input: ${inputType}`],
+      `: Promise<${answer}>`,
+    ),
+    stubSig: signatureTs(
+      2,
+      `async ${op.name}`,
+      [...(record ? [op.returns ? '_id: string' : 'id: string'] : []), `_input: ${inputType}`],
+      `: Promise<${answer}> {`,
+    ),
+  }
+}
+
+/** A method's signature as prettier lays it out: on one line when it fits, else one parameter a line. */
+function signatureTs(indent: number, head: string, params: string[], tail: string): string {
+  const pad = ' '.repeat(indent)
+  const one = `${pad}${head}(${params.join(', ')})${tail}`
+  if (one.length <= PRINT_WIDTH) return one
+  return [`${pad}${head}(`, ...params.map((p) => `${pad}  ${p},`), `${pad})${tail}`].join('\n')
+}
+
+/** An operation that answers its own shape (`returns:`): its type, nested types and response schema. */
+function returnsVars(op: OperationSpec, method: string) {
+  if (!op.returns) return { returns: false }
+  const outputType = `${method}Output`
+  const required = op.returns.filter((f) => f.required).map((f) => f.name)
+  return {
+    returns: true,
+    outputType,
+    outputConstant: `${toConstantCase(method)}_OUTPUT`,
+    outputTs: tsLines(outputType, op.returns, (f) => !f.required),
+    outputNested: collectNested(outputType, op.returns).map((n) => ({
+      name: n.name,
+      tsLines: tsLines(n.name, n.fields, nestedOptional),
+    })),
+    // what the route answers: serialized by it (a field it does not name is left out)
+    outputSchemaTs: toTs(
+      expanded({
+        type: 'object',
+        additionalProperties: false,
+        ...(required.length ? { required } : {}),
+        properties: expanded(Object.fromEntries(op.returns.map((f) => [f.name, fieldSchema(f)]))),
+      }),
+    ),
   }
 }
 

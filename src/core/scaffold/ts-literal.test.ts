@@ -24,6 +24,13 @@ describe('toTs: values as the workspace prettier writes them', () => {
     expect(toTs(v, 0, 20, 0)).toContain('\n')
   })
 
+  it('puts a string too long for its key on a line of its own, under the key', () => {
+    const pattern = 'p'.repeat(100)
+    expect(toTs({ a: 1, pattern }, 6)).toBe(
+      `{\n        a: 1,\n        pattern:\n          '${pattern}',\n      }`,
+    )
+  })
+
   it('writes an expanded object one key a line even when it would fit', () => {
     expect(toTs(expanded({ a: 1 }))).toBe('{\n  a: 1,\n}')
   })

@@ -48,6 +48,9 @@ export function toTs(value: unknown, indent = 0, lead = 0, trail = 0): string {
     if (entries.length === 0) return '{}'
     const lines = entries.map(([k, v]) => {
       const key = `${toPropertyKey(k)}: `
+      // a string too long for its key's line goes on a line of its own, as prettier puts it
+      if (typeof v === 'string' && indent + 2 + key.length + toJsString(v).length + 1 > PRINT_WIDTH)
+        return `${pad}${key.trimEnd()}\n${pad}  ${toJsString(v)},\n`
       return `${pad}${key}${toTs(v, indent + 2, indent + 2 + key.length, 1)},\n`
     })
     return `{\n${lines.join('')}${' '.repeat(indent)}}`

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { parseOperationsFlag, parseOperationsYaml, type OperationsResult } from './operations.js'
+import {
+  parseOperationsFlag,
+  parseOperationsYaml,
+  toOperationsYaml,
+  type OperationsResult,
+} from './operations.js'
 
 const problems = (r: OperationsResult) => (r.ok ? [] : r.problems.map((p) => `${p.field}: ${p.message}`))
 
@@ -33,6 +38,21 @@ describe('--operations', () => {
 })
 
 describe('operations: in msvc.yaml', () => {
+  it('reads what an operation returns, and writes it back', () => {
+    const r = parseOperationsYaml(
+      parse(
+        `login: { on: collection, input: { email: string! }, returns: { token: string!, ttl: integer } }`,
+      ),
+    )
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.operations[0]!.returns).toMatchObject([
+      { name: 'token', required: true, type: { kind: 'string' } },
+      { name: 'ttl', required: false, type: { kind: 'integer' } },
+    ])
+    const again = parseOperationsYaml(toOperationsYaml(r.operations))
+    expect(again).toEqual(r)
+  })
+
   it('gives what the flag gives, with the events each publishes', () => {
     const r = parseOperationsYaml(
       parse(`
@@ -55,6 +75,8 @@ restock: { on: collection, input: { sku: string! } }
     ['x: { on: somewhere }', 'x: on: must be record or collection, not "somewhere"'],
     ['x: { input: { id: string } }', 'x.input.id: "id" is reserved: every record has it'],
     ['x: { inputs: {} }', 'x: has an unknown key "inputs"'],
+    ['x: { returns: {} }', 'x: returns: names no field'],
+    ['x: { returns: { token: text } }', 'x.returns.token: unknown field type "text"'],
   ])('refuses %s', (text, problem) => {
     expect(problems(parseOperationsYaml(parse(text)))).toContain(problem)
   })

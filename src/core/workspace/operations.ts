@@ -20,6 +20,11 @@ export interface OperationSpec {
   /** `record`: POST /<resource>/:id/<name>; `collection`: POST /<resource>/<name> */
   on: 'record' | 'collection'
   publishes: string[]
+  /**
+   * what it answers, when not the record (or, on the collection, the records) it changed: a
+   * login's token, a quote's price. msvc.yaml only (`returns: { token: string! }`)
+   */
+  returns?: FieldSpec[]
 }
 
 export type OperationsResult =
@@ -67,7 +72,7 @@ export function parseOperationsFlag(text: string): OperationsResult {
   return finish(operations, problems)
 }
 
-const KEYS = ['input', 'idempotent', 'on', 'publishes']
+const KEYS = ['input', 'idempotent', 'on', 'publishes', 'returns']
 
 /** `operations:` of msvc.yaml: `reserve: { input: { sku: string! }, idempotent: false, on: record, publishes: [x.y] }`. */
 export function parseOperationsYaml(value: unknown): OperationsResult {
@@ -99,6 +104,15 @@ export function parseOperationsYaml(value: unknown): OperationsResult {
         field: name,
         message: `on: must be record or collection, not ${JSON.stringify(spec.on)}`,
       })
+    const returns = spec.returns === undefined ? undefined : parseFieldsYaml(spec.returns)
+    if (returns && !returns.ok)
+      for (const p of returns.problems) problems.push({ ...p, field: `${name}.returns.${p.field}` })
+    else if (returns?.ok && returns.fields.length === 0)
+      problems.push({
+        field: name,
+        message: 'returns: names no field',
+        hint: 'e.g. returns: { token: string! }, or leave it out to answer the record',
+      })
     const publishes = spec.publishes ?? []
     if (!Array.isArray(publishes) || !publishes.every((p) => typeof p === 'string'))
       problems.push({ field: name, message: 'publishes must be a list of event types' })
@@ -108,6 +122,7 @@ export function parseOperationsYaml(value: unknown): OperationsResult {
       idempotent: spec.idempotent === true,
       on: spec.on === 'collection' ? 'collection' : 'record',
       publishes: Array.isArray(publishes) ? (publishes as string[]) : [],
+      ...(returns?.ok && returns.fields.length ? { returns: returns.fields } : {}),
     })
   }
   return finish(operations, problems)
@@ -149,6 +164,7 @@ export function toOperationsYaml(operations: OperationSpec[]): Record<string, un
       if (op.idempotent) out.idempotent = true
       if (op.on === 'collection') out.on = 'collection'
       if (op.publishes.length) out.publishes = op.publishes
+      if (op.returns?.length) out.returns = toFieldsYaml(op.returns)
       return [op.name, out]
     }),
   )

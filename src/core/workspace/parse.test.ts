@@ -181,6 +181,15 @@ describe('parseWorkspace', () => {
     ['bad event type', GOOD.replace('  order.created:\n', '  OrderCreated:\n'), 14, /lowercase\.dotted/],
     ['grpc without port', GOOD.replace('{ http: 3001, grpc: 50051 }', '{ http: 3001 }'), 6, /no ports\.grpc/],
     [
+      'an operation that returns its own shape on a grpc service',
+      GOOD.replace(
+        '    publishes: [order.created]\n',
+        '    publishes: [order.created]\n    operations:\n      quote: { returns: { total: number! } }\n',
+      ),
+      10,
+      /services\.order\.operations\.quote\.returns: an operation that returns its own shape is not generated for gRPC yet/,
+    ],
+    [
       'reserved name',
       GOOD.replace('  payment:', '  nats:').replace('calls: [payment]', 'calls: []'),
       9,

@@ -98,6 +98,14 @@ function readModels(raw: RawWorkspace, at: Locate): Models {
       const r = parseOperationsYaml(s.operations)
       if (r.ok) out.operations.set(name, r.operations)
       else for (const p of r.problems) report(name, 'operations', p)
+      // an operation's own answer is generated for its REST route only, for now
+      if (r.ok && s.capabilities?.includes('grpc'))
+        for (const op of r.operations.filter((o) => o.returns))
+          report(name, 'operations', {
+            field: `${op.name}.returns`,
+            message: 'an operation that returns its own shape is not generated for gRPC yet',
+            hint: `leave out returns, or the grpc capability of ${name}`,
+          })
     }
   }
   return out

@@ -206,6 +206,12 @@ describe('sagas in msvc.yaml (issue 17)', () => {
     ['a bad duration', 'wait: 2s', 'wait: soon', /"soon" is not a duration/],
     ['an unknown key in a step', 'retries: 3', 'retry: 3', /retry/],
     ['too many retries', 'retries: 3', 'retries: 11', /must be <= 10/],
+    [
+      'a step calling an operation that answers its own shape',
+      'charge: { on: collection, input: { orderId: string!, amount: number! } }',
+      'charge: { on: collection, input: { orderId: string!, amount: number! }, returns: { receipt: string! } }',
+      /payment.charge answers its own shape \(returns\), which a saga step cannot take yet/,
+    ],
   ])('refuses %s', (_, from, to, message) => {
     expect(SHOP.includes(from)).toBe(true)
     const text = SHOP.replace(from, to)

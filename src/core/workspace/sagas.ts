@@ -217,6 +217,14 @@ export function resolveSagas(
           )
           return undefined
         }
+        if (op.returns) {
+          add(
+            stepAt(key),
+            `${ref.service}.${ref.operation} answers its own shape (returns), which a saga step cannot take yet`,
+            'a saga step calls an operation that answers the record it changed: leave out returns',
+          )
+          return undefined
+        }
         return { ref, op, callee }
       }
 

@@ -59,6 +59,15 @@ export function markNotSent<E extends Error>(error: E): E {
 export const wasNotSent = (error: unknown): boolean =>
   error instanceof Error && (error as Error & { [NOT_SENT]?: true })[NOT_SENT] === true
 
+/**
+ * What is declared but not written yet (a generated operation whose rules are still to write):
+ * 501 over HTTP, UNIMPLEMENTED over gRPC, never retried.
+ */
+export class NotImplementedError extends Error {
+  override name = 'NotImplementedError'
+  readonly statusCode = 501
+}
+
 /** A dependency is not available (an open breaker, a full bulkhead, a timeout upstream). */
 export class UnavailableError extends Error {
   override name = 'UnavailableError'

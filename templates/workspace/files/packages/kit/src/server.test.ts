@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConflictError, NotFoundError } from './errors.js'
+import { ConflictError, NotFoundError, NotImplementedError } from './errors.js'
 import { HealthRegistry } from './health.js'
 import { createLogger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -43,6 +43,7 @@ function setup(plain = false) {
     if (id === 'noted') req.log.info({ note: 'from the handler' }, 'handler line')
     if (id === 'missing') throw new NotFoundError(`thing ${id} not found`)
     if (id === 'taken') throw new ConflictError('taken')
+    if (id === 'later') throw new NotImplementedError('later: its rules are not written yet')
     if (id === 'crash') throw new Error('secret internals')
     return { id }
   })
@@ -97,6 +98,11 @@ describe.each([
     const { app } = setup(plain)
     expect((await app.inject('/things/missing')).statusCode).toBe(404)
     expect((await app.inject('/things/taken')).statusCode).toBe(409)
+    expect((await app.inject('/things/later')).json()).toEqual({
+      error: 'not_implemented',
+      message: 'later: its rules are not written yet',
+    })
+    expect((await app.inject('/things/later')).statusCode).toBe(501)
     const crash = await app.inject('/things/crash')
     expect(crash.statusCode).toBe(500)
     expect(crash.body).not.toContain('secret')

@@ -3,6 +3,7 @@ import {
   ConflictError,
   InvalidInputError,
   NotFoundError,
+  NotImplementedError,
   SagaCompensatedError,
   UnavailableError,
   VersionConflictError,
@@ -58,6 +59,7 @@ export function toGrpcStatus(error: unknown): { code: status; details: string } 
   )
     return { code: status.UNAVAILABLE, details }
   if (error instanceof TimeoutError) return { code: status.DEADLINE_EXCEEDED, details }
+  if (error instanceof NotImplementedError) return { code: status.UNIMPLEMENTED, details }
   return { code: status.INTERNAL, details: 'internal error' }
 }
 
