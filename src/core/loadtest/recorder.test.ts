@@ -69,6 +69,24 @@ describe('RunRecorder', () => {
     expect(res.endpoints[0]!.latency).toEqual(res.latency) // one endpoint: the overall histogram
   })
 
+  it('records by the second each request was due in, for the phases; one due on an edge stays in its second', () => {
+    const r = new RunRecorder([http('a')], undefined, undefined, { holdS: 2 })
+    const t0 = 12_345_678.9
+    // due at t0 + 2000, taken back from performance.now() values: a hair under 2000
+    const due = t0 + 2000 - t0
+    r.answer(0, 200, 30, false, 999.5)
+    r.answer(0, 500, 40, false, Math.min(due, 2000 - 1e-10))
+    r.answer(0, 200, 2500, false, 2999)
+    r.closeSecond(false)
+    r.refused(0) // never sent: counted in the second it was due in, now (1)
+    r.closeSecond(true)
+    const sent = r.result(run).sentSeconds!
+    const by = (t: number) => sent.filter((s) => s.t === t)
+    expect(by(0).map((s) => [s.requests, s.errors])).toEqual([[1, 0]])
+    expect(by(1).map((s) => [s.requests, s.errors])).toEqual([[1, 1]])
+    expect(by(2).map((s) => [s.requests, s.errors])).toEqual([[2, 1]])
+  })
+
   it('records the send lag of the open model and counts the late sends', () => {
     const r = new RunRecorder([http('a')], 1)
     r.sendLag(-0.2)

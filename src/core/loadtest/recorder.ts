@@ -109,7 +109,9 @@ export class RunRecorder {
       this.secondErrors++
     }
     if (this.bySent && sentAtMs !== undefined) {
-      const s = this.sentSecond(Math.floor(sentAtMs / 1000))
+      // a time due on a second's edge (t0 + 2000 less t0) may come out a hair under it: a
+      // nanosecond's slack keeps it in its second
+      const s = this.sentSecond(Math.floor(sentAtMs / 1000 + 1e-9))
       recordMs(s.h, latencyMs)
       s.requests++
       if (error) s.errors++
