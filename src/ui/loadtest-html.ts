@@ -164,7 +164,7 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
   // a run with faults: its figures by phase, and where each phase lies on the timelines
   const at = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   const phasesSection = r.phases
-    ? `<section id="phases"><h2>Phases</h2><p>Recovery lasts from a fault's end until its service answered healthy again, plus ${esc(at(r.settleMs ?? 0))}; each second of the timeline counts in the phase at its middle.</p><table><tr><th>phase</th><th>when</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>${r.phases
+    ? `<section id="phases"><h2>Phases</h2><p>Recovery lasts from a fault's end until its service answered healthy again, plus ${esc(at(r.settleMs ?? 0))}; requests count by the second they were due in, and a second that a fault (or a recovery) touched is that phase's.</p><table><tr><th>phase</th><th>when</th><th>requests</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>${r.phases
         .map((p) =>
           row([
             p.phase,

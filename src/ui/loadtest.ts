@@ -80,7 +80,7 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
   if (r.phases) {
     const at = (ms: number) => `${(ms / 1000).toFixed(1)}s`
     lines.push(
-      `phases (recovery: until healthy again + ${at(r.settleMs ?? 0)}; seconds by when answers arrived):`,
+      `phases (recovery: until healthy again + ${at(r.settleMs ?? 0)}; requests by the second they were due in):`,
     )
     for (const p of r.phases)
       lines.push(

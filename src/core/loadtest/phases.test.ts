@@ -71,13 +71,15 @@ describe('phaseSpans', () => {
 })
 
 describe('phaseOfSecond', () => {
-  const spans = phaseSpans([{ label: 'kill a', startMs: 2400, endMs: 3600, recoveredMs: 3600 }], 8000, 1000)
+  // a fault from 2.9 s to 3.1 s, its recovery to 4.1 s
+  const spans = phaseSpans([{ label: 'kill a', startMs: 2900, endMs: 3100, recoveredMs: 3100 }], 8000, 1000)
   it.each([
     [0, 'baseline'],
     [1, 'baseline'],
-    // the middles: 2.5 s and 3.5 s are in the fault (2.4..3.6), 4.5 s in the recovery (3.6..4.6)
+    // touched by the fault for 0.1 s: the fault's (the baseline keeps only untouched seconds)
     [2, 'fault'],
     [3, 'fault'],
+    // touched by the recovery for 0.1 s
     [4, 'recovery'],
     [5, 'baseline'],
     // a second of draining past the run: the last phase

@@ -67,19 +67,26 @@ export function phaseSpans(windows: ChaosWindow[], runMs: number, settleMs: numb
   return spans
 }
 
-/** The phase of second `t` (from t to t+1 s of the run): the one at its middle. */
+/**
+ * The phase of second `t` (from t to t+1 s of the run): the highest-ranked phase of any span it
+ * touches, so that a second in which a fault began counts in the fault, and the baseline holds
+ * only seconds that no fault or recovery touched.
+ */
 export function phaseOfSecond(spans: PhaseSpan[], t: number): Phase {
-  const mid = t * 1000 + 500
-  for (const s of spans) if (mid >= s.startMs && mid < s.endMs) return s.phase
+  const from = t * 1000
+  const to = from + 1000
+  let phase: Phase | undefined
+  for (const s of spans)
+    if (s.startMs < to && s.endMs > from && (!phase || RANK[s.phase] > RANK[phase])) phase = s.phase
   // past the run's last span (a second of draining after the schedule): the last phase
-  return spans[spans.length - 1]?.phase ?? 'baseline'
+  return phase ?? spans[spans.length - 1]?.phase ?? 'baseline'
 }
 
 /**
  * Each phase's figures, from the requests by the second they were sent in (intended, in the open
  * model: a request due during a fault counts in the fault, however late its answer), each second
- * in the phase at its middle, their histograms added bucket by bucket: a phase's percentiles are
- * exact for its requests. Phases with no span in the run are left out.
+ * in the phase phaseOfSecond gives it, their histograms added bucket by bucket: a phase's
+ * percentiles are exact for its requests. Phases with no span in the run are left out.
  */
 export function phaseReports(spans: PhaseSpan[], sent: SentSecond[]): PhaseReport[] {
   return PHASES.flatMap((phase): PhaseReport[] => {
