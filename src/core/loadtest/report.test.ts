@@ -51,6 +51,40 @@ describe('chaosWindows', () => {
     ])
   })
 
+  it('from the journal of a method still running: a lasting fault not undone is in force to the end, one still watched is not back', () => {
+    const journal = {
+      method: [
+        {
+          type: 'fault',
+          atMs: 2000,
+          service: 'web',
+          fault: 'pause',
+          spec: { kind: 'pause' },
+          targets: [],
+          appliedAt: iso(2000),
+        },
+        {
+          type: 'fault',
+          atMs: 3000,
+          service: 'payment',
+          fault: 'kill',
+          spec: { kind: 'kill', signal: 'SIGKILL' },
+          targets: [],
+          appliedAt: iso(3000),
+        },
+      ],
+    } as unknown as Journal
+    expect(chaosWindows(journal, T0, T0 + 6000, true)).toEqual([
+      { label: 'pause web', startMs: 2000, endMs: 6000, recovered: false },
+      { label: 'kill payment', startMs: 3000, endMs: 4000, recovered: false },
+    ])
+    // read afterwards (--chaos-journal), the same journal says nothing of their recovery
+    expect(chaosWindows(journal, T0, T0 + 6000)).toEqual([
+      { label: 'pause web', startMs: 2000, endMs: 3000 },
+      { label: 'kill payment', startMs: 3000, endMs: 4000 },
+    ])
+  })
+
   it('from a ledger: applied..until, or to the run end', () => {
     const ledger = {
       version: 1,

@@ -1,5 +1,5 @@
 /** The report of one load run (what --json prints and the HTML report draws), and chaos windows on its timeline. */
-import { watchesRecovery } from '../chaos/faults.js'
+import { isLastingFault, watchesRecovery } from '../chaos/faults.js'
 import type { Journal } from '../chaos/journal.js'
 import type { Ledger } from '../chaos/ledger.js'
 import type { LatencyStats } from './histogram.js'
@@ -167,7 +167,10 @@ export function chaosWindows(
   source: Journal | Ledger,
   runStartMs: number,
   runEndMs: number,
-  /** the journal of a method still running: a fault with no recovery yet is still watched (not back) */
+  /**
+   * the journal of a method still running: a lasting fault not undone yet is in force to the end,
+   * and a fault with no recovery yet is still watched (not back)
+   */
   watching = false,
 ): ChaosWindow[] {
   const out: ChaosWindow[] = []
@@ -192,7 +195,9 @@ export function chaosWindows(
     if (m.type !== 'fault') continue
     const start = ms(m.appliedAt)
     const recovered = m.recovery?.recoveredMs !== undefined ? m.recovery.from + m.recovery.recoveredMs : NaN
-    const ends = [ms(m.endedAt), recovered].filter(Number.isFinite)
+    // a lasting fault of a method still running, not undone yet: in force to the end
+    const inForce = watching && isLastingFault(m.spec.kind) && !m.endedAt && !m.error
+    const ends = [inForce ? runEndMs : ms(m.endedAt), recovered].filter(Number.isFinite)
     const back = m.recovery
       ? m.recovery.recovered
         ? { at: recovered }
