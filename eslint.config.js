@@ -17,6 +17,7 @@ export default tseslint.config(
       'test/fixtures/**/golden/',
       // a workspace's own files, checked where the saga test copies them (a generated workspace)
       'test/fixtures/sagas/user/',
+      'examples/*/files/',
       'src/**/*.gen.ts',
     ],
   },

@@ -419,7 +419,8 @@ export function buildCreateProgram(ctx: () => Ctx, takeWarm: () => WarmPlugin[] 
       .description('create an msvc workspace with its first service')
       .argument('[directory]', 'folder to create; its name is the workspace name')
       .option('--service <name>', 'first service name (default: asked, or "core" with --yes)')
-      .option('--name <workspace>', 'workspace name (default: the folder name)'),
+      .option('--name <workspace>', 'workspace name (default: the folder name)')
+      .option('--example <name>', "a whole system instead of one service: ecommerce (the course's shop)"),
   )
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
@@ -428,6 +429,7 @@ export function buildCreateProgram(ctx: () => Ctx, takeWarm: () => WarmPlugin[] 
       examples([
         'npx create-service shop',
         'npx create-service shop --yes --service order --http --events --publishes order.created',
+        "npx create-service shop --example ecommerce   # the course's shop: 7 services, a saga, a gateway",
       ]),
     )
     .action(async (dir: string | undefined, opts) => {

@@ -9,11 +9,14 @@ import { UserError } from '../errors.js'
 import { isNonEmptyDir } from '../io/fs.js'
 import { warmPluginsFor, type WarmPlugin } from '../io/proto/plugin.js'
 import { findWorkspaceRoot, toWorkspaceError } from '../io/workspace.js'
+import { checkExample, createExample } from './create-example.js'
 import { renderWriteGenerate } from './scaffold-write.js'
 import { resolveServiceInput, type ServiceCliOptions } from './service-input.js'
 
 export interface CreateCliOptions extends ServiceCliOptions {
   service?: string
+  /** a whole system instead of one service (src/commands/create-example.ts) */
+  example?: string
   name?: string
   force?: boolean
   dryRun?: boolean
@@ -33,7 +36,36 @@ export async function runCreate(
   }
 }
 
+/** The flags that describe the first service: an example brings its own services. */
+const SERVICE_FLAGS = [
+  'service',
+  'description',
+  'gateway',
+  'http',
+  'grpc',
+  'events',
+  'capabilities',
+  'resource',
+  'publishes',
+  'subscribes',
+  'calls',
+  'port',
+  'grpcPort',
+  'fields',
+  'operations',
+  'store',
+] as const
+
 async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: Ctx, started: WarmPlugin[]) {
+  if (opts.example !== undefined) {
+    checkExample(opts.example)
+    const given = SERVICE_FLAGS.find((f) => opts[f] !== undefined)
+    if (given)
+      throw new UserError(
+        `--example ${opts.example} writes its own services: --${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} has no place beside it`,
+        `leave it out, or create one service without --example`,
+      )
+  }
   const ask = ctx.interactive && !opts.yes
   let dir = dirArg
   if (dir === undefined) {
@@ -61,6 +93,24 @@ async function create(dirArg: string | undefined, opts: CreateCliOptions, ctx: C
   const outer = await findWorkspaceRoot(resolve(root, '..'))
   if (outer) ctx.ui.warn(`creating a workspace inside another one (${outer})`)
 
+  if (opts.example !== undefined) {
+    const written = await createExample(
+      opts.example,
+      root,
+      wsName,
+      {
+        dryRun: opts.dryRun === true,
+        force: opts.force === true,
+      },
+      ctx,
+    )
+    if (!written) return
+    const c = ctx.ui.color
+    ctx.ui.info(
+      `\nNext steps (README.md walks through them):\n  ${c.cyan(`cd ${relative(ctx.cwd, root) || '.'}`)}\n  ${c.cyan('npm install && npm test')}\n  ${c.cyan('msvc up')}                  the shop, its databases and nats, health-gated\n  ${c.cyan('msvc loadtest -f load/shop.yaml')}`,
+    )
+    return
+  }
   const input = await resolveServiceInput(opts.service, opts, ctx.prompt, ctx.interactive, 'core')
   const empty = { name: wsName, services: {}, events: {} }
   const { spec, newEvents } = planAddService(empty, input)

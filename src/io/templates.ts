@@ -15,6 +15,9 @@ import { UserError } from '../errors.js'
  */
 export const TEMPLATES_DIR = join(packageRoot(fileURLToPath(import.meta.url)), 'templates')
 
+/** examples/ ships beside templates/: the systems `create-service --example` writes. */
+export const EXAMPLES_DIR = join(packageRoot(fileURLToPath(import.meta.url)), 'examples')
+
 export function packageRoot(from: string): string {
   const root = folderHolding('package.json', dirname(from))
   if (root === undefined) throw new Error(`no package.json above ${from}`)

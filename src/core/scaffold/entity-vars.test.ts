@@ -120,6 +120,37 @@ describe('toEntityVars', () => {
     expect(v.nested[1]!.tsLines).toEqual(['  id: string', '  email?: string', '  tags: string[]'])
   })
 
+  it('answers no writeOnly field: left out of the response schema, the filters and the answered sample', () => {
+    const r = parseFieldsYaml({
+      email: { type: 'string', required: true, unique: true, example: ['a@x.io', 'b@x.io'] },
+      passwordHash: { type: 'string', required: true, writeOnly: true },
+      pin: { type: 'integer', writeOnly: true },
+      name: 'string!',
+    })
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    const v = toEntityVars(spec({ fields: r.fields, resource: 'users', capabilities: ['http'] }))
+    expect(v.writeOnly).toEqual([{ name: 'passwordHash' }, { name: 'pin' }])
+    // create and update still take them
+    expect(v.fieldsSchemaTs).toMatch(/email[\s\S]*passwordHash[\s\S]*pin[\s\S]*name/)
+    expect(v.answeredSchemaTs).not.toMatch(/passwordHash|pin/)
+    expect(v.answeredSchemaTs).toMatch(/email[\s\S]*name/)
+    expect(v.presentTs).not.toMatch(/passwordHash/)
+    expect(v.countFiltersTs).toBe("['email', 'name']")
+    expect(v.summedTs).toBe('[]')
+    expect(v.samples.patch).not.toMatch(/passwordHash|pin/)
+    expect(v.samples.answered).toBe('oneAnswered')
+    expect(v.samples.answeredDecl).toMatch(
+      /^const oneAnswered = \{ email: 'a@x\.io', name: '[^']+' \} satisfies Partial<User>$/,
+    )
+    // without one, nothing changes
+    const plain = toEntityVars(spec({ fields: FIELD_SETS.inventory }))
+    expect([plain.answeredSchemaTs, plain.samples.answered, plain.samples.answeredDecl]).toEqual([
+      '',
+      'one',
+      '',
+    ])
+  })
+
   it('counts by the text fields and sums the number fields (GET /<resource>/count)', () => {
     const v = toEntityVars(spec({ fields: FIELD_SETS.order, resource: 'orders' }))
     // items and customer are lists and objects, at a timestamp and paid a boolean: neither

@@ -266,11 +266,14 @@ export function toEntityVars(spec: ServiceSpec) {
   const Resource = toPascalCase(spec.resource)
   const fields = toEntityFields(spec)
   const nested = collectNested(Entity, fields)
-  const present = fields.filter(isPresent)
+  // what responses carry: every field but the writeOnly ones (a password's hash)
+  const answered = fields.filter((f) => !f.writeOnly)
+  const writeOnly = fields.filter((f) => f.writeOnly)
+  const present = answered.filter(isPresent)
   const unique = fields.filter((f) => f.unique)
   const required = fields.filter((f) => f.required)
   const scalar = (f: FieldSpec) => f.type.kind !== 'object' && f.type.kind !== 'array'
-  const patchField = fields.find((f) => !f.unique && scalar(f) && sampleValue(f, 2) !== sampleValue(f, 1))
+  const patchField = answered.find((f) => !f.unique && scalar(f) && sampleValue(f, 2) !== sampleValue(f, 1))
   const limited = fields.find((f) => outOfLimits(f) !== undefined)
   const sample1 = sampleOf(fields, 1)
   const defaults = Object.fromEntries(
@@ -297,8 +300,9 @@ export function toEntityVars(spec: ServiceSpec) {
 
   const operations = (spec.operations ?? []).map((op) => operationVars(op, Entity, Resource))
   // GET /<resource>/count: filters on the text fields (a query string holds text), sums the numbers
-  const countFilters = fields.filter((f) => ['string', 'uuid', 'enum'].includes(f.type.kind))
-  const summed = fields.filter((f) => f.type.kind === 'integer' || f.type.kind === 'number')
+  // (never on a writeOnly field: its values would be probed one query at a time)
+  const countFilters = answered.filter((f) => ['string', 'uuid', 'enum'].includes(f.type.kind))
+  const summed = answered.filter((f) => f.type.kind === 'integer' || f.type.kind === 'number')
   const model = `${toKebabCase(entityName)}.model.js`
   const entityCamel = toCamelCase(entityName)
   const namesTs = (constant: string, list: FieldSpec[]) =>
@@ -322,6 +326,12 @@ export function toEntityVars(spec: ServiceSpec) {
     changesTs: tsLines(Entity, fields, () => true),
     /** the FIELDS constant: each field's JSON schema */
     fieldsSchemaTs: toTs(expanded(Object.fromEntries(fields.map((f) => [f.name, fieldSchema(f)])))),
+    /** the fields a response carries, when some are writeOnly: their JSON schemas ('' when none is) */
+    answeredSchemaTs: writeOnly.length
+      ? toTs(expanded(Object.fromEntries(answered.map((f) => [f.name, fieldSchema(f)]))))
+      : '',
+    /** fields taken by create and update but never answered */
+    writeOnly: writeOnly.map((f) => ({ name: f.name })),
     requiredTs: toTs(required.map((f) => f.name)),
     presentTs: toTs(['id', ...present.map((f) => f.name), 'version', 'createdAt', 'updatedAt'], 2, 12, 1),
     /** `{ status: 'active', tags: [] }`: what create fills in */
@@ -342,6 +352,15 @@ export function toEntityVars(spec: ServiceSpec) {
       oneDecl: sampleDecl('one', sample1, `New${Entity}`),
       /** the first create input as one expression */
       oneFlat: toTs(sample1),
+      /** what a response to creating `one` holds of it: `one`, or `oneAnswered` without the writeOnly fields */
+      answered: writeOnly.length ? 'oneAnswered' : 'one',
+      answeredDecl: writeOnly.length
+        ? sampleDecl(
+            'oneAnswered',
+            Object.fromEntries(Object.entries(sample1).filter(([k]) => !writeOnly.some((f) => f.name === k))),
+            `Partial<${Entity}>`,
+          )
+        : '',
       twoDecl: sampleDecl('two', sampleOf(fields, 2), `New${Entity}`),
       /** a change of one field that is not unique (`{}` when there is none) */
       patch: patchField ? toTs({ [patchField.name]: sampleValue(patchField, 2) }) : '{}',
@@ -349,6 +368,8 @@ export function toEntityVars(spec: ServiceSpec) {
       uniqueField: unique[0]?.name ?? '',
       /** one field out of its limits (`{ name: '' }`), '' when no field has limits */
       invalid: limited ? toTs({ [limited.name]: outOfLimits(limited) }) : '',
+      /** `const invalid = { ...two, ...<invalid> }` of the gRPC test, laid out as prettier would */
+      invalidDecl: limited ? invalidDecl({ [limited.name]: outOfLimits(limited) }) : '',
       /** the 400 rows of the REST test */
       badRowsTs: badBodies.map(([what, body, field]) =>
         toTs([what, JSON.stringify(body), 'validation_failed', field], 4, 4, 1),
@@ -401,6 +422,13 @@ export function toEntityVars(spec: ServiceSpec) {
     /** `export class <Entity>Service extends ... {` as prettier breaks it when it is long */
     serviceClassOpen: classOpen(Entity, false),
     serviceClassEmpty: classOpen(Entity, true),
+    /** `async create(input, events?)` of <Entity>Crud, laid out as prettier lays it out */
+    createSig: signatureTs(
+      2,
+      'async create',
+      [`input: New${Entity}`, `events?: (item: ${Entity}) => StoredEvent[]`],
+      `: Promise<${Entity}> {`,
+    ),
   }
 }
 
@@ -480,6 +508,13 @@ function operationVars(op: OperationSpec, Entity: string, Resource: string) {
       `: Promise<${answer}> {`,
     ),
   }
+}
+
+/** The gRPC test's `invalid` request (indented 4): on one line when it fits, else one part a line. */
+function invalidDecl(value: Record<string, unknown>): string {
+  const one = `    const invalid = { ...two, ...${toTs(value)} }`
+  if (one.length <= PRINT_WIDTH) return one
+  return `    const invalid = {\n      ...two,\n      ...${toTs(value, 6, 9, 1)},\n    }`
 }
 
 /** A method's signature as prettier lays it out: on one line when it fits, else one parameter a line. */

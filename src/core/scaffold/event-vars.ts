@@ -57,7 +57,8 @@ function copyableFields(spec: ServiceSpec): Record<string, PayloadType> {
     updatedAt: str,
   }
   for (const f of toEntityFields(spec))
-    if (f.required || f.default !== undefined || f.type.kind === 'array') out[f.name] = payloadTypeOf(f.type)
+    if (!f.writeOnly && (f.required || f.default !== undefined || f.type.kind === 'array'))
+      out[f.name] = payloadTypeOf(f.type)
   return out
 }
 

@@ -67,6 +67,32 @@ tags: { type: array, items: string }
     )
   })
 
+  it('reads writeOnly: top-level fields only, true or false', () => {
+    const [hash, email] = ok(
+      parseFieldsYaml(
+        parse(
+          '{ passwordHash: { type: string, writeOnly: true }, email: { type: string, writeOnly: false } }',
+        ),
+      ),
+    )
+    expect(hash).toEqual({
+      name: 'passwordHash',
+      type: { kind: 'string' },
+      required: false,
+      unique: false,
+      writeOnly: true,
+    })
+    expect(email).not.toHaveProperty('writeOnly')
+    expect(
+      problems(
+        parseFieldsYaml(parse('{ a: { type: object, fields: { b: { type: string, writeOnly: true } } } }')),
+      ),
+    ).toEqual(['a.b: only a top-level field can be writeOnly'])
+    expect(problems(parseFieldsYaml(parse('{ a: { type: string, writeOnly: yes } }')))).toEqual([
+      'a: writeOnly must be true or false',
+    ])
+  })
+
   it('keeps limits and uniqueness, and nested object arrays', () => {
     const [sku, items] = ok(
       parseFieldsYaml(

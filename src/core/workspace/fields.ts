@@ -36,6 +36,11 @@ export interface FieldSpec extends FieldLimits {
   type: FieldType
   required: boolean
   unique: boolean
+  /**
+   * taken by create and update, never answered: left out of the responses' schema, of the list's
+   * and count's filters and of the created event (a password's hash); top-level fields only
+   */
+  writeOnly?: boolean
   default?: unknown
   /**
    * a value that fits, or a list of them: what generated tests send (required with a pattern,
@@ -189,6 +194,7 @@ const KEYS = [
   'maxLength',
   'pattern',
   'example',
+  'writeOnly',
   'values',
   'fields',
   'items',
@@ -241,6 +247,17 @@ function readYamlField(
   const type = readYamlType(s, at, problems)
   if (!type) return undefined
   const f: FieldSpec = { name, type, required: s.required === true, unique: s.unique === true }
+  if (s.writeOnly !== undefined) {
+    if (typeof s.writeOnly !== 'boolean')
+      problems.push({ field: at, message: 'writeOnly must be true or false' })
+    else if (s.writeOnly && at.includes('.'))
+      problems.push({
+        field: at,
+        message: 'only a top-level field can be writeOnly',
+        hint: 'the whole object is answered or not: mark the top-level field writeOnly',
+      })
+    else if (s.writeOnly) f.writeOnly = true
+  }
   for (const k of ['min', 'max', 'minLength', 'maxLength'] as const)
     if (s[k] !== undefined) {
       if (typeof s[k] !== 'number') problems.push({ field: at, message: `${k} must be a number` })

@@ -113,6 +113,18 @@ export function parseOperationsYaml(value: unknown): OperationsResult {
         message: 'returns: names no field',
         hint: 'e.g. returns: { token: string! }, or leave it out to answer the record',
       })
+    // writeOnly says what a record never answers: an input or an answer has no such part
+    for (const [part, r] of [
+      ['input', input],
+      ['returns', returns],
+    ] as const)
+      for (const f of r?.ok ? r.fields : [])
+        if (f.writeOnly)
+          problems.push({
+            field: `${name}.${part}.${f.name}`,
+            message: `writeOnly applies to the aggregate's fields, not to an operation's ${part}`,
+            hint: 'leave writeOnly out here',
+          })
     const publishes = spec.publishes ?? []
     if (!Array.isArray(publishes) || !publishes.every((p) => typeof p === 'string'))
       problems.push({ field: name, message: 'publishes must be a list of event types' })

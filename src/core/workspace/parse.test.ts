@@ -190,6 +190,15 @@ describe('parseWorkspace', () => {
       /services\.order\.operations\.quote\.returns: an operation that returns its own shape is not generated for gRPC yet/,
     ],
     [
+      'a writeOnly field on a grpc service',
+      GOOD.replace(
+        '    publishes: [order.created]\n',
+        '    publishes: [order.created]\n    fields:\n      secret: { type: string, writeOnly: true }\n',
+      ),
+      10,
+      /services\.order\.fields\.secret: a writeOnly field is not generated for gRPC yet/,
+    ],
+    [
       'reserved name',
       GOOD.replace('  payment:', '  nats:').replace('calls: [payment]', 'calls: []'),
       9,

@@ -93,6 +93,14 @@ function readModels(raw: RawWorkspace, at: Locate): Models {
       const r = parseFieldsYaml(s.fields)
       if (r.ok) out.fields.set(name, r.fields)
       else for (const p of r.problems) report(name, 'fields', p)
+      // the proto message of the aggregate carries every field: a writeOnly one would be answered
+      if (r.ok && s.capabilities?.includes('grpc'))
+        for (const f of r.fields.filter((x) => x.writeOnly))
+          report(name, 'fields', {
+            field: f.name,
+            message: 'a writeOnly field is not generated for gRPC yet (its message would answer it)',
+            hint: `leave out writeOnly, or the grpc capability of ${name}`,
+          })
     }
     if (s.operations !== undefined) {
       const r = parseOperationsYaml(s.operations)

@@ -68,6 +68,12 @@ export class NotImplementedError extends Error {
   readonly statusCode = 501
 }
 
+/** Credentials that do not hold (a wrong password): 401 over HTTP, UNAUTHENTICATED over gRPC. */
+export class UnauthenticatedError extends Error {
+  override name = 'UnauthenticatedError'
+  readonly statusCode = 401
+}
+
 /** A dependency is not available (an open breaker, a full bulkhead, a timeout upstream). */
 export class UnavailableError extends Error {
   override name = 'UnavailableError'

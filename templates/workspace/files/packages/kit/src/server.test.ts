@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConflictError, NotFoundError, NotImplementedError } from './errors.js'
+import { ConflictError, NotFoundError, NotImplementedError, UnauthenticatedError } from './errors.js'
 import { HealthRegistry } from './health.js'
 import { createLogger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -44,6 +44,7 @@ function setup(plain = false) {
     if (id === 'missing') throw new NotFoundError(`thing ${id} not found`)
     if (id === 'taken') throw new ConflictError('taken')
     if (id === 'later') throw new NotImplementedError('later: its rules are not written yet')
+    if (id === 'stranger') throw new UnauthenticatedError('wrong email or password')
     if (id === 'crash') throw new Error('secret internals')
     return { id }
   })
@@ -103,6 +104,11 @@ describe.each([
       message: 'later: its rules are not written yet',
     })
     expect((await app.inject('/things/later')).statusCode).toBe(501)
+    const stranger = await app.inject('/things/stranger')
+    expect([stranger.statusCode, stranger.json()]).toEqual([
+      401,
+      { error: 'unauthenticated', message: 'wrong email or password' },
+    ])
     const crash = await app.inject('/things/crash')
     expect(crash.statusCode).toBe(500)
     expect(crash.body).not.toContain('secret')

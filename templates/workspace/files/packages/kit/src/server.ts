@@ -139,6 +139,8 @@ function sendError(error: FastifyError & { field?: string }, request: FastifyReq
       })
     case 'UnavailableError':
       return reply.code(503).send({ error: 'unavailable', message: error.message })
+    case 'UnauthenticatedError':
+      return reply.code(401).send({ error: 'unauthenticated', message: error.message })
     case 'NotImplementedError':
       return reply.code(501).send({ error: 'not_implemented', message: error.message })
   }

@@ -5,6 +5,7 @@ import {
   NotFoundError,
   NotImplementedError,
   SagaCompensatedError,
+  UnauthenticatedError,
   UnavailableError,
   VersionConflictError,
 } from '../errors.js'
@@ -60,6 +61,7 @@ export function toGrpcStatus(error: unknown): { code: status; details: string } 
     return { code: status.UNAVAILABLE, details }
   if (error instanceof TimeoutError) return { code: status.DEADLINE_EXCEEDED, details }
   if (error instanceof NotImplementedError) return { code: status.UNIMPLEMENTED, details }
+  if (error instanceof UnauthenticatedError) return { code: status.UNAUTHENTICATED, details }
   return { code: status.INTERNAL, details: 'internal error' }
 }
 
