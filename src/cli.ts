@@ -377,7 +377,7 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('--html <file>', 'also write a self-contained HTML report')
     .option(
       '--chaos <fault>',
-      'a fault inside the run: "kill payment@10s", "latency inventory 200ms@5s for 20s" (repeatable)',
+      'a fault inside the run: "kill payment@10s", "kill payment:all@10s" (every replica), "latency inventory 200ms@5s for 20s" (repeatable)',
       (v: string, a: string[] = []) => [...a, v],
     )
     .option(

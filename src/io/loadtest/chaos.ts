@@ -42,7 +42,7 @@ export function scheduleFaults(
         {
           service: f.service,
           spec: f.spec,
-          selection: {},
+          selection: f.selection,
           ...(lasting && f.forMs !== undefined ? { durationMs: f.forMs } : {}),
           hold: f.forMs ?? 'until-aborted',
           ...(recoveryOf ? { recovery: recoveryOf(f.service) } : {}),
