@@ -23,6 +23,7 @@ const ALL = [
   'dashboard',
   'health-probe',
   'saga',
+  'example',
 ]
 const chosen = process.argv.slice(2)
 const unknown = chosen.filter((n) => !ALL.includes(n))
