@@ -12,7 +12,7 @@ import { applyPlan } from '../io/fs.js'
 import { EXAMPLES_DIR, loadTemplateSet } from '../io/templates.js'
 import { printPlan } from '../ui/plan.js'
 
-/** The systems `create-service --example` writes: each a folder of examples/ (docs/examples.md). */
+/** The systems `create-service --example` writes: each a folder of examples/ (docs/create-service.md). */
 export const EXAMPLES: Record<string, string> = {
   ecommerce: "the course's shop: gateway, user, product, inventory, order (a saga), payment, notification",
 }

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest'
 import {
   GROW_AFTER_MS,
   MAX_CONNECTING,
+  SERVICE_SAMPLES,
   toConnectionsToOpen,
   toLittleSize,
+  toMixServiceMs,
   toQuantile,
   toWarmConnections,
   type PoolGrowthInput,
@@ -81,5 +83,34 @@ describe('toQuantile', () => {
     expect(toQuantile(ring, 8, 1)).toBe(61)
     expect(toQuantile(ring, 0, 0.25)).toBe(0)
     expect(Array.from(ring)).toEqual([0.3, 60, 0.2, 61, 0.25, 0.28, 0.22, 59, 0, 0])
+  })
+})
+
+describe('toMixServiceMs', () => {
+  const samples = (...ms: number[]) => {
+    const values = new Float64Array(SERVICE_SAMPLES)
+    ms.forEach((v, i) => (values[i] = v))
+    return { values, count: ms.length }
+  }
+  it("weighs each endpoint's lower quartile by its share of the last answers", () => {
+    // a journey: three fast steps (5 ms) and an order (150 ms), one answer each in turn
+    const byEp = new Map([
+      [0, samples(5, 5, 6, 5)],
+      [1, samples(4, 5, 5, 5)],
+      [2, samples(5, 5, 5, 7)],
+      [3, samples(150, 160, 140, 155)],
+    ])
+    const recent = Array.from({ length: 32 }, (_, i) => i % 4)
+    // (each lower quartile: 5, 4, 5 and 140 ms)
+    expect(toMixServiceMs(byEp, recent, 32)).toBeCloseTo((5 + 4 + 5 + 140) / 4, 5)
+    // the lower quartile of the mix as one would size the pool for the fast steps alone
+    const all = [...byEp.values()].flatMap((s) => [...s.values.slice(0, s.count)])
+    expect(toQuantile(all, all.length, 0.25)).toBe(5)
+  })
+
+  it('is the lower quartile of a single endpoint, and 0 before any answer', () => {
+    const byEp = new Map([[0, samples(1, 2, 3, 40)]])
+    expect(toMixServiceMs(byEp, new Int32Array(32), 4)).toBe(1)
+    expect(toMixServiceMs(byEp, new Int32Array(32), 0)).toBe(0)
   })
 })

@@ -64,6 +64,41 @@ export function toQuantile(values: ArrayLike<number>, n: number, q: number): num
   return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!
 }
 
+/** One endpoint's last write-to-answer times: a ring of SERVICE_SAMPLES, and how many were taken. */
+export interface ServiceSamples {
+  values: Float64Array
+  count: number
+}
+
+/**
+ * The holding time Little's law is fed for a mix of requests (a flow's steps, weighted requests):
+ * each endpoint's lower quartile, weighted by how often it was among the last answers (`recent`,
+ * the endpoints of the last `n` answers). One lower quartile of the whole mix is the fast
+ * requests' alone: a journey of three 5 ms steps and a 150 ms order was sized for 5 ms, and its
+ * backlog grew without a connection opening (issue #20's shop). With one endpoint it is that
+ * endpoint's lower quartile, as before.
+ */
+export function toMixServiceMs(
+  byEp: ReadonlyMap<number, ServiceSamples>,
+  recent: ArrayLike<number>,
+  n: number,
+): number {
+  if (n <= 0) return 0
+  const quartiles = new Map<number, number>()
+  let sum = 0
+  for (let i = 0; i < n; i++) {
+    const ep = recent[i]!
+    let q = quartiles.get(ep)
+    if (q === undefined) {
+      const s = byEp.get(ep)
+      q = s ? toQuantile(s.values, Math.min(s.count, SERVICE_SAMPLES), 0.25) : 0
+      quartiles.set(ep, q)
+    }
+    sum += q
+  }
+  return sum / n
+}
+
 /** What the pool knows when it decides whether to grow. */
 export interface PoolGrowthInput {
   /** requests waiting for a connection */

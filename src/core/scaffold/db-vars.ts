@@ -35,6 +35,12 @@ function columnLine(c: ColumnSpec, owner: string): string {
     typeof v === 'object' && v !== null && Object.values(v).some((x) => typeof x === 'object' && x !== null)
   const complex = (c.field?.type.kind === 'enum' && c.kind === 'text') || nests(c.default)
   if (!(calls.length > 2 && complex) && inline.length <= PRINT_WIDTH) return inline
+  // a chain of two calls is not broken: the first call's object argument is, hugged
+  if (calls.length <= 2 && c.kind === 'text' && c.field?.type.kind === 'enum') {
+    const values = toTs(c.field.type.values, 6, '      enum: '.length, 1)
+    const rest = calls.slice(1).map((x) => `.${x}`)
+    return `    ${c.key}: ${c.kind}('${c.column}', {\n      enum: ${values},\n    })${rest.join('')},`
+  }
   return `    ${c.key}: ${calls[0]}\n${calls
     .slice(1)
     .map((x) => `      .${x}`)

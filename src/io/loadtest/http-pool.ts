@@ -14,7 +14,8 @@ import {
   MAX_CONNECTING,
   SERVICE_SAMPLES,
   toConnectionsToOpen,
-  toQuantile,
+  toMixServiceMs,
+  type ServiceSamples,
 } from '../../core/loadtest/pool-size.js'
 import type { Job } from './schedulers.js'
 
@@ -75,9 +76,11 @@ export class HttpPool {
   private connecting = 0
   /** open model: since when (performance.now()) the backlog has held jobs with ticks on time */
   private backlogSince = 0
-  /** open model: the last SERVICE_SAMPLES times from a write to its answer (ms), a ring */
-  private readonly service = new Float64Array(SERVICE_SAMPLES)
-  private serviceCount = 0
+  /** open model: per endpoint, the last SERVICE_SAMPLES times from a write to its answer (ms) */
+  private readonly service = new Map<number, ServiceSamples>()
+  /** the endpoints of the last SERVICE_SAMPLES answers (a ring): the mix the estimate weighs */
+  private readonly recentEps = new Int32Array(SERVICE_SAMPLES)
+  private answeredCount = 0
   opened = 0
   /** requests written on a connection that had carried one before */
   reused = 0
@@ -122,7 +125,7 @@ export class HttpPool {
       open: this.conns.size,
       connecting: this.connecting,
       rate,
-      serviceMs: toQuantile(this.service, Math.min(this.serviceCount, SERVICE_SAMPLES), 0.25),
+      serviceMs: toMixServiceMs(this.service, this.recentEps, Math.min(this.answeredCount, SERVICE_SAMPLES)),
       floor,
       max: this.h.maxConnections ?? 0,
     })
@@ -154,7 +157,11 @@ export class HttpPool {
         const now = performance.now()
         if (!this.h.pipelining) {
           // one request in flight per connection: write to answer is how long the server held it
-          this.service[this.serviceCount++ % SERVICE_SAMPLES] = now - c.sentAt
+          let samples = this.service.get(job.ep)
+          if (!samples)
+            this.service.set(job.ep, (samples = { values: new Float64Array(SERVICE_SAMPLES), count: 0 }))
+          samples.values[samples.count++ % SERVICE_SAMPLES] = now - c.sentAt
+          this.recentEps[this.answeredCount++ % SERVICE_SAMPLES] = job.ep
         }
         this.h.answered(job, r.status, now, r.kept)
         if (r.close) return this.fail(c, true)
