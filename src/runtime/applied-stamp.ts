@@ -11,9 +11,12 @@ import { writeFileAtomic } from '../io/fs.js'
  */
 export const appliedStampPath = (root: string): string => join(root, '.msvc', 'compose-applied')
 
-/** The hash of a configuration: the compose YAML and the override's text. */
-export const composeConfigHash = (composeYaml: string, overrideText: string): string =>
-  createHash('sha256').update(composeYaml).update(overrideText).digest('hex')
+/**
+ * The hash of a configuration: the compose YAML, the override's text and the values compose
+ * substitutes into them (`interpolatedValues`: a value changed in the shell or .env changes it).
+ */
+export const composeConfigHash = (composeYaml: string, overrideText: string, variables = ''): string =>
+  createHash('sha256').update(composeYaml).update(overrideText).update(variables).digest('hex')
 
 /** The hash last applied; '' when none was. */
 export async function readAppliedStamp(root: string): Promise<string> {

@@ -5,6 +5,8 @@ import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
 import { LABEL, buildComposeStack, renderComposeYaml } from '../core/compose/build-stack.js'
 import { composeCommand, type ComposeFlavour } from '../core/compose/cli-args.js'
+import { interpolatedValues } from '../core/compose/interpolation.js'
+import { parseDotEnv } from '../core/dotenv.js'
 import { EXTRA_LABELS_FILE, OVERRIDE_FILES, extraLabelsYaml, readOverride } from '../core/compose/override.js'
 import { toBaseImage, type Workspace } from '../core/workspace/model.js'
 import { UserError } from '../errors.js'
@@ -118,7 +120,12 @@ export class DockerRuntime implements Runtime {
   async up(services: string[], opts: { unlessApplied?: boolean } = {}): Promise<boolean> {
     const yaml = renderComposeYaml(buildComposeStack(this.ws))
     const overlay = await this.overlay()
-    const hash = composeConfigHash(yaml, overlay.text)
+    const dotenv = parseDotEnv(await readFile(join(this.root, '.env'), 'utf8').catch(() => ''))
+    const hash = composeConfigHash(
+      yaml,
+      overlay.text,
+      interpolatedValues([yaml, overlay.text], process.env, dotenv),
+    )
     if (opts.unlessApplied && (await this.isApplied(hash, yaml, services))) return false
     const file = await writeComposeFile(this.root, this.ws)
     await this.checkPorts(services)
