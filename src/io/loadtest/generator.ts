@@ -223,8 +223,11 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       callGrpc({ ep, start: 0 }, eps[ep]!.grpc!, grpcSlot)
     }
 
+    /** Open model: the schedule's arrivals handed out so far (a flow's iteration is one). */
+    let arrivals = 0
     /** Open model: a job due now, on its way (gRPC) or to a connection. */
     const dispatch = (due: Job) => {
+      arrivals++
       // the generator's own lateness (waiting for a free connection comes after: markSent)
       rec.handOutLag(performance.now() - due.start)
       // a flow's first step starts an iteration (undefined: its request was refused)
@@ -345,7 +348,9 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         {
           ...hooks,
           dispatch,
-          grow: (now, onTime, rate, floor) => pool.grow(now, onTime, rate, floor),
+          // Little's law wants requests a second: a flow's later steps add to the arrivals
+          grow: (now, onTime, rate, floor) =>
+            pool.grow(now, onTime, rate * Math.max(1, pool.sends / Math.max(1, arrivals)), floor),
           openWarm: (ready) => pool.open(undefined, ready),
           onDue: (fn) => (dispatchDue = fn),
         },

@@ -85,6 +85,9 @@ export class HttpPool {
   /** requests written on a connection that had carried one before */
   reused = 0
 
+  /** jobs handed to send (a flow's every step): with the arrivals, the requests per arrival */
+  sends = 0
+
   constructor(private readonly h: PoolHooks) {}
 
   /** Jobs waiting for a connection. */
@@ -98,6 +101,7 @@ export class HttpPool {
    * one per send behind schedule is the storm that put the old generator further behind (#19).
    */
   send(job: Job): void {
+    this.sends++
     const c = this.idle.pop()
     if (c) return this.write(c, job)
     // no connection at all, not even one opening (all were lost, the server refuses them): nothing
