@@ -53,6 +53,18 @@ describe('operations: in msvc.yaml', () => {
     expect(again).toEqual(r)
   })
 
+  it('refuses writeOnly in an input or an answer: only an aggregate field is never answered', () => {
+    const r = parseOperationsYaml(
+      parse(
+        'login: { on: collection, input: { password: { type: string, writeOnly: true } }, returns: { token: { type: string, writeOnly: true } } }',
+      ),
+    )
+    expect(problems(r)).toEqual([
+      "login.input.password: writeOnly applies to the aggregate's fields, not to an operation's input",
+      "login.returns.token: writeOnly applies to the aggregate's fields, not to an operation's returns",
+    ])
+  })
+
   it('gives what the flag gives, with the events each publishes', () => {
     const r = parseOperationsYaml(
       parse(`
