@@ -61,6 +61,18 @@ describe('parseExperiment', () => {
     expect(r.experiment.title).toBe('order survives losing payment')
   })
 
+  it("reads the example shop's experiment against its msvc.yaml (create-service --example ecommerce)", () => {
+    const read = (path: string) =>
+      readFileSync(new URL(`../../../examples/ecommerce/${path}`, import.meta.url), 'utf8')
+    const shop = parseWorkspace(read('msvc.yaml'))
+    if (!shop.ok) throw new Error(JSON.stringify(shop.problems))
+    const r = parseExperiment(read('files/experiments/payment-outage.yaml'), shop.workspace)
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.experiment.hypothesis.map((p) => p.name)).toContain('reserved')
+    const kill = r.experiment.method.find((s) => s.type === 'fault')
+    expect(kill).toMatchObject({ service: 'payment', selection: { all: true } })
+  })
+
   it("reads docs/examples/place-order.experiment.yaml against the saga shop's msvc.yaml", () => {
     const shop = parseWorkspace(
       readFileSync(new URL('../../../test/fixtures/sagas/msvc.yaml', import.meta.url), 'utf8'),

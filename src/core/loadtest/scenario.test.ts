@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { yamlBlocksOf } from '../../../test/helpers/docs.js'
 import { parseScenario } from './scenario.js'
@@ -16,6 +17,18 @@ describe('parseScenario', () => {
       return r.ok ? (r.scenario.flows ?? []) : []
     })
     expect(flows.map((f) => f.steps.length)).toEqual([3])
+  })
+
+  it("reads the example shop's journey (create-service --example ecommerce): one flow of four chained steps", () => {
+    const text = readFileSync(
+      new URL('../../../examples/ecommerce/files/load/shop.yaml', import.meta.url),
+      'utf8',
+    )
+    const r = parseScenario(text)
+    if (!r.ok) throw new Error(JSON.stringify(r))
+    expect(r.scenario.flows?.map((f) => f.steps.map((s) => s.name))).toEqual([
+      ['register', 'login', 'browse', 'order'],
+    ])
   })
 
   it('reads a weighted mix with templates, expectations, load shape and thresholds', () => {
