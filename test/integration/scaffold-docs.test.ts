@@ -36,6 +36,7 @@ describe('create-service', () => {
         'scripts',
         'services',
         'tsconfig.base.json',
+        'vitest.config.ts',
       ].sort(),
     )
     // packages/clients comes with the first grpc service (below), not before
@@ -47,6 +48,10 @@ describe('create-service', () => {
     )
     for (const pkg of ['packages/kit', 'services/core'])
       expect(await readFile(join(root, pkg, 'vitest.config.ts'), 'utf8'), pkg).toMatch(/root:/)
+    // the root's config makes each package a project of one run
+    expect(await readFile(join(root, 'vitest.config.ts'), 'utf8')).toContain(
+      "projects: ['packages/*', 'services/*']",
+    )
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
       workspaces: string[]
       scripts: Record<string, string>
