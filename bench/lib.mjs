@@ -1,7 +1,9 @@
 // What every benchmark shares: its settings (with the smoke mode CI runs so that none rots),
 // rounds that alternate the order of what is compared, medians, and the fresh-build check.
 import { execFileSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -109,4 +111,78 @@ export async function startPostgres({ name, label, port, databases, cpuset }) {
       }
     }
   return (db) => `postgres://postgres:pw@127.0.0.1:${port}/${db}`
+}
+
+/** The built bins, as the benches that drive a generated workspace run them. */
+export const MSVC_BIN = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
+export const CREATE_BIN = fileURLToPath(new URL('../bin/create-service.js', import.meta.url))
+
+/** Runs `fn` and gives its result with the wall time it took (ms). */
+export function timed(fn) {
+  const t0 = process.hrtime.bigint()
+  const out = fn()
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out }
+}
+
+/**
+ * A command runner for a generated workspace at `ws` (CI=1, no colour; stdout as the result, a
+ * failure thrown with its output).
+ */
+export function workspaceShell(ws) {
+  const env = { ...process.env, CI: '1', NO_COLOR: '1' }
+  return (cmd, args, cwd = ws, extra = {}) =>
+    execFileSync(cmd, args, {
+      cwd,
+      env: { ...env, ...extra },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+}
+
+/**
+ * `msvc up` of the workspace `sh` runs in (compose project `name`): cold (nothing built, no
+ * containers) to all healthy, then warm with nothing changed next to `docker-compose up -d` of the
+ * same generated file with the stack up, `n` alternating rounds. Prints the figures (`what` names
+ * the stack) and gives the medians.
+ */
+export async function measureUp(sh, name, n, what) {
+  const cold = timed(() => JSON.parse(sh('node', [MSVC_BIN, 'up', '--json'])))
+  console.log(`cold up of ${what} to all healthy: ${(cold.ms / 1000).toFixed(2)} s wall`)
+  console.log(`  phases (ms): ${JSON.stringify(cold.out.timingsMs)}`)
+  const commands = {
+    msvc: () => sh('node', [MSVC_BIN, 'up', '--json']),
+    compose: () => sh('docker-compose', ['-p', name, '-f', 'docker-compose.yml', 'up', '-d', '--no-build']),
+  }
+  const runs = await alternate(n, Object.keys(commands), (which) => timed(commands[which]).ms)
+  const warm = { msvc: median(runs.msvc), compose: median(runs.compose) }
+  const ratio = warm.msvc / warm.compose
+  console.log(
+    `warm up, nothing changed (median of ${n}, alternating): msvc ${warm.msvc.toFixed(0)} ms, docker-compose up -d ${warm.compose.toFixed(0)} ms, ratio ${ratio.toFixed(2)} x (target <= 1.2 x: ${ratio <= 1.2 ? 'met' : 'NOT met'})`,
+  )
+  console.log(
+    `  rounds (ms): msvc [${runs.msvc.map(Math.round).join(', ')}], compose [${runs.compose.map(Math.round).join(', ')}]`,
+  )
+  return { cold, warm }
+}
+
+/** `msvc down --volumes` of the workspace, then its folder `parent` removed (best effort). */
+export function tearDown(sh, parent) {
+  try {
+    sh('node', [MSVC_BIN, 'down', '--volumes'])
+  } catch {
+    // best effort: the stack may not have come up
+  }
+  rmSync(parent, { recursive: true, force: true })
+}
+
+/**
+ * A temp folder for a generated workspace of this bench: its compose project name (unique, so no
+ * leftover of another run is met), the workspace's path (`dir` inside, the name by default) and a
+ * runner there.
+ */
+export function benchWorkspace(bench, dir) {
+  const parent = mkdtempSync(join(tmpdir(), `msvc-bench-${bench}-`))
+  const name = `bench-${randomBytes(3).toString('hex')}`
+  const ws = join(parent, dir ?? name)
+  return { parent, name, ws, sh: workspaceShell(ws) }
 }

@@ -3,6 +3,7 @@ import {
   GROW_AFTER_MS,
   MAX_CONNECTING,
   SERVICE_SAMPLES,
+  toBacklogSince,
   toConnectionsToOpen,
   toLittleSize,
   toMixServiceMs,
@@ -32,6 +33,25 @@ describe('toLittleSize', () => {
     [0, 5, 8, 1000, 8], // a ramp at 0/s keeps the floor
   ])('%i/s, %f ms, floor %i, max %i: %i', (rate, serviceMs, floor, max, size) => {
     expect(toLittleSize(rate, serviceMs, floor, max)).toBe(size)
+  })
+})
+
+describe('toBacklogSince', () => {
+  it('keeps the wait through ticks on time, or 1 ms late (a timer is)', () => {
+    expect(toBacklogSince(100, 104, 0)).toBe(100)
+    expect(toBacklogSince(100, 104, 1)).toBe(100)
+  })
+
+  it("does not count a late tick's lateness as the backlog's wait", () => {
+    // ticks 2 ms late every 3 ms: the wait still grows, by the time on time
+    let since = 0
+    for (let now = 3; now <= 15; now += 3) since = toBacklogSince(since, now, 2)
+    expect(15 - since).toBe(5)
+    expect(15 - since).toBeGreaterThanOrEqual(GROW_AFTER_MS)
+  })
+
+  it('restarts the wait after a hold-up longer than it (a backlog of the generator making)', () => {
+    expect(toBacklogSince(100, 160, 60)).toBe(160)
   })
 })
 

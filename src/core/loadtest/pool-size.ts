@@ -18,6 +18,24 @@ export const MAX_CONNECTING = 8
  */
 export const GROW_AFTER_MS = 5
 
+/**
+ * A tick later than this (the generator's loop was busy) means the generator, not the server, was
+ * behind for that long.
+ */
+const BEHIND_MS = 1
+
+/**
+ * Since when the backlog counts as waiting, after a tick `lateMs` late: the lateness was the
+ * generator's own, so it does not count as the backlog's wait (the start moves on by it, never past
+ * `now`). A late tick used to restart the wait: on a busy machine, where most ticks run 1-3 ms late,
+ * the backlog never waited GROW_AFTER_MS and the pool stayed at its warm size while requests
+ * queued behind it (the example shop's journeys at 20/s, issue #20). A long hold-up (a GC pause,
+ * 60 ms) still restarts it: the backlog it leaves is of the generator's making.
+ */
+export function toBacklogSince(since: number, now: number, lateMs: number): number {
+  return lateMs > BEHIND_MS ? Math.min(now, since + lateMs) : since
+}
+
 /** Warm connections: one per this many requests per second of the peak rate (5 ms each). */
 const REQUESTS_PER_WARM_CONNECTION = 200
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { format } from 'prettier'
-import { parseFieldsFlag } from '../workspace/fields.js'
-import type { ServiceSpec } from '../workspace/model.js'
+import { postgresSpec } from '../../../test/helpers/service-spec.js'
 import { toDbVars, uniqueConstraintName } from './db-vars.js'
 
 describe('uniqueConstraintName', () => {
@@ -29,21 +28,7 @@ describe('the table as prettier lays it out', () => {
       `kind: enum(${Array.from({ length: 12 }, (_, i) => `value-number-${i}`).join('|')})!`,
     ],
   ])('%s', async (_what, flag) => {
-    const r = parseFieldsFlag(flag)
-    if (!r.ok) throw new Error(JSON.stringify(r.problems))
-    const spec: ServiceSpec = {
-      description: '',
-      capabilities: ['http'],
-      resource: 'notifications',
-      ports: { http: 3001 },
-      calls: [],
-      publishes: [],
-      subscribes: [],
-      replicas: 1,
-      env: {},
-      store: 'postgres',
-      fields: r.fields,
-    }
+    const spec = postgresSpec('notifications', flag)
     const ts = `${toDbVars(spec, 'notification').entityTableTs}\n`
     const pretty = await format(ts, {
       parser: 'typescript',

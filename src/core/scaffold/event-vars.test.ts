@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { ServiceSpec, Workspace } from '../workspace/model.js'
+import { serviceSpec } from '../../../test/helpers/service-spec.js'
 import { toCreatedEventVars, toEventVars, toServiceEvents } from './event-vars.js'
 
-const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({
-  description: '',
-  capabilities: ['http', 'events'],
-  resource: 'orders',
-  ports: { http: 3001 },
-  calls: [],
-  publishes: [],
-  subscribes: [],
-  replicas: 1,
-  env: {},
-  ...over,
-})
+const svc = (over: Partial<ServiceSpec>) =>
+  serviceSpec({ capabilities: ['http', 'events'], resource: 'orders', ...over })
 const ws: Workspace = {
   name: 'shop',
   services: {},

@@ -3,28 +3,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IDEMPOTENCY_TABLE, SAGA_TABLES, toServiceTables } from '../../core/db/table.js'
-import { parseFieldsFlag } from '../../core/workspace/fields.js'
-import type { ServiceSpec } from '../../core/workspace/model.js'
 import { SAGA_TABLES_DDL } from '../../../templates/workspace/files/packages/kit/src/saga/testing.js'
+import { postgresSpec } from '../../../test/helpers/service-spec.js'
 import { planMigration } from './migrations.js'
 
-const spec = (fields: string): ServiceSpec => {
-  const r = parseFieldsFlag(fields)
-  if (!r.ok) throw new Error('bad fields')
-  return {
-    description: '',
-    capabilities: ['http'],
-    resource: 'inventories',
-    ports: { http: 3001 },
-    calls: [],
-    publishes: [],
-    subscribes: [],
-    replicas: 1,
-    env: {},
-    store: 'postgres',
-    fields: r.fields,
-  }
-}
+const spec = (fields: string) => postgresSpec('inventories', fields)
 
 const dirs: string[] = []
 afterEach(async () => {

@@ -349,8 +349,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           ...hooks,
           dispatch,
           // Little's law wants requests a second: a flow's later steps add to the arrivals
-          grow: (now, onTime, rate, floor) =>
-            pool.grow(now, onTime, rate * Math.max(1, pool.sends / Math.max(1, arrivals)), floor),
+          grow: (now, lateMs, rate, floor) =>
+            pool.grow(now, lateMs, rate * Math.max(1, pool.sends / Math.max(1, arrivals)), floor),
           openWarm: (ready) => pool.open(undefined, ready),
           onDue: (fn) => (dispatchDue = fn),
         },

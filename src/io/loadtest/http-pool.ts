@@ -13,6 +13,7 @@ import {
   GROW_AFTER_MS,
   MAX_CONNECTING,
   SERVICE_SAMPLES,
+  toBacklogSince,
   toConnectionsToOpen,
   toMixServiceMs,
   type ServiceSamples,
@@ -113,15 +114,12 @@ export class HttpPool {
 
   /**
    * Open model, once a tick: connections for the backlog when it has waited GROW_AFTER_MS while
-   * the ticks ran on time (`onTime`; a late tick restarts the wait) and the pool is smaller than
-   * `rate` x the observed latency asks for (never below `floor`, the warm pool).
+   * the ticks ran on time (a tick `lateMs` late does not count that time: toBacklogSince) and the
+   * pool is smaller than `rate` x the observed latency asks for (never below `floor`, the warm pool).
    */
-  grow(now: number, onTime: boolean, rate: number, floor: number): void {
+  grow(now: number, lateMs: number, rate: number, floor: number): void {
     if (this.waiting === 0) return
-    if (!onTime) {
-      this.backlogSince = now
-      return
-    }
+    this.backlogSince = toBacklogSince(this.backlogSince, now, lateMs)
     if (now - this.backlogSince < GROW_AFTER_MS) return
     const n = toConnectionsToOpen({
       waiting: this.waiting,

@@ -17,12 +17,6 @@ export interface Job {
 }
 
 /**
- * A tick this late (the loop was busy this long) means the generator, not the server, is behind:
- * the pool does not grow for the backlog it left.
- */
-const BEHIND_MS = 1
-
-/**
  * The open model waits for a send under 2 ms away (closer than a timer can aim) in naps this long,
  * looking at its sockets between them. It used to spin (setImmediate), which kept a core busy at
  * any rate over 500/s: with `--workers 2` on 2 cores the workers took the target's CPU (issue
@@ -70,7 +64,8 @@ export function startOpenModel(
      * each tick: the backlog may get more connections (HttpPool.grow); `onTime`: this tick ran
      * when it was meant to; `rate`: the schedule's rate now; `floor`: the warm pool's size
      */
-    grow(now: number, onTime: boolean, rate: number, floor: number): void
+    /** `lateMs`: how late this tick ran (the generator's own delay) */
+    grow(now: number, lateMs: number, rate: number, floor: number): void
     /** opens a connection before the clock starts; `ready` once it connected or failed */
     openWarm(ready: () => void): void
     /** sends due while answers are read leave at once, not after the batch */
@@ -95,7 +90,7 @@ export function startOpenModel(
     if (!h.sending()) return
     const now = performance.now()
     due(now)
-    if (hasHttp) h.grow(now, now - tickAt <= BEHIND_MS, rateAt(model.profile, now - t0) / workers, warm)
+    if (hasHttp) h.grow(now, now - tickAt, rateAt(model.profile, now - t0) / workers, warm)
     if (next === undefined) return h.stopSending()
     const wait = next - (performance.now() - t0)
     // a timer may fire up to 1 ms after wait - 1

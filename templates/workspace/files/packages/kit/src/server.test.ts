@@ -1,4 +1,6 @@
+import { createServer, type Server } from 'node:net'
 import { Writable } from 'node:stream'
+import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConflictError, NotFoundError, NotImplementedError, UnauthenticatedError } from './errors.js'
 import { HealthRegistry } from './health.js'
@@ -199,6 +201,40 @@ describe.each([
     expect(samples).toContain(`http_requests_total{${labels(404)}} 1`)
     expect(samples).toContain(`http_request_duration_seconds_bucket{le="+Inf",${labels(200)}} 2`)
     expect(text).not.toContain('/things/a')
+  })
+
+  // a real pool whose one connection never gets an answer: the request behind it waits for a
+  // connection until the pool's time runs out, as every request does when all connections are
+  // busy under load (pg-pool's own error); both are 503s the caller may retry
+  it('answers 503 when the database pool gives no connection in time, not a 500', async () => {
+    const silent: Server = createServer(() => undefined)
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as { port: number }).port
+    const pool = new pg.Pool({ host: '127.0.0.1', port, max: 1, connectionTimeoutMillis: 100 })
+    try {
+      const { app, lines } = setup(plain)
+      app.get('/from-db', async () => (await pool.query('select 1')).rows)
+      const answers = await Promise.all([app.inject('/from-db'), app.inject('/from-db')])
+      for (const r of answers) {
+        expect(r.statusCode).toBe(503)
+        expect(r.json()).toEqual({
+          error: 'unavailable',
+          message: 'a connection was not available: try again',
+        })
+      }
+      const logged = lines.map((l) => JSON.parse(l) as { msg: string; err?: { message: string } })
+      expect(
+        logged.filter((l) => l.msg === 'a connection was not available').map((l) => l.err?.message),
+      ).toEqual(
+        expect.arrayContaining([
+          'timeout exceeded when trying to connect',
+          expect.stringMatching(/^Connection terminated due to connection timeout/),
+        ]),
+      )
+    } finally {
+      await pool.end()
+      silent.close()
+    }
   })
 
   it('is ready only when every check passes and not shutting down', async () => {

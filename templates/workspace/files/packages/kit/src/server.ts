@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
+import { isConnectionError } from './db/connection-error.js'
 import { requestIdFrom } from './ids.js'
 import type { Logger } from './logger.js'
 import type { HealthRegistry } from './health.js'
@@ -146,6 +147,14 @@ function sendError(error: FastifyError & { field?: string }, request: FastifyReq
   }
   const status = error.statusCode ?? 500
   if (status < 500) return reply.code(status).send({ error: 'bad_request', message: error.message })
+  // a connection the work needed was refused, lost or not had in time (the database pool's wait,
+  // a server restarting): a 503 the caller may retry, whichever code met it, not a 500
+  if (isConnectionError(error)) {
+    request.log.warn({ err: error }, 'a connection was not available')
+    return reply
+      .code(503)
+      .send({ error: 'unavailable', message: 'a connection was not available: try again' })
+  }
   request.log.error({ err: error }, 'unhandled error')
   recordRequestError(request, error)
   return reply.code(500).send({ error: 'internal', message: 'internal error', requestId: request.id })

@@ -3,6 +3,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import pg from 'pg'
 import { ConflictError, InvalidInputError, UnavailableError } from '../errors.js'
+import { isConnectionError } from './connection-error.js'
 import type { HealthRegistry } from '../health.js'
 import type { Logger } from '../logger.js'
 import { isTracing } from '../tracing.js'
@@ -118,26 +119,6 @@ export function databaseErrorOf(
   return undefined
 }
 
-const CONNECTION_CODES =
-  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|57P0[1-3]|53300|08\d{3})$/
-const CONNECTION_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable|Client was closed/i
-
-/**
- * The database cannot be reached (refused, reset, shutting down, too many clients, a connection
- * lost mid-query): a 503. Looks through drizzle's wrapping at every cause.
- */
-export function isConnectionError(e: unknown): boolean {
-  let cur: unknown = e
-  for (let i = 0; i < 5 && cur instanceof Error; i++) {
-    const c = cur as Error & { code?: unknown }
-    if (typeof c.code === 'string' && CONNECTION_CODES.test(c.code)) return true
-    if (CONNECTION_MESSAGES.test(c.message)) return true
-    cur = cur instanceof AggregateError ? cur.errors[0] : c.cause
-  }
-  return false
-}
-
 /**
  * Values the schema let through that PostgreSQL cannot hold: a number out of its column's range
  * (22003), a date outside PostgreSQL's (22008) or not one (22007), text with a NUL or an invalid
@@ -164,6 +145,7 @@ export function toStoreError(e: unknown, kind: string, unique: Record<string, st
   if (isConnectionError(e)) return new UnavailableError('the database is not available')
   return e
 }
+export { isConnectionError } from './connection-error.js'
 export * from './outbox.js'
 export * from './transaction.js'
 export { traceQueries, type QueryClient } from './tracing.js'

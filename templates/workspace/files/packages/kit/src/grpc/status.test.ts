@@ -14,4 +14,12 @@ describe('toGrpcStatus', () => {
     expect(toGrpcStatus(new NotImplementedError('later')).code).toBe(status.UNIMPLEMENTED)
     expect(toGrpcStatus(new Error('a secret'))).toEqual({ code: status.INTERNAL, details: 'internal error' })
   })
+
+  it('is UNAVAILABLE when a connection was not had (the database pool ran out of time)', () => {
+    const e = new Error('query failed', { cause: new Error('timeout exceeded when trying to connect') })
+    expect(toGrpcStatus(e)).toEqual({
+      code: status.UNAVAILABLE,
+      details: 'a connection was not available: try again',
+    })
+  })
 })

@@ -9,6 +9,7 @@ import {
   UnavailableError,
   VersionConflictError,
 } from '../errors.js'
+import { isConnectionError } from '../db/connection-error.js'
 import { BreakerOpenError } from '../resilience/breaker.js'
 import { BulkheadFullError } from '../resilience/bulkhead.js'
 import { TimeoutError } from '../resilience/timeout.js'
@@ -43,7 +44,10 @@ export class GrpcCallError extends Error {
 /** The name of a status code (`NOT_FOUND`), for metrics and logs. */
 export const statusName = (code: number): string => status[code] ?? String(code)
 
-/** Domain errors as gRPC statuses; a `code` already on the error wins; anything else is INTERNAL. */
+/**
+ * Domain errors as gRPC statuses; a `code` already on the error wins; a connection not had is
+ * UNAVAILABLE; anything else is INTERNAL.
+ */
 export function toGrpcStatus(error: unknown): { code: status; details: string } {
   const e = error as { code?: unknown; message?: string }
   const details = e?.message ?? String(error)
@@ -62,6 +66,9 @@ export function toGrpcStatus(error: unknown): { code: status; details: string } 
   if (error instanceof TimeoutError) return { code: status.DEADLINE_EXCEEDED, details }
   if (error instanceof NotImplementedError) return { code: status.UNIMPLEMENTED, details }
   if (error instanceof UnauthenticatedError) return { code: status.UNAUTHENTICATED, details }
+  // a connection the work needed was refused, lost or not had in time (server.ts says why)
+  if (isConnectionError(error))
+    return { code: status.UNAVAILABLE, details: 'a connection was not available: try again' }
   return { code: status.INTERNAL, details: 'internal error' }
 }
 
