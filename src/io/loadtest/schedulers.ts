@@ -61,10 +61,10 @@ export function startOpenModel(
   h: SchedulerHooks & {
     dispatch(job: Job): void
     /**
-     * each tick: the backlog may get more connections (HttpPool.grow); `onTime`: this tick ran
-     * when it was meant to; `rate`: the schedule's rate now; `floor`: the warm pool's size
+     * each tick: the backlog may get more connections (HttpPool.grow); `lateMs`: how late this
+     * tick ran (the generator's own delay); `rate`: the schedule's rate now; `floor`: the warm
+     * pool's size
      */
-    /** `lateMs`: how late this tick ran (the generator's own delay) */
     grow(now: number, lateMs: number, rate: number, floor: number): void
     /** opens a connection before the clock starts; `ready` once it connected or failed */
     openWarm(ready: () => void): void
