@@ -306,7 +306,8 @@ describe.skipIf(!hasDocker)(
       const r = await sh(blocks[4]!, shop)
       expect(r.exitCode, r.all).toBe(0)
       expect(r.all).toMatch(/chaos: kill payment:all applied/)
-      expect(r.all).toMatch(/^\s+fault\s+10\.0s\.\./m)
+      // the kill is applied 10 s in, give or take the engine's time to kill on a busy machine
+      expect(r.all).toMatch(/^\s+fault\s+10\.\ds\.\./m)
       expect(r.all).toMatch(/✔ baseline:errors<1%/)
     }, 180_000)
 
