@@ -36,6 +36,7 @@ describe('create-service', () => {
         'scripts',
         'services',
         'tsconfig.base.json',
+        'tsconfig.json',
         'vitest.config.ts',
       ].sort(),
     )
