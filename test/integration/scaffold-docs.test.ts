@@ -36,7 +36,7 @@ describe('create-service', () => {
         'scripts',
         'services',
         'tsconfig.base.json',
-        'tsconfig.json',
+        'tsconfig.check.json',
         'vitest.config.ts',
       ].sort(),
     )
