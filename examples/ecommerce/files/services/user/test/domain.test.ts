@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { JwtVerifier } from '@shop/kit/gateway'
 import { outbox } from '../src/db/schema.js'
-import { hashPassword, TOKEN_TTL_SEC, UserService, verifyPassword } from '../src/domain/user.js'
+import { hashCost, hashPassword, TOKEN_TTL_SEC, UserService, verifyPassword } from '../src/domain/user.js'
 import { PgUserRepository } from '../src/domain/user.pg.js'
 import { useTestDatabase } from './database.js'
 
@@ -56,6 +56,15 @@ describe('UserService', () => {
         name: 'UnauthenticatedError',
         message: 'wrong email or password',
       })
+  })
+
+  it('refuses a PASSWORD_HASH_COST that is not a power of 2 above 1, naming it (503)', () => {
+    expect(hashCost('1024')).toBe(1024)
+    for (const raw of ['abc', '1000', '1', '', '-2'])
+      expect(() => hashCost(raw)).toThrow(expect.objectContaining({ name: 'UnavailableError' }))
+    expect(() => hashCost('abc')).toThrow(
+      'PASSWORD_HASH_COST must be a power of 2 above 1 (1024, 16384), got "abc"',
+    )
   })
 
   it('a hash keeps its cost: one made at another cost still verifies', async () => {

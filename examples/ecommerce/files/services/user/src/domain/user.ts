@@ -21,8 +21,16 @@ const scrypt = (password: string, salt: Buffer, cost: number) =>
     scryptCallback(password, salt, 32, options, (e, key) => (e ? reject(e) : resolve(key)))
   })
 
+/** scrypt's cost from PASSWORD_HASH_COST (16384 unset): a power of 2 above 1, or a 503 that names it. */
+export function hashCost(raw = process.env.PASSWORD_HASH_COST ?? '16384'): number {
+  const cost = Number(raw)
+  if (!Number.isInteger(cost) || cost < 2 || (cost & (cost - 1)) !== 0)
+    throw new UnavailableError(`PASSWORD_HASH_COST must be a power of 2 above 1 (1024, 16384), got "${raw}"`)
+  return cost
+}
+
 /** `scrypt$<N>$<salt>$<hash>`: the cost travels with the hash, so a raised cost keeps old ones valid. */
-export async function hashPassword(password: string, cost = Number(process.env.PASSWORD_HASH_COST ?? 16384)) {
+export async function hashPassword(password: string, cost = hashCost()) {
   const salt = randomBytes(16)
   const hash = await scrypt(password, salt, cost)
   return `scrypt$${cost}$${salt.toString('base64')}$${hash.toString('base64')}`
