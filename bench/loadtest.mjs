@@ -30,6 +30,8 @@ for (const p of PARTS)
 const CONNECTIONS = 50
 const MSVC = fileURLToPath(new URL('../bin/msvc.js', import.meta.url))
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url))
+// the least a Node.js client does for the same work: what the runtime itself allows on this machine
+const BARE = fileURLToPath(new URL('./bare-http-client.mjs', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const has = async (cmd) => (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0
 const TASKSET = await has('taskset')
@@ -120,12 +122,25 @@ try {
         const wrk = await pin(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
         return Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout)?.[1])
       },
+      bare: async () =>
+        JSON.parse(
+          (
+            await pin(0, process.execPath, [
+              BARE,
+              'closed',
+              String(port),
+              String(CONNECTIONS),
+              String(SECONDS),
+            ])
+          ).stdout,
+        ).rps,
     }
-    const names = wrkMissing ? ['msvc', 'autocannon'] : ['msvc', 'autocannon', 'wrk']
+    const names = wrkMissing ? ['msvc', 'autocannon', 'bare'] : ['msvc', 'autocannon', 'bare', 'wrk']
     const runs = { wrk: [], ...(await alternate(ROUNDS, names, (name) => closedRuns[name]())) }
     const closed = [
       ['msvc loadtest -c', median(runs.msvc), runs.msvc],
       ['autocannon 9', median(runs.autocannon), runs.autocannon],
+      ['bare Node loop', median(runs.bare), runs.bare],
       [
         wrkMissing ? 'wrk -t1 (missing: apt-get install -y wrk)' : 'wrk -t1',
         median(runs.wrk) ?? NaN,
@@ -146,16 +161,26 @@ try {
     // the same ratios round by round (each round's runs are seconds apart)
     const ratio = (other) => runs.msvc.map((m, i) => (m / other[i]).toFixed(2)).join(', ')
     console.log(
-      `  per round: msvc/autocannon ${ratio(runs.autocannon)}${wrkMissing ? '' : `; msvc/wrk ${ratio(runs.wrk)}`}`,
+      `  per round: msvc/autocannon ${ratio(runs.autocannon)}; msvc/bare ${ratio(runs.bare)}${wrkMissing ? '' : `; msvc/wrk ${ratio(runs.wrk)}`}`,
     )
+    if (!wrkMissing)
+      console.log(
+        `  the bare Node loop (bench/bare-http-client.mjs: node:net, prebuilt bytes, no parsing) / wrk: ${(median(runs.bare) / median(runs.wrk)).toFixed(2)}x, the most a Node client reached here`,
+      )
 
     // open model against wrk2 (issue #19): rates at shares of msvc's own closed-model maximum just
     // measured, and fixed ones; the same connections (wrk2 -c, msvc --max-connections), both on
     // core 0, alternating over the rounds; each figure is the median of its rounds
     const closedMax = base
     const OPEN_SECONDS = SMOKE ? 1 : SECONDS * 2
+    // wrk2 records nothing of a run's first 10 s + 5 ms per connection (its calibration); msvc
+    // (--warmup) and the bare loop are given the same unrecorded start, and all three record the
+    // same span: wrk2's whole seconds less its calibration. Smoke runs are too short to calibrate.
+    const WARM_MS = SMOKE ? 0 : 10_000 + 5 * CONNECTIONS
+    const WRK2_SECONDS = SMOKE ? OPEN_SECONDS : OPEN_SECONDS + Math.ceil(WARM_MS / 1000)
+    const RECORD_MS = WRK2_SECONDS * 1000 - WARM_MS
     const SHARES = SMOKE ? [0.1] : [0.1, 0.25, 0.5, 0.8]
-    const FIXED = SMOKE ? [] : [5_000, 10_000, 20_000]
+    const FIXED = SMOKE ? [] : [10_000]
     const openRates = [
       ...SHARES.map((share) => ({ share, rate: Math.max(100, Math.round((closedMax * share) / 100) * 100) })),
       ...FIXED.map((rate) => ({ rate })),
@@ -171,7 +196,7 @@ try {
         const out = await pin(0, WRK2, [
           '-t1',
           `-c${CONNECTIONS}`,
-          `-d${OPEN_SECONDS}s`,
+          `-d${WRK2_SECONDS}s`,
           `-R${rate}`,
           '--latency',
           url,
@@ -180,7 +205,15 @@ try {
       },
       msvc: async (rate) => {
         const r = await msvcReport(
-          ['--rate', String(rate), '-d', `${OPEN_SECONDS}s`, '--max-connections', String(CONNECTIONS)],
+          [
+            '--rate',
+            String(rate),
+            '-d',
+            `${RECORD_MS}ms`,
+            ...(WARM_MS ? ['--warmup', `${WARM_MS}ms`] : []),
+            '--max-connections',
+            String(CONNECTIONS),
+          ],
           true,
         )
         return {
@@ -193,9 +226,23 @@ try {
         }
       },
     }
-    const openNames = WRK2 ? ['wrk2', 'msvc'] : ['msvc']
+    openRuns.bare = async (rate) => {
+      const out = await pin(0, process.execPath, [
+        BARE,
+        'open',
+        String(port),
+        String(CONNECTIONS),
+        String(RECORD_MS / 1000),
+        String(rate),
+        String(WARM_MS),
+      ])
+      const r = JSON.parse(out.stdout)
+      return { p99: r.p99, lag: r.lagP99 }
+    }
+    const openNames = WRK2 ? ['wrk2', 'msvc', 'bare'] : ['msvc', 'bare']
     console.log(
-      `\nopen model against wrk2 -t1 -c${CONNECTIONS} (msvc --max-connections ${CONNECTIONS}), ${OPEN_SECONDS} s per run, both on core 0; ` +
+      `\nopen model against wrk2 -t1 -c${CONNECTIONS} (msvc --max-connections ${CONNECTIONS}, the bare Node loop with ${CONNECTIONS}), all on core 0, ` +
+        `${(RECORD_MS / 1000).toFixed(2)} s recorded per run${WARM_MS ? ` after ${WARM_MS / 1000} s unrecorded (wrk2's calibration; msvc --warmup)` : ''}; ` +
         `rates as shares of msvc's closed-model maximum above (${Math.round(closedMax)} req/s); median of ${ROUNDS} alternating rounds:`,
     )
     console.log(
@@ -226,6 +273,9 @@ try {
       )
       console.log(
         `    rounds: wrk2 p99 [${WRK2 ? res.wrk2.map((r) => r.p99.toFixed(2)).join(', ') : ''}], msvc p99 [${res.msvc.map((r) => r.p99.toFixed(2)).join(', ')}], send-lag p99 [${res.msvc.map((r) => r.lag.toFixed(2)).join(', ')}]`,
+      )
+      console.log(
+        `    the bare Node loop, same schedule: p99 ${mid('bare', 'p99').toFixed(2)} ms, send-lag p99 ${mid('bare', 'lag').toFixed(2)} ms [${res.bare.map((r) => `${r.p99.toFixed(2)}/${r.lag.toFixed(2)}`).join(', ')}]`,
       )
     }
     const missed = verdicts.filter((v) => !v.ok)

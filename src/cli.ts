@@ -336,6 +336,10 @@ export function buildMsvcProgram(ctx: () => Ctx): Command {
     .option('-d, --duration <duration>', 'how long to send (default 10s)')
     .option('--stages <list>', 'open model, ramping: duration:rate,... e.g. 10s:100,30s:1000')
     .option(
+      '--warmup <duration>',
+      'send load this long first and record none of it (the open model at its starting rate, the closed model as asked)',
+    )
+    .option(
       '-c, --connections <n>',
       'closed model: n connections, each sending when answered (the open model sizes its own: --max-connections)',
     )

@@ -9,11 +9,13 @@ import { parseThreshold, type Threshold } from '../core/loadtest/thresholds.js'
 import { hintKnown } from '../core/workspace/parse.js'
 import { UserError } from '../errors.js'
 import { durationFlag } from './flags.js'
+import { toWarmupModel } from '../core/loadtest/warmup.js'
 import type { LoadModel } from '../core/loadtest/report.js'
 
 export interface LoadtestCliOptions {
   rate?: string
   duration?: string
+  warmup?: string
   stages?: string
   connections?: string
   pipelining?: string
@@ -50,6 +52,8 @@ export interface LoadtestPlan {
   timeoutMs: number
   /** threads sending the load (workers.ts) */
   workers: number
+  /** load sent before the measured run and not recorded (--warmup): core/loadtest/warmup.ts */
+  warmup?: { model: LoadModel; durationMs: number }
 }
 
 /**
@@ -205,6 +209,13 @@ export function toLoadtestPlan(
       maxConnections: positiveInt(o.maxConnections, '--max-connections') ?? 1000,
     }
   }
+  const warmupMs = duration(o.warmup, '--warmup') ?? scenario?.warmupMs
+  const warmup = warmupMs !== undefined ? toWarmupModel(model, warmupMs) : undefined
+  if (warmup?.kind === 'open' && profileRequests(warmup.profile) < 1)
+    throw new UserError(
+      `a warm-up of ${warmupMs! / 1000} s sends no request at the run's starting rate`,
+      'lengthen --warmup, or drop it',
+    )
   const grpc = requests.some(isGrpcCall)
   const asked = positiveInt(o.workers, '--workers')
   if (grpc && asked !== undefined && asked > 1)
@@ -229,5 +240,6 @@ export function toLoadtestPlan(
     thresholds,
     timeoutMs,
     workers: grpc ? 1 : workers,
+    ...(warmup ? { warmup: { model: warmup, durationMs: warmupMs! } } : {}),
   }
 }

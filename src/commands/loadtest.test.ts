@@ -66,6 +66,8 @@ describe('toLoadtestPlan', () => {
     ['http://h/', { duration: 'ten' }, /--duration "ten" is not a duration/],
     ['http://h/', { timeout: '0' }, /--timeout "0" is not a duration/],
     ['http://h/', { rate: '1', duration: '100ms' }, /sends no request/],
+    ['http://h/', { warmup: 'soon' }, /--warmup "soon" is not a duration/],
+    ['http://h/', { rate: '1', warmup: '100ms' }, /a warm-up of 0.1 s sends no request/],
   ])('%s %j is refused', (t, o, re) => expect(() => plan(t, o)).toThrow(re))
 
   it('reads --duration and --timeout as every command reads durations: a bare number is seconds', () => {
@@ -95,6 +97,41 @@ requests: [{ path: /a, weight: 2 }, { path: /b }]
     expect(p.requests.map((r) => (r as RequestSpec).path)).toEqual(['/a', '/b'])
     expect(p.model).toMatchObject({ profile: { startRate: 50, stages: [{ durationMs: 2000, rate: 50 }] } })
     expect(p.thresholds.map((t) => t.text)).toEqual(['errors<1%', 'p99<1s'])
+  })
+
+  it("--warmup sends the run's starting load that long first: the rate, a ramp's first stage, or the connections", () => {
+    expect(plan('http://h/', {}).warmup).toBeUndefined()
+    expect(plan('http://h/', { rate: '300', duration: '1m', warmup: '5s' }).warmup).toEqual({
+      durationMs: 5000,
+      model: {
+        kind: 'open',
+        profile: { startRate: 300, stages: [{ durationMs: 5000, rate: 300 }] },
+        maxConnections: 1000,
+      },
+    })
+    expect(plan('http://h/', { stages: '10s:0,20s:100', warmup: '2s' }).warmup?.model).toMatchObject({
+      profile: { startRate: 100, stages: [{ durationMs: 2000, rate: 100 }] },
+    })
+    expect(plan('http://h/', { stages: '10s:100', rate: '40', warmup: '2s' }).warmup?.model).toMatchObject({
+      profile: { startRate: 40, stages: [{ durationMs: 2000, rate: 40 }] },
+    })
+    expect(plan('http://h/', { connections: '8', duration: '30s', warmup: '3s' }).warmup?.model).toEqual({
+      kind: 'closed',
+      connections: 8,
+      pipelining: 1,
+      durationMs: 3000,
+    })
+    // the scenario's warmup, and the flag over it
+    const s = parseScenario('target: http://h/\nrate: 10\nwarmup: 4s\nrequests: [{ path: /a }]\n')
+    if (!s.ok) throw new Error(s.problems.join())
+    expect(toLoadtestPlan(undefined, {}, s.scenario, noWorkspace).warmup?.model).toMatchObject({
+      profile: { stages: [{ durationMs: 4000, rate: 10 }] },
+    })
+    expect(toLoadtestPlan(undefined, { warmup: '1s' }, s.scenario, noWorkspace).warmup?.model).toMatchObject({
+      profile: { stages: [{ durationMs: 1000, rate: 10 }] },
+    })
+    const bad = parseScenario('target: http://h/\nwarmup: later\nrequests: [{ path: /a }]\n')
+    expect(bad.ok ? [] : bad.problems).toEqual(['warmup: "later" is not a duration (10s, 1m, or seconds)'])
   })
 
   it('a scenario of gRPC calls needs no target: each call names its service', () => {

@@ -6,6 +6,7 @@ import { parseScheduledFault } from '../core/loadtest/chaos-plan.js'
 import { DEFAULT_SETTLE_MS } from '../core/loadtest/phases.js'
 import { checkGrpcServices, grpcAddress, grpcServiceMix, isGrpcCall } from '../core/loadtest/grpc-scenario.js'
 import { compileFlow } from '../core/loadtest/flow.js'
+import { withWarmup } from '../core/loadtest/warmup.js'
 import { compileRequest, type RequestSpec } from '../core/loadtest/request.js'
 import {
   answeredRequests,
@@ -224,9 +225,12 @@ export async function runLoadtest(
     const common = {
       host: plan.url?.hostname ?? '127.0.0.1',
       port: Number(plan.url?.port || 80),
-      model: plan.model,
       timeoutMs: plan.timeoutMs,
       signal: trap.signal,
+      // --warmup: the schedule begins with it, on the same connections; nothing of it is recorded
+      ...(plan.warmup
+        ? { model: withWarmup(plan.model, plan.warmup.model), warmupMs: plan.warmup.durationMs }
+        : { model: plan.model }),
       // the seconds' histograms, for the figures of each phase
       keepSeconds: faults.length > 0 || chaosSource !== undefined,
       ...(chaos ? { onStart: (startMs: number) => chaos.start(startMs) } : {}),
@@ -237,6 +241,7 @@ export async function runLoadtest(
           }
         : {}),
     }
+    if (plan.warmup) live?.set(`warming up for ${plan.warmup.durationMs / 1000} s (not recorded)`)
     result =
       plan.workers > 1
         ? await runLoadInWorkers({
@@ -254,6 +259,10 @@ export async function runLoadtest(
     // every fault the run applied is undone before anything is reported
     chaosResult = await chaos?.finish()
   }
+  if (result.cutInWarmup) {
+    ui.error('cancelled during the warm-up: nothing was measured')
+    throw new ExitError(EXIT.cancelled)
+  }
   const chaosFailures = chaosResult?.problems ?? []
   for (const p of chaosFailures) ui.error(`chaos: ${p}`)
 
@@ -269,6 +278,7 @@ export async function runLoadtest(
         : [],
     chaosFailures,
     settleMs,
+    ...(result.warmup ? { warmup: result.warmup } : {}),
   })
 
   if (o.html) {

@@ -200,6 +200,7 @@ svg{width:100%;height:auto;background:#fff}.grid{stroke:#e9ecef}.axis{font-size:
 <h1>Load test of ${esc(r.target)}</h1>
 <p>${esc(r.model === 'open' ? `Open model: ${r.targetRate?.toFixed(1) ?? '?'} req/s scheduled, latency from each intended send time.` : `Closed model: ${r.connections} connections, latency from each actual send.`)}
 Started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.achievedRate.toFixed(1)} req/s, errors ${r.errors} (${(r.errorRate * 100).toFixed(2)}%).
+${r.warmup ? `After a warm-up of ${(r.warmup.durationMs / 1000).toFixed(1)} s (${r.warmup.requests} requests, ${r.warmup.errors} errors), in none of these figures.` : ''}
 ${r.sendLag ? `Send lag p99 ${esc(fmtMs(r.sendLag.p99))}; ${r.sendLag.late} sends more than ${r.sendLag.lateAfterMs} ms late.` : ''} Generator: CPU ${r.generator.cpu.toFixed(2)} cores, event loop busy ${Math.round(r.generator.eventLoop * 100)} %. <strong class="${r.passed ? 'ok' : 'bad'}">${verdict}</strong></p>
 ${r.generator.saturated ? `<section class="bad" id="generator-saturated"><h2>These figures describe the load generator</h2><ul>${r.generator.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul><p>${esc(r.generator.hint ?? '')}</p></section>` : ''}
 ${thresholds ? `<ul>${thresholds}</ul>` : ''}

@@ -35,6 +35,10 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
       ? "latency from each request's intended send time (no coordinated omission)"
       : 'latency from each actual send (closed model: a stall delays the next sends and hides itself)',
   )
+  if (r.warmup)
+    lines.push(
+      `after a warm-up of ${(r.warmup.durationMs / 1000).toFixed(1)} s: ${r.warmup.requests} requests, ${r.warmup.errors} errors, none of them in these figures`,
+    )
   lines.push('')
   const row = (name: string, n: number, e: number, l: LoadReport['latency']) => [
     name,

@@ -1,7 +1,7 @@
 // A local HTTP server for the loadtest tests, in its own process so that it is a real peer.
 // argv[2] is JSON: { stallEveryMs, stallMs, firstStallInMs, delayMs, maxRequestsPerSocket }. Prints {"port","t0"} once listening.
 //   - stalls: a request arriving while (now - t0) mod stallEveryMs < stallMs is held until the stall ends
-//   - GET /fail answers 500; GET /orders a list; POST /orders 201 when the body is the default aggregate's ({ name, description?, status? }), else 400
+//   - GET /count answers how many other requests arrived; GET /fail answers 500; GET /orders a list; POST /orders 201 when the body is the default aggregate's ({ name, description?, status? }), else 400
 import { Buffer } from 'node:buffer'
 import http from 'node:http'
 import { setTimeout } from 'node:timers'
@@ -9,6 +9,8 @@ import { setTimeout } from 'node:timers'
 const o = JSON.parse(process.argv[2] ?? '{}')
 const t0 = Date.now() + (o.firstStallInMs ?? 0)
 let created = 0
+/** requests that arrived, but for GET /count's own */
+let seen = 0
 
 function stallLeft(now) {
   if (!o.stallEveryMs) return 0
@@ -23,6 +25,7 @@ function answer(req, res, body) {
     res.end(text)
   }
   const path = req.url.split('?')[0]
+  if (path === '/count') return json(200, { seen })
   if (path === '/fail') return json(500, { error: 'failing on purpose' })
   if (path === '/chunked') {
     res.writeHead(200, { 'content-type': 'text/plain' })
@@ -52,6 +55,7 @@ function answer(req, res, body) {
 
 const server = http.createServer((req, res) => {
   const arrived = Date.now()
+  if (!req.url.startsWith('/count')) seen++
   let body = ''
   req.on('data', (c) => (body += c))
   req.on('end', () => {

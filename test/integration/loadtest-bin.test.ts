@@ -55,6 +55,37 @@ describe('msvc loadtest (the built bin)', () => {
     expect(report.connectionsReused).toBeLessThan(600)
   })
 
+  it('--warmup sends first and records none of it: the server saw both, the report only the run', async () => {
+    const seen = async () => ((await (await fetch(`${fast.url}/count`)).json()) as { seen: number }).seen
+    const before = await seen()
+    const r = await msvc([
+      'loadtest',
+      `${fast.url}/`,
+      '--rate',
+      '200',
+      '-d',
+      '1s',
+      '--warmup',
+      '500ms',
+      '--json',
+    ])
+    expect(r.exitCode).toBe(0)
+    const report = JSON.parse(r.stdout) as LoadReport
+    // 200/s for 0.5 s, then 200/s for 1 s: the warm-up's 100 reached the server, the run counts its 200
+    expect(report.warmup).toMatchObject({ requests: 100, errors: 0 })
+    // (the last of its 100 sends is due at 495 ms)
+    expect(report.warmup!.durationMs).toBeGreaterThanOrEqual(495)
+    expect(report).toMatchObject({ requests: 200, errors: 0, targetRate: 200 })
+    expect(report.timeline.reduce((n, p) => n + p.requests, 0)).toBe(200)
+    expect((await seen()) - before).toBe(300)
+    // on a terminal's summary, said in one line
+    const tty = await msvc(['loadtest', `${fast.url}/`, '--rate', '100', '-d', '500ms', '--warmup', '200ms'])
+    expect(tty.exitCode).toBe(0)
+    expect(tty.stdout + tty.stderr).toMatch(
+      /after a warm-up of 0\.\d s: 20 requests, 0 errors, none of them in these figures/,
+    )
+  })
+
   it('a breached latency threshold exits 2 and says which; --quiet prints nothing else', async () => {
     const args = [
       'loadtest',

@@ -43,6 +43,20 @@ describe('msvc loadtest, cut short', () => {
     },
   )
 
+  it('Ctrl-C during the warm-up: exit 130, says nothing was measured, and prints no report', async () => {
+    const child = execa(
+      'node',
+      [MSVC_BIN, 'loadtest', `${fast.url}/`, '-r', '100', '-d', '5s', '--warmup', '30s', '--json'],
+      { reject: false, env: { CI: '1', NO_COLOR: '1' } },
+    )
+    await new Promise((r) => setTimeout(r, 1500))
+    child.kill('SIGINT')
+    const r = await child
+    expect(r.exitCode).toBe(130)
+    expect(r.stderr).toContain('cancelled during the warm-up: nothing was measured')
+    expect(r.stdout).toBe('')
+  })
+
   it('a request unanswered after --timeout is an error with no status', async () => {
     const r = await msvc([
       'loadtest',

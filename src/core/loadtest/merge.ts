@@ -196,5 +196,15 @@ export function mergeWorkerResults(
           ),
         }
       : {}),
+    ...(first.warmup
+      ? {
+          warmup: {
+            durationMs: maxOf((r) => r.warmup?.durationMs ?? 0),
+            requests: sum((r) => r.warmup?.requests ?? 0),
+            errors: sum((r) => r.warmup?.errors ?? 0),
+          },
+        }
+      : {}),
+    ...(workers.some((w) => w.result.cutInWarmup) ? { cutInWarmup: true } : {}),
   }
 }

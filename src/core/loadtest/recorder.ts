@@ -118,6 +118,11 @@ export class RunRecorder {
     }
   }
 
+  /** Would `answer` count this one an error? (a warm-up's answers are counted, not recorded) */
+  isError(ep: number, status: number, failed = false): boolean {
+    return failed || !this.stats[ep]!.ok[status > 0 && status < 600 ? status : 0]
+  }
+
   /** The record of the requests sent in second `t` (t < 0: before the clock, counted in 0). */
   private sentSecond(t: number) {
     const open = this.bySent!.open

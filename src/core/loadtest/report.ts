@@ -36,6 +36,10 @@ export interface LoadRunResult {
   /** the generator's own CPU and event loop use over the run */
   generator: GeneratorUse
   interrupted: boolean
+  /** --warmup: what it sent, recorded nowhere else */
+  warmup?: WarmupReport
+  /** cancelled before the run's clock started: in its warm-up, nothing was measured */
+  cutInWarmup?: boolean
   /** the scenario's flows: iterations, end-to-end latency, checks and stops per step */
   flows?: FlowReport[]
   /**
@@ -154,6 +158,15 @@ export interface LoadReport {
   settleMs?: number
   /** `--chaos` faults that could not be applied or undone, one line each; the run then exits 1 */
   chaosFailures?: string[]
+  /** `--warmup`: the load sent before the run, counted in none of its figures */
+  warmup?: WarmupReport
+}
+
+/** What a warm-up sent before the measured run (nothing of it is in the run's figures). */
+export interface WarmupReport {
+  durationMs: number
+  requests: number
+  errors: number
 }
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN)
@@ -227,6 +240,7 @@ export function toLoadReport(o: {
   chaosFailures: string[]
   /** how long a recovery phase lasts past its service's return (phases.ts) */
   settleMs: number
+  warmup?: WarmupReport
 }): LoadReport {
   const { model, result } = o
   const totalMs = modelDurationMs(model)
@@ -273,6 +287,7 @@ export function toLoadReport(o: {
     chaos: o.chaos,
     ...(phases ? { phases, settleMs: o.settleMs } : {}),
     ...(o.chaosFailures.length ? { chaosFailures: o.chaosFailures } : {}),
+    ...(o.warmup ? { warmup: o.warmup } : {}),
   }
 }
 

@@ -91,7 +91,7 @@ requests:
     expect(r.ok).toBe(false)
     if (r.ok) return
     expect(r.problems).toEqual([
-      'extra: unknown key (known: target, rate, duration, stages, connections, headers, thresholds, grpc, requests, flows)',
+      'extra: unknown key (known: target, rate, duration, warmup, stages, connections, headers, thresholds, grpc, requests, flows)',
       'thresholds[0]: "p99<300" is not a threshold (p99<300ms, errors<1%)',
       'requests[0].path: a path starting with /',
       'requests[0].weight: a positive number',

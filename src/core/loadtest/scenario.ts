@@ -16,6 +16,8 @@ export interface Scenario {
   target?: string
   rate?: number
   durationMs?: number
+  /** load sent first and not recorded (loadtest-plan.ts toWarmupModel) */
+  warmupMs?: number
   stages?: Stage[]
   connections?: number
   thresholds: Threshold[]
@@ -50,6 +52,7 @@ export function parseScenario(
     'target',
     'rate',
     'duration',
+    'warmup',
     'stages',
     'connections',
     'headers',
@@ -74,6 +77,11 @@ export function parseScenario(
     const d = durationMs(doc.duration)
     if (d !== undefined && d > 0) scenario.durationMs = d
     else problems.push(`duration: "${String(doc.duration)}" is not a duration (30s, 2m, or seconds)`)
+  }
+  if (doc.warmup !== undefined) {
+    const d = durationMs(doc.warmup)
+    if (d !== undefined && d > 0) scenario.warmupMs = d
+    else problems.push(`warmup: "${String(doc.warmup)}" is not a duration (10s, 1m, or seconds)`)
   }
   if (doc.stages !== undefined) {
     const text = Array.isArray(doc.stages)

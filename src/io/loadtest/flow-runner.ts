@@ -27,6 +27,8 @@ interface Iteration {
   flow: number
   vars: Record<string, string>
   start: number
+  /** begun in the run's warm-up (--warmup): none of its steps is recorded */
+  warm: boolean
 }
 
 /** A flow step on its way: the iteration it belongs to and its rendered bytes. */
@@ -46,6 +48,8 @@ export interface FlowRunnerOptions {
   refused(ep: number): void
   /** open model: sends a following step now; closed model: undefined (it waits for a free slot) */
   sendNext?: (job: Job) => void
+  /** --warmup: when the measured run starts (performance.now()); an iteration begun before is not recorded */
+  runStart?: () => number
 }
 
 const decoder = new TextDecoder()
@@ -96,9 +100,21 @@ export class FlowRunner {
   /** A new iteration of the flow whose first step is `job.ep`; undefined when its step was refused. */
   begin(job: Job): Job | undefined {
     const { flow } = this.byEp[job.ep - this.o.firstEp]!
-    this.stats.started(flow)
-    const iteration: Iteration = { flow, vars: Object.create(null) as Record<string, string>, start: 0 }
+    // due at job.start (open model); the closed model sends it now
+    const warm = this.o.runStart !== undefined && (job.start || performance.now()) < this.o.runStart()
+    if (!warm) this.stats.started(flow)
+    const iteration: Iteration = {
+      flow,
+      vars: Object.create(null) as Record<string, string>,
+      start: 0,
+      warm,
+    }
     return this.render(iteration, job.ep, job.start)
+  }
+
+  /** Is this step part of an iteration begun in the warm-up (not recorded)? */
+  warm(job: Job): boolean {
+    return (job as FlowJob).iteration.warm
   }
 
   /** The bytes of a flow step, rendered when it was due. */
@@ -121,14 +137,16 @@ export class FlowRunner {
       body: decoder.decode(kept.body),
     }
     const out = stepOutcome(compiled, status, view)
-    if (out.checked && compiled.checks.length) this.stats.checked(flow, step, out.failedChecks)
+    const recorded = !it.warm
+    if (recorded && out.checked && compiled.checks.length) this.stats.checked(flow, step, out.failedChecks)
     if (out.stop !== undefined) {
-      this.stats.stopped(flow, step, out.stop)
+      if (recorded) this.stats.stopped(flow, step, out.stop)
       return out.failed
     }
     if (out.vars) Object.assign(it.vars, out.vars)
-    if (step + 1 === this.o.flows[flow]!.steps.length) this.stats.completed(flow, now - it.start)
-    else {
+    if (step + 1 === this.o.flows[flow]!.steps.length) {
+      if (recorded) this.stats.completed(flow, now - it.start)
+    } else {
       const next = this.render(it, j.ep + 1, now)
       if (next) {
         if (this.o.sendNext) this.o.sendNext(next)
@@ -157,6 +175,7 @@ export class FlowRunner {
       return { ep, start, iteration: it, step, bytes }
     } catch (e) {
       if (!(e instanceof RefusedRequestError)) throw e
+      if (it.warm) return undefined
       this.o.refused(ep)
       this.stats.stopped(it.flow, step, `refused: ${e.message}`)
       return undefined

@@ -61,6 +61,11 @@ export interface GeneratorOptions {
   exportHistograms?: (h: WorkerHistograms) => void
   /** record by send second too, for the run's phases (LoadRunResult.sentSeconds) */
   keepSeconds?: boolean
+  /**
+   * --warmup: `model` begins with this long of warm-up (core/loadtest/warmup.ts withWarmup), sent
+   * and not recorded; the run's clock, figures and onStart begin after it
+   */
+  warmupMs?: number
 }
 
 /** Runs a load; resolves when the schedule is done and every answer is in (or timed out). */
@@ -70,6 +75,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const open = o.model.kind === 'open' ? o.model : undefined
     const closed = o.model.kind === 'closed' ? o.model : undefined
     const random = o.random ?? Math.random
+    const warmupMs = o.warmupMs ?? 0
     // flows: their steps are endpoints after the requests, their iterations picked with them
     const flows = o.flows?.length
       ? new FlowRunner({
@@ -77,6 +83,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           firstEp: o.requests.length,
           context: (vars) => ({ seq: nextSeq(), random, nowMs: Date.now(), vars }),
           refused: (ep) => rec.refused(ep),
+          ...(warmupMs ? { runStart: () => t0 } : {}),
           ...(open
             ? {
                 sendNext: (job: Job) => {
@@ -135,7 +142,12 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     let finished = false
     let interrupted = false
     let startMs = Date.now()
-    let t0 = performance.now()
+    /** when the run's clock starts (performance.now()): after the warm-up, if any */
+    let t0 = warmupMs ? Infinity : performance.now()
+    /** what the warm-up sent and had answered (recorded nowhere else) */
+    const warm = { requests: 0, errors: 0 }
+    /** a job of the warm-up: due before the run's clock (a flow step: its iteration began before it) */
+    const isWarm = (job: Job) => warmupMs > 0 && (flows?.owns(job.ep) ? flows.warm(job) : job.start < t0)
     /** the process's CPU and the event loop's use when the clock started, and its hold-ups since */
     let cpuAtStart = process.cpuUsage()
     let loopAtStart = performance.eventLoopUtilization()
@@ -146,17 +158,24 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const finish = (job: Job, status: number, now: number, kept?: KeptAnswer) => {
       inFlight--
       const failed = flows?.owns(job.ep) ? flows.answered(job, status, now, kept) : false
+      if (isWarm(job)) {
+        warm.requests++
+        if (rec.isError(job.ep, status, failed)) warm.errors++
+        return
+      }
       rec.answer(job.ep, status, now - job.start, failed, job.start - t0)
     }
 
     /** A request leaves now: open model, its lag behind schedule; closed, its clock starts. */
     const markSent = (job: Job): number => {
       const now = performance.now()
-      if (open) rec.sendLag(now - job.start)
-      else {
+      if (open) {
+        if (!isWarm(job)) rec.sendLag(now - job.start)
+      } else {
         job.start = now
         inFlight++
       }
+      if (isWarm(job)) return now
       sent++
       lastWrite = now
       return now
@@ -229,7 +248,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     const dispatch = (due: Job) => {
       arrivals++
       // the generator's own lateness (waiting for a free connection comes after: markSent)
-      rec.handOutLag(performance.now() - due.start)
+      if (due.start >= t0) rec.handOutLag(performance.now() - due.start)
       // a flow's first step starts an iteration (undefined: its request was refused)
       const job = flows?.owns(due.ep) ? flows.begin(due) : due
       if (!job) return
@@ -241,7 +260,10 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
 
     const closeSecond = (partial: boolean) => {
       const i = rec.currentSecond
-      const p = rec.closeSecond(partial, open ? Math.round(rateAt(open.profile, i * 1000 + 500)) : undefined)
+      const p = rec.closeSecond(
+        partial,
+        open ? Math.round(rateAt(open.profile, warmupMs + i * 1000 + 500)) : undefined,
+      )
       if (p)
         o.onSecond?.(p, {
           requests: rec.requests,
@@ -252,9 +274,13 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
     }
 
     let ticker: NodeJS.Timeout | undefined
-    const startClock = () => {
-      startMs = Date.now()
-      t0 = performance.now()
+    let warmTimer: NodeJS.Timeout | undefined
+    /** the run's clock: its figures are counted from here */
+    const startRun = (at: number) => {
+      if (finished) return
+      clearInterval(ticker)
+      t0 = at
+      startMs = Date.now() - Math.round(performance.now() - at)
       cpuAtStart = process.cpuUsage()
       loopAtStart = performance.eventLoopUtilization()
       loopDelay.enable()
@@ -265,7 +291,23 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
         pool.sweep(now - o.timeoutMs, now)
         maybeDone()
       }, 1000)
-      return t0
+    }
+    /** the schedule's clock (the scheduler's t = 0): the warm-up's start, or the run's */
+    const startClock = () => {
+      const at = performance.now()
+      if (!warmupMs) {
+        startRun(at)
+        return t0
+      }
+      // the run's clock starts warmupMs from now; a request due from then on is the run's
+      t0 = at + warmupMs
+      warmTimer = setTimeout(() => startRun(at + warmupMs), warmupMs)
+      // the warm-up's own unanswered requests time out as the run's do
+      ticker = setInterval(() => {
+        const now = performance.now()
+        pool.sweep(now - o.timeoutMs, now)
+      }, 1000)
+      return at
     }
     let drainTimer: NodeJS.Timeout | undefined
 
@@ -285,6 +327,7 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       if (finished) return
       finished = true
       if (ticker) clearInterval(ticker)
+      clearTimeout(warmTimer)
       if (drainTimer) clearTimeout(drainTimer)
       o.signal?.removeEventListener('abort', onAbort)
       const now = performance.now()
@@ -302,7 +345,8 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
       resolve({
         ...rec.result({
           startMs,
-          durationMs: now - t0,
+          // (a run cut in its warm-up has not started: no duration)
+          durationMs: Math.max(0, now - t0),
           sent,
           sendingMs: lastWrite ? lastWrite - t0 : 0,
           unfinished,
@@ -312,6 +356,16 @@ export function runLoad(o: GeneratorOptions): Promise<LoadRunResult> {
           interrupted,
         }),
         ...(flows ? { flows: flows.stats.report() } : {}),
+        ...(warmupMs
+          ? {
+              warmup: {
+                durationMs: Math.round(Math.min(warmupMs, now - (t0 - warmupMs))),
+                requests: warm.requests,
+                errors: warm.errors,
+              },
+              ...(now < t0 ? { cutInWarmup: true } : {}),
+            }
+          : {}),
       })
     }
 

@@ -26,6 +26,8 @@ export interface LoadWorkerData {
   startAt: number
   /** record by send second too, for the run's phases */
   keepSeconds?: boolean
+  /** --warmup: the model begins with this long of warm-up, not recorded (generator.ts) */
+  warmupMs?: number
 }
 
 /** What a worker posts: a second, its result, or the error that stopped it. */
@@ -58,6 +60,7 @@ try {
     slice: data.slice,
     startAt: data.startAt,
     ...(data.keepSeconds ? { keepSeconds: true } : {}),
+    ...(data.warmupMs ? { warmupMs: data.warmupMs } : {}),
     exportSecond: (second) => port.postMessage({ kind: 'second', second } satisfies LoadWorkerMessage),
     exportHistograms: (h) => (histograms = h),
   })

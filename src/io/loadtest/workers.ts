@@ -14,7 +14,7 @@ import type { LoadWorkerData, LoadWorkerMessage } from './load-worker.js'
 /** The run: what every worker is given, how many there are, and the run's hooks. */
 export interface WorkersOptions extends Pick<
   LoadWorkerData,
-  'host' | 'port' | 'hostHeader' | 'requests' | 'flows' | 'model' | 'timeoutMs' | 'keepSeconds'
+  'host' | 'port' | 'hostHeader' | 'requests' | 'flows' | 'model' | 'timeoutMs' | 'keepSeconds' | 'warmupMs'
 > {
   workers: number
   signal?: AbortSignal
@@ -37,7 +37,8 @@ export function workerModel(model: LoadModel, index: number, n: number): LoadMod
 export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult> {
   const n = o.workers
   const startAt = performance.timeOrigin + performance.now() + START_DELAY_MS
-  const startMs = Math.round(startAt)
+  // the run's clock starts after the warm-up (the workers' schedules begin with it)
+  const startMs = Math.round(startAt + (o.warmupMs ?? 0))
   // the CPU count starts with the clock, not with the threads' start-up
   let cpuAtStart = process.cpuUsage()
   const seconds = new SecondsMerger(n)
@@ -56,6 +57,7 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
       slice: { index, count: n },
       startAt,
       ...(o.keepSeconds ? { keepSeconds: true } : {}),
+      ...(o.warmupMs ? { warmupMs: o.warmupMs } : {}),
     }
     return new Worker(new URL('./load-worker.js', import.meta.url), { workerData: data })
   })
@@ -68,7 +70,7 @@ export async function runLoadInWorkers(o: WorkersOptions): Promise<LoadRunResult
       cpuAtStart = process.cpuUsage()
       o.onStart?.(startMs)
     },
-    Math.max(0, startAt - Date.now()),
+    Math.max(0, startMs - Date.now()),
   )
   try {
     const results = await Promise.all(
