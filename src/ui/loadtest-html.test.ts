@@ -15,6 +15,12 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('msvc exited 1')
   })
 
+  it('says what a warm-up sent, and nothing of one when there was none', () => {
+    const html = renderHtmlReport({ ...report, warmup: { durationMs: 2000, requests: 400, errors: 3 } }, 't')
+    expect(html).toContain('After a warm-up of 2.0 s (400 requests, 3 errors), in none of these figures.')
+    expect(renderHtmlReport(report, 't')).not.toContain('warm-up')
+  })
+
   it('has no such section when every fault held', () => {
     expect(renderHtmlReport(report, 'msvc test')).not.toContain('Chaos faults that failed')
   })

@@ -78,6 +78,25 @@ describe('msvc loadtest (the built bin)', () => {
     expect(report).toMatchObject({ requests: 200, errors: 0, targetRate: 200 })
     expect(report.timeline.reduce((n, p) => n + p.requests, 0)).toBe(200)
     expect((await seen()) - before).toBe(300)
+    // the closed model: the run's connections for the warm-up, then for the run; every answer counted once
+    const closedBefore = await seen()
+    const c = await msvc([
+      'loadtest',
+      `${fast.url}/`,
+      '-c',
+      '2',
+      '-d',
+      '500ms',
+      '--warmup',
+      '300ms',
+      '--json',
+    ])
+    expect(c.exitCode).toBe(0)
+    const closed = JSON.parse(c.stdout) as LoadReport
+    expect(closed.warmup!.requests).toBeGreaterThan(0)
+    expect(closed.requests).toBeGreaterThan(0)
+    expect(closed.connectionsOpened).toBe(2)
+    expect((await seen()) - closedBefore).toBe(closed.requests + closed.warmup!.requests)
     // on a terminal's summary, said in one line
     const tty = await msvc(['loadtest', `${fast.url}/`, '--rate', '100', '-d', '500ms', '--warmup', '200ms'])
     expect(tty.exitCode).toBe(0)

@@ -190,6 +190,33 @@ describe('msvc loadtest with a flow: create, get and cancel an order by the id i
     expect(report.flows![0]!.completed).toBe(90)
   })
 
+  it.each(['1', '2'])(
+    '--warmup with %s worker(s): its iterations run whole and none is in the figures, even steps after its end',
+    async (workers) => {
+      const file = join(tmp, `warm-${workers}.yaml`)
+      await writeFile(file, SCENARIO(url, 'rate: 100\nduration: 1s\nwarmup: 1s'))
+      const r = await msvc(['loadtest', '-f', file, '--workers', workers, '--json'])
+      expect(r.exitCode, r.stderr).toBe(0)
+      const report = JSON.parse(r.stdout) as LoadReport
+      // 1 s of warm-up and 1 s of run at 100/s, half of them iterations: the server saw both
+      expect(srv.state.creates).toBe(100)
+      expect(srv.state.other).toHaveLength(100)
+      // the run's 50 iterations alone: orders 51-100, five without an id (60, 70, ..., 100)
+      const [flow] = report.flows!
+      expect(flow!.iterations).toBe(50)
+      expect(flow!.stopped).toBe(5)
+      expect(flow!.completed).toBe(45)
+      const requests = (name: string) => report.endpoints.find((e) => e.name === name)!.requests
+      expect([requests('GET /health'), requests('checkout › create'), requests('checkout › cancel')]).toEqual(
+        [50, 50, 45],
+      )
+      expect(report.requests).toBe(50 + 50 + 45 + 45)
+      // the warm-up's own: orders 1-50 (five without an id, five pending reads failing their check)
+      expect(report.warmup).toMatchObject({ requests: 50 + 50 + 45 + 45, errors: 10 })
+      expect(srv.state.cancels).toHaveLength(90)
+    },
+  )
+
   it('a captured value with a line break is refused in a header: counted, named, never sent', async () => {
     const file = join(tmp, 'refused.yaml')
     await writeFile(
