@@ -46,7 +46,7 @@ export function describeBreach(t: ThresholdResult, report: LoadReport): string {
     return `threshold ${t.threshold} breached: the run had no answers${where} (${
       phase ? 'none arrived in its seconds' : 'the run ended before it'
     })`
-  const actual = /errors/.test(t.threshold) ? `${(t.actual * 100).toFixed(1)} % errors` : `${t.actual} ms`
+  const actual = t.stat === 'errors' ? `${(t.actual * 100).toFixed(1)} % errors` : `${t.actual} ms`
   return `threshold ${t.threshold} breached${where}: ${actual}`
 }
 

@@ -38,7 +38,7 @@ describe('renderHtmlReport', () => {
           reasons: ['sends fell behind the schedule: send lag p99 7.5 ms (over 1 ms)'],
           hint: "latencies include the generator's own delay: lower --rate",
         },
-        thresholds: [{ threshold: 'p99<2ms', ok: false, actual: 3, trusted: false }],
+        thresholds: [{ threshold: 'p99<2ms', stat: 'p99', ok: false, actual: 3, trusted: false }],
         passed: false,
       },
       'msvc test',

@@ -158,7 +158,7 @@ export function renderHtmlReport(r: LoadReport, generatedBy: string): string {
   const thresholds = r.thresholds
     .map(
       (t) =>
-        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : t.trusted === false ? '?' : '✖'} ${esc(t.threshold)} (actual ${esc(/errors/.test(t.threshold) ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))}${t.phase ? ` in the ${t.phase} phase` : ''}${t.trusted === false ? '; not judged: the generator may account for it' : ''})</li>`,
+        `<li class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✔' : t.trusted === false ? '?' : '✖'} ${esc(t.threshold)} (actual ${esc(t.stat === 'errors' ? `${(t.actual * 100).toFixed(2)}%` : fmtMs(t.actual))}${t.phase ? ` in the ${t.phase} phase` : ''}${t.trusted === false ? '; not judged: the generator may account for it' : ''})</li>`,
     )
     .join('')
   // a run with faults: its figures by phase, and where each phase lies on the timelines

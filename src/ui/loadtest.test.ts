@@ -23,7 +23,9 @@ describe('formatLiveLine', () => {
 })
 
 describe('formatSummary', () => {
-  const report = sampleLoadReport({ thresholds: [{ threshold: 'p99<5ms', ok: true, actual: 3 }] })
+  const report = sampleLoadReport({
+    thresholds: [{ threshold: 'p99<5ms', stat: 'p99', ok: true, actual: 3 }],
+  })
 
   it('reports connections opened and reused, and what the generator used', () => {
     const text = formatSummary(report)
@@ -46,8 +48,8 @@ describe('formatSummary', () => {
         hint: "latencies include the generator's own delay: lower --rate",
       },
       thresholds: [
-        { threshold: 'p99<2ms', ok: false, actual: 3, trusted: false },
-        { threshold: 'errors<1%', ok: false, actual: 0.5 },
+        { threshold: 'p99<2ms', stat: 'p99', ok: false, actual: 3, trusted: false },
+        { threshold: 'errors<1%', stat: 'errors', ok: false, actual: 0.5 },
       ],
       passed: false,
     })

@@ -100,7 +100,7 @@ export function formatSummary(r: LoadReport, bold: (s: string) => string = (s) =
   if (r.thresholds.length) {
     lines.push('')
     for (const t of r.thresholds) {
-      const actual = /errors/.test(t.threshold) ? pct(t.actual) : fmtMs(t.actual)
+      const actual = t.stat === 'errors' ? pct(t.actual) : fmtMs(t.actual)
       const mark = t.ok ? '✔' : t.trusted === false ? '?' : '✖'
       const note = t.trusted === false ? '; not judged: the generator may account for it' : ''
       lines.push(`${mark} ${t.threshold} (actual ${actual}${note})`)

@@ -160,7 +160,7 @@ describe('msvc loadtest (the built bin)', () => {
     expect(report.latency.p99).toBeGreaterThan(1000)
     expect(report.latency.p99 - report.sendLag!.max).toBeLessThan(1000)
     expect(report.thresholds).toEqual([
-      { threshold: 'p99<1s', ok: false, actual: report.latency.p99, trusted: false },
+      { threshold: 'p99<1s', stat: 'p99', ok: false, actual: report.latency.p99, trusted: false },
     ])
     expect(r.exitCode).toBe(1)
     expect(r.stderr).toContain('threshold p99<1s not judged: the generator was saturated (sends fell behind')

@@ -35,9 +35,9 @@ describe('judgeThresholds', () => {
 
   it('passes and breaches as stated, with the actual value', () => {
     expect(judge('p99<300ms', 'p99.9<1s', 'errors<2%')).toEqual([
-      { threshold: 'p99<300ms', ok: true, actual: 40 },
-      { threshold: 'p99.9<1s', ok: true, actual: 900 },
-      { threshold: 'errors<2%', ok: true, actual: 0.01 },
+      { threshold: 'p99<300ms', stat: 'p99', ok: true, actual: 40 },
+      { threshold: 'p99.9<1s', stat: 'p99.9', ok: true, actual: 900 },
+      { threshold: 'errors<2%', stat: 'errors', ok: true, actual: 0.01 },
     ])
     expect(judge('p99<40ms', 'p99<=40ms', 'errors<1%', 'errors<=1%').map((r) => r.ok)).toEqual([
       false,
@@ -70,27 +70,27 @@ describe('judgeThresholds with a saturated generator', () => {
 
   it("trusts a breach larger than the generator's own delays: the system breached it whatever they were", () => {
     // p99 40 ms; sends at most 10 ms late, answers read at most 4 (+1) ms late: the system's p99 is at least 25 ms
-    expect(judge(10, 4, 'p99<20ms')).toEqual([{ threshold: 'p99<20ms', ok: false, actual: 40 }])
+    expect(judge(10, 4, 'p99<20ms')).toEqual([{ threshold: 'p99<20ms', stat: 'p99', ok: false, actual: 40 }])
   })
 
   it("does not trust a breach the send lag and the event loop's hold-ups can explain", () => {
     expect(judge(10, 4, 'p99<30ms', 'p99<=25ms')).toEqual([
-      { threshold: 'p99<30ms', ok: false, actual: 40, trusted: false },
-      { threshold: 'p99<=25ms', ok: false, actual: 40, trusted: false },
+      { threshold: 'p99<30ms', stat: 'p99', ok: false, actual: 40, trusted: false },
+      { threshold: 'p99<=25ms', stat: 'p99', ok: false, actual: 40, trusted: false },
     ])
   })
 
   it('in the closed model (no send lag), only the hold-ups are taken off', () => {
     expect(judge(undefined, 30, 'p99<5ms', 'p99<10ms')).toEqual([
-      { threshold: 'p99<5ms', ok: false, actual: 40 },
-      { threshold: 'p99<10ms', ok: false, actual: 40, trusted: false },
+      { threshold: 'p99<5ms', stat: 'p99', ok: false, actual: 40 },
+      { threshold: 'p99<10ms', stat: 'p99', ok: false, actual: 40, trusted: false },
     ])
   })
 
   it('always trusts error thresholds and passes', () => {
     expect(judge(100, 50, 'errors<1%', 'p99<1s')).toEqual([
-      { threshold: 'errors<1%', ok: false, actual: 0.05 },
-      { threshold: 'p99<1s', ok: true, actual: 40 },
+      { threshold: 'errors<1%', stat: 'errors', ok: false, actual: 0.05 },
+      { threshold: 'p99<1s', stat: 'p99', ok: true, actual: 40 },
     ])
   })
 })
@@ -156,16 +156,16 @@ describe('phase thresholds', () => {
 
   it('judges each on its phase alone, and names the phase', () => {
     expect(judge('baseline:p99<150ms', 'fault:errors<5%', 'recovery:p99<300ms', 'p99<150ms')).toEqual([
-      { threshold: 'baseline:p99<150ms', phase: 'baseline', ok: true, actual: 20 },
-      { threshold: 'fault:errors<5%', phase: 'fault', ok: false, actual: 0.4 },
-      { threshold: 'recovery:p99<300ms', phase: 'recovery', ok: true, actual: 60 },
-      { threshold: 'p99<150ms', ok: false, actual: 900 },
+      { threshold: 'baseline:p99<150ms', stat: 'p99', phase: 'baseline', ok: true, actual: 20 },
+      { threshold: 'fault:errors<5%', stat: 'errors', phase: 'fault', ok: false, actual: 0.4 },
+      { threshold: 'recovery:p99<300ms', stat: 'p99', phase: 'recovery', ok: true, actual: 60 },
+      { threshold: 'p99<150ms', stat: 'p99', ok: false, actual: 900 },
     ])
   })
 
   it('a phase the run did not have breaks its thresholds', () => {
     expect(
       judgeThresholds(whole, [parseThreshold('recovery:p99<300ms')!], undefined, phases.slice(0, 2)),
-    ).toEqual([{ threshold: 'recovery:p99<300ms', phase: 'recovery', ok: false, actual: 0 }])
+    ).toEqual([{ threshold: 'recovery:p99<300ms', stat: 'p99', phase: 'recovery', ok: false, actual: 0 }])
   })
 })

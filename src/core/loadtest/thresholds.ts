@@ -60,6 +60,8 @@ export function parseThreshold(text: string): Threshold | undefined {
 
 export interface ThresholdResult {
   threshold: string
+  /** what it judges: `errors` (actual is a fraction) or a latency statistic (actual in ms) */
+  stat: ThresholdStat
   /** the phase it was judged on */
   phase?: Phase
   ok: boolean
@@ -107,9 +109,16 @@ export function judgeThresholds(
     const within = (x: number) => (t.op === '<' ? x < t.value : x <= t.value)
     const ok = run.requests > 0 && within(actual)
     if (ok || t.stat === 'errors' || !generator?.saturated || run.requests === 0)
-      return { threshold: t.text, ...phase, ok, actual }
+      return { threshold: t.text, stat: t.stat, ...phase, ok, actual }
     const systemAtLeast = actual - (run.sendLag?.max ?? 0) - generator.loopDelayMax - LOOP_DELAY_RESOLUTION_MS
     const certain = !within(systemAtLeast)
-    return { threshold: t.text, ...phase, ok, actual, ...(certain ? {} : { trusted: false as const }) }
+    return {
+      threshold: t.text,
+      stat: t.stat,
+      ...phase,
+      ok,
+      actual,
+      ...(certain ? {} : { trusted: false as const }),
+    }
   })
 }
