@@ -155,10 +155,16 @@ describe('msvc loadtest (the built bin)', () => {
       /^sends fell behind the schedule: the generator handed requests out p99 [\d.]+ ms late \(over 1 ms\)$/,
     )
     expect(report.generator.hint).toContain('lower --rate')
-    // the latencies are seconds, nearly all of it sends waiting their turn: the system's own part
-    // (each latency less the largest send lag) is well under the threshold, so nothing is judged
+    // the latencies are seconds, nearly all of it sends waiting their turn and answers waiting to be
+    // read: the floor under the system's own part (each latency less the largest send lag, the
+    // event loop's longest hold-up and 1 ms, docs/loadtest.md) is under the threshold, so nothing
+    // is judged. (The hold-up matters: behind by seconds, one turn hands out many sends at once.)
     expect(report.latency.p99).toBeGreaterThan(1000)
-    expect(report.latency.p99 - report.sendLag!.max).toBeLessThan(1000)
+    const { loopDelayMax } = report.generator
+    expect(
+      report.latency.p99 - report.sendLag!.max - loopDelayMax - 1,
+      JSON.stringify({ p99: report.latency.p99, sendLagMax: report.sendLag!.max, loopDelayMax }),
+    ).toBeLessThan(1000)
     expect(report.thresholds).toEqual([
       { threshold: 'p99<1s', stat: 'p99', ok: false, actual: report.latency.p99, trusted: false },
     ])
