@@ -36,6 +36,9 @@ interface EndpointStats {
   ok: Uint8Array
 }
 
+/** Where a status is counted: 100-599 as themselves, anything else (0: no answer) in 0. */
+const statusSlot = (status: number): number => (status > 0 && status < 600 ? status : 0)
+
 export class RunRecorder {
   requests = 0
   errors = 0
@@ -100,7 +103,7 @@ export class RunRecorder {
     e.requests++
     this.requests++
     this.secondRequests++
-    const st = status > 0 && status < 600 ? status : 0
+    const st = statusSlot(status)
     e.statuses[st]!++
     const error = failed || !e.ok[st]
     if (error) {
@@ -120,7 +123,7 @@ export class RunRecorder {
 
   /** Would `answer` count this one an error? (a warm-up's answers are counted, not recorded) */
   isError(ep: number, status: number, failed = false): boolean {
-    return failed || !this.stats[ep]!.ok[status > 0 && status < 600 ? status : 0]
+    return failed || !this.stats[ep]!.ok[statusSlot(status)]
   }
 
   /** The record of the requests sent in second `t` (t < 0: before the clock, counted in 0). */

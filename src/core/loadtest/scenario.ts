@@ -16,7 +16,7 @@ export interface Scenario {
   target?: string
   rate?: number
   durationMs?: number
-  /** load sent first and not recorded (loadtest-plan.ts toWarmupModel) */
+  /** load sent first and not recorded (core/loadtest/warmup.ts) */
   warmupMs?: number
   stages?: Stage[]
   connections?: number
